@@ -1,0 +1,72 @@
+// The cluster as placement sees it: per partition, whether it is up, how many nodes and GPUs
+// it has and how many GPUs are free, and live power where a node reports it.
+//
+// A ClusterSnapshot is a plain value, read from JSON (the `--cluster` file of
+// `sovereignctl explain`, or the snapshot sovereignd publishes from libslurm). Before deciding,
+// bind it to a register once with ClusterView::Bind: that lines the partitions up with the
+// register's partition indexes so that Decide() does no name look-ups.
+//
+// Thread-safety: both types are immutable values after construction.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "sovereign/register.h"
+
+namespace sovereign {
+
+enum class PartitionState { kUp, kDown, kDrain, kInactive };
+std::string_view PartitionStateName(PartitionState s);
+
+struct PartitionStatus {
+  std::string name;
+  PartitionState state = PartitionState::kUp;
+  int nodes_up = 0;    // nodes that can run jobs now
+  int gpus_total = 0;  // GPUs on those nodes
+  int gpus_free = 0;   // GPUs not allocated
+  // Sum of the partition's nodes' current draw, when Slurm reports it.
+  std::optional<double> current_watts;
+};
+
+struct ClusterSnapshot {
+  absl::Time taken_at = absl::InfinitePast();
+  std::vector<PartitionStatus> partitions;
+
+  // Parses the JSON form:
+  // {"taken_at": "2026-11-22T10:00:00Z",
+  //  "partitions": [{"name": "gpu-fr-a100", "state": "up", "nodes_up": 4,
+  //                  "gpus_total": 32, "gpus_free": 12, "current_watts": 9100}]}
+  // `source` names the input in error messages. INVALID_ARGUMENT names the field and value.
+  static absl::StatusOr<ClusterSnapshot> FromJson(std::string_view json, std::string_view source);
+  static absl::StatusOr<ClusterSnapshot> Load(const std::string& path);
+  std::string ToJson() const;
+};
+
+// A snapshot lined up with one register: status(i) is the status of register partition i.
+// Partitions the snapshot does not mention have no status (present(i) == false): placement
+// excludes them ("not in the cluster"). Snapshot partitions the register does not declare are
+// ignored; they carry no residency rule and are never chosen.
+class ClusterView {
+ public:
+  static ClusterView Bind(const ClusterSnapshot& snapshot, const Register& reg);
+  // A view where every register partition is up with all its GPUs free (explain without a
+  // live cluster, benchmarks).
+  static ClusterView AllUp(const Register& reg);
+
+  absl::Time taken_at() const { return taken_at_; }
+  bool present(int partition_index) const { return present_[partition_index]; }
+  const PartitionStatus& status(int partition_index) const { return statuses_[partition_index]; }
+  int size() const { return static_cast<int>(statuses_.size()); }
+
+ private:
+  absl::Time taken_at_ = absl::InfinitePast();
+  std::vector<PartitionStatus> statuses_;
+  std::vector<bool> present_;
+};
+
+}  // namespace sovereign

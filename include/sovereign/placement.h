@@ -1,0 +1,108 @@
+// The placement decision: a job request, the register and the cluster view in; a verdict with
+// its reason and the full candidate table out.
+//
+//   labels            = datasets implied by the account  U  datasets the job declares
+//   allowed regions   = intersection over the labels (policy decides for unlabelled jobs)
+//   candidates        = partitions in allowed regions (and accepted operator jurisdictions)
+//                       n partitions the user asked for n up, right GPU type, enough GPUs
+//   score             = energy per job (kWh) and CO2 per job (g) from the register's power
+//                       profile, the job's GPUs and time limit, the site's PUE and grid intensity
+//   choice            = best by the policy's objective, then the other figure, then free GPUs
+//
+// Decide() is pure and deterministic: same inputs, same Decision, byte for byte. It does no
+// I/O and takes no locks; it is safe to call from any number of threads at once.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "sovereign/cluster.h"
+#include "sovereign/register.h"
+
+namespace sovereign {
+
+struct JobRequest {
+  std::string user;                  // Unix user name
+  uint32_t uid = 0;
+  std::vector<std::string> groups;   // the user's Unix groups, names
+  std::string account;               // Slurm account; empty = none
+  std::vector<std::string> datasets; // declared by the job (--dataset / --comment)
+  std::vector<std::string> partitions;  // asked for with -p; empty = any
+  int gpus = 0;                      // GPUs in total for the job
+  std::string gpu_type;              // GRES type (e.g. "h100"); empty = any
+  int nodes = 0;                     // nodes asked for; 0 = as many as the GPUs need
+  absl::Duration time_limit = absl::ZeroDuration();  // zero = the policy's default
+  absl::Time submit_time = absl::UnixEpoch();
+};
+
+enum class Verdict { kPlace, kReject };
+std::string_view VerdictName(Verdict v);
+
+// Why a job was refused; kNone when placed. Stable names (RejectCodeName) go into the audit
+// log and the gRPC API.
+enum class RejectCode {
+  kNone,
+  kInvalidRequest,       // negative GPUs, absurd sizes
+  kTooManyLabels,        // more datasets than policy.max_labels
+  kLabelTooLong,         // a dataset name longer than policy.max_label_bytes
+  kUnknownDataset,       // a declared or implied dataset the register does not know
+  kUnknownAccount,       // reserved: unknown accounts imply nothing today
+  kNotAuthorised,        // the user is in none of a dataset's groups/users
+  kRegionConflict,       // the labels' allowed regions do not intersect
+  kPartitionOutsideRegion,  // every partition the user asked for is outside the allowed set
+  kNoCandidate,          // compliant partitions exist, but none can run this job
+};
+std::string_view RejectCodeName(RejectCode c);
+
+// Why a partition was not a candidate. kEligible when it was (then it has a score and a rank).
+enum class Exclusion {
+  kEligible,
+  kRegionNotAllowed,
+  kJurisdictionNotAccepted,
+  kNotRequested,
+  kNotInCluster,
+  kNotUp,
+  kGpuTypeMismatch,
+  kTooFewGpusPerNode,
+  kTooFewNodes,
+};
+std::string_view ExclusionName(Exclusion e);
+
+struct Candidate {
+  int partition = -1;  // index into Register::partitions()
+  Exclusion exclusion = Exclusion::kEligible;
+  int nodes = 0;              // nodes the job would use there
+  double energy_kwh = 0;      // estimated energy per job, facility level (x PUE)
+  double jobs_per_kwh = 0;    // 1 / energy_kwh
+  double co2_grams = 0;       // energy_kwh x grid intensity
+  int free_gpus = 0;          // from the cluster view
+  int rank = 0;               // 1 = chosen; 0 = excluded
+};
+
+struct Decision {
+  Verdict verdict = Verdict::kReject;
+  RejectCode code = RejectCode::kNone;
+  int partition = -1;                      // chosen partition index, -1 when rejected
+  std::string partition_name;              // empty when rejected
+  std::string region;                      // region of the chosen partition
+  std::vector<std::string> labels;         // datasets, sorted, unique
+  std::vector<std::string> allowed_regions;  // sorted
+  std::string register_version;            // full SHA-256 hex
+  // One line, written for the researcher who reads it in sbatch's output.
+  std::string reason;
+  // One entry per register partition, in register order.
+  std::vector<Candidate> candidates;
+  absl::Time decided_at = absl::UnixEpoch();
+};
+
+// Decides where `request` may run. `view` must have been bound to `reg`.
+Decision Decide(const JobRequest& request, const ClusterView& view, const Register& reg,
+                absl::Time now);
+
+// Human text for an excluded candidate: "region us is not allowed for patients-eu".
+std::string DescribeExclusion(const Candidate& c, const Decision& d, const Register& reg);
+
+}  // namespace sovereign
