@@ -1,0 +1,135 @@
+// The decision log: append-only, hash-chained, durable before Append returns.
+//
+// Every placement decision (from sovereignd's PlacementService or from the Slurm plugin's
+// spool) becomes one AuditRecord. Each record's hash covers its content and the previous
+// record's hash, so editing, deleting, inserting or reordering any row breaks the chain from
+// that row on. Every `checkpoint_interval` records (and on request) the log signs a Checkpoint
+// (count, head hash, time) with an Ed25519 key; auditors who hold the public key can verify a
+// copy of the database offline.
+//
+// Thread-safety: AuditLog is safe to use from many threads. Concurrent Append calls are
+// serialised into one chain; with Sync::kFull they share fsyncs (group commit).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace sovereign::audit {
+
+enum class RecordKind {
+  kDecision,     // a placement decision (place or reject)
+  kAttestation,  // where a decided job really ran (job id, nodes), bound to its decision id
+};
+
+struct AuditRecord {
+  // Set by Append: position in the chain, 1-based.
+  int64_t seq = 0;
+  RecordKind kind = RecordKind::kDecision;
+  // Unique per decision; an attestation carries the id of the decision it attests. Appending a
+  // decision whose id is already in the log is a no-op that returns the stored record
+  // (exactly-once ingestion from the plugin's spool).
+  std::string decision_id;
+  absl::Time time = absl::UnixEpoch();
+  // Who asked: "uid=0(slurm) via plugin", "uid=1000(alice)", "cn=auditor-1 (mTLS)".
+  std::string caller;
+  // Indexed fields, for ListDecisions filters.
+  std::string user;
+  std::string account;
+  std::vector<std::string> datasets;
+  std::string region;
+  std::string partition;
+  std::string verdict;  // "place" | "reject" (attestation: "ok" | "violation")
+  int64_t job_id = 0;   // 0 = not yet known
+  std::string register_version;
+  // The full request, decision and every candidate's score (or the attestation's nodes), as
+  // JSON. Covered by the hash; stored verbatim.
+  std::string body_json;
+  // Set by Append: lowercase hex SHA-256 of the previous record's hash and this record's
+  // content; prev_hash of the first record is 64 zeros.
+  std::string prev_hash;
+  std::string hash;
+};
+
+struct Checkpoint {
+  int64_t count = 0;      // records covered: seq 1..count
+  std::string head_hash;  // hash of record `count`
+  absl::Time time = absl::UnixEpoch();
+  std::string signature;  // Ed25519 over the checkpoint's canonical bytes, hex
+  std::string public_key; // the signer's public key, PEM
+};
+
+enum class Sync {
+  kNormal,  // WAL + synchronous=NORMAL: survives any crash of the process, not power loss
+  kFull,    // WAL + synchronous=FULL with group commit: survives power loss
+};
+
+struct AuditOptions {
+  // SQLite database file; created if missing.
+  std::string path = "/var/lib/sovereign/audit.db";
+  Sync sync = Sync::kNormal;
+  // With Sync::kFull, an Append waits at most this long for others to share its fsync.
+  std::chrono::microseconds commit_window{200};
+  // Sign a checkpoint every this many records (0 = only on request).
+  int64_t checkpoint_interval = 1000;
+  // Ed25519 private key (PEM); created with mode 0600 at first start if missing.
+  std::string signing_key_path = "/var/lib/sovereign/audit-signing.pem";
+};
+
+struct AuditQuery {
+  std::optional<int64_t> job_id;
+  std::string user, account, dataset, region, partition, verdict;  // empty = any
+  std::optional<absl::Time> since, until;                          // [since, until)
+  std::optional<RecordKind> kind;
+  int64_t before_seq = 0;  // paging: only records with seq < before_seq (0 = from the head)
+  int limit = 100;         // newest first
+};
+
+struct VerifyReport {
+  bool ok = false;
+  int64_t records_checked = 0;
+  int64_t checkpoints_checked = 0;
+  // When !ok: the first record (seq) or checkpoint that does not match, and what is wrong.
+  int64_t first_bad_seq = 0;
+  std::string problem;
+};
+
+class AuditLog {
+ public:
+  static absl::StatusOr<std::unique_ptr<AuditLog>> Open(const AuditOptions& options);
+  virtual ~AuditLog() = default;
+
+  // Appends and makes durable per options.sync before returning. Fills seq, prev_hash, hash.
+  // A decision whose decision_id is already logged is not appended again: the stored record
+  // comes back instead. RESOURCE_EXHAUSTED when the disk is full; nothing is half-written.
+  virtual absl::StatusOr<AuditRecord> Append(AuditRecord record) = 0;
+
+  virtual absl::StatusOr<AuditRecord> Get(const std::string& decision_id) = 0;
+  virtual absl::StatusOr<std::vector<AuditRecord>> List(const AuditQuery& query) = 0;
+  // Records with first <= seq <= last, oldest first (export).
+  virtual absl::StatusOr<std::vector<AuditRecord>> Range(int64_t first, int64_t last) = 0;
+
+  virtual int64_t HeadSeq() = 0;
+  // Blocks until the head passes `after_seq` or `deadline`; returns the head seq.
+  virtual int64_t WaitForAppend(int64_t after_seq, absl::Time deadline) = 0;
+
+  // Signs and stores a checkpoint of the current head.
+  virtual absl::StatusOr<Checkpoint> MakeCheckpoint() = 0;
+  virtual absl::StatusOr<std::optional<Checkpoint>> LatestCheckpoint() = 0;
+
+  // Recomputes the whole chain and checks every stored checkpoint's signature.
+  virtual VerifyReport Verify() = 0;
+};
+
+// Verifies a copy of the database offline, trusting only `public_key_pem`.
+VerifyReport VerifyDatabase(const std::string& db_path, const std::string& public_key_pem);
+
+}  // namespace sovereign::audit

@@ -1,0 +1,30 @@
+// sovereignctl's subcommand groups. Each Add* function registers its subcommands on the
+// given CLI11 app and sets their callbacks; a callback stores the process exit code in
+// `*exit_code` (0 ok, 1 the answer is "no" or the input is invalid, 2 usage or I/O error,
+// 3 the daemon could not be reached).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace sovereign::cli {
+
+// Options every subcommand shares.
+struct GlobalOptions {
+  // sovereignd's unix socket.
+  std::string socket = "/run/sovereign/sovereignd.sock";
+  // Machine-readable output.
+  bool json = false;
+};
+
+// register validate (offline).
+void AddRegisterOfflineCommands(CLI::App& register_cmd, GlobalOptions& global, int* exit_code);
+// register apply|history|diff|rollback|show (against the daemon).
+void AddRegisterOnlineCommands(CLI::App& register_cmd, GlobalOptions& global, int* exit_code);
+// explain: offline with --register/--cluster, otherwise against the daemon.
+void AddExplainCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
+// audit list|show|watch|verify|export.
+void AddAuditCommands(CLI::App& audit_cmd, GlobalOptions& global, int* exit_code);
+// status.
+void AddStatusCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
+
+}  // namespace sovereign::cli
