@@ -4,7 +4,6 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "register_internal.h"
 
 namespace sovereign {
@@ -47,22 +46,15 @@ absl::StatusOr<std::shared_ptr<const Register>> Register::FromParts(
     Policy policy, std::vector<Region> regions, std::vector<Site> sites,
     std::vector<Partition> partitions, std::vector<Dataset> datasets,
     std::vector<Account> accounts, std::vector<Diagnostic>* diagnostics) {
-  register_internal::Parts parts{std::move(policy),     std::move(regions),  std::move(sites),
-                                 std::move(partitions), std::move(datasets), std::move(accounts)};
-  std::vector<Diagnostic> found;
-  register_internal::Validate(parts, &found);
-  if (!found.empty()) {
-    std::vector<std::string> lines;
-    lines.reserve(found.size());
-    for (const Diagnostic& d : found) {
-      lines.push_back(d.ToString());
-    }
-    if (diagnostics != nullptr) {
-      *diagnostics = std::move(found);
-    }
-    return absl::InvalidArgumentError(absl::StrCat("invalid register (", lines.size(),
-                                                   lines.size() == 1 ? " error" : " errors",
-                                                   "):\n", absl::StrJoin(lines, "\n")));
+  register_internal::Parts parts;
+  parts.policy = std::move(policy);
+  parts.regions = std::move(regions);
+  parts.sites = std::move(sites);
+  parts.partitions = std::move(partitions);
+  parts.datasets = std::move(datasets);
+  parts.accounts = std::move(accounts);
+  if (absl::Status status = register_internal::CheckParts(parts, {}, diagnostics); !status.ok()) {
+    return status;
   }
   std::shared_ptr<Register> reg(new Register());
   reg->canonical_ = register_internal::Canonicalize(parts);
@@ -103,7 +95,8 @@ namespace {
 template <typename T>
 const T* FindIn(const std::vector<T>& items, const absl::flat_hash_map<std::string, int>& index,
                 std::string_view name) {
-  auto it = index.find(name);
+  // absl::string_view is not std::string_view in this abseil build.
+  auto it = index.find(absl::string_view(name.data(), name.size()));
   return it == index.end() ? nullptr : &items[it->second];
 }
 }  // namespace
@@ -125,12 +118,12 @@ const Account* Register::FindAccount(std::string_view name) const {
 }
 
 int Register::PartitionIndex(std::string_view name) const {
-  auto it = partition_index_.find(name);
+  auto it = partition_index_.find(absl::string_view(name.data(), name.size()));
   return it == partition_index_.end() ? -1 : it->second;
 }
 
 int Register::RegionIndex(std::string_view name) const {
-  auto it = region_index_.find(name);
+  auto it = region_index_.find(absl::string_view(name.data(), name.size()));
   return it == region_index_.end() ? -1 : it->second;
 }
 
