@@ -1,9 +1,12 @@
 #include "sovereign/register.h"
 
+#include <algorithm>
+#include <climits>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "register_internal.h"
 
 namespace sovereign {
@@ -19,6 +22,35 @@ std::string Diagnostic::ToString() const {
   absl::StrAppend(&out, ": ", message);
   return out;
 }
+
+namespace register_internal {
+
+absl::Status CheckParts(const Parts& parts, std::vector<Diagnostic> found,
+                        std::vector<Diagnostic>* diagnostics) {
+  Validate(parts, &found);
+  std::stable_sort(found.begin(), found.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    auto key = [](const Diagnostic& d) {
+      return std::pair(d.location.line > 0 ? d.location.line : INT_MAX, d.location.column);
+    };
+    return key(a) < key(b);
+  });
+  std::vector<std::string> lines;
+  lines.reserve(found.size());
+  for (const Diagnostic& d : found) {
+    lines.push_back(d.ToString());
+  }
+  if (diagnostics != nullptr) {
+    *diagnostics = std::move(found);
+  }
+  if (lines.empty()) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat("invalid register (", lines.size(),
+                                                 lines.size() == 1 ? " error" : " errors", "):\n",
+                                                 absl::StrJoin(lines, "\n")));
+}
+
+}  // namespace register_internal
 
 std::string_view ClassificationName(Classification c) {
   switch (c) {
@@ -44,8 +76,8 @@ std::string_view ObjectiveName(Objective o) {
 
 absl::StatusOr<std::shared_ptr<const Register>> Register::FromParts(
     Policy policy, std::vector<Region> regions, std::vector<Site> sites,
-    std::vector<Partition> partitions, std::vector<Dataset> datasets,
-    std::vector<Account> accounts, std::vector<Diagnostic>* diagnostics) {
+    std::vector<Partition> partitions, std::vector<Dataset> datasets, std::vector<Account> accounts,
+    std::vector<Diagnostic>* diagnostics) {
   register_internal::Parts parts;
   parts.policy = std::move(policy);
   parts.regions = std::move(regions);

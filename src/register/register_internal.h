@@ -3,13 +3,13 @@
 
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <tuple>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "sovereign/register.h"
 

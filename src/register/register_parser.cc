@@ -90,9 +90,9 @@ void ReadPartition(YamlContext* ctx, const YAML::Node& node, int index, Partitio
 }
 
 void ReadDataset(YamlContext* ctx, const YAML::Node& node, int index, Dataset* dataset) {
-  ObjectReader r(ctx, node, Kind::kDataset, index,
-                 {"name", "classification", "regions", "jurisdictions", "groups", "users",
-                  "legal_basis"});
+  ObjectReader r(
+      ctx, node, Kind::kDataset, index,
+      {"name", "classification", "regions", "jurisdictions", "groups", "users", "legal_basis"});
   dataset->location = r.location();
   r.String("name", true, &dataset->name);
   r.Enum<Classification>("classification", true,
@@ -122,10 +122,10 @@ void ReadList(YamlContext* ctx, const Entry& section, absl::string_view kind_nam
   SourceLocation key_at = ctx->Location(section.key_node, ctx->FileOnly());
   if (!section.value.IsSequence()) {
     std::string hint = section.value.IsNull() ? " (write [] for none)" : "";
-    ctx->Add(ctx->Location(section.value, key_at),
-             absl::StrCat("section ", register_internal::Quote(section.key),
-                          ": expected a list, got ", register_internal::Describe(section.value),
-                          hint));
+    ctx->Add(
+        ctx->Location(section.value, key_at),
+        absl::StrCat("section ", register_internal::Quote(section.key), ": expected a list, got ",
+                     register_internal::Describe(section.value), hint));
     return;
   }
   for (size_t i = 0; i < section.value.size(); ++i) {
@@ -154,8 +154,8 @@ void ReadRoot(YamlContext* ctx, const YAML::Node& root) {
   std::vector<Entry> entries = register_internal::MappingEntries(ctx, root, "", "section");
   register_internal::ReportUnknownKeys(ctx, entries, kSections, "", "section");
   for (const std::string& name : kSections) {
-    auto it = std::find_if(entries.begin(), entries.end(),
-                           [&](const Entry& e) { return e.key == name; });
+    auto it =
+        std::find_if(entries.begin(), entries.end(), [&](const Entry& e) { return e.key == name; });
     if (it == entries.end()) {
       if (RequiredSection(name)) {
         ctx->Add(root_at,

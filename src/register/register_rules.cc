@@ -30,10 +30,9 @@ absl::string_view KindName(Kind kind) {
   return "object";
 }
 
-void FieldTable::SetLocation(Kind kind, int index, absl::string_view field,
-                             SourceLocation location, int element) {
-  locations_[Key(static_cast<int>(kind), index, std::string(field), element)] =
-      std::move(location);
+void FieldTable::SetLocation(Kind kind, int index, absl::string_view field, SourceLocation location,
+                             int element) {
+  locations_[Key(static_cast<int>(kind), index, std::string(field), element)] = std::move(location);
 }
 
 const SourceLocation* FieldTable::FindLocation(Kind kind, int index, absl::string_view field,
@@ -60,7 +59,9 @@ std::string ObjectLabel(Kind kind, int index, absl::string_view name) {
   return absl::StrCat(KindName(kind), " ", Quote(name));
 }
 
-std::string Quote(absl::string_view text) { return absl::StrCat("\"", absl::CHexEscape(text), "\""); }
+std::string Quote(absl::string_view text) {
+  return absl::StrCat("\"", absl::CHexEscape(text), "\"");
+}
 
 bool IsValidName(absl::string_view name) {
   if (name.empty() || name.size() > static_cast<size_t>(kMaxNameBytes)) {

@@ -1,13 +1,10 @@
 // The register's rules: names, value ranges and cross-references. Runs on parsed YAML and on
 // values built in code alike; never stops at the first problem.
-#include <algorithm>
-#include <climits>
 #include <cmath>
 #include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "register_internal.h"
 
 namespace sovereign::register_internal {
@@ -113,9 +110,8 @@ class Validator {
       auto [it, inserted] = index->emplace(name, static_cast<int>(i));
       if (!inserted) {
         const T& first = items[it->second];
-        std::string where = first.location.line > 0
-                                ? absl::StrCat("line ", first.location.line)
-                                : ObjectLabel(kind, it->second, "");
+        std::string where = first.location.line > 0 ? absl::StrCat("line ", first.location.line)
+                                                    : ObjectLabel(kind, it->second, "");
         Report(obj, "name", -1, absl::StrCat("duplicate name, first declared at ", where));
       }
     }
@@ -132,9 +128,9 @@ class Validator {
     for (const auto& [name, unused] : known) {
       names.push_back(name);
     }
-    Report(obj, field, element,
-           absl::StrCat(what, " ", Quote(value), " is not declared (known: ", KnownList(names),
-                        ")"));
+    Report(
+        obj, field, element,
+        absl::StrCat(what, " ", Quote(value), " is not declared (known: ", KnownList(names), ")"));
   }
 
   void AtLeast(const Obj& obj, absl::string_view field, double value, double minimum,
@@ -199,8 +195,8 @@ class Validator {
       Reference(obj, "region", -1, "region", s.region, regions_);
     }
     if (!Skip(obj, "country") && !IsCountryCode(s.country)) {
-      std::string hint = s.country == "UK" ? " (the United Kingdom is GB)"
-                                           : " (two uppercase letters, e.g. FR)";
+      std::string hint =
+          s.country == "UK" ? " (the United Kingdom is GB)" : " (two uppercase letters, e.g. FR)";
       Report(obj, "country", -1,
              absl::StrCat(Quote(s.country), " is not an ISO 3166-1 alpha-2 country code", hint));
     }
@@ -232,8 +228,8 @@ class Validator {
     AtLeast(obj, "gpu_watts", p.gpu_watts, 0, "0");
     AtLeast(obj, "gpu_idle_watts", p.gpu_idle_watts, 0, "0");
     AtLeast(obj, "node_watts", p.node_watts, 0, "0");
-    if (!Skip(obj, "gpu_watts") && !Skip(obj, "gpu_idle_watts") &&
-        p.gpu_idle_watts > p.gpu_watts && p.gpu_watts >= 0) {
+    if (!Skip(obj, "gpu_watts") && !Skip(obj, "gpu_idle_watts") && p.gpu_idle_watts > p.gpu_watts &&
+        p.gpu_watts >= 0) {
       Report(obj, "gpu_idle_watts", -1,
              absl::StrCat(p.gpu_idle_watts, " is more than gpu_watts (", p.gpu_watts, ")"));
     }
@@ -293,30 +289,5 @@ class Validator {
 }  // namespace
 
 void Validate(const Parts& parts, std::vector<Diagnostic>* out) { Validator(parts, out).Run(); }
-
-absl::Status CheckParts(const Parts& parts, std::vector<Diagnostic> found,
-                        std::vector<Diagnostic>* diagnostics) {
-  Validate(parts, &found);
-  std::stable_sort(found.begin(), found.end(), [](const Diagnostic& a, const Diagnostic& b) {
-    auto key = [](const Diagnostic& d) {
-      return std::pair(d.location.line > 0 ? d.location.line : INT_MAX, d.location.column);
-    };
-    return key(a) < key(b);
-  });
-  std::vector<std::string> lines;
-  lines.reserve(found.size());
-  for (const Diagnostic& d : found) {
-    lines.push_back(d.ToString());
-  }
-  if (diagnostics != nullptr) {
-    *diagnostics = std::move(found);
-  }
-  if (lines.empty()) {
-    return absl::OkStatus();
-  }
-  return absl::InvalidArgumentError(absl::StrCat("invalid register (", lines.size(),
-                                                 lines.size() == 1 ? " error" : " errors", "):\n",
-                                                 absl::StrJoin(lines, "\n")));
-}
 
 }  // namespace sovereign::register_internal

@@ -16,8 +16,7 @@ SourceLocation YamlContext::Location(const YAML::Mark& mark) const {
   return SourceLocation{file_, mark.line + 1, mark.column + 1};
 }
 
-SourceLocation YamlContext::Location(const YAML::Node& node,
-                                     const SourceLocation& fallback) const {
+SourceLocation YamlContext::Location(const YAML::Node& node, const SourceLocation& fallback) const {
   // yaml-cpp places an empty value at the start of the next token, often the next line:
   // the key's position (the fallback) says more.
   if (!node.IsDefined() || node.IsNull() || node.Mark().is_null() || node.Mark().line < 0) {
@@ -72,9 +71,8 @@ void ReportUnknownKeys(YamlContext* ctx, const std::vector<Entry>& entries,
       continue;
     }
     std::optional<std::string> close = ClosestMatch(entry.key, known);
-    std::string hint = close.has_value()
-                           ? absl::StrCat("did you mean ", Quote(*close), "?")
-                           : absl::StrCat("known ", noun, "s: ", KnownList(known));
+    std::string hint = close.has_value() ? absl::StrCat("did you mean ", Quote(*close), "?")
+                                         : absl::StrCat("known ", noun, "s: ", KnownList(known));
     ctx->Add(ctx->Location(entry.key_node, ctx->FileOnly()),
              absl::StrCat(where, "unknown ", noun, " ", Quote(entry.key), " (", hint, ")"));
   }
@@ -173,8 +171,7 @@ bool ObjectReader::Integer(absl::string_view key, bool required, int* out) {
   return true;
 }
 
-bool ObjectReader::StringList(absl::string_view key, bool required,
-                              std::vector<std::string>* out) {
+bool ObjectReader::StringList(absl::string_view key, bool required, std::vector<std::string>* out) {
   const Entry* entry = Find(key, required);
   if (entry == nullptr) {
     return false;

@@ -5,14 +5,14 @@
 // yaml-cpp marks are 0-based; SourceLocation is 1-based.
 #pragma once
 
+#include <yaml-cpp/yaml.h>
+
 #include <string>
-#include "absl/strings/str_cat.h"
-#include "absl/strings/string_view.h"
 #include <utility>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "register_internal.h"
 

@@ -87,9 +87,9 @@ TEST_F(RegisterLoadTest, Unreadable) {
       _exit(10);
     }
     auto reg = Register::Load(path);
-    bool expected = reg.status().code() == absl::StatusCode::kPermissionDenied &&
-                    reg.status().message() ==
-                        "cannot read register \"" + path + "\": Permission denied";
+    bool expected =
+        reg.status().code() == absl::StatusCode::kPermissionDenied &&
+        reg.status().message() == "cannot read register \"" + path + "\": Permission denied";
     if (!expected) {
       std::fprintf(stderr, "got: %s\n", reg.status().ToString().c_str());
     }

@@ -87,10 +87,11 @@ TEST(RegisterParseTest, ReadsEveryField) {
 }
 
 TEST(RegisterParseTest, OptionalPartsTakeTheirDefaults) {
-  std::string yaml = With("datasets:\n  - name: patients-eu\n    classification: sovereign\n"
-                          "    regions: [eu]\naccounts:\n  - name: oncology\n"
-                          "    datasets: [patients-eu]\n",
-                          "");
+  std::string yaml = With(
+      "datasets:\n  - name: patients-eu\n    classification: sovereign\n"
+      "    regions: [eu]\naccounts:\n  - name: oncology\n"
+      "    datasets: [patients-eu]\n",
+      "");
   auto reg = Register::Parse(yaml, "register.yaml");
   ASSERT_TRUE(reg.ok()) << reg.status();
   Policy defaults;
@@ -216,9 +217,10 @@ TEST(RegisterParseTest, WrongStructure) {
 }
 
 TEST(RegisterParseTest, KeyGivenTwice) {
-  EXPECT_THAT(Errors(With("    carbon_intensity: 31\n", "    carbon_intensity: 31\n    pue: 1.0\n")),
-              ElementsAre("register.yaml:12:5: site \"paris-1\": field \"pue\" is given twice "
-                          "(first at line 10)"));
+  EXPECT_THAT(
+      Errors(With("    carbon_intensity: 31\n", "    carbon_intensity: 31\n    pue: 1.0\n")),
+      ElementsAre("register.yaml:12:5: site \"paris-1\": field \"pue\" is given twice "
+                  "(first at line 10)"));
   EXPECT_THAT(Errors(std::string(kBase) + "regions: []\n"),
               ElementsAre("register.yaml:28:1: section \"regions\" is given twice (first at "
                           "line 1)"));
@@ -250,8 +252,8 @@ TEST(RegisterParseTest, Durations) {
   for (const char* bad : {"1x", "90", "1h30", "30m1h", "1h1h", "-1h", "1.5h", "h"}) {
     EXPECT_THAT(Errors("policy:\n  default_time_limit: " + std::string(bad) + "\n" + kBase),
                 ElementsAre("register.yaml:2:23: policy: field \"default_time_limit\": bad "
-                            "duration \"" + std::string(bad) +
-                            "\" (expected e.g. 90s, 30m, 2h, 1d or 1h30m)"))
+                            "duration \"" +
+                            std::string(bad) + "\" (expected e.g. 90s, 30m, 2h, 1d or 1h30m)"))
         << bad;
   }
 }

@@ -84,8 +84,7 @@ inline Account Oncology() {
 }
 
 // kBase (or `text`) with the first `from` replaced by `to`; fails the test if absent.
-inline std::string With(const std::string& from, const std::string& to,
-                        std::string text = kBase) {
+inline std::string With(const std::string& from, const std::string& to, std::string text = kBase) {
   size_t at = text.find(from);
   EXPECT_NE(at, std::string::npos) << "not in the register: " << from;
   if (at != std::string::npos) {

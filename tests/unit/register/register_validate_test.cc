@@ -42,8 +42,9 @@ TEST(RegisterValidateTest, DuplicateNames) {
   EXPECT_THAT(Errors(With("  - name: us\n", "  - name: us\n  - name: eu\n")),
               ElementsAre("register.yaml:4:11: region \"eu\": field \"name\": duplicate name, "
                           "first declared at line 2"));
-  EXPECT_THAT(Errors(With("accounts:\n", "  - name: patients-eu\n    classification: public\n"
-                                         "    regions: [us]\naccounts:\n")),
+  EXPECT_THAT(Errors(With("accounts:\n",
+                          "  - name: patients-eu\n    classification: public\n"
+                          "    regions: [us]\naccounts:\n")),
               ElementsAre("register.yaml:25:11: dataset \"patients-eu\": field \"name\": "
                           "duplicate name, first declared at line 22"));
 }
@@ -55,8 +56,11 @@ TEST(RegisterValidateTest, BadNames) {
                           "'-'"));
   const std::string long_name(65, 'a');
   EXPECT_THAT(Errors(With("  - name: us\n", "  - name: " + long_name + "\n")),
-              ElementsAre("register.yaml:3:11: region \"" + long_name + "\": field \"name\": "
-                          "bad name \"" + long_name + "\": names are 1 to 64 bytes of letters, "
+              ElementsAre("register.yaml:3:11: region \"" + long_name +
+                          "\": field \"name\": "
+                          "bad name \"" +
+                          long_name +
+                          "\": names are 1 to 64 bytes of letters, "
                           "digits, '.', '_' and '-'"));
   EXPECT_THAT(Errors(With("  - name: us\n", "  - name: \"\"\n")),
               ElementsAre("register.yaml:3:11: region #2: field \"name\": bad name \"\": names "
@@ -119,8 +123,7 @@ TEST(RegisterValidateTest, SiteFigures) {
 
 TEST(RegisterValidateTest, CountryCodes) {
   for (const char* good : {"FR", "DE", "US", "IN", "GB", "NO"}) {
-    EXPECT_THAT(Errors(With("country: FR", std::string("country: ") + good)),
-                ::testing::IsEmpty())
+    EXPECT_THAT(Errors(With("country: FR", std::string("country: ") + good)), ::testing::IsEmpty())
         << good;
   }
   EXPECT_THAT(Errors(With("country: FR", "country: fr")),
@@ -222,8 +225,7 @@ TEST(RegisterValidateTest, FromPartsUsesTheSameRules) {
   Dataset empty;
   empty.name = "x";
   std::vector<Diagnostic> diagnostics;
-  auto reg = Register::FromParts({}, {eu}, {bad_site, site}, {p}, {d, empty}, {},
-                                 &diagnostics);
+  auto reg = Register::FromParts({}, {eu}, {bad_site, site}, {p}, {d, empty}, {}, &diagnostics);
   ASSERT_FALSE(reg.ok());
   EXPECT_EQ(reg.status().message(),
             "invalid register (3 errors):\n"

@@ -80,9 +80,11 @@ TEST(RegisterVersionTest, StableUnderReorderingReformattingAndComments) {
   EXPECT_EQ(Version(kReformatted), base);
   EXPECT_EQ(Version("# header comment\n\n" + std::string(kBase) + "# trailing\n"), base);
   EXPECT_EQ(Version(With("  - name: eu\n  - name: us\n", "  - name: us\n  - name: eu\n")), base);
-  EXPECT_EQ(Version(With("regions: [eu]", "regions: [eu, us]\n    groups: [b, a]\n    users: [y, x]")),
-            Version(With("regions: [eu]", "regions: [us, eu, us]\n    groups: [a, b, a]\n"
-                                          "    users: [x, y]")));
+  EXPECT_EQ(
+      Version(With("regions: [eu]", "regions: [eu, us]\n    groups: [b, a]\n    users: [y, x]")),
+      Version(With("regions: [eu]",
+                   "regions: [us, eu, us]\n    groups: [a, b, a]\n"
+                   "    users: [x, y]")));
 }
 
 TEST(RegisterVersionTest, BuiltInCodeMatchesTheSameRegisterInYaml) {
