@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "register_internal.h"
 
@@ -60,6 +61,13 @@ class Validator {
     for (size_t i = 0; i < parts_.accounts.size(); ++i) {
       const Account& a = parts_.accounts[i];
       Obj obj = Of(Kind::kAccount, static_cast<int>(i), a);
+      // Slurm's database keeps accounts in lower case: "Oncology" would never match a job,
+      // and the datasets it implies would silently not apply.
+      if (!Skip(obj, "name") && a.name != absl::AsciiStrToLower(a.name)) {
+        Report(obj, "name", -1,
+               absl::StrCat("Slurm keeps account names in lower case; write ",
+                            Quote(absl::AsciiStrToLower(a.name))));
+      }
       for (size_t e = 0; e < a.datasets.size() && !Skip(obj, "datasets"); ++e) {
         Reference(obj, "datasets", static_cast<int>(e), "dataset", a.datasets[e], datasets_);
       }

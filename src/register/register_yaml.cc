@@ -135,40 +135,32 @@ bool ObjectReader::String(absl::string_view key, bool required, std::string* out
   return true;
 }
 
-bool ObjectReader::Number(absl::string_view key, bool required, double* out) {
+template <typename T>
+bool ObjectReader::Numeric(absl::string_view key, bool required, absl::string_view expected,
+                           T* out) {
   const Entry* entry = Find(key, required);
-  if (entry == nullptr || !Scalar(*entry, "a number")) {
+  if (entry == nullptr || !Scalar(*entry, expected)) {
     return false;
   }
   const std::string& text = entry->value.Scalar();
-  double value = 0;
+  T value{};
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
-    Bad(*entry, entry->value, absl::StrCat("expected a number, got ", Quote(text)));
+    Bad(*entry, entry->value,
+        absl::StrCat("expected ", expected, ", got ", Quote(text),
+                     ec == std::errc::result_out_of_range ? " (out of range)" : ""));
     return false;
   }
   *out = value;
   return true;
 }
 
+bool ObjectReader::Number(absl::string_view key, bool required, double* out) {
+  return Numeric(key, required, "a number", out);
+}
+
 bool ObjectReader::Integer(absl::string_view key, bool required, int* out) {
-  const Entry* entry = Find(key, required);
-  if (entry == nullptr || !Scalar(*entry, "an integer")) {
-    return false;
-  }
-  const std::string& text = entry->value.Scalar();
-  int value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec == std::errc::result_out_of_range) {
-    Bad(*entry, entry->value, absl::StrCat("integer ", Quote(text), " is out of range"));
-    return false;
-  }
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
-    Bad(*entry, entry->value, absl::StrCat("expected an integer, got ", Quote(text)));
-    return false;
-  }
-  *out = value;
-  return true;
+  return Numeric(key, required, "an integer", out);
 }
 
 bool ObjectReader::StringList(absl::string_view key, bool required, std::vector<std::string>* out) {

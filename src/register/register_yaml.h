@@ -91,6 +91,9 @@ class ObjectReader {
   void Bad(const Entry& entry, const YAML::Node& node, std::string detail);
   // True when the value is a scalar; reports it otherwise. `expected`: "a string", ...
   bool Scalar(const Entry& entry, absl::string_view expected);
+  // A number written in full, parsed with std::from_chars; `expected`: "a number", ...
+  template <typename T>
+  bool Numeric(absl::string_view key, bool required, absl::string_view expected, T* out);
 
   YamlContext* ctx_;
   Kind kind_;

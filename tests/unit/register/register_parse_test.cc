@@ -1,4 +1,6 @@
 // Register::Parse: the YAML level (syntax, structure, keys, types) and the values it reads.
+#include <random>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "register_test_util.h"
@@ -184,8 +186,14 @@ TEST(RegisterParseTest, WrongTypes) {
               ElementsAre("register.yaml:17:12: partition \"gpu-fr\": field \"nodes\": expected "
                           "an integer, got \"4.5\""));
   EXPECT_THAT(Errors(With("nodes: 4", "nodes: 99999999999")),
-              ElementsAre("register.yaml:17:12: partition \"gpu-fr\": field \"nodes\": integer "
-                          "\"99999999999\" is out of range"));
+              ElementsAre("register.yaml:17:12: partition \"gpu-fr\": field \"nodes\": expected "
+                          "an integer, got \"99999999999\" (out of range)"));
+  EXPECT_THAT(Errors(With("pue: 1.2", "pue: 1e999")),
+              ElementsAre("register.yaml:10:10: site \"paris-1\": field \"pue\": expected a "
+                          "number, got \"1e999\" (out of range)"));
+  EXPECT_THAT(Errors(With("pue: 1.2", "pue: 1,2")),
+              ElementsAre("register.yaml:10:10: site \"paris-1\": field \"pue\": expected a "
+                          "number, got \"1,2\""));
   EXPECT_THAT(Errors(With("country: FR", "country: [FR]")),
               ElementsAre("register.yaml:7:14: site \"paris-1\": field \"country\": expected a "
                           "string, got a list"));
@@ -256,6 +264,46 @@ TEST(RegisterParseTest, Durations) {
                             std::string(bad) + "\" (expected e.g. 90s, 30m, 2h, 1d or 1h30m)"))
         << bad;
   }
+}
+
+// Whatever the text, Parse answers with a register or with diagnostics; it never crashes or
+// throws, and every diagnostic names the file.
+TEST(RegisterParseTest, RandomEditsYieldARegisterOrDiagnostics) {
+  const std::string base = kBase;
+  const std::string alphabet = "abcz019-.:[]{}#&*!|>'\"\n\t ,-";
+  std::mt19937 rng(20240611);
+  int invalid = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::string text = base;
+    int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits && !text.empty(); ++e) {
+      size_t at = rng() % text.size();
+      switch (rng() % 3) {
+        case 0:
+          text.erase(at, 1 + rng() % 8);
+          break;
+        case 1:
+          text.insert(at, 1, alphabet[rng() % alphabet.size()]);
+          break;
+        default:
+          text[at] = alphabet[rng() % alphabet.size()];
+          break;
+      }
+    }
+    std::vector<Diagnostic> diagnostics;
+    auto reg = Register::Parse(text, "register.yaml", &diagnostics);
+    ASSERT_EQ(reg.ok(), diagnostics.empty()) << text;
+    if (!reg.ok()) {
+      ++invalid;
+      ASSERT_EQ(reg.status().code(), absl::StatusCode::kInvalidArgument) << text;
+      for (const Diagnostic& d : diagnostics) {
+        ASSERT_EQ(d.location.file, "register.yaml") << text;
+        ASSERT_FALSE(d.message.empty()) << text;
+      }
+    }
+  }
+  // The edits do break most registers: the loop above exercised the error paths.
+  EXPECT_GT(invalid, 1500);
 }
 
 }  // namespace

@@ -75,6 +75,12 @@ TEST(RegisterValidateTest, BadNames) {
                           "characters, ',' or ':'"));
 }
 
+TEST(RegisterValidateTest, AccountNamesAreLowerCase) {
+  EXPECT_THAT(Errors(With("name: oncology", "name: Oncology")),
+              ElementsAre("register.yaml:26:11: account \"Oncology\": field \"name\": Slurm "
+                          "keeps account names in lower case; write \"oncology\""));
+}
+
 TEST(RegisterValidateTest, EmptyRegionList) {
   EXPECT_THAT(Errors(With("regions: [eu]", "regions: []")),
               ElementsAre("register.yaml:24:14: dataset \"patients-eu\": field \"regions\": must "
