@@ -1,5 +1,7 @@
 #include "sovereign/register.h"
 
+#include <algorithm>
+#include <climits>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -20,6 +22,35 @@ std::string Diagnostic::ToString() const {
   absl::StrAppend(&out, ": ", message);
   return out;
 }
+
+namespace register_internal {
+
+absl::Status CheckParts(const Parts& parts, std::vector<Diagnostic> found,
+                        std::vector<Diagnostic>* diagnostics) {
+  Validate(parts, &found);
+  std::stable_sort(found.begin(), found.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    auto key = [](const Diagnostic& d) {
+      return std::pair(d.location.line > 0 ? d.location.line : INT_MAX, d.location.column);
+    };
+    return key(a) < key(b);
+  });
+  std::vector<std::string> lines;
+  lines.reserve(found.size());
+  for (const Diagnostic& d : found) {
+    lines.push_back(d.ToString());
+  }
+  if (diagnostics != nullptr) {
+    *diagnostics = std::move(found);
+  }
+  if (lines.empty()) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat("invalid register (", lines.size(),
+                                                 lines.size() == 1 ? " error" : " errors", "):\n",
+                                                 absl::StrJoin(lines, "\n")));
+}
+
+}  // namespace register_internal
 
 std::string_view ClassificationName(Classification c) {
   switch (c) {
@@ -45,24 +76,17 @@ std::string_view ObjectiveName(Objective o) {
 
 absl::StatusOr<std::shared_ptr<const Register>> Register::FromParts(
     Policy policy, std::vector<Region> regions, std::vector<Site> sites,
-    std::vector<Partition> partitions, std::vector<Dataset> datasets,
-    std::vector<Account> accounts, std::vector<Diagnostic>* diagnostics) {
-  register_internal::Parts parts{std::move(policy),     std::move(regions),  std::move(sites),
-                                 std::move(partitions), std::move(datasets), std::move(accounts)};
-  std::vector<Diagnostic> found;
-  register_internal::Validate(parts, &found);
-  if (!found.empty()) {
-    std::vector<std::string> lines;
-    lines.reserve(found.size());
-    for (const Diagnostic& d : found) {
-      lines.push_back(d.ToString());
-    }
-    if (diagnostics != nullptr) {
-      *diagnostics = std::move(found);
-    }
-    return absl::InvalidArgumentError(absl::StrCat("invalid register (", lines.size(),
-                                                   lines.size() == 1 ? " error" : " errors",
-                                                   "):\n", absl::StrJoin(lines, "\n")));
+    std::vector<Partition> partitions, std::vector<Dataset> datasets, std::vector<Account> accounts,
+    std::vector<Diagnostic>* diagnostics) {
+  register_internal::Parts parts;
+  parts.policy = std::move(policy);
+  parts.regions = std::move(regions);
+  parts.sites = std::move(sites);
+  parts.partitions = std::move(partitions);
+  parts.datasets = std::move(datasets);
+  parts.accounts = std::move(accounts);
+  if (absl::Status status = register_internal::CheckParts(parts, {}, diagnostics); !status.ok()) {
+    return status;
   }
   std::shared_ptr<Register> reg(new Register());
   reg->canonical_ = register_internal::Canonicalize(parts);
@@ -103,7 +127,8 @@ namespace {
 template <typename T>
 const T* FindIn(const std::vector<T>& items, const absl::flat_hash_map<std::string, int>& index,
                 std::string_view name) {
-  auto it = index.find(name);
+  // absl::string_view is not std::string_view in this abseil build.
+  auto it = index.find(absl::string_view(name.data(), name.size()));
   return it == index.end() ? nullptr : &items[it->second];
 }
 }  // namespace
@@ -125,12 +150,12 @@ const Account* Register::FindAccount(std::string_view name) const {
 }
 
 int Register::PartitionIndex(std::string_view name) const {
-  auto it = partition_index_.find(name);
+  auto it = partition_index_.find(absl::string_view(name.data(), name.size()));
   return it == partition_index_.end() ? -1 : it->second;
 }
 
 int Register::RegionIndex(std::string_view name) const {
-  auto it = region_index_.find(name);
+  auto it = region_index_.find(absl::string_view(name.data(), name.size()));
   return it == region_index_.end() ? -1 : it->second;
 }
 
