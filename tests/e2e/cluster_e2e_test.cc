@@ -139,16 +139,17 @@ TEST_F(ClusterE2ETest, NodesCarryRegionFeaturesAndTypedGpus) {
   for (absl::string_view line : absl::StrSplit(r.out, '\n', absl::SkipEmpty())) {
     lines.insert(std::string(line));
   }
-  EXPECT_EQ(lines,
-            (std::set<std::string>{
-                "de-cloud-h100-1 gpu-de-cloud-h100 idle gpu:h100:2 region_eu,site_de_cloud,gpu_h100",
-                "de-h100-1 gpu-de-h100 idle gpu:h100:2 region_eu,site_de,gpu_h100",
-                "de-h100-2 gpu-de-h100 idle gpu:h100:2 region_eu,site_de,gpu_h100",
-                "fr-a100-1 gpu-fr-a100* idle gpu:a100:2 region_eu,site_fr,gpu_a100",
-                "fr-a100-2 gpu-fr-a100* idle gpu:a100:2 region_eu,site_fr,gpu_a100",
-                "in-l40s-1 gpu-in-l40s idle gpu:l40s:2 region_in,site_in,gpu_l40s",
-                "us-h100-1 gpu-us-h100 idle gpu:h100:2 region_us,site_us,gpu_h100",
-            }));
+  EXPECT_EQ(
+      lines,
+      (std::set<std::string>{
+          "de-cloud-h100-1 gpu-de-cloud-h100 idle gpu:h100:2 region_eu,site_de_cloud,gpu_h100",
+          "de-h100-1 gpu-de-h100 idle gpu:h100:2 region_eu,site_de,gpu_h100",
+          "de-h100-2 gpu-de-h100 idle gpu:h100:2 region_eu,site_de,gpu_h100",
+          "fr-a100-1 gpu-fr-a100* idle gpu:a100:2 region_eu,site_fr,gpu_a100",
+          "fr-a100-2 gpu-fr-a100* idle gpu:a100:2 region_eu,site_fr,gpu_a100",
+          "in-l40s-1 gpu-in-l40s idle gpu:l40s:2 region_in,site_in,gpu_l40s",
+          "us-h100-1 gpu-us-h100 idle gpu:h100:2 region_us,site_us,gpu_h100",
+      }));
 }
 
 TEST_F(ClusterE2ETest, GpuJobsGetCudaVisibleDevices) {
@@ -162,8 +163,8 @@ TEST_F(ClusterE2ETest, GpuJobsGetCudaVisibleDevices) {
 }
 
 TEST_F(ClusterE2ETest, GpuTypeTheNodesLackIsRefused) {
-  const CommandResult r = cluster().Run(
-      {"sbatch", "-p", "gpu-fr-a100", "--gres=gpu:h100:1", "-J", "wrong-gpu-type", "--wrap", "true"});
+  const CommandResult r = cluster().Run({"sbatch", "-p", "gpu-fr-a100", "--gres=gpu:h100:1", "-J",
+                                         "wrong-gpu-type", "--wrap", "true"});
   EXPECT_NE(r.exit_code, 0) << r.Describe();
   EXPECT_EQ(r.err,
             "sbatch: error: Batch job submission failed: Requested node configuration is not "
@@ -172,9 +173,8 @@ TEST_F(ClusterE2ETest, GpuTypeTheNodesLackIsRefused) {
 
 TEST_F(ClusterE2ETest, DatasetOptionReachesTheController) {
   uint32_t with = 0;
-  const std::string job_env =
-      RunBatch({"-p", "gpu-de-h100", "--dataset=patients-eu", "--wrap", "env | grep SPANK | sort"},
-               &with);
+  const std::string job_env = RunBatch(
+      {"-p", "gpu-de-h100", "--dataset=patients-eu", "--wrap", "env | grep SPANK | sort"}, &with);
   // slurmctld holds it in the job's spank_job_env, where the job_submit plugin reads it.
   EXPECT_THAT(ControllerSpankEnv(with), HasSubstr("SPANK_SOVEREIGN_DATASETS=patients-eu\n"));
   // The job itself sees it only under sbatch's SLURM_SPANK_ prefix (sbatch exports it).
@@ -204,8 +204,7 @@ TEST_F(ClusterE2ETest, CommandLineDatasetOverridesTheScriptDirective) {
   }
   uint32_t directive = 0;
   RunBatch({script_path}, &directive);
-  EXPECT_THAT(ControllerSpankEnv(directive),
-              HasSubstr("SPANK_SOVEREIGN_DATASETS=from-script\n"));
+  EXPECT_THAT(ControllerSpankEnv(directive), HasSubstr("SPANK_SOVEREIGN_DATASETS=from-script\n"));
   uint32_t overridden = 0;
   RunBatch({"--dataset=from-command-line", script_path}, &overridden);
   EXPECT_THAT(ControllerSpankEnv(overridden),
@@ -244,8 +243,9 @@ TEST_F(ClusterE2ETest, BadDatasetSyntaxIsRefusedBySbatch) {
       {"patients-eu,,imagenet",
        "--dataset: name 2 of \"patients-eu,,imagenet\" is empty; separate names with single "
        "commas, e.g. --dataset=patients-eu,imagenet-public"},
-      {"", "--dataset needs one or more dataset names, e.g. "
-           "--dataset=patients-eu,imagenet-public"},
+      {"",
+       "--dataset needs one or more dataset names, e.g. "
+       "--dataset=patients-eu,imagenet-public"},
       {std::string(65, 'a'),
        "--dataset: dataset \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\" is 65 bytes long; "
        "the limit is 64"},

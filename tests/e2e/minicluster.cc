@@ -40,9 +40,9 @@ constexpr int kStartAttempts = 5;
 constexpr absl::Duration kStopTimeout = absl::Seconds(90);
 
 // States after which a job does not change any more.
-constexpr const char* kTerminalStates[] = {"COMPLETED",  "FAILED",   "CANCELLED",
-                                           "TIMEOUT",    "NODE_FAIL", "PREEMPTED",
-                                           "BOOT_FAIL",  "DEADLINE", "OUT_OF_MEMORY"};
+constexpr const char* kTerminalStates[] = {"COMPLETED", "FAILED",    "CANCELLED",
+                                           "TIMEOUT",   "NODE_FAIL", "PREEMPTED",
+                                           "BOOT_FAIL", "DEADLINE",  "OUT_OF_MEMORY"};
 
 std::string DefaultScript() { return SOVEREIGN_SOURCE_DIR "/scripts/minicluster"; }
 
@@ -79,8 +79,8 @@ bool PortFree(int port) {
 absl::StatusOr<int> PickPortBlock() {
   const int high = EphemeralLow() - kPortBlock;
   if (high <= kLowestPort) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "no room for a port block between ", kLowestPort, " and the ephemeral range"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("no room for a port block between ", kLowestPort, " and the ephemeral range"));
   }
   std::mt19937 rng(std::random_device{}());
   std::uniform_int_distribution<int> pick(kLowestPort / kPortBlock, high / kPortBlock - 1);
@@ -94,8 +94,8 @@ absl::StatusOr<int> PickPortBlock() {
       return base;
     }
   }
-  return absl::ResourceExhaustedError(absl::StrCat("no free block of ", kPortBlock,
-                                                   " ports found in ", kLowestPort, "..", high));
+  return absl::ResourceExhaustedError(
+      absl::StrCat("no free block of ", kPortBlock, " ports found in ", kLowestPort, "..", high));
 }
 
 bool StartsWithAny(absl::string_view s, std::initializer_list<absl::string_view> prefixes) {
@@ -185,8 +185,8 @@ absl::StatusOr<std::unique_ptr<MiniCluster>> MiniCluster::Start(MiniClusterOptio
     const bool port_taken = absl::StrContains(up.err, "is in use by");
     if (!port_taken || options.port_base != 0 || attempt == kStartAttempts) {
       cluster->set_keep_dir(true);
-      return absl::UnavailableError(absl::StrCat("mini-cluster did not come up in ",
-                                                 cluster->dir_, " (logs in ", cluster->log_dir(),
+      return absl::UnavailableError(absl::StrCat("mini-cluster did not come up in ", cluster->dir_,
+                                                 " (logs in ", cluster->log_dir(),
                                                  "): ", last_error));
     }
     // Someone took a port between our check and Slurm's bind: try another block.
@@ -273,8 +273,8 @@ absl::Status MiniCluster::Stop() {
   }
   if (down.exit_code != 0 || down.timed_out) {
     keep_dir_ = true;
-    return absl::InternalError(absl::StrCat("stopping the mini-cluster in ", dir_,
-                                            " failed: ", down.Describe()));
+    return absl::InternalError(
+        absl::StrCat("stopping the mini-cluster in ", dir_, " failed: ", down.Describe()));
   }
   if (!keep_dir_) {
     std::error_code ec;
@@ -291,14 +291,13 @@ std::vector<std::string> MiniCluster::Environment(const std::vector<std::string>
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     const absl::string_view var = *e;
     // Nothing of an enclosing Slurm job or of a developer's cluster leaks into this one.
-    if (StartsWithAny(var, {"SLURM_", "SOVEREIGN_CLUSTER_", "SOVEREIGN_PLUGIN_DIR=",
-                            "SOVEREIGN_SPANK_"})) {
+    if (StartsWithAny(
+            var, {"SLURM_", "SOVEREIGN_CLUSTER_", "SOVEREIGN_PLUGIN_DIR=", "SOVEREIGN_SPANK_"})) {
       continue;
     }
     const std::string name = EnvName(var);
-    const bool overridden = std::any_of(overrides.begin(), overrides.end(), [&](const auto& o) {
-      return EnvName(o) == name;
-    });
+    const bool overridden = std::any_of(overrides.begin(), overrides.end(),
+                                        [&](const auto& o) { return EnvName(o) == name; });
     if (!overridden) {
       env.emplace_back(var);
     }
@@ -307,8 +306,7 @@ std::vector<std::string> MiniCluster::Environment(const std::vector<std::string>
   return env;
 }
 
-CommandResult MiniCluster::Run(const std::vector<std::string>& argv,
-                               absl::Duration timeout) const {
+CommandResult MiniCluster::Run(const std::vector<std::string>& argv, absl::Duration timeout) const {
   return RunWithEnv(argv, {}, timeout == absl::ZeroDuration() ? options_.command_timeout : timeout);
 }
 
@@ -418,8 +416,7 @@ absl::StatusOr<std::string> MiniCluster::JobField(uint32_t job_id, const std::st
       return std::string(token);
     }
   }
-  return absl::NotFoundError(
-      absl::StrCat("job ", job_id, " has no field ", field, " in: ", r.out));
+  return absl::NotFoundError(absl::StrCat("job ", job_id, " has no field ", field, " in: ", r.out));
 }
 
 absl::StatusOr<std::string> MiniCluster::WaitForJobState(uint32_t job_id,
@@ -445,10 +442,9 @@ absl::StatusOr<std::string> MiniCluster::WaitForJobState(uint32_t job_id,
       last = std::string(state.status().message());
     }
     if (absl::Now() >= deadline) {
-      return absl::DeadlineExceededError(absl::StrCat("job ", job_id, " not ",
-                                                      absl::StrJoin(states, "|"), " after ",
-                                                      absl::FormatDuration(timeout), "; last: ",
-                                                      last, "; logs in ", log_dir()));
+      return absl::DeadlineExceededError(
+          absl::StrCat("job ", job_id, " not ", absl::StrJoin(states, "|"), " after ",
+                       absl::FormatDuration(timeout), "; last: ", last, "; logs in ", log_dir()));
     }
     absl::SleepFor(absl::Milliseconds(100));
   }

@@ -108,8 +108,7 @@ class MiniCluster {
   MiniCluster(MiniClusterOptions options, std::string dir, int port_base);
   std::vector<std::string> Environment(const std::vector<std::string>& extra) const;
   CommandResult RunWithEnv(const std::vector<std::string>& argv,
-                           const std::vector<std::string>& extra_env,
-                           absl::Duration timeout) const;
+                           const std::vector<std::string>& extra_env, absl::Duration timeout) const;
   absl::Status StartWatchdog();
 
   MiniClusterOptions options_;
