@@ -33,22 +33,36 @@ constexpr char kControlVar[] = "SOVEREIGN_DATASETS";  // slurmctld sees SPANK_SO
 DatasetOptionLimits g_limits;
 std::string g_datasets;  // canonical value of the last --dataset given; empty when none
 
-int OnDatasetOption(int /*val*/, const char* optarg, int /*remote*/) {
+// The exception firewall around every entry point: nothing unwinds into Slurm, and a failure
+// we did not foresee refuses the command (-1) with a message rather than letting it go on.
+template <typename Body>
+int Firewall(const char* where, Body&& body) noexcept {
   try {
+    return body();
+  } catch (...) {
+    slurm_error("sovereign_spank.so: internal error in %s", where);
+    return -1;
+  }
+}
+
+// Reports a failed status the way Slurm reports errors ("sbatch: error: ...") and fails.
+int Refuse(const absl::Status& status) {
+  slurm_error("%s", std::string(status.message()).c_str());
+  return -1;
+}
+
+int OnDatasetOption(int /*val*/, const char* optarg, int /*remote*/) {
+  return Firewall("--dataset", [&] {
     absl::StatusOr<std::vector<std::string>> names =
         sovereign::spank::ParseDatasetOption(optarg == nullptr ? "" : optarg, g_limits);
     if (!names.ok()) {
-      slurm_error("%s", std::string(names.status().message()).c_str());
-      return -1;
+      return Refuse(names.status());
     }
     // Like every Slurm option the last one wins: sbatch reads the command line after the
     // script's #SBATCH lines, so the command line overrides the script.
     g_datasets = sovereign::spank::JoinDatasets(*names);
     return 0;
-  } catch (...) {
-    slurm_error("--dataset: internal error while checking the value");
-    return -1;
-  }
+  });
 }
 
 char kOptName[] = "dataset";
@@ -67,12 +81,11 @@ extern const unsigned int plugin_version = SLURM_VERSION_NUMBER;
 extern const unsigned int spank_plugin_version = 1;
 
 int slurm_spank_init(spank_t sp, int ac, char** av) {
-  try {
-    std::vector<absl::string_view> args(av, av + ac);
-    absl::StatusOr<DatasetOptionLimits> limits = sovereign::spank::ParseDatasetOptionArgs(args);
+  return Firewall("slurm_spank_init", [&] {
+    absl::StatusOr<DatasetOptionLimits> limits =
+        sovereign::spank::ParseDatasetOptionArgs(std::vector<absl::string_view>(av, av + ac));
     if (!limits.ok()) {
-      slurm_error("%s", std::string(limits.status().message()).c_str());
-      return -1;
+      return Refuse(limits.status());
     }
     g_limits = *limits;
     g_datasets.clear();
@@ -82,14 +95,11 @@ int slurm_spank_init(spank_t sp, int ac, char** av) {
       return -1;
     }
     return 0;
-  } catch (...) {
-    slurm_error("sovereign_spank.so: internal error in init");
-    return -1;
-  }
+  });
 }
 
 int slurm_spank_init_post_opt(spank_t sp, int /*ac*/, char** /*av*/) {
-  try {
+  return Firewall("slurm_spank_init_post_opt", [&] {
     const spank_context_t ctx = spank_context();
     if ((ctx != S_CTX_LOCAL && ctx != S_CTX_ALLOCATOR) || g_datasets.empty()) {
       return 0;
@@ -100,10 +110,7 @@ int slurm_spank_init_post_opt(spank_t sp, int /*ac*/, char** /*av*/) {
       return -1;
     }
     return 0;
-  } catch (...) {
-    slurm_error("sovereign_spank.so: internal error after option processing");
-    return -1;
-  }
+  });
 }
 
 }  // extern "C"

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -212,23 +213,22 @@ TEST_F(ClusterE2ETest, CommandLineDatasetOverridesTheScriptDirective) {
 }
 
 TEST_F(ClusterE2ETest, SrunAndSallocPassTheDatasetToo) {
-  const CommandResult srun = cluster().Run(
-      {"srun", "-p", "gpu-us-h100", "--dataset=genomes-us", "sh", "-c", "echo $SLURM_JOB_ID"});
-  ASSERT_EQ(srun.exit_code, 0) << srun.Describe();
-  const std::string srun_job(absl::StripTrailingAsciiWhitespace(srun.out));
-  absl::StatusOr<std::string> srun_env =
-      ReadFile(absl::StrCat(cluster().log_dir(), "/spank-env/", srun_job, ".env"));
-  ASSERT_TRUE(srun_env.ok()) << srun_env.status();
-  EXPECT_THAT(*srun_env, HasSubstr("SPANK_SOVEREIGN_DATASETS=genomes-us\n"));
-
-  const CommandResult salloc = cluster().Run(
-      {"salloc", "-p", "gpu-in-l40s", "--dataset=census-in", "sh", "-c", "echo $SLURM_JOB_ID"});
-  ASSERT_EQ(salloc.exit_code, 0) << salloc.Describe();
-  const std::string salloc_job(absl::StripTrailingAsciiWhitespace(salloc.out));
-  absl::StatusOr<std::string> salloc_env =
-      ReadFile(absl::StrCat(cluster().log_dir(), "/spank-env/", salloc_job, ".env"));
-  ASSERT_TRUE(salloc_env.ok()) << salloc_env.status();
-  EXPECT_THAT(*salloc_env, HasSubstr("SPANK_SOVEREIGN_DATASETS=census-in\n"));
+  // Both run the command with SLURM_JOB_ID set: it names the job whose record to read.
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"srun", "-p", "gpu-us-h100", "--dataset=genomes-us"}, "genomes-us"},
+      {{"salloc", "-p", "gpu-in-l40s", "--dataset=census-in"}, "census-in"},
+  };
+  for (const auto& [command, datasets] : cases) {
+    std::vector<std::string> argv = command;
+    argv.insert(argv.end(), {"sh", "-c", "echo $SLURM_JOB_ID"});
+    const CommandResult r = cluster().Run(argv);
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+    uint32_t job_id = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(absl::StripTrailingAsciiWhitespace(r.out), &job_id)) << r.out;
+    EXPECT_THAT(ControllerSpankEnv(job_id),
+                HasSubstr("SPANK_SOVEREIGN_DATASETS=" + datasets + "\n"))
+        << command[0];
+  }
 }
 
 TEST_F(ClusterE2ETest, BadDatasetSyntaxIsRefusedBySbatch) {
