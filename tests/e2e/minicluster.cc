@@ -125,6 +125,108 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return s.str();
 }
 
+std::vector<std::string> CleanEnvironment(const std::vector<std::string>& overrides) {
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const absl::string_view var = *e;
+    // Nothing of an enclosing Slurm job or of a developer's cluster leaks in.
+    if (StartsWithAny(
+            var, {"SLURM_", "SOVEREIGN_CLUSTER_", "SOVEREIGN_PLUGIN_DIR=", "SOVEREIGN_SPANK_"})) {
+      continue;
+    }
+    const std::string name = EnvName(var);
+    const bool overridden = std::any_of(overrides.begin(), overrides.end(),
+                                        [&](const auto& o) { return EnvName(o) == name; });
+    if (!overridden) {
+      env.emplace_back(var);
+    }
+  }
+  env.insert(env.end(), overrides.begin(), overrides.end());
+  return env;
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                         absl::Duration timeout, const std::string& scratch_dir) {
+  static std::atomic<int> counter{0};
+  CommandResult result;
+  result.command = absl::StrJoin(argv, " ");
+  if (argv.empty()) {
+    result.err = "empty command";
+    return result;
+  }
+  const int n = counter.fetch_add(1);
+  const std::string out_path = absl::StrCat(scratch_dir, "/", getpid(), "-", n, ".out");
+  const std::string err_path = absl::StrCat(scratch_dir, "/", getpid(), "-", n, ".err");
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+  // No other descriptor of the test process reaches the command, nor the daemons it starts
+  // (a test runner's output pipe held by slurmd would keep the runner waiting).
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+
+  std::vector<std::string> args = argv;
+  std::vector<char*> cargv;
+  for (std::string& a : args) {
+    cargv.push_back(a.data());
+  }
+  cargv.push_back(nullptr);
+  std::vector<std::string> env_copy = env;
+  std::vector<char*> cenv;
+  for (std::string& e : env_copy) {
+    cenv.push_back(e.data());
+  }
+  cenv.push_back(nullptr);
+
+  const absl::Time start = absl::Now();
+  pid_t pid = -1;
+  const int rc = posix_spawnp(&pid, cargv[0], &actions, &attr, cargv.data(), cenv.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    result.err = absl::StrCat("cannot start ", argv[0], ": ", std::strerror(rc));
+    return result;
+  }
+  const absl::Time deadline = start + timeout;
+  int status = 0;
+  absl::Duration nap = absl::Milliseconds(1);
+  while (true) {
+    const pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) {
+      break;
+    }
+    if (done < 0 && errno != EINTR) {
+      result.err = absl::StrCat("waitpid: ", std::strerror(errno));
+      return result;
+    }
+    if (absl::Now() >= deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      result.timed_out = true;
+      break;
+    }
+    absl::SleepFor(nap);
+    nap = std::min(nap * 2, absl::Milliseconds(20));
+  }
+  result.elapsed = absl::Now() - start;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = ReadFile(out_path).value_or("");
+  result.err = ReadFile(err_path).value_or("");
+  unlink(out_path.c_str());
+  unlink(err_path.c_str());
+  return result;
+}
+
 MiniCluster::MiniCluster(MiniClusterOptions options, std::string dir, int port_base)
     : options_(std::move(options)), dir_(std::move(dir)), port_base_(port_base) {}
 
@@ -287,23 +389,7 @@ std::vector<std::string> MiniCluster::Environment(const std::vector<std::string>
   std::vector<std::string> overrides = options_.env;
   overrides.insert(overrides.end(), extra.begin(), extra.end());
   overrides.push_back("SLURM_CONF=" + slurm_conf());
-  std::vector<std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    const absl::string_view var = *e;
-    // Nothing of an enclosing Slurm job or of a developer's cluster leaks into this one.
-    if (StartsWithAny(
-            var, {"SLURM_", "SOVEREIGN_CLUSTER_", "SOVEREIGN_PLUGIN_DIR=", "SOVEREIGN_SPANK_"})) {
-      continue;
-    }
-    const std::string name = EnvName(var);
-    const bool overridden = std::any_of(overrides.begin(), overrides.end(),
-                                        [&](const auto& o) { return EnvName(o) == name; });
-    if (!overridden) {
-      env.emplace_back(var);
-    }
-  }
-  env.insert(env.end(), overrides.begin(), overrides.end());
-  return env;
+  return CleanEnvironment(overrides);
 }
 
 CommandResult MiniCluster::Run(const std::vector<std::string>& argv, absl::Duration timeout) const {
@@ -313,81 +399,7 @@ CommandResult MiniCluster::Run(const std::vector<std::string>& argv, absl::Durat
 CommandResult MiniCluster::RunWithEnv(const std::vector<std::string>& argv,
                                       const std::vector<std::string>& extra_env,
                                       absl::Duration timeout) const {
-  static std::atomic<int> counter{0};
-  CommandResult result;
-  result.command = absl::StrJoin(argv, " ");
-  if (argv.empty()) {
-    result.err = "empty command";
-    return result;
-  }
-  const int n = counter.fetch_add(1);
-  const std::string out_path = absl::StrCat(dir_, "/cmd/", n, ".out");
-  const std::string err_path = absl::StrCat(dir_, "/cmd/", n, ".err");
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-
-  std::vector<std::string> args = argv;
-  std::vector<char*> cargv;
-  for (std::string& a : args) {
-    cargv.push_back(a.data());
-  }
-  cargv.push_back(nullptr);
-  std::vector<std::string> env = Environment(extra_env);
-  std::vector<char*> cenv;
-  for (std::string& e : env) {
-    cenv.push_back(e.data());
-  }
-  cenv.push_back(nullptr);
-
-  const absl::Time start = absl::Now();
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, cargv[0], &actions, &attr, cargv.data(), cenv.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    result.err = absl::StrCat("cannot start ", argv[0], ": ", std::strerror(rc));
-    return result;
-  }
-  const absl::Time deadline = start + timeout;
-  int status = 0;
-  absl::Duration nap = absl::Milliseconds(1);
-  while (true) {
-    const pid_t done = waitpid(pid, &status, WNOHANG);
-    if (done == pid) {
-      break;
-    }
-    if (done < 0 && errno != EINTR) {
-      result.err = absl::StrCat("waitpid: ", std::strerror(errno));
-      return result;
-    }
-    if (absl::Now() >= deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      result.timed_out = true;
-      break;
-    }
-    absl::SleepFor(nap);
-    nap = std::min(nap * 2, absl::Milliseconds(20));
-  }
-  result.elapsed = absl::Now() - start;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = ReadFile(out_path).value_or("");
-  result.err = ReadFile(err_path).value_or("");
-  unlink(out_path.c_str());
-  unlink(err_path.c_str());
-  return result;
+  return RunCommand(argv, Environment(extra_env), timeout, dir_ + "/cmd");
 }
 
 absl::StatusOr<uint32_t> MiniCluster::Submit(const std::vector<std::string>& sbatch_args) const {

@@ -84,6 +84,8 @@ class MiniCluster {
   // A folder for job output files (-o), created by Start().
   std::string output_dir() const { return dir_ + "/out"; }
   int port_base() const { return port_base_; }
+  // The scripts/minicluster this cluster was started with.
+  const std::string& script() const { return options_.script; }
   // Keep the directory (logs) after Stop(), e.g. when a test failed.
   void set_keep_dir(bool keep) { keep_dir_ = keep; }
 
@@ -119,6 +121,17 @@ class MiniCluster {
   pid_t watchdog_pid_ = -1;
   int watchdog_fd_ = -1;  // write end: closing it without a byte makes the watchdog clean up
 };
+
+// This process's environment without SLURM_* and the mini-cluster's own settings
+// (SOVEREIGN_CLUSTER_*, SOVEREIGN_PLUGIN_DIR, SOVEREIGN_SPANK_*), plus `overrides`
+// ("NAME=value", replacing any inherited NAME).
+std::vector<std::string> CleanEnvironment(const std::vector<std::string>& overrides);
+
+// Runs argv[0] (looked up in PATH) with exactly `env`, stdin from /dev/null, stdout and stderr
+// captured through files in `scratch_dir` (removed afterwards). SIGKILL, by PID, after
+// `timeout`. Thread-safe.
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                         absl::Duration timeout, const std::string& scratch_dir);
 
 // Contents of a file, or NOT_FOUND / an error naming the path.
 absl::StatusOr<std::string> ReadFile(const std::string& path);
