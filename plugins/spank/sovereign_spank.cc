@@ -14,9 +14,9 @@
 // Enable it with a plugstack.conf line:
 //   required /usr/lib/sovereign/sovereign_spank.so [max_name_bytes=64] [max_names=16]
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "absl/strings/string_view.h"
 #include "dataset_option.h"
 
 extern "C" {
@@ -45,22 +45,22 @@ int Firewall(const char* where, Body&& body) noexcept {
   }
 }
 
-// Reports a failed status the way Slurm reports errors ("sbatch: error: ...") and fails.
-int Refuse(const absl::Status& status) {
-  slurm_error("%s", std::string(status.message()).c_str());
+// Reports a failure the way Slurm reports errors ("sbatch: error: ...") and fails.
+int Refuse(const std::string& message) {
+  slurm_error("%s", message.c_str());
   return -1;
 }
 
 int OnDatasetOption(int /*val*/, const char* optarg, int /*remote*/) {
   return Firewall("--dataset", [&] {
-    absl::StatusOr<std::vector<std::string>> names =
+    const sovereign::spank::Checked<std::vector<std::string>> names =
         sovereign::spank::ParseDatasetOption(optarg == nullptr ? "" : optarg, g_limits);
     if (!names.ok()) {
-      return Refuse(names.status());
+      return Refuse(names.error);
     }
     // Like every Slurm option the last one wins: sbatch reads the command line after the
     // script's #SBATCH lines, so the command line overrides the script.
-    g_datasets = sovereign::spank::JoinDatasets(*names);
+    g_datasets = sovereign::spank::JoinDatasets(names.value);
     return 0;
   });
 }
@@ -82,12 +82,12 @@ extern const unsigned int spank_plugin_version = 1;
 
 int slurm_spank_init(spank_t sp, int ac, char** av) {
   return Firewall("slurm_spank_init", [&] {
-    absl::StatusOr<DatasetOptionLimits> limits =
-        sovereign::spank::ParseDatasetOptionArgs(std::vector<absl::string_view>(av, av + ac));
+    const sovereign::spank::Checked<DatasetOptionLimits> limits =
+        sovereign::spank::ParseDatasetOptionArgs(std::vector<std::string_view>(av, av + ac));
     if (!limits.ok()) {
-      return Refuse(limits.status());
+      return Refuse(limits.error);
     }
-    g_limits = *limits;
+    g_limits = limits.value;
     g_datasets.clear();
     const spank_err_t rc = spank_option_register(sp, &g_dataset_option);
     if (rc != ESPANK_SUCCESS) {
