@@ -1,0 +1,116 @@
+// sovereign_spank.so: the SPANK plugin that adds `--dataset=NAME[,NAME...]` to sbatch, srun
+// and salloc (and `#SBATCH --dataset=...`).
+//
+// Client side (local and allocator contexts) it checks the value's syntax, so that a typo is
+// reported by sbatch itself, and hands the canonical list to slurmctld with
+// spank_job_control_setenv(): the job_submit plugin finds it as "SPANK_SOVEREIGN_DATASETS=a,b"
+// in job_desc->spank_job_env. Everywhere else (slurmd, slurmstepd) it only registers the option
+// so that Slurm can forward it.
+//
+// A thin C ABI shell: every entry point catches everything, nothing unwinds into Slurm. The
+// symbols are written by hand rather than with SPANK_PLUGIN(), which would give them C++
+// linkage; sovereign_spank.map exports only these.
+//
+// Enable it with a plugstack.conf line:
+//   required /usr/lib/sovereign/sovereign_spank.so [max_name_bytes=64] [max_names=16]
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dataset_option.h"
+
+extern "C" {
+#include <slurm/spank.h>
+}
+
+namespace {
+
+using sovereign::spank::DatasetOptionLimits;
+
+constexpr char kControlVar[] = "SOVEREIGN_DATASETS";  // slurmctld sees SPANK_SOVEREIGN_DATASETS
+
+// Process-wide state of one sbatch/srun/salloc run. Slurm calls a plugin from one thread.
+DatasetOptionLimits g_limits;
+std::string g_datasets;  // canonical value of the last --dataset given; empty when none
+
+// The exception firewall around every entry point: nothing unwinds into Slurm, and a failure
+// we did not foresee refuses the command (-1) with a message rather than letting it go on.
+template <typename Body>
+int Firewall(const char* where, Body&& body) noexcept {
+  try {
+    return body();
+  } catch (...) {
+    slurm_error("sovereign_spank.so: internal error in %s", where);
+    return -1;
+  }
+}
+
+// Reports a failure the way Slurm reports errors ("sbatch: error: ...") and fails.
+int Refuse(const std::string& message) {
+  slurm_error("%s", message.c_str());
+  return -1;
+}
+
+int OnDatasetOption(int /*val*/, const char* optarg, int /*remote*/) {
+  return Firewall("--dataset", [&] {
+    const sovereign::spank::Checked<std::vector<std::string>> names =
+        sovereign::spank::ParseDatasetOption(optarg == nullptr ? "" : optarg, g_limits);
+    if (!names.ok()) {
+      return Refuse(names.error);
+    }
+    // Like every Slurm option the last one wins: sbatch reads the command line after the
+    // script's #SBATCH lines, so the command line overrides the script.
+    g_datasets = sovereign::spank::JoinDatasets(names.value);
+    return 0;
+  });
+}
+
+char kOptName[] = "dataset";
+char kOptArgInfo[] = "NAME[,NAME...]";
+char kOptUsage[] =
+    "Datasets the job reads or writes; the job is placed only where they may be processed.";
+struct spank_option g_dataset_option = {kOptName, kOptArgInfo, kOptUsage, 1, 0, OnDatasetOption};
+
+}  // namespace
+
+extern "C" {
+
+extern const char plugin_name[] = "sovereign_spank";
+extern const char plugin_type[] = "spank";
+extern const unsigned int plugin_version = SLURM_VERSION_NUMBER;
+extern const unsigned int spank_plugin_version = 1;
+
+int slurm_spank_init(spank_t sp, int ac, char** av) {
+  return Firewall("slurm_spank_init", [&] {
+    const sovereign::spank::Checked<DatasetOptionLimits> limits =
+        sovereign::spank::ParseDatasetOptionArgs(std::vector<std::string_view>(av, av + ac));
+    if (!limits.ok()) {
+      return Refuse(limits.error);
+    }
+    g_limits = limits.value;
+    g_datasets.clear();
+    const spank_err_t rc = spank_option_register(sp, &g_dataset_option);
+    if (rc != ESPANK_SUCCESS) {
+      slurm_error("sovereign_spank.so: cannot register --dataset: %s", spank_strerror(rc));
+      return -1;
+    }
+    return 0;
+  });
+}
+
+int slurm_spank_init_post_opt(spank_t sp, int /*ac*/, char** /*av*/) {
+  return Firewall("slurm_spank_init_post_opt", [&] {
+    const spank_context_t ctx = spank_context();
+    if ((ctx != S_CTX_LOCAL && ctx != S_CTX_ALLOCATOR) || g_datasets.empty()) {
+      return 0;
+    }
+    const spank_err_t rc = spank_job_control_setenv(sp, kControlVar, g_datasets.c_str(), 1);
+    if (rc != ESPANK_SUCCESS) {
+      slurm_error("--dataset: cannot pass the datasets to slurmctld: %s", spank_strerror(rc));
+      return -1;
+    }
+    return 0;
+  });
+}
+
+}  // extern "C"
