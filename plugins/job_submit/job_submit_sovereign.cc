@@ -16,6 +16,8 @@
 extern "C" {
 #include <slurm/slurm.h>
 #include <slurm/slurm_errno.h>
+// slurmctld's job record; the public headers do not declare it.
+typedef struct job_record job_record_t;
 }
 
 namespace {
@@ -90,13 +92,16 @@ std::string ConfigPath() {
 
 }  // namespace
 
+// Built with hidden visibility; only these are exported (and job_submit.map lists them).
+#define SOVEREIGN_EXPORT __attribute__((visibility("default")))
+
 extern "C" {
 
-extern const char plugin_name[] = "Sovereignty-aware placement (data residency, energy)";
-extern const char plugin_type[] = "job_submit/sovereign";
-extern const uint32_t plugin_version = SLURM_VERSION_NUMBER;
+SOVEREIGN_EXPORT extern const char plugin_name[] = "Sovereignty-aware placement (data residency, energy)";
+SOVEREIGN_EXPORT extern const char plugin_type[] = "job_submit/sovereign";
+SOVEREIGN_EXPORT extern const uint32_t plugin_version = SLURM_VERSION_NUMBER;
 
-int init(void) {
+SOVEREIGN_EXPORT int init(void) {
   try {
     api.xstrdup = reinterpret_cast<XstrdupFn>(dlsym(RTLD_DEFAULT, "slurm_xstrdup"));
     api.xfree = reinterpret_cast<XfreeFn>(dlsym(RTLD_DEFAULT, "slurm_xfree"));
@@ -143,7 +148,7 @@ int init(void) {
   return SLURM_ERROR;
 }
 
-int fini(void) {
+SOVEREIGN_EXPORT int fini(void) {
   try {
     filter.reset();
   } catch (...) {
@@ -151,7 +156,7 @@ int fini(void) {
   return SLURM_SUCCESS;
 }
 
-int job_submit(job_desc_msg_t* job_desc, uint32_t submit_uid, char** err_msg) {
+SOVEREIGN_EXPORT int job_submit(job_desc_msg_t* job_desc, uint32_t submit_uid, char** err_msg) {
   try {
     if (filter == nullptr) {
       *err_msg = api.xstrdup("sovereign: the placement plugin is not initialised; ask your cluster admins");
@@ -181,7 +186,7 @@ int job_submit(job_desc_msg_t* job_desc, uint32_t submit_uid, char** err_msg) {
   return ESLURM_INVALID_FEATURE;
 }
 
-int job_modify(job_desc_msg_t* job_desc, job_record_t* job_ptr, uint32_t submit_uid) {
+SOVEREIGN_EXPORT int job_modify(job_desc_msg_t* job_desc, job_record_t* job_ptr, uint32_t submit_uid) {
   try {
     const char* admin_comment = nullptr;
     if (!ReadAdminComment(job_ptr, &admin_comment)) {

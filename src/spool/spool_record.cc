@@ -9,7 +9,7 @@ namespace sovereign::spool {
 namespace {
 
 // JSON string escaping without a DOM.
-void AppendString(absl::string_view s, std::string* out) {
+void AppendString(std::string_view s, std::string* out) {
   out->push_back('"');
   for (char c : s) {
     switch (c) {
@@ -53,7 +53,7 @@ void AppendStrings(const std::vector<std::string>& v, std::string* out) {
   out->push_back(']');
 }
 
-void AppendField(absl::string_view key, std::string* out) {
+void AppendField(std::string_view key, std::string* out) {
   out->push_back(',');
   AppendString(key, out);
   out->push_back(':');
