@@ -29,6 +29,11 @@ std::string ListRegions(const std::vector<std::string>& regions) {
 }
 
 
+// An estimate to three significant figures, never in exponent form: "4.94", "153", "12809".
+std::string Estimate(double value) {
+  return value >= 100 ? absl::StrFormat("%.0f", value) : absl::StrFormat("%.3g", value);
+}
+
 // Decision state shared by the steps below.
 struct Work {
   const JobRequest& req;
@@ -449,9 +454,9 @@ Decision Decide(const JobRequest& request, const ClusterView& view, const Regist
   d.partition_name = reg.partitions()[best.partition].name;
   d.region = reg.regions()[reg.RegionOfPartition(best.partition)].name;
   d.reason = absl::StrFormat(
-      "placed on %s (region %s): %.3g kWh, %.3g gCO2 estimated; best of %d compliant "
+      "placed on %s (region %s): %s kWh, %s gCO2 estimated; best of %d compliant "
       "partition%s by %s",
-      d.partition_name, d.region, best.energy_kwh, best.co2_grams, eligible,
+      d.partition_name, d.region, Estimate(best.energy_kwh), Estimate(best.co2_grams), eligible,
       eligible == 1 ? "" : "s", by_energy ? "energy" : "carbon");
   return d;
 }

@@ -95,6 +95,15 @@ TEST_F(PlacementTest, EuPatientDataLandsOnTheMostEfficientEuPartition) {
   EXPECT_EQ(DescribeExclusion(fr, d, *reg_), "chosen");
 }
 
+TEST_F(PlacementTest, ReasonGivesLargeEstimatesWithoutExponent) {
+  JobRequest r = Job({"imagenet-public"}, 8);
+  r.time_limit = absl::Hours(4);
+  // (8 x 350 W + 1 x 800 W) x 4 h x PUE 1.5 = 21.6 kWh; x 593 g/kWh = 12808.8 g.
+  EXPECT_EQ(Run(r).reason,
+            "placed on gpu-in-l40s (region in): 21.6 kWh, 12809 gCO2 estimated; best of 5 "
+            "compliant partitions by energy");
+}
+
 TEST_F(PlacementTest, AccountImpliesItsDatasets) {
   JobRequest r = Job({});
   r.account = "fintech-in";
