@@ -5,8 +5,19 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
+
+#include "sovereign/placement.h"
 
 namespace sovereign::cli {
+
+// Process exit codes, as above.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitNo = 1,           // a refusal, or an invalid register / cluster snapshot
+  kExitUsage = 2,        // bad arguments, a file that cannot be read
+  kExitUnreachable = 3,  // sovereignd did not answer
+};
 
 // Options every subcommand shares.
 struct GlobalOptions {
@@ -22,6 +33,10 @@ void AddRegisterOfflineCommands(CLI::App& register_cmd, GlobalOptions& global, i
 void AddRegisterOnlineCommands(CLI::App& register_cmd, GlobalOptions& global, int* exit_code);
 // explain: offline with --register/--cluster, otherwise against the daemon.
 void AddExplainCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
+// explain without --register: asks sovereignd where `request` would go and prints the answer
+// as the offline form does. Returns the exit code. Only called when the binary is built with
+// SOVEREIGN_CLI_ONLINE (the online commands define it).
+int ExplainOnline(const JobRequest& request, const GlobalOptions& global);
 // audit list|show|watch|verify|export.
 void AddAuditCommands(CLI::App& audit_cmd, GlobalOptions& global, int* exit_code);
 // status.
