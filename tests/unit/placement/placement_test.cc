@@ -156,6 +156,40 @@ TEST_F(PlacementTest, RequestedPartitionOutsideTheRegionIsRefusedNamingTheCompli
   EXPECT_EQ(d.candidates.size(), reg_->partitions().size());
 }
 
+TEST_F(PlacementTest, RequestedPartitionRefusedForItsOperatorSaysSo) {
+  // gpu-de-cloud-h100 is in region eu, but its operator answers to US law.
+  JobRequest r = Job({"patients-eu"});
+  r.partitions = {"gpu-de-cloud-h100"};
+  Decision d = Run(r);
+  EXPECT_EQ(d.code, RejectCode::kPartitionOutsideRegion);
+  EXPECT_EQ(d.reason,
+            "partition gpu-de-cloud-h100: operator Example Cloud Inc. (Frankfurt region) is under "
+            "US jurisdiction, not accepted for patients-eu; partitions you may use: gpu-de-h100, "
+            "gpu-fr-a100");
+  r.partitions = {"gpu-de-cloud-h100", "gpu-xx"};
+  EXPECT_EQ(Run(r).reason,
+            "partition gpu-de-cloud-h100: operator Example Cloud Inc. (Frankfurt region) is under "
+            "US jurisdiction, not accepted for patients-eu; partition gpu-xx is not in the "
+            "sovereignty register; partitions you may use: gpu-de-h100, gpu-fr-a100");
+  // With a partition outside the region among those asked for, the residency rule is the answer.
+  r.partitions = {"gpu-de-cloud-h100", "gpu-us-h100"};
+  EXPECT_EQ(Run(r).reason,
+            "dataset patients-eu may only be processed in region eu; partitions you may use: "
+            "gpu-de-h100, gpu-fr-a100");
+}
+
+TEST_F(PlacementTest, OnlyPartitionsThatAreDownAdviseWaitingNotResizing) {
+  ClusterSnapshot snap;
+  snap.partitions = {{"gpu-fr-a100", PartitionState::kDrain, 16, 128, 0, {}},
+                     {"gpu-de-h100", PartitionState::kDown, 0, 0, 0, {}}};
+  Decision d = Decide(Job({"patients-eu"}), ClusterView::Bind(snap, *reg_), *reg_, kNow);
+  EXPECT_EQ(d.code, RejectCode::kNoCandidate);
+  EXPECT_EQ(d.reason,
+            "no compliant partition can run this job now (gpu-fr-a100: partition is not up; "
+            "gpu-de-h100: partition is not up); try again when one of them is up, or ask your "
+            "cluster admins");
+}
+
 TEST_F(PlacementTest, RequestedPartitionInsideTheRegionIsHonoured) {
   JobRequest r = Job({"patients-eu"});
   r.partitions = {"gpu-us-h100", "gpu-de-h100"};
