@@ -92,10 +92,14 @@ std::string RenderDecision(const Decision& d, const JobRequest& request, const R
   absl::StrAppend(&out, "verdict:  ", VerdictLine(d), "\n");
   absl::StrAppend(&out, "reason:   ", d.reason, "\n");
   absl::StrAppend(&out, "job:      ", JobLine(request, reg), "\n");
-  if (!d.labels.empty() || !d.allowed_regions.empty()) {
+  // Allowed regions are known only once the labels passed; a refusal before that has no table.
+  if (!d.candidates.empty()) {
     absl::StrAppend(&out, "labels:   ", ListOrNone(d.labels),
                     "; allowed regions: ", ListOrNone(d.allowed_regions), "\n");
+  } else if (!d.labels.empty()) {
+    absl::StrAppend(&out, "labels:   ", ListOrNone(d.labels), "\n");
   }
+
   absl::StrAppend(&out, "register: ", std::string(reg.short_version()), " (objective ",
                   std::string(ObjectiveName(reg.policy().objective)), ")\n");
   if (cluster.path.empty()) {
