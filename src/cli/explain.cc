@@ -79,22 +79,26 @@ void AddExplainCommand(CLI::App& app, GlobalOptions& global, int* exit_code) {
     if (uid_opt->count() > 0) {
       o->uid = static_cast<uint32_t>(*uid);
     }
+#ifndef SOVEREIGN_CLI_ONLINE
+    if (o->register_path.empty()) {
+      PrintError(kCommand, "--register is required when sovereignd support is not built in");
+      *exit_code = kExitUsage;
+      return;
+    }
+#endif
     absl::StatusOr<ExplainJob> job = BuildExplainJob(*o);
     if (!job.ok()) {
       PrintError(kCommand, job.status().message());
       *exit_code = kExitUsage;
       return;
     }
-    if (!o->register_path.empty()) {
-      *exit_code = ExplainOffline(*o, *job, global.json);
+#ifdef SOVEREIGN_CLI_ONLINE
+    if (o->register_path.empty()) {
+      *exit_code = ExplainOnline(job->request, global);
       return;
     }
-#ifdef SOVEREIGN_CLI_ONLINE
-    *exit_code = ExplainOnline(job->request, global);
-#else
-    PrintError(kCommand, "--register is required when sovereignd support is not built in");
-    *exit_code = kExitUsage;
 #endif
+    *exit_code = ExplainOffline(*o, *job, global.json);
   });
 }
 

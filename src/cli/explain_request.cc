@@ -129,8 +129,7 @@ absl::StatusOr<ExplainJob> BuildExplainJob(const ExplainOptions& o) {
     absl::StatusOr<LocalUser> local = LookUpLocalUser(r.user);
     if (absl::IsNotFound(local.status())) {
       return absl::NotFoundError(absl::StrCat(
-          "user \"", r.user,
-          "\" is not known on this machine: give their groups with --group (and --uid)"));
+          "user \"", r.user, "\" is not known on this machine: give their --uid and --group"));
     }
     if (!local.ok()) {
       return local.status();
