@@ -1,0 +1,185 @@
+#include "daemon.h"
+
+#include <filesystem>
+#include <system_error>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+#include <grpcpp/resource_quota.h>
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/str_cat.h"
+#include "admin_service.h"
+#include "audit_service.h"
+#include "placement_service.h"
+#include "register_service.h"
+
+namespace sovereign::service {
+namespace {
+
+absl::Status MakeParentDirectory(const std::string& path) {
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) {
+    return absl::OkStatus();
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("cannot create directory ", parent.string(), ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
+    const TcpListenerConfig& tcp) {
+  grpc::SslServerCredentialsOptions options(
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  absl::StatusOr<std::string> ca = ReadFileToString(tcp.client_ca);
+  absl::StatusOr<std::string> cert = ReadFileToString(tcp.certificate);
+  absl::StatusOr<std::string> key = ReadFileToString(tcp.key);
+  for (const auto* s : {&ca, &cert, &key}) {
+    if (!s->ok()) {
+      return s->status();
+    }
+  }
+  options.pem_root_certs = *ca;
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  return grpc::SslServerCredentials(options);
+}
+
+}  // namespace
+
+Daemon::Daemon(DaemonConfig config) : config_(std::move(config)) {}
+
+Daemon::~Daemon() { Shutdown(); }
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config) {
+  std::unique_ptr<Daemon> d(new Daemon(config));
+  const DaemonConfig& c = d->config_;
+
+  if (absl::Status s = MakeParentDirectory(c.register_history_path); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<std::unique_ptr<RegisterStore>> store =
+      RegisterStore::Open(c.register_history_path);
+  if (!store.ok()) {
+    return store.status();
+  }
+  d->store_ = *std::move(store);
+  RegisterManagerOptions rm;
+  rm.register_path = c.register_path;
+  rm.cluster_path = c.cluster_snapshot_path;
+  rm.write_register_file = c.register_write_back;
+  absl::StatusOr<std::unique_ptr<RegisterManager>> registers =
+      RegisterManager::Start(rm, d->store_.get());
+  if (!registers.ok()) {
+    return registers.status();
+  }
+  d->registers_ = *std::move(registers);
+
+  if (c.audit_enabled) {
+    if (absl::Status s = MakeParentDirectory(c.audit.path); !s.ok()) {
+      return s;
+    }
+    absl::StatusOr<std::unique_ptr<audit::AuditLog>> log = audit::AuditLog::Open(c.audit);
+    if (!log.ok()) {
+      return log.status();
+    }
+    d->log_ = *std::move(log);
+  } else {
+    spdlog::warn("the audit log is disabled (audit.enabled: false): decisions are not "
+                 "recorded; use this only to benchmark");
+  }
+
+  // Bind before serving: a second daemon on the same socket stops here.
+  absl::StatusOr<std::unique_ptr<UnixListener>> listener =
+      UnixListener::Bind(c.socket_path, c.socket_mode);
+  if (!listener.ok()) {
+    return listener.status();
+  }
+  d->listener_ = *std::move(listener);
+
+  d->auth_ = std::make_unique<Authenticator>(c.roles);
+  d->ctx_.auth = d->auth_.get();
+  d->ctx_.registers = d->registers_.get();
+  d->ctx_.log = d->log_.get();
+  d->ctx_.audit_sync = c.audit.sync == audit::Sync::kFull ? "full" : "normal";
+  d->ctx_.started_at = absl::Now();
+  d->placement_ = std::make_unique<PlacementServiceImpl>(&d->ctx_);
+  d->audit_ = std::make_unique<AuditServiceImpl>(&d->ctx_);
+  d->register_ = std::make_unique<RegisterServiceImpl>(&d->ctx_);
+  d->admin_ = std::make_unique<AdminServiceImpl>(&d->ctx_);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.RegisterService(d->placement_.get());
+  builder.RegisterService(d->audit_.get());
+  builder.RegisterService(d->register_.get());
+  builder.RegisterService(d->admin_.get());
+  if (c.max_threads > 0) {
+    grpc::ResourceQuota quota("sovereignd");
+    quota.SetMaxThreads(c.max_threads);
+    builder.SetResourceQuota(quota);
+  }
+  if (!c.tcp.listen.empty()) {
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds = TlsCredentials(c.tcp);
+    if (!creds.ok()) {
+      return creds.status();
+    }
+    builder.AddListeningPort(c.tcp.listen, *creds, &d->tcp_port_);
+  }
+  d->server_ = builder.BuildAndStart();
+  if (d->server_ == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot start the gRPC server",
+                     c.tcp.listen.empty() ? "" : absl::StrCat(" (listening on ", c.tcp.listen, ")")));
+  }
+  if (!c.tcp.listen.empty() && d->tcp_port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", c.tcp.listen));
+  }
+  d->server_->GetHealthCheckService()->SetServingStatus(true);
+  d->listener_->Start(d->server_.get(), d->auth_.get());
+  spdlog::info("sovereignd serving on {}{}", c.socket_path,
+               c.tcp.listen.empty() ? "" : absl::StrCat(" and ", c.tcp.listen, " (mTLS)"));
+  return d;
+}
+
+absl::Status Daemon::Reload() {
+  absl::StatusOr<ApplyResult> r = registers_->Reload();
+  if (!r.ok()) {
+    spdlog::error("register reload refused, the register in force stays ({} failed reloads):\n{}",
+                  registers_->reload_failures(), std::string(r.status().message()));
+    return r.status();
+  }
+  if (!r->changed) {
+    spdlog::info("register reload: {} unchanged", r->revision.version.substr(0, 12));
+  }
+  return absl::OkStatus();
+}
+
+void Daemon::Shutdown() {
+  std::lock_guard<std::mutex> lock(shutdown_mu_);
+  if (shut_down_) {
+    return;
+  }
+  shut_down_ = true;
+  ctx_.stopping.store(true);
+  if (listener_ != nullptr) {
+    listener_->Stop();
+  }
+  if (server_ != nullptr) {
+    server_->GetHealthCheckService()->SetServingStatus(false);
+    // Calls in progress finish (a Decide answers only after its record is durable); new calls
+    // are refused. Watch streams end within a tick once `stopping` is set.
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    server_->Wait();
+  }
+  log_.reset();
+  spdlog::info("sovereignd stopped");
+}
+
+}  // namespace sovereign::service
