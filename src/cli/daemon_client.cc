@@ -94,6 +94,7 @@ std::string FormatTable(const std::vector<std::string>& header,
         line.append(width[i] - row[i].size() + 2, ' ');
       }
     }
+    line.erase(line.find_last_not_of(' ') + 1);
     out += line + "\n";
   };
   emit(header);

@@ -1,6 +1,8 @@
 # sovereignctl's commands that talk to sovereignd over gRPC. Included by src/cli/CMakeLists.txt
 # after add_executable(sovereignctl ...): defines SOVEREIGN_CLI_ONLINE for sovereignctl (see
 # main.cc) and links the online commands into it.
+find_package(Protobuf REQUIRED)
+find_package(gRPC CONFIG REQUIRED)
 add_library(sovereign_cli_online STATIC
   ${CMAKE_CURRENT_LIST_DIR}/audit_commands.cc
   ${CMAKE_CURRENT_LIST_DIR}/daemon_client.cc
