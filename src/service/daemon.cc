@@ -60,6 +60,14 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config
   std::unique_ptr<Daemon> d(new Daemon(config));
   const DaemonConfig& c = d->config_;
 
+  // Bind first: a second daemon on the same socket stops here, before touching the stores.
+  absl::StatusOr<std::unique_ptr<UnixListener>> listener =
+      UnixListener::Bind(c.socket_path, c.socket_mode);
+  if (!listener.ok()) {
+    return listener.status();
+  }
+  d->listener_ = *std::move(listener);
+
   if (absl::Status s = MakeParentDirectory(c.register_history_path); !s.ok()) {
     return s;
   }
@@ -93,14 +101,6 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config
     spdlog::warn("the audit log is disabled (audit.enabled: false): decisions are not "
                  "recorded; use this only to benchmark");
   }
-
-  // Bind before serving: a second daemon on the same socket stops here.
-  absl::StatusOr<std::unique_ptr<UnixListener>> listener =
-      UnixListener::Bind(c.socket_path, c.socket_mode);
-  if (!listener.ok()) {
-    return listener.status();
-  }
-  d->listener_ = *std::move(listener);
 
   d->auth_ = std::make_unique<Authenticator>(c.roles);
   d->ctx_.auth = d->auth_.get();
@@ -144,7 +144,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config
   d->server_->GetHealthCheckService()->SetServingStatus(true);
   d->listener_->Start(d->server_.get(), d->auth_.get());
   spdlog::info("sovereignd serving on {}{}", c.socket_path,
-               c.tcp.listen.empty() ? "" : absl::StrCat(" and ", c.tcp.listen, " (mTLS)"));
+               c.tcp.listen.empty()
+                   ? ""
+                   : absl::StrCat(" and ", c.tcp.listen, " (TCP port ", d->tcp_port_, ", mTLS)"));
   return d;
 }
 

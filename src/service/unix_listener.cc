@@ -94,6 +94,7 @@ UnixListener::~UnixListener() {
   Stop();
   if (fd_ >= 0) {
     close(fd_);
+    unlink(path_.c_str());  // bound but never started, or already stopped
   }
   if (wake_fd_ >= 0) {
     close(wake_fd_);
