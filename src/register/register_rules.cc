@@ -185,24 +185,29 @@ std::optional<absl::Duration> ParseDuration(absl::string_view text) {
 
 namespace {
 // Optimal string alignment distance: edits, with a swap of neighbours counted as one.
+// Three rolling rows (the swap looks two rows back); no allocation per cell row.
 size_t EditDistance(absl::string_view a, absl::string_view b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) {
-    d[i][0] = i;
-  }
-  for (size_t j = 0; j <= b.size(); ++j) {
-    d[0][j] = j;
+  const size_t m = b.size() + 1;
+  std::vector<size_t> rows(3 * m);
+  size_t* two_back = rows.data();
+  size_t* prev = two_back + m;
+  size_t* cur = prev + m;
+  for (size_t j = 0; j < m; ++j) {
+    prev[j] = j;
   }
   for (size_t i = 1; i <= a.size(); ++i) {
-    for (size_t j = 1; j <= b.size(); ++j) {
+    cur[0] = i;
+    for (size_t j = 1; j < m; ++j) {
       size_t cost = absl::ascii_tolower(a[i - 1]) == absl::ascii_tolower(b[j - 1]) ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+        cur[j] = std::min(cur[j], two_back[j - 2] + 1);
       }
     }
+    std::swap(two_back, prev);
+    std::swap(prev, cur);
   }
-  return d[a.size()][b.size()];
+  return prev[m - 1];
 }
 }  // namespace
 
@@ -216,6 +221,12 @@ std::optional<std::string> ClosestMatch(absl::string_view word,
   size_t best_distance = limit + 1;
   bool tie = false;
   for (const std::string& candidate : candidates) {
+    // The distance is at least the difference in length: skip the table for those.
+    size_t gap = word.size() > candidate.size() ? word.size() - candidate.size()
+                                                : candidate.size() - word.size();
+    if (gap > limit) {
+      continue;
+    }
     size_t distance = EditDistance(word, candidate);
     if (distance < best_distance) {
       best = candidate;

@@ -1,0 +1,95 @@
+// The snapshot file: everything the Slurm plugin needs to decide on its own - the validated
+// register (its YAML text and version) and the cluster view - published by sovereignd.
+//
+// Format: one header line, then a JSON body:
+//   SOVEREIGN-SNAPSHOT 1 <body bytes> <lowercase hex SHA-256 of the body>\n
+//   {"published_at": "...", "register_source": "register.yaml",
+//    "register_version": "<sha256>", "register_yaml": "...", "cluster": {...}}
+// The writer replaces the file atomically (write to a temporary file, fsync, rename), so a
+// reader sees the old file or the new one, never a mix. The reader checks the length, the
+// checksum, that the register parses and that its version is the one the body claims.
+//
+// Thread-safety: the functions are thread-compatible. SnapshotWatcher is thread-safe: its
+// thread reloads the file when it changes, Current() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "sovereign/cluster.h"
+#include "sovereign/register.h"
+
+namespace sovereign::snapshot {
+
+struct LoadedSnapshot {
+  std::shared_ptr<const Register> reg;
+  ClusterSnapshot cluster;
+  ClusterView view;         // cluster bound to reg
+  ClusterView static_view;  // every partition up and idle: used when `cluster` is too old
+  absl::Time published_at = absl::InfinitePast();
+};
+
+// Serialises a snapshot (header line and body).
+std::string EncodeSnapshot(const std::string& register_yaml, const std::string& register_source,
+                           const Register& reg, const ClusterSnapshot& cluster,
+                           absl::Time published_at);
+
+// Parses and checks a snapshot. INVALID_ARGUMENT / DATA_LOSS name what is wrong ("snapshot
+// /x: checksum mismatch (file damaged or partially written)").
+absl::StatusOr<std::shared_ptr<const LoadedSnapshot>> DecodeSnapshot(const std::string& bytes,
+                                                                     const std::string& source);
+
+// Writes `bytes` to `path` atomically (temporary file in the same directory, fsync, rename,
+// fsync of the directory).
+absl::Status WriteFileAtomically(const std::string& path, const std::string& bytes);
+
+// Reads and decodes `path`.
+absl::StatusOr<std::shared_ptr<const LoadedSnapshot>> ReadSnapshotFile(const std::string& path);
+
+struct WatcherOptions {
+  // The snapshot file sovereignd publishes.
+  std::string path = "/var/lib/sovereign/snapshot";
+  // How often the file's identity (inode, size, mtime) is checked.
+  std::chrono::milliseconds poll_interval{500};
+};
+
+// Keeps the newest good snapshot in memory. A new file that cannot be read or fails its checks
+// is ignored (the last good snapshot stays) and its error is kept for the log.
+class SnapshotWatcher {
+ public:
+  // Loads the file once (a missing or bad file is not an error here: Current() is then null)
+  // and starts the polling thread.
+  explicit SnapshotWatcher(WatcherOptions options);
+  ~SnapshotWatcher();
+  SnapshotWatcher(const SnapshotWatcher&) = delete;
+  SnapshotWatcher& operator=(const SnapshotWatcher&) = delete;
+
+  // The newest good snapshot, or null if there has never been one.
+  std::shared_ptr<const LoadedSnapshot> Current() const;
+  // Why the newest file was not taken (OK when it was).
+  absl::Status last_error() const;
+  // Checks the file now (tests; the thread does this every poll_interval).
+  void CheckNow();
+
+ private:
+  void Run();
+
+  const WatcherOptions options_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const LoadedSnapshot> current_;
+  absl::Status last_error_;
+  std::string identity_;  // "<dev>:<ino>:<size>:<mtime ns>" of the file last looked at
+  std::condition_variable stop_cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace sovereign::snapshot

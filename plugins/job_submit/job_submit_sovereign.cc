@@ -1,0 +1,215 @@
+// job_submit/sovereign: the C-ABI shell slurmctld loads. Everything it decides comes from
+// SubmitFilter; this file only resolves Slurm's allocator and logger, reads the plugin config,
+// and applies answers to job_desc_msg_t. Every entry point is an exception firewall that fails
+// closed: a job the plugin cannot judge is refused, never waved through.
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "submit_filter.h"
+
+extern "C" {
+#include <slurm/slurm.h>
+#include <slurm/slurm_errno.h>
+// slurmctld's job record; the public headers do not declare it.
+typedef struct job_record job_record_t;
+}
+
+namespace {
+
+using XstrdupFn = char* (*)(const char*);
+// 22.05's slurm_xfree takes (void**, file, line, func); extra arguments are harmless on older
+// single-argument builds under the x86-64 calling convention.
+using XfreeFn = void (*)(void**, const char*, int, const char*);
+using LogFn = void (*)(const char*, ...);
+
+struct SlurmApi {
+  XstrdupFn xstrdup = nullptr;
+  XfreeFn xfree = nullptr;
+  LogFn info = nullptr;
+  LogFn error = nullptr;
+};
+
+SlurmApi api;
+std::unique_ptr<sovereign::plugin::SubmitFilter> filter;
+
+void LogInfo(const std::string& line) {
+  if (api.info != nullptr && !line.empty()) {
+    api.info("%s", line.c_str());
+  }
+}
+
+void LogError(const std::string& line) {
+  if (api.error != nullptr) {
+    api.error("%s", line.c_str());
+  }
+}
+
+// Replaces *field with a Slurm-allocated copy of value.
+void SetField(char** field, const std::string& value) {
+  if (*field != nullptr) {
+    api.xfree(reinterpret_cast<void**>(field), __FILE__, __LINE__, __func__);
+  }
+  *field = api.xstrdup(value.c_str());
+}
+
+// job_record_t is slurmctld's private struct; the public headers only name it. Its head has
+// been stable for many releases and starts with a magic cookie, which is checked before the
+// one field the guard needs is read. plugin_version pins the exact Slurm release anyway.
+struct JobRecordHead {
+  uint32_t magic;
+  char* account;
+  char* admin_comment;
+};
+constexpr uint32_t kJobMagic = 0xf0b7392c;
+
+bool ReadAdminComment(const job_record_t* job, const char** admin_comment) {
+  const auto* head = reinterpret_cast<const JobRecordHead*>(job);
+  if (head == nullptr || head->magic != kJobMagic) {
+    return false;
+  }
+  *admin_comment = head->admin_comment;
+  return true;
+}
+
+std::string ConfigPath() {
+  if (const char* p = std::getenv("SOVEREIGN_PLUGIN_CONF"); p != nullptr && *p != '\0') {
+    return p;
+  }
+  std::string conf = "/etc/slurm/slurm.conf";
+  if (const char* p = std::getenv("SLURM_CONF"); p != nullptr && *p != '\0') {
+    conf = p;
+  }
+  size_t slash = conf.find_last_of('/');
+  return (slash == std::string::npos ? std::string(".") : conf.substr(0, slash)) +
+         "/sovereign-plugin.conf";
+}
+
+}  // namespace
+
+// Built with hidden visibility; only these are exported (and job_submit.map lists them).
+#define SOVEREIGN_EXPORT __attribute__((visibility("default")))
+
+extern "C" {
+
+SOVEREIGN_EXPORT extern const char plugin_name[] = "Sovereignty-aware placement (data residency, energy)";
+SOVEREIGN_EXPORT extern const char plugin_type[] = "job_submit/sovereign";
+SOVEREIGN_EXPORT extern const uint32_t plugin_version = SLURM_VERSION_NUMBER;
+
+SOVEREIGN_EXPORT int init(void) {
+  try {
+    api.xstrdup = reinterpret_cast<XstrdupFn>(dlsym(RTLD_DEFAULT, "slurm_xstrdup"));
+    api.xfree = reinterpret_cast<XfreeFn>(dlsym(RTLD_DEFAULT, "slurm_xfree"));
+    api.info = reinterpret_cast<LogFn>(dlsym(RTLD_DEFAULT, "slurm_info"));
+    api.error = reinterpret_cast<LogFn>(dlsym(RTLD_DEFAULT, "slurm_error"));
+    if (api.xstrdup == nullptr || api.xfree == nullptr) {
+      LogError("job_submit/sovereign: slurm_xstrdup/slurm_xfree not found in the host process");
+      return SLURM_ERROR;
+    }
+    std::string path = ConfigPath();
+    std::ifstream in(path);
+    if (!in) {
+      LogError(absl::StrCat("job_submit/sovereign: cannot read ", path,
+                            " (set SOVEREIGN_PLUGIN_CONF or create it next to slurm.conf)"));
+      return SLURM_ERROR;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    absl::StatusOr<sovereign::plugin::FilterOptions> options =
+        sovereign::plugin::ParseFilterConfig(text.str(), path);
+    if (!options.ok()) {
+      LogError(absl::StrCat("job_submit/sovereign: ", options.status().message()));
+      return SLURM_ERROR;
+    }
+    absl::Duration ttl = options->user_cache_ttl;
+    auto created = sovereign::plugin::SubmitFilter::Create(
+        *std::move(options), sovereign::plugin::NewNssUserDirectory(ttl));
+    if (!created.ok()) {
+      LogError(absl::StrCat("job_submit/sovereign: ", created.status().message()));
+      return SLURM_ERROR;
+    }
+    filter = *std::move(created);
+    auto snap = filter->CurrentSnapshot();
+    LogInfo(absl::StrCat("job_submit/sovereign: loaded with ", path, "; register ",
+                         snap == nullptr ? std::string("not yet published: ") +
+                                               std::string(filter->watcher().last_error().message())
+                                         : std::string(snap->reg->short_version())));
+    return SLURM_SUCCESS;
+  } catch (const std::exception& e) {
+    LogError(absl::StrCat("job_submit/sovereign: init failed: ", e.what()));
+  } catch (...) {
+    LogError("job_submit/sovereign: init failed: unknown exception");
+  }
+  return SLURM_ERROR;
+}
+
+SOVEREIGN_EXPORT int fini(void) {
+  try {
+    filter.reset();
+  } catch (...) {
+  }
+  return SLURM_SUCCESS;
+}
+
+SOVEREIGN_EXPORT int job_submit(job_desc_msg_t* job_desc, uint32_t submit_uid, char** err_msg) {
+  try {
+    if (filter == nullptr) {
+      *err_msg = api.xstrdup("sovereign: the placement plugin is not initialised; ask your cluster admins");
+      return ESLURM_INVALID_FEATURE;
+    }
+    sovereign::plugin::SubmitAnswer a = filter->Submit(*job_desc, submit_uid, absl::Now());
+    if (!a.accept) {
+      LogInfo(a.log_line);
+      *err_msg = api.xstrdup(a.message.c_str());
+      return a.slurm_error;
+    }
+    SetField(&job_desc->partition, a.partition);
+    SetField(&job_desc->admin_comment, a.admin_comment);
+    if (!a.features.empty()) {
+      SetField(&job_desc->features, a.features);
+    }
+    LogInfo(a.log_line);
+    return SLURM_SUCCESS;
+  } catch (const std::exception& e) {
+    LogError(absl::StrCat("job_submit/sovereign: refusing job after internal error: ", e.what()));
+  } catch (...) {
+    LogError("job_submit/sovereign: refusing job after unknown internal error");
+  }
+  if (api.xstrdup != nullptr) {
+    *err_msg = api.xstrdup("sovereign: internal error while placing the job; it was refused");
+  }
+  return ESLURM_INVALID_FEATURE;
+}
+
+SOVEREIGN_EXPORT int job_modify(job_desc_msg_t* job_desc, job_record_t* job_ptr, uint32_t submit_uid) {
+  try {
+    const char* admin_comment = nullptr;
+    if (!ReadAdminComment(job_ptr, &admin_comment)) {
+      LogError("job_submit/sovereign: job record layout is not the one this plugin was built "
+               "for (magic mismatch); refusing the change");
+      return ESLURM_ACCESS_DENIED;
+    }
+    if (filter == nullptr) {
+      return admin_comment == nullptr ? SLURM_SUCCESS : ESLURM_ACCESS_DENIED;
+    }
+    sovereign::plugin::ModifyAnswer a =
+        filter->Modify(*job_desc, admin_comment, submit_uid, absl::Now());
+    if (!a.log_line.empty()) {
+      (a.accept ? LogInfo : LogError)(a.log_line);
+    }
+    return a.accept ? SLURM_SUCCESS : ESLURM_ACCESS_DENIED;
+  } catch (const std::exception& e) {
+    LogError(absl::StrCat("job_submit/sovereign: refusing job change after internal error: ",
+                          e.what()));
+  } catch (...) {
+    LogError("job_submit/sovereign: refusing job change after unknown internal error");
+  }
+  return ESLURM_ACCESS_DENIED;
+}
+
+}  // extern "C"

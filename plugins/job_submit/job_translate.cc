@@ -1,0 +1,188 @@
+#include "job_translate.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace sovereign::plugin {
+namespace {
+
+constexpr absl::string_view kSpankVar = "SPANK_SOVEREIGN_DATASETS=";
+constexpr absl::string_view kTagPrefix = "sovereign:v1";
+
+bool Set(uint32_t v) { return v != NO_VAL && v != 0; }
+
+// Appends the comma-separated names in `list` to *out, skipping ones already there.
+absl::Status AddNames(absl::string_view list, absl::string_view where,
+                      std::vector<std::string>* out) {
+  for (absl::string_view name : absl::StrSplit(list, ',')) {
+    name = absl::StripAsciiWhitespace(name);
+    if (name.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "empty dataset name in ", where, " \"", list,
+          "\"; use a comma-separated list such as --dataset=patients-eu,imagenet-public"));
+    }
+    if (std::find(out->begin(), out->end(), name) == out->end()) {
+      out->emplace_back(name);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<int> GpusInTres(const char* tres, std::string* type) {
+  if (tres == nullptr) {
+    return 0;
+  }
+  int total = 0;
+  for (absl::string_view entry : absl::StrSplit(tres, absl::ByAnyChar(",;"), absl::SkipEmpty())) {
+    absl::string_view e = entry;
+    if (!absl::ConsumePrefix(&e, "gres:") && !absl::ConsumePrefix(&e, "gres/")) {
+      continue;
+    }
+    if (!absl::ConsumePrefix(&e, "gpu")) {
+      continue;
+    }
+    if (!e.empty() && e[0] != ':' && e[0] != '=') {
+      continue;  // another GRES whose name starts with "gpu"
+    }
+    // e is now "", ":N", ":type:N", ":type", "=N" or ":type=N".
+    std::vector<absl::string_view> parts = absl::StrSplit(e, absl::ByAnyChar(":="), absl::SkipEmpty());
+    int count = 1;
+    absl::string_view gpu_type;
+    if (!parts.empty()) {
+      if (absl::SimpleAtoi(parts.back(), &count)) {
+        if (parts.size() > 1) {
+          gpu_type = parts[parts.size() - 2];
+        }
+      } else if (parts.size() == 1) {
+        gpu_type = parts[0];
+        count = 1;
+      } else {
+        return absl::InvalidArgumentError(
+            absl::StrCat("GPU request \"", entry, "\": count \"", parts.back(), "\" is not a number"));
+      }
+    }
+    if (count < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("GPU request \"", entry, "\": negative count"));
+    }
+    if (!gpu_type.empty() && type != nullptr) {
+      *type = std::string(gpu_type);
+    }
+    total += count;
+  }
+  return total;
+}
+
+absl::StatusOr<std::vector<std::string>> DeclaredDatasets(const job_desc_msg_t& desc) {
+  std::vector<std::string> out;
+  for (uint32_t i = 0; desc.spank_job_env != nullptr && i < desc.spank_job_env_size; ++i) {
+    absl::string_view var = desc.spank_job_env[i] == nullptr ? "" : desc.spank_job_env[i];
+    if (absl::ConsumePrefix(&var, kSpankVar)) {
+      if (absl::Status s = AddNames(var, "--dataset", &out); !s.ok()) {
+        return s;
+      }
+    }
+  }
+  if (desc.comment != nullptr) {
+    for (absl::string_view token :
+         absl::StrSplit(desc.comment, absl::ByAnyChar(" \t;"), absl::SkipEmpty())) {
+      if (absl::ConsumePrefix(&token, "dataset:") || absl::ConsumePrefix(&token, "datasets:")) {
+        if (absl::Status s = AddNames(token, "--comment", &out); !s.ok()) {
+          return s;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<JobRequest> TranslateJobDesc(const job_desc_msg_t& desc, const UserInfo& user,
+                                            absl::Time now) {
+  JobRequest req;
+  req.user = user.name;
+  req.uid = desc.user_id;
+  req.groups = user.groups;
+  if (desc.account != nullptr) {
+    req.account = desc.account;
+  }
+  absl::StatusOr<std::vector<std::string>> datasets = DeclaredDatasets(desc);
+  if (!datasets.ok()) {
+    return datasets.status();
+  }
+  req.datasets = *std::move(datasets);
+  if (desc.partition != nullptr) {
+    req.partitions = absl::StrSplit(desc.partition, ',', absl::SkipEmpty());
+  }
+  req.nodes = Set(desc.min_nodes) ? static_cast<int>(desc.min_nodes) : 0;
+
+  absl::StatusOr<int> per_job = GpusInTres(desc.tres_per_job, &req.gpu_type);
+  absl::StatusOr<int> per_node = GpusInTres(desc.tres_per_node, &req.gpu_type);
+  absl::StatusOr<int> per_task = GpusInTres(desc.tres_per_task, &req.gpu_type);
+  for (const auto* s : {&per_job, &per_node, &per_task}) {
+    if (!s->ok()) {
+      return s->status();
+    }
+  }
+  if (*per_job > 0) {
+    req.gpus = *per_job;
+  } else if (*per_node > 0) {
+    req.gpus = *per_node * std::max(req.nodes, 1);
+  } else if (*per_task > 0) {
+    req.gpus = *per_task * (Set(desc.num_tasks) ? static_cast<int>(desc.num_tasks) : 1);
+  }
+  if (Set(desc.time_limit) && desc.time_limit != INFINITE) {
+    req.time_limit = absl::Minutes(desc.time_limit);
+  }
+  req.submit_time = now;
+  return req;
+}
+
+std::string FormatJobTag(const JobTag& tag) {
+  return absl::StrCat(kTagPrefix, " id=", tag.decision_id, " ds=", absl::StrJoin(tag.datasets, ","),
+                      " region=", tag.region, " reg=", tag.register_version);
+}
+
+absl::StatusOr<JobTag> ParseJobTag(const char* admin_comment) {
+  if (admin_comment == nullptr) {
+    return absl::NotFoundError("job carries no sovereign tag");
+  }
+  absl::string_view text = admin_comment;
+  size_t at = text.find(kTagPrefix);
+  if (at == absl::string_view::npos) {
+    return absl::NotFoundError("job carries no sovereign tag");
+  }
+  text = text.substr(at + kTagPrefix.size());
+  JobTag tag;
+  bool have_id = false;
+  for (absl::string_view field : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(field, absl::MaxSplits('=', 1));
+    if (kv.first == "id") {
+      tag.decision_id = std::string(kv.second);
+      have_id = !kv.second.empty();
+    } else if (kv.first == "ds") {
+      tag.datasets = absl::StrSplit(kv.second, ',', absl::SkipEmpty());
+    } else if (kv.first == "region") {
+      tag.region = std::string(kv.second);
+    } else if (kv.first == "reg") {
+      tag.register_version = std::string(kv.second);
+    } else {
+      break;  // text after the tag belongs to the admin
+    }
+  }
+  if (!have_id) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed sovereign tag \"", admin_comment, "\": no decision id"));
+  }
+  return tag;
+}
+
+}  // namespace sovereign::plugin

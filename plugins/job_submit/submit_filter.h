@@ -1,0 +1,111 @@
+// What job_submit_sovereign.so does for each submission and modification, apart from Slurm's
+// allocator and logging: translate the job, decide with the core against the newest good
+// snapshot, write the decision to the spool, and say what to change in the job.
+//
+// The C-ABI shell (job_submit_sovereign.cc) owns one SubmitFilter for the plugin's lifetime
+// and applies its answers with slurm_xstrdup/slurm_xfree. Everything here is testable in an
+// ordinary process with a real snapshot file and spool directory.
+//
+// Thread-safety: Submit and Modify may be called concurrently (slurmctld serialises them, but
+// tests need not).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "job_translate.h"
+#include "sovereign/snapshot_file.h"
+#include "sovereign/spool.h"
+
+namespace sovereign::plugin {
+
+struct FilterOptions {
+  // The snapshot sovereignd publishes.
+  std::string snapshot_path = "/var/lib/sovereign/snapshot";
+  // Where decisions are spooled for sovereignd.
+  std::string spool_dir = "/var/spool/sovereign";
+  // fdatasync every spooled decision (survives power loss; costs a disk flush per submission).
+  bool spool_fdatasync = false;
+  // A cluster view older than this is not used for scoring: residency is still enforced from
+  // the register, partitions are scored from the register's static figures, and the decision
+  // says so. The register part of a snapshot never ages.
+  absl::Duration max_cluster_age = absl::Minutes(5);
+  // Node feature that marks a region (features "<prefix><region>" on the nodes): added to
+  // the job's features as a second guard. Empty: do not add a feature.
+  std::string region_feature_prefix = "region_";
+  // How long a user's name and groups are cached.
+  absl::Duration user_cache_ttl = absl::Seconds(60);
+};
+
+// Reads "key = value" lines ('#' comments): snapshot, spool, spool_fdatasync (yes/no),
+// max_cluster_age (30s, 5m, ...), region_feature_prefix, user_cache_ttl. Unknown keys and bad
+// values are errors naming the file and line.
+absl::StatusOr<FilterOptions> ParseFilterConfig(const std::string& text, const std::string& source);
+
+// What to do with a submitted job.
+struct SubmitAnswer {
+  bool accept = false;
+  int slurm_error = 0;       // an ESLURM_* code when refused
+  std::string message;       // the researcher-facing reason when refused
+  std::string partition;     // set the job's partition to this
+  std::string admin_comment; // the tag (previous admin_comment text, if any, is replaced)
+  std::string features;      // the job's features with the region guard added; empty = keep
+  std::string log_line;      // one line for slurmctld's log
+};
+
+// What to do with a modification of an existing job.
+struct ModifyAnswer {
+  bool accept = true;
+  std::string log_line;  // why it was refused (22.05 cannot tell the user)
+};
+
+// Looks up a uid's name and groups. The default uses NSS (getpwuid_r, getgrouplist), cached.
+class UserDirectory {
+ public:
+  virtual ~UserDirectory() = default;
+  virtual absl::StatusOr<UserInfo> Lookup(uint32_t uid) = 0;
+};
+std::unique_ptr<UserDirectory> NewNssUserDirectory(absl::Duration ttl);
+
+class SubmitFilter {
+ public:
+  // Opens the spool (an error here is fatal for the plugin: it would have to refuse every
+  // job) and starts watching the snapshot (a missing snapshot is not fatal: labelled jobs are
+  // refused until one appears).
+  static absl::StatusOr<std::unique_ptr<SubmitFilter>> Create(
+      FilterOptions options, std::unique_ptr<UserDirectory> users);
+
+  SubmitAnswer Submit(const job_desc_msg_t& desc, uint32_t submit_uid, absl::Time now);
+  // `current_admin_comment` is the job's tag as slurmctld holds it (null if none). A change of
+  // partition or features that leaves the tag's region, or a change of the tag itself, is
+  // refused.
+  ModifyAnswer Modify(const job_desc_msg_t& desc, const char* current_admin_comment,
+                      uint32_t submit_uid, absl::Time now);
+
+  // The snapshot in use (null if none yet).
+  std::shared_ptr<const snapshot::LoadedSnapshot> CurrentSnapshot() const {
+    return watcher_->Current();
+  }
+  snapshot::SnapshotWatcher& watcher() { return *watcher_; }
+
+ private:
+  SubmitFilter(FilterOptions options, std::unique_ptr<UserDirectory> users,
+               std::unique_ptr<spool::SpoolWriter> spool);
+  std::string NextDecisionId(absl::Time now);
+
+  const FilterOptions options_;
+  std::unique_ptr<UserDirectory> users_;
+  std::unique_ptr<spool::SpoolWriter> spool_;
+  std::unique_ptr<snapshot::SnapshotWatcher> watcher_;
+  const uint64_t nonce_;
+  std::atomic<uint64_t> counter_{0};
+};
+
+}  // namespace sovereign::plugin

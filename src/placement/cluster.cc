@@ -1,0 +1,188 @@
+#include "sovereign/cluster.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+
+namespace sovereign {
+namespace {
+
+using nlohmann::json;
+
+}  // namespace
+
+std::string_view PartitionStateName(PartitionState s) {
+  switch (s) {
+    case PartitionState::kUp:
+      return "up";
+    case PartitionState::kDown:
+      return "down";
+    case PartitionState::kDrain:
+      return "drain";
+    case PartitionState::kInactive:
+      return "inactive";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<ClusterSnapshot> ClusterSnapshot::FromJson(std::string_view text,
+                                                          std::string_view source) {
+  const std::string src(source);
+  json doc = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    return absl::InvalidArgumentError(absl::StrCat("cluster snapshot ", src, ": not valid JSON"));
+  }
+  if (!doc.is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cluster snapshot ", src, ": expected a JSON object at the top"));
+  }
+  ClusterSnapshot snap;
+  if (auto it = doc.find("taken_at"); it != doc.end()) {
+    std::string err;
+    if (!it->is_string() ||
+        !absl::ParseTime(absl::RFC3339_full, it->get<std::string>(), &snap.taken_at, &err)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cluster snapshot ", src, ": field \"taken_at\": expected an RFC 3339 time such as "
+          "\"2026-11-22T10:00:00Z\", got ", it->dump()));
+    }
+  }
+  auto parts = doc.find("partitions");
+  if (parts == doc.end() || !parts->is_array()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cluster snapshot ", src, ": field \"partitions\": expected a list of partitions"));
+  }
+  for (size_t i = 0; i < parts->size(); ++i) {
+    const json& p = (*parts)[i];
+    std::string where = absl::StrCat("cluster snapshot ", src, ": partitions[", i, "]");
+    if (!p.is_object()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": expected an object"));
+    }
+    PartitionStatus s;
+    auto name = p.find("name");
+    if (name == p.end() || !name->is_string() || name->get<std::string>().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": field \"name\": expected a name"));
+    }
+    s.name = name->get<std::string>();
+    where = absl::StrCat("cluster snapshot ", src, ": partition \"", s.name, "\"");
+    std::string state = "up";
+    if (auto it = p.find("state"); it != p.end()) {
+      if (!it->is_string()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": field \"state\": expected a string, got ", it->dump()));
+      }
+      state = it->get<std::string>();
+    }
+    if (state == "up") {
+      s.state = PartitionState::kUp;
+    } else if (state == "down") {
+      s.state = PartitionState::kDown;
+    } else if (state == "drain") {
+      s.state = PartitionState::kDrain;
+    } else if (state == "inactive") {
+      s.state = PartitionState::kInactive;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": field \"state\": \"", state, "\" is not one of up, down, drain, inactive"));
+    }
+    for (auto [key, field] : {std::pair<const char*, int*>{"nodes_up", &s.nodes_up},
+                              {"gpus_total", &s.gpus_total},
+                              {"gpus_free", &s.gpus_free}}) {
+      auto it = p.find(key);
+      if (it == p.end()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": field \"", key, "\" is missing"));
+      }
+      if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 10000000) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": field \"", key, "\": expected a whole number >= 0, got ", it->dump()));
+      }
+      *field = it->get<int>();
+    }
+    if (s.gpus_free > s.gpus_total) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": gpus_free (", s.gpus_free,
+                                                     ") is larger than gpus_total (",
+                                                     s.gpus_total, ")"));
+    }
+    if (auto it = p.find("current_watts"); it != p.end() && !it->is_null()) {
+      if (!it->is_number() || it->get<double>() < 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": field \"current_watts\": expected a number >= 0, got ", it->dump()));
+      }
+      s.current_watts = it->get<double>();
+    }
+    for (const auto& [key, value] : p.items()) {
+      if (key != "name" && key != "state" && key != "nodes_up" && key != "gpus_total" &&
+          key != "gpus_free" && key != "current_watts") {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": unknown field \"", key,
+            "\" (known: name, state, nodes_up, gpus_total, gpus_free, current_watts)"));
+      }
+    }
+    snap.partitions.push_back(std::move(s));
+  }
+  return snap;
+}
+
+absl::StatusOr<ClusterSnapshot> ClusterSnapshot::Load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("cluster snapshot ", path, ": cannot be read"));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return FromJson(text.str(), path);
+}
+
+std::string ClusterSnapshot::ToJson() const {
+  json parts = json::array();
+  for (const PartitionStatus& s : partitions) {
+    json p = {{"name", s.name},
+              {"state", std::string(PartitionStateName(s.state))},
+              {"nodes_up", s.nodes_up},
+              {"gpus_total", s.gpus_total},
+              {"gpus_free", s.gpus_free}};
+    if (s.current_watts.has_value()) {
+      p["current_watts"] = *s.current_watts;
+    }
+    parts.push_back(std::move(p));
+  }
+  json doc = {{"partitions", std::move(parts)}};
+  if (taken_at != absl::InfinitePast()) {
+    doc["taken_at"] = absl::FormatTime(absl::RFC3339_full, taken_at, absl::UTCTimeZone());
+  }
+  return doc.dump();
+}
+
+ClusterView ClusterView::Bind(const ClusterSnapshot& snapshot, const Register& reg) {
+  ClusterView view;
+  view.taken_at_ = snapshot.taken_at;
+  view.statuses_.resize(reg.partitions().size());
+  view.present_.assign(reg.partitions().size(), false);
+  for (const PartitionStatus& s : snapshot.partitions) {
+    int i = reg.PartitionIndex(s.name);
+    if (i >= 0) {
+      view.statuses_[i] = s;
+      view.present_[i] = true;
+    }
+  }
+  return view;
+}
+
+ClusterView ClusterView::AllUp(const Register& reg) {
+  ClusterView view;
+  view.statuses_.reserve(reg.partitions().size());
+  for (const Partition& p : reg.partitions()) {
+    PartitionStatus s;
+    s.name = p.name;
+    s.nodes_up = p.nodes;
+    s.gpus_total = p.nodes * p.gpus_per_node;
+    s.gpus_free = s.gpus_total;
+    view.statuses_.push_back(std::move(s));
+  }
+  view.present_.assign(reg.partitions().size(), true);
+  return view;
+}
+
+}  // namespace sovereign

@@ -1,0 +1,496 @@
+#include "sovereign/placement.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "sovereign/text.h"
+
+namespace sovereign {
+namespace {
+
+// A job asking for more than this many GPUs or nodes is not a real request.
+constexpr int kMaxGpus = 1000000;
+// Names quoted back in messages are cut to this many bytes.
+constexpr size_t kQuoteBytes = 32;
+
+std::string Quote(absl::string_view name) {
+  if (name.size() <= kQuoteBytes) {
+    return absl::StrCat("\"", name, "\"");
+  }
+  return absl::StrCat("\"", name.substr(0, kQuoteBytes), "...\"");
+}
+
+std::string ListRegions(const std::vector<std::string>& regions) {
+  return regions.size() == 1 ? absl::StrCat("region ", regions[0])
+                             : absl::StrCat("regions ", absl::StrJoin(regions, ", "));
+}
+
+
+// Decision state shared by the steps below.
+struct Work {
+  const JobRequest& req;
+  const ClusterView& view;
+  const Register& reg;
+  Decision& d;
+  std::vector<const Dataset*> datasets;  // the labels, resolved
+  std::vector<char> region_allowed;      // by region index
+  std::vector<char> site_accepted;       // by site index: operator jurisdiction accepted
+};
+
+void Reject(Decision& d, RejectCode code, std::string reason) {
+  d.verdict = Verdict::kReject;
+  d.code = code;
+  d.reason = std::move(reason);
+}
+
+// Steps 1-2: labels, limits, unknown datasets, authorisation. False when rejected.
+bool ResolveLabels(Work& w) {
+  const JobRequest& req = w.req;
+  const Policy& policy = w.reg.policy();
+  if (req.gpus < 0 || req.gpus > kMaxGpus || req.nodes < 0 || req.nodes > kMaxGpus ||
+      req.time_limit < absl::ZeroDuration()) {
+    Reject(w.d, RejectCode::kInvalidRequest,
+           absl::StrCat("invalid request: gpus=", req.gpus, ", nodes=", req.nodes,
+                        ", time limit=", absl::FormatDuration(req.time_limit),
+                        "; GPUs and nodes must be between 0 and ", kMaxGpus,
+                        " and the time limit must not be negative"));
+    return false;
+  }
+  for (const std::string& name : req.datasets) {
+    if (name.size() > static_cast<size_t>(policy.max_label_bytes)) {
+      Reject(w.d, RejectCode::kLabelTooLong,
+             absl::StrCat("dataset name ", Quote(name), " is ", name.size(),
+                          " bytes, longer than the limit of ", policy.max_label_bytes,
+                          " bytes; check the --dataset value"));
+      return false;
+    }
+  }
+  std::vector<std::string>& labels = w.d.labels;
+  labels = req.datasets;
+  const Account* account = req.account.empty() ? nullptr : w.reg.FindAccount(req.account);
+  if (account != nullptr) {
+    labels.insert(labels.end(), account->datasets.begin(), account->datasets.end());
+  }
+  std::sort(labels.begin(), labels.end());
+  labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+  if (labels.size() > static_cast<size_t>(policy.max_labels)) {
+    Reject(w.d, RejectCode::kTooManyLabels,
+           absl::StrCat("the job touches ", labels.size(), " datasets",
+                        account != nullptr && !account->datasets.empty()
+                            ? absl::StrCat(" (including those of account ", account->name, ")")
+                            : "",
+                        "; the limit is ", policy.max_labels, "; split the work into several jobs"));
+    return false;
+  }
+  w.datasets.reserve(labels.size());
+  for (const std::string& name : labels) {
+    const Dataset* ds = w.reg.FindDataset(name);
+    if (ds == nullptr) {
+      std::vector<std::string> known;
+      known.reserve(w.reg.datasets().size());
+      for (const Dataset& d : w.reg.datasets()) {
+        known.push_back(d.name);
+      }
+      std::optional<std::string> close = ClosestMatch(name, known);
+      Reject(w.d, RejectCode::kUnknownDataset,
+             absl::StrCat("unknown dataset ", Quote(name),
+                          close.has_value() ? absl::StrCat(" (did you mean \"", *close, "\"?)")
+                                            : std::string(),
+                          "; `sovereignctl explain` lists the datasets you may use"));
+      return false;
+    }
+    w.datasets.push_back(ds);
+  }
+  for (const Dataset* ds : w.datasets) {
+    if (ds->OpenToAll()) {
+      continue;
+    }
+    bool allowed = std::find(ds->users.begin(), ds->users.end(), req.user) != ds->users.end();
+    for (size_t g = 0; !allowed && g < req.groups.size(); ++g) {
+      allowed = std::find(ds->groups.begin(), ds->groups.end(), req.groups[g]) != ds->groups.end();
+    }
+    if (!allowed) {
+      std::vector<std::string> who;
+      if (!ds->groups.empty()) {
+        who.push_back(absl::StrCat("groups: ", absl::StrJoin(ds->groups, ", ")));
+      }
+      if (!ds->users.empty()) {
+        who.push_back(absl::StrCat("users: ", absl::StrJoin(ds->users, ", ")));
+      }
+      Reject(w.d, RejectCode::kNotAuthorised,
+             absl::StrCat("user ", req.user.empty() ? absl::StrCat("uid ", req.uid) : req.user,
+                          " may not use dataset ", ds->name, " (allowed ",
+                          absl::StrJoin(who, "; "), "); ask the data steward to add you"));
+      return false;
+    }
+  }
+  return true;
+}
+
+// Step 3: allowed regions and accepted operator jurisdictions. False when rejected.
+bool ResolveRegions(Work& w) {
+  const Register& reg = w.reg;
+  const size_t nregions = reg.regions().size();
+  w.region_allowed.assign(nregions, 1);
+  if (w.datasets.empty() && reg.policy().unlabelled == UnlabelledRule::kDefaultRegion) {
+    w.region_allowed.assign(nregions, 0);
+    int r = reg.RegionIndex(reg.policy().default_region);
+    if (r >= 0) {
+      w.region_allowed[r] = 1;
+    }
+  }
+  for (const Dataset* ds : w.datasets) {
+    std::vector<char> mine(nregions, 0);
+    for (const std::string& region : ds->regions) {
+      int r = reg.RegionIndex(region);
+      if (r >= 0) {
+        mine[r] = 1;
+      }
+    }
+    for (size_t r = 0; r < nregions; ++r) {
+      w.region_allowed[r] = w.region_allowed[r] && mine[r];
+    }
+  }
+  for (size_t r = 0; r < nregions; ++r) {
+    if (w.region_allowed[r]) {
+      w.d.allowed_regions.push_back(reg.regions()[r].name);
+    }
+  }
+  std::sort(w.d.allowed_regions.begin(), w.d.allowed_regions.end());
+
+  w.site_accepted.assign(reg.sites().size(), 1);
+  for (const Dataset* ds : w.datasets) {
+    if (ds->jurisdictions.empty()) {
+      continue;
+    }
+    for (size_t s = 0; s < reg.sites().size(); ++s) {
+      const std::string& j = reg.sites()[s].operator_jurisdiction;
+      if (std::find(ds->jurisdictions.begin(), ds->jurisdictions.end(), j) ==
+          ds->jurisdictions.end()) {
+        w.site_accepted[s] = 0;
+      }
+    }
+  }
+
+  if (!w.d.allowed_regions.empty()) {
+    return true;
+  }
+  // Name the conflict: a pair of datasets with no region in common if there is one.
+  auto describe = [](const Dataset* ds) {
+    return absl::StrCat(ds->name, " (regions: ", absl::StrJoin(ds->regions, ", "), ")");
+  };
+  for (size_t a = 0; a < w.datasets.size(); ++a) {
+    for (size_t b = a + 1; b < w.datasets.size(); ++b) {
+      bool common = false;
+      for (const std::string& r : w.datasets[a]->regions) {
+        common = common || std::find(w.datasets[b]->regions.begin(), w.datasets[b]->regions.end(),
+                                     r) != w.datasets[b]->regions.end();
+      }
+      if (!common) {
+        Reject(w.d, RejectCode::kRegionConflict,
+               absl::StrCat("datasets ", describe(w.datasets[a]), " and ",
+                            describe(w.datasets[b]),
+                            " have no region in common; submit them as separate jobs"));
+        return false;
+      }
+    }
+  }
+  std::vector<std::string> all;
+  for (const Dataset* ds : w.datasets) {
+    all.push_back(describe(ds));
+  }
+  Reject(w.d, RejectCode::kRegionConflict,
+         absl::StrCat("datasets ", absl::StrJoin(all, ", "),
+                      " have no region in common; submit them as separate jobs"));
+  return false;
+}
+
+// "dataset patients-eu may only be processed in region eu" (or the unlabelled policy).
+std::string ResidencyRule(const Work& w) {
+  if (w.d.labels.empty()) {
+    return absl::StrCat("jobs without datasets run in ", ListRegions(w.d.allowed_regions),
+                        " (site policy)");
+  }
+  return absl::StrCat(w.d.labels.size() == 1 ? "dataset " : "datasets ",
+                      absl::StrJoin(w.d.labels, ", "), " may only be processed in ",
+                      ListRegions(w.d.allowed_regions));
+}
+
+}  // namespace
+
+std::string_view VerdictName(Verdict v) { return v == Verdict::kPlace ? "place" : "reject"; }
+
+std::string_view RejectCodeName(RejectCode c) {
+  switch (c) {
+    case RejectCode::kNone:
+      return "none";
+    case RejectCode::kInvalidRequest:
+      return "invalid_request";
+    case RejectCode::kTooManyLabels:
+      return "too_many_labels";
+    case RejectCode::kLabelTooLong:
+      return "label_too_long";
+    case RejectCode::kUnknownDataset:
+      return "unknown_dataset";
+    case RejectCode::kUnknownAccount:
+      return "unknown_account";
+    case RejectCode::kNotAuthorised:
+      return "not_authorised";
+    case RejectCode::kRegionConflict:
+      return "region_conflict";
+    case RejectCode::kPartitionOutsideRegion:
+      return "partition_outside_region";
+    case RejectCode::kNoCandidate:
+      return "no_candidate";
+  }
+  return "unknown";
+}
+
+std::string_view ExclusionName(Exclusion e) {
+  switch (e) {
+    case Exclusion::kEligible:
+      return "eligible";
+    case Exclusion::kRegionNotAllowed:
+      return "region_not_allowed";
+    case Exclusion::kJurisdictionNotAccepted:
+      return "jurisdiction_not_accepted";
+    case Exclusion::kNotRequested:
+      return "not_requested";
+    case Exclusion::kNotInCluster:
+      return "not_in_cluster";
+    case Exclusion::kNotUp:
+      return "not_up";
+    case Exclusion::kGpuTypeMismatch:
+      return "gpu_type_mismatch";
+    case Exclusion::kTooFewGpusPerNode:
+      return "too_few_gpus_per_node";
+    case Exclusion::kTooFewNodes:
+      return "too_few_nodes";
+  }
+  return "unknown";
+}
+
+Decision Decide(const JobRequest& request, const ClusterView& view, const Register& reg,
+                absl::Time now) {
+  Decision d;
+  d.decided_at = now;
+  d.register_version = reg.version();
+  Work w{request, view, reg, d, {}, {}, {}};
+  if (!ResolveLabels(w)) {
+    return d;
+  }
+  const bool regions_ok = ResolveRegions(w);
+
+  // Step 4-5: every partition gets a row; figures are computed for all of them so that
+  // explain can show what an excluded partition would have cost.
+  const size_t n = reg.partitions().size();
+  std::vector<char> requested;
+  if (!request.partitions.empty()) {
+    requested.assign(n, 0);
+    for (const std::string& name : request.partitions) {
+      int i = reg.PartitionIndex(name);
+      if (i >= 0) {
+        requested[i] = 1;
+      }
+    }
+  }
+  const double hours =
+      absl::ToDoubleHours(request.time_limit > absl::ZeroDuration() ? request.time_limit
+                                                                    : reg.policy().default_time_limit);
+  d.candidates.resize(n);
+  int eligible = 0;
+  bool any_requested_compliant = false;
+  for (size_t i = 0; i < n; ++i) {
+    const Partition& p = reg.partitions()[i];
+    const int site = reg.SiteOfPartition(static_cast<int>(i));
+    const Site& s = reg.sites()[site];
+    Candidate& c = d.candidates[i];
+    c.partition = static_cast<int>(i);
+    int per_node;
+    if (request.nodes > 0) {
+      c.nodes = request.nodes;
+      per_node = (request.gpus + request.nodes - 1) / request.nodes;
+    } else {
+      // One node in the common case; divide only for jobs larger than a node.
+      c.nodes = request.gpus <= p.gpus_per_node
+                    ? 1
+                    : (request.gpus + p.gpus_per_node - 1) / p.gpus_per_node;
+      per_node = std::min(request.gpus, p.gpus_per_node);
+    }
+    c.energy_kwh = (request.gpus * p.gpu_watts + c.nodes * p.node_watts) * hours * s.pue / 1000.0;
+    c.jobs_per_kwh = c.energy_kwh > 0 ? 1.0 / c.energy_kwh : 0;
+    c.co2_grams = c.energy_kwh * s.carbon_intensity;
+    const bool present = view.present(static_cast<int>(i));
+    c.free_gpus = present ? view.status(static_cast<int>(i)).gpus_free : 0;
+
+    const bool compliant = regions_ok && w.region_allowed[reg.RegionOfPartition(static_cast<int>(i))];
+    if (!compliant) {
+      c.exclusion = Exclusion::kRegionNotAllowed;
+    } else if (!w.site_accepted[site]) {
+      c.exclusion = Exclusion::kJurisdictionNotAccepted;
+    } else if (!requested.empty() && !requested[i]) {
+      c.exclusion = Exclusion::kNotRequested;
+    } else if (!present) {
+      any_requested_compliant = true;
+      c.exclusion = Exclusion::kNotInCluster;
+    } else if (view.status(static_cast<int>(i)).state != PartitionState::kUp) {
+      any_requested_compliant = true;
+      c.exclusion = Exclusion::kNotUp;
+    } else if (!request.gpu_type.empty() && request.gpu_type != p.gpu_type) {
+      any_requested_compliant = true;
+      c.exclusion = Exclusion::kGpuTypeMismatch;
+    } else if (per_node > p.gpus_per_node) {
+      any_requested_compliant = true;
+      c.exclusion = Exclusion::kTooFewGpusPerNode;
+    } else if (c.nodes > view.status(static_cast<int>(i)).nodes_up) {
+      any_requested_compliant = true;
+      c.exclusion = Exclusion::kTooFewNodes;
+    } else {
+      any_requested_compliant = true;
+      c.exclusion = Exclusion::kEligible;
+      ++eligible;
+    }
+  }
+  if (!regions_ok) {
+    return d;
+  }
+
+  // Partitions compliant with the residency rules, whatever their state: what the user may use.
+  auto usable_names = [&] {
+    std::vector<std::string> names;
+    for (const Candidate& c : d.candidates) {
+      if (c.exclusion != Exclusion::kRegionNotAllowed &&
+          c.exclusion != Exclusion::kJurisdictionNotAccepted) {
+        names.push_back(reg.partitions()[c.partition].name);
+      }
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  if (!requested.empty() && !any_requested_compliant) {
+    std::vector<std::string> names = usable_names();
+    std::vector<std::string> unknown;
+    for (const std::string& name : request.partitions) {
+      if (reg.PartitionIndex(name) < 0) {
+        unknown.push_back(name);
+      }
+    }
+    std::string what = unknown.size() == request.partitions.size()
+                           ? absl::StrCat(unknown.size() == 1 ? "partition " : "partitions ",
+                                          absl::StrJoin(unknown, ", "),
+                                          unknown.size() == 1 ? " is" : " are",
+                                          " not in the sovereignty register")
+                           : ResidencyRule(w);
+    Reject(d, RejectCode::kPartitionOutsideRegion,
+           absl::StrCat(what, "; partitions you may use: ",
+                        names.empty() ? "none" : absl::StrJoin(names, ", ")));
+    return d;
+  }
+  if (eligible == 0) {
+    std::vector<std::string> why;
+    for (const Candidate& c : d.candidates) {
+      if (c.exclusion != Exclusion::kRegionNotAllowed &&
+          c.exclusion != Exclusion::kJurisdictionNotAccepted &&
+          c.exclusion != Exclusion::kNotRequested) {
+        why.push_back(absl::StrCat(reg.partitions()[c.partition].name, ": ",
+                                   DescribeExclusion(c, d, reg)));
+      }
+    }
+    if (why.empty()) {
+      Reject(d, RejectCode::kNoCandidate,
+             absl::StrCat(ResidencyRule(w), ", and no partition there is run by an operator "
+                          "under a jurisdiction the datasets accept"));
+    } else {
+      Reject(d, RejectCode::kNoCandidate,
+             absl::StrCat("no compliant partition can run this job now (", absl::StrJoin(why, "; "),
+                          "); ask for fewer GPUs or another GPU type"));
+    }
+    return d;
+  }
+
+  // Rank: objective, then the other figure, then most free GPUs, then register order.
+  // Figures are compared as integers at a fixed resolution (1e-9 kWh, 1e-6 g), so that figures
+  // equal up to rounding tie, and the sort compares integers, not doubles with a tolerance.
+  const bool by_energy = reg.policy().objective == Objective::kEnergy;
+  struct Key {
+    int64_t primary, secondary;
+    int free_gpus;
+    int index;
+  };
+  std::vector<Key> order;
+  order.reserve(eligible);
+  for (size_t i = 0; i < n; ++i) {
+    const Candidate& c = d.candidates[i];
+    if (c.exclusion == Exclusion::kEligible) {
+      int64_t energy = std::llround(c.energy_kwh * 1e9);
+      int64_t co2 = std::llround(c.co2_grams * 1e6);
+      order.push_back({by_energy ? energy : co2, by_energy ? co2 : energy, c.free_gpus,
+                       static_cast<int>(i)});
+    }
+  }
+  std::sort(order.begin(), order.end(), [](const Key& x, const Key& y) {
+    if (x.primary != y.primary) {
+      return x.primary < y.primary;
+    }
+    if (x.secondary != y.secondary) {
+      return x.secondary < y.secondary;
+    }
+    if (x.free_gpus != y.free_gpus) {
+      return x.free_gpus > y.free_gpus;
+    }
+    return x.index < y.index;
+  });
+  for (size_t r = 0; r < order.size(); ++r) {
+    d.candidates[order[r].index].rank = static_cast<int>(r) + 1;
+  }
+  const Candidate& best = d.candidates[order[0].index];
+  d.verdict = Verdict::kPlace;
+  d.code = RejectCode::kNone;
+  d.partition = best.partition;
+  d.partition_name = reg.partitions()[best.partition].name;
+  d.region = reg.regions()[reg.RegionOfPartition(best.partition)].name;
+  d.reason = absl::StrFormat(
+      "placed on %s (region %s): %.3g kWh, %.3g gCO2 estimated; best of %d compliant "
+      "partition%s by %s",
+      d.partition_name, d.region, best.energy_kwh, best.co2_grams, eligible,
+      eligible == 1 ? "" : "s", by_energy ? "energy" : "carbon");
+  return d;
+}
+
+std::string DescribeExclusion(const Candidate& c, const Decision& d, const Register& reg) {
+  const Partition& p = reg.partitions()[c.partition];
+  const Site& s = reg.sites()[reg.SiteOfPartition(c.partition)];
+  switch (c.exclusion) {
+    case Exclusion::kEligible:
+      return c.rank == 1 ? "chosen" : absl::StrCat("eligible, ranked ", c.rank);
+    case Exclusion::kRegionNotAllowed:
+      if (d.labels.empty()) {
+        return absl::StrCat("region ", s.region, " is outside the default region for jobs "
+                            "without datasets");
+      }
+      return absl::StrCat("region ", s.region, " is not allowed for ", absl::StrJoin(d.labels, ", "));
+    case Exclusion::kJurisdictionNotAccepted:
+      return absl::StrCat("operator ", s.operator_name, " is under ", s.operator_jurisdiction,
+                          " jurisdiction, not accepted for ", absl::StrJoin(d.labels, ", "));
+    case Exclusion::kNotRequested:
+      return "not among the partitions requested with -p";
+    case Exclusion::kNotInCluster:
+      return "not in the cluster view (not configured in Slurm?)";
+    case Exclusion::kNotUp:
+      return "partition is not up";
+    case Exclusion::kGpuTypeMismatch:
+      return absl::StrCat("has ", p.gpu_type, " GPUs, not the type requested");
+    case Exclusion::kTooFewGpusPerNode:
+      return absl::StrCat("has ", p.gpus_per_node, " GPUs per node, too few on ", c.nodes,
+                          c.nodes == 1 ? " node" : " nodes");
+    case Exclusion::kTooFewNodes:
+      return absl::StrCat("job needs ", c.nodes, c.nodes == 1 ? " node" : " nodes",
+                          ", fewer are up");
+  }
+  return "excluded";
+}
+
+}  // namespace sovereign

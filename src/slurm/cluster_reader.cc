@@ -1,0 +1,214 @@
+#include "cluster_reader.h"
+
+#include <cstdlib>
+#include <map>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+extern "C" {
+#include <slurm/slurm.h>
+#include <slurm/slurm_errno.h>
+// Exported by libslurm but not declared in 22.05's public headers.
+char* slurm_job_state_string(uint32_t state);
+}
+
+namespace sovereign::slurm {
+namespace {
+
+std::string Str(const char* s) { return s == nullptr ? std::string() : std::string(s); }
+
+absl::Status SlurmError(absl::string_view what) {
+  int err = slurm_get_errno();
+  return absl::UnavailableError(
+      absl::StrCat("slurm: ", what, ": ", slurm_strerror(err), " (is slurmctld running and "
+                   "SLURM_CONF set?)"));
+}
+
+bool Usable(uint32_t state) {
+  uint32_t base = state & NODE_STATE_BASE;
+  if (base == NODE_STATE_DOWN || base == NODE_STATE_UNKNOWN || base == NODE_STATE_FUTURE) {
+    return false;
+  }
+  return (state & (NODE_STATE_DRAIN | NODE_STATE_FAIL | NODE_STATE_NO_RESPOND |
+                   NODE_STATE_POWERED_DOWN | NODE_STATE_MAINT)) == 0;
+}
+
+PartitionState StateOf(uint16_t state_up) {
+  switch (state_up) {
+    case PARTITION_UP:
+      return PartitionState::kUp;
+    case PARTITION_DOWN:
+      return PartitionState::kDown;
+    case PARTITION_DRAIN:
+      return PartitionState::kDrain;
+    default:
+      return PartitionState::kInactive;
+  }
+}
+
+}  // namespace
+
+int GpusInGres(const std::string& gres) {
+  int total = 0;
+  // Entries are separated by commas that are not inside "(...)" (e.g. "(S:0-1)" or
+  // "(IDX:0,2)").
+  int depth = 0;
+  std::string entry;
+  auto flush = [&] {
+    absl::string_view e = entry;
+    size_t paren = e.find('(');
+    if (paren != absl::string_view::npos) {
+      e = e.substr(0, paren);
+    }
+    if (absl::ConsumePrefix(&e, "gpu")) {
+      if (e.empty()) {
+        total += 1;
+      } else if (e[0] == ':') {
+        std::vector<absl::string_view> parts = absl::StrSplit(e.substr(1), ':');
+        int n = 0;
+        if (absl::SimpleAtoi(parts.back(), &n)) {
+          total += n;
+        } else if (parts.size() == 1) {
+          total += 1;  // "gpu:h100" means one
+        }
+      }
+    }
+    entry.clear();
+  };
+  for (char c : gres) {
+    if (c == '(') {
+      ++depth;
+    } else if (c == ')') {
+      --depth;
+    }
+    if (c == ',' && depth == 0) {
+      flush();
+    } else {
+      entry.push_back(c);
+    }
+  }
+  flush();
+  return total;
+}
+
+ClusterSnapshot Aggregate(const std::vector<PartitionRow>& partitions,
+                          const std::vector<NodeRow>& nodes, absl::Time taken_at) {
+  ClusterSnapshot snap;
+  snap.taken_at = taken_at;
+  std::map<std::string, size_t> index;
+  for (const PartitionRow& p : partitions) {
+    index[p.name] = snap.partitions.size();
+    PartitionStatus s;
+    s.name = p.name;
+    s.state = p.state;
+    snap.partitions.push_back(s);
+  }
+  for (const NodeRow& n : nodes) {
+    if (!n.usable) {
+      continue;
+    }
+    int total = GpusInGres(n.gres);
+    int used = GpusInGres(n.gres_used);
+    for (const std::string& p : n.partitions) {
+      auto it = index.find(p);
+      if (it == index.end()) {
+        continue;
+      }
+      PartitionStatus& s = snap.partitions[it->second];
+      s.nodes_up += 1;
+      s.gpus_total += total;
+      s.gpus_free += std::max(total - used, 0);
+      if (n.current_watts.has_value()) {
+        s.current_watts = s.current_watts.value_or(0) + *n.current_watts;
+      }
+    }
+  }
+  return snap;
+}
+
+absl::StatusOr<ClusterSnapshot> ReadClusterSnapshot(absl::Time now) {
+  partition_info_msg_t* parts = nullptr;
+  if (slurm_load_partitions(0, &parts, SHOW_ALL) != SLURM_SUCCESS) {
+    return SlurmError("cannot load partitions");
+  }
+  std::vector<PartitionRow> prows;
+  for (uint32_t i = 0; i < parts->record_count; ++i) {
+    const partition_info_t& p = parts->partition_array[i];
+    prows.push_back({Str(p.name), StateOf(p.state_up)});
+  }
+  slurm_free_partition_info_msg(parts);
+
+  node_info_msg_t* nodes = nullptr;
+  if (slurm_load_node(0, &nodes, SHOW_ALL) != SLURM_SUCCESS) {
+    return SlurmError("cannot load nodes");
+  }
+  std::vector<NodeRow> nrows;
+  for (uint32_t i = 0; i < nodes->record_count; ++i) {
+    const node_info_t& n = nodes->node_array[i];
+    if (n.name == nullptr) {
+      continue;
+    }
+    NodeRow row;
+    row.name = n.name;
+    row.usable = Usable(n.node_state);
+    row.gres = Str(n.gres);
+    row.gres_used = Str(n.gres_used);
+    row.partitions = absl::StrSplit(Str(n.partitions), ',', absl::SkipEmpty());
+    if (n.energy != nullptr && n.energy->current_watts != NO_VAL &&
+        n.energy->current_watts != 0) {
+      row.current_watts = n.energy->current_watts;
+    }
+    nrows.push_back(std::move(row));
+  }
+  slurm_free_node_info_msg(nodes);
+  return Aggregate(prows, nrows, now);
+}
+
+std::vector<std::string> ExpandHostList(const std::string& expression) {
+  std::vector<std::string> out;
+  if (expression.empty()) {
+    return out;
+  }
+  hostlist_t hl = slurm_hostlist_create(expression.c_str());
+  if (hl == nullptr) {
+    return out;
+  }
+  while (char* host = slurm_hostlist_shift(hl)) {
+    out.emplace_back(host);
+    free(host);  // hostlist_shift hands out malloc'd strings
+  }
+  slurm_hostlist_destroy(hl);
+  return out;
+}
+
+absl::StatusOr<std::vector<JobRow>> ReadJobs() {
+  job_info_msg_t* jobs = nullptr;
+  if (slurm_load_jobs(0, &jobs, SHOW_ALL) != SLURM_SUCCESS) {
+    return SlurmError("cannot load jobs");
+  }
+  std::vector<JobRow> out;
+  out.reserve(jobs->record_count);
+  for (uint32_t i = 0; i < jobs->record_count; ++i) {
+    const slurm_job_info_t& j = jobs->job_array[i];
+    JobRow row;
+    row.job_id = j.job_id;
+    row.array_job_id = j.array_job_id;
+    row.array_task_id = j.array_task_id == NO_VAL ? 0 : j.array_task_id;
+    row.user_id = j.user_id;
+    row.state = Str(slurm_job_state_string(j.job_state));
+    row.partition = Str(j.partition);
+    row.nodes = Str(j.nodes);
+    row.admin_comment = Str(j.admin_comment);
+    if (j.start_time > 0) {
+      row.start_time = absl::FromTimeT(j.start_time);
+    }
+    out.push_back(std::move(row));
+  }
+  slurm_free_job_info_msg(jobs);
+  return out;
+}
+
+}  // namespace sovereign::slurm

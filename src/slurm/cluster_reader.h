@@ -1,0 +1,67 @@
+// Reads the cluster placement needs from a running slurmctld through libslurm: per partition,
+// its state, the nodes that can run jobs, their GPUs and free GPUs, and live power where nodes
+// report it. Also the jobs, for binding decisions to where jobs really ran.
+//
+// The libslurm calls are thin; the arithmetic (GRES strings, node states, sums) lives in pure
+// functions over plain rows, unit-tested without Slurm.
+//
+// Thread-safety: libslurm's load calls are thread-safe; these functions keep no state.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "sovereign/cluster.h"
+
+namespace sovereign::slurm {
+
+// A node as libslurm reports it, reduced to what placement needs.
+struct NodeRow {
+  std::string name;
+  bool usable = false;  // can start jobs now: not down, drained, failing, powered off
+  std::string gres;       // "gpu:a100:2(S:0)"
+  std::string gres_used;  // "gpu:a100:1(IDX:0)"
+  std::vector<std::string> partitions;
+  std::optional<double> current_watts;  // absent when the node reports none
+};
+
+struct PartitionRow {
+  std::string name;
+  PartitionState state = PartitionState::kUp;
+};
+
+// GPUs in a node's GRES string ("gpu:2", "gpu:h100:2(S:0-1)", "gpu:a100:1(IDX:0),mps:100").
+int GpusInGres(const std::string& gres);
+
+// Builds the snapshot: a partition's GPUs are those of its usable nodes.
+ClusterSnapshot Aggregate(const std::vector<PartitionRow>& partitions,
+                          const std::vector<NodeRow>& nodes, absl::Time taken_at);
+
+// Loads partitions and nodes from slurmctld (SLURM_CONF must point at its slurm.conf).
+// UNAVAILABLE with slurm_strerror's text when the controller does not answer.
+absl::StatusOr<ClusterSnapshot> ReadClusterSnapshot(absl::Time now);
+
+// A job as the reconciler needs it.
+struct JobRow {
+  uint32_t job_id = 0;
+  uint32_t array_job_id = 0;  // 0 if not part of an array
+  uint32_t array_task_id = 0;
+  uint32_t user_id = 0;
+  std::string state;          // "RUNNING", "PENDING", "COMPLETED", ...
+  std::string partition;
+  std::string nodes;          // Slurm host list expression, e.g. "fr-a100-[1-2]"
+  std::string admin_comment;
+  absl::Time start_time = absl::InfinitePast();
+};
+
+// Loads every job slurmctld still knows (pending, running and recently finished).
+absl::StatusOr<std::vector<JobRow>> ReadJobs();
+
+// Expands a Slurm host list ("fr-a100-[1-2],us-h100-1") with libslurm's hostlist.
+std::vector<std::string> ExpandHostList(const std::string& expression);
+
+}  // namespace sovereign::slurm

@@ -1,0 +1,276 @@
+#include "sovereign/snapshot_file.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "nlohmann/json.hpp"
+
+namespace sovereign::snapshot {
+namespace {
+
+constexpr absl::string_view kMagic = "SOVEREIGN-SNAPSHOT";
+constexpr int kFormat = 1;
+// A register of 10,000 partitions and datasets is a few MiB; anything far larger is not ours.
+constexpr size_t kMaxBytes = 256u << 20;
+
+std::string Sha256Hex(absl::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), len));
+}
+
+absl::Status Errno(absl::string_view what, const std::string& path) {
+  int err = errno;
+  std::string msg = absl::StrCat("snapshot ", path, ": ", what, ": ", std::strerror(err));
+  switch (err) {
+    case ENOENT:
+      return absl::NotFoundError(msg);
+    case EACCES:
+    case EPERM:
+      return absl::PermissionDeniedError(msg);
+    case ENOSPC:
+    case EDQUOT:
+      return absl::ResourceExhaustedError(msg);
+    default:
+      return absl::InternalError(msg);
+  }
+}
+
+std::string FileIdentity(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    return "missing";
+  }
+  return absl::StrCat(st.st_dev, ":", st.st_ino, ":", st.st_size, ":", st.st_mtim.tv_sec, ".",
+                      st.st_mtim.tv_nsec);
+}
+
+}  // namespace
+
+std::string EncodeSnapshot(const std::string& register_yaml, const std::string& register_source,
+                           const Register& reg, const ClusterSnapshot& cluster,
+                           absl::Time published_at) {
+  nlohmann::json body = {
+      {"published_at", absl::FormatTime(absl::RFC3339_full, published_at, absl::UTCTimeZone())},
+      {"register_source", register_source},
+      {"register_version", reg.version()},
+      {"register_yaml", register_yaml},
+      {"cluster", nlohmann::json::parse(cluster.ToJson())},
+  };
+  std::string text = body.dump();
+  return absl::StrCat(kMagic, " ", kFormat, " ", text.size(), " ", Sha256Hex(text), "\n", text);
+}
+
+absl::StatusOr<std::shared_ptr<const LoadedSnapshot>> DecodeSnapshot(const std::string& bytes,
+                                                                     const std::string& source) {
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("snapshot ", source, ": ", why));
+  };
+  size_t eol = bytes.find('\n');
+  if (eol == std::string::npos) {
+    return bad("no header line (not a sovereign snapshot)");
+  }
+  std::vector<absl::string_view> header = absl::StrSplit(absl::string_view(bytes).substr(0, eol), ' ');
+  size_t length = 0;
+  if (header.size() != 4 || header[0] != kMagic || !absl::SimpleAtoi(header[2], &length)) {
+    return bad("bad header line (not a sovereign snapshot)");
+  }
+  if (header[1] != absl::StrCat(kFormat)) {
+    return bad(absl::StrCat("format ", header[1], " is not supported (this build reads format ",
+                            kFormat, ")"));
+  }
+  absl::string_view body(bytes.data() + eol + 1, bytes.size() - eol - 1);
+  if (body.size() != length) {
+    return absl::DataLossError(absl::StrCat("snapshot ", source, ": body is ", body.size(),
+                                            " bytes, header says ", length,
+                                            " (file truncated or partially written)"));
+  }
+  if (Sha256Hex(body) != header[3]) {
+    return absl::DataLossError(absl::StrCat(
+        "snapshot ", source, ": checksum mismatch (file damaged or partially written)"));
+  }
+  nlohmann::json doc = nlohmann::json::parse(body.begin(), body.end(), nullptr,
+                                             /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("register_yaml") ||
+      !doc["register_yaml"].is_string() || !doc.contains("cluster") ||
+      !doc.contains("register_version") || !doc["register_version"].is_string()) {
+    return bad("body is not a snapshot document");
+  }
+  auto loaded = std::make_shared<LoadedSnapshot>();
+  std::string register_source = doc.value("register_source", "register");
+  absl::StatusOr<std::shared_ptr<const Register>> reg =
+      Register::Parse(doc["register_yaml"].get<std::string>(), register_source);
+  if (!reg.ok()) {
+    return bad(absl::StrCat("its register does not validate: ", reg.status().message()));
+  }
+  if ((*reg)->version() != doc["register_version"].get<std::string>()) {
+    return bad(absl::StrCat("register version ", (*reg)->version(), " differs from the claimed ",
+                            doc["register_version"].get<std::string>()));
+  }
+  absl::StatusOr<ClusterSnapshot> cluster = ClusterSnapshot::FromJson(doc["cluster"].dump(), source);
+  if (!cluster.ok()) {
+    return cluster.status();
+  }
+  std::string err;
+  if (doc.contains("published_at") && doc["published_at"].is_string() &&
+      !absl::ParseTime(absl::RFC3339_full, doc["published_at"].get<std::string>(),
+                       &loaded->published_at, &err)) {
+    return bad(absl::StrCat("published_at: ", err));
+  }
+  loaded->reg = *std::move(reg);
+  loaded->cluster = *std::move(cluster);
+  loaded->view = ClusterView::Bind(loaded->cluster, *loaded->reg);
+  loaded->static_view = ClusterView::AllUp(*loaded->reg);
+  return std::shared_ptr<const LoadedSnapshot>(std::move(loaded));
+}
+
+absl::Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
+  std::string tmp = absl::StrCat(path, ".tmp.", getpid());
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Errno("cannot create temporary file", tmp);
+  }
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      if (n == 0) {
+        errno = ENOSPC;
+      }
+      absl::Status s = Errno("cannot write", tmp);
+      close(fd);
+      unlink(tmp.c_str());
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (fsync(fd) != 0) {
+    absl::Status s = Errno("cannot sync", tmp);
+    close(fd);
+    unlink(tmp.c_str());
+    return s;
+  }
+  close(fd);
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    absl::Status s = Errno("cannot replace", path);
+    unlink(tmp.c_str());
+    return s;
+  }
+  std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos
+                                       ? 0
+                                       : path.find_last_of('/'));
+  int dfd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const LoadedSnapshot>> ReadSnapshotFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Errno("cannot open", path);
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    absl::Status s = Errno("cannot stat", path);
+    close(fd);
+    return s;
+  }
+  if (static_cast<size_t>(st.st_size) > kMaxBytes) {
+    close(fd);
+    return absl::InvalidArgumentError(absl::StrCat("snapshot ", path, ": ", st.st_size,
+                                                   " bytes is larger than the limit of ",
+                                                   kMaxBytes, " bytes"));
+  }
+  std::string bytes(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < bytes.size()) {
+    ssize_t n = read(fd, bytes.data() + got, bytes.size() - got);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break;
+    }
+    got += static_cast<size_t>(n);
+  }
+  close(fd);
+  bytes.resize(got);
+  return DecodeSnapshot(bytes, path);
+}
+
+SnapshotWatcher::SnapshotWatcher(WatcherOptions options) : options_(std::move(options)) {
+  CheckNow();
+  thread_ = std::thread([this] { Run(); });
+}
+
+SnapshotWatcher::~SnapshotWatcher() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
+  thread_.join();
+}
+
+std::shared_ptr<const LoadedSnapshot> SnapshotWatcher::Current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_;
+}
+
+absl::Status SnapshotWatcher::last_error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_error_;
+}
+
+void SnapshotWatcher::CheckNow() {
+  std::string identity = FileIdentity(options_.path);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (identity == identity_) {
+      return;
+    }
+  }
+  // Parse outside the lock: Current() never waits for a reload.
+  absl::StatusOr<std::shared_ptr<const LoadedSnapshot>> loaded = ReadSnapshotFile(options_.path);
+  std::lock_guard<std::mutex> lock(mu_);
+  identity_ = identity;
+  if (loaded.ok()) {
+    current_ = *std::move(loaded);
+    last_error_ = absl::OkStatus();
+  } else {
+    last_error_ = loaded.status();
+  }
+}
+
+void SnapshotWatcher::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    stop_cv_.wait_for(lock, options_.poll_interval, [this] { return stop_; });
+    if (stop_) {
+      break;
+    }
+    lock.unlock();
+    CheckNow();
+    lock.lock();
+  }
+}
+
+}  // namespace sovereign::snapshot

@@ -1,0 +1,343 @@
+#include "sovereign/placement.h"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "sovereign/decision_json.h"
+
+namespace sovereign {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+const absl::Time kNow = absl::FromUnixSeconds(1795000000);
+
+std::shared_ptr<const Register> Example(std::string_view patch_from = "",
+                                        std::string_view patch_to = "") {
+  auto reg = Register::Load(std::string(SOVEREIGN_SOURCE_DIR) + "/config/register.example.yaml");
+  EXPECT_TRUE(reg.ok()) << reg.status();
+  if (patch_from.empty()) {
+    return *reg;
+  }
+  std::ifstream in(std::string(SOVEREIGN_SOURCE_DIR) + "/config/register.example.yaml");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  size_t at = text.find(patch_from);
+  EXPECT_NE(at, std::string::npos) << patch_from;
+  text.replace(at, patch_from.size(), patch_to);
+  auto patched = Register::Parse(text, "patched.yaml");
+  EXPECT_TRUE(patched.ok()) << patched.status();
+  return *patched;
+}
+
+JobRequest Job(std::vector<std::string> datasets, int gpus = 2,
+               std::vector<std::string> groups = {"alice", "oncology", "fintech", "genomics"}) {
+  JobRequest r;
+  r.user = "alice";
+  r.uid = 1000;
+  r.groups = std::move(groups);
+  r.datasets = std::move(datasets);
+  r.gpus = gpus;
+  r.time_limit = absl::Hours(2);
+  r.submit_time = kNow;
+  return r;
+}
+
+const Candidate& Row(const Decision& d, const Register& reg, std::string_view name) {
+  return d.candidates.at(reg.PartitionIndex(name));
+}
+
+class PlacementTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<const Register> reg_ = Example();
+  ClusterView view_ = ClusterView::AllUp(*reg_);
+  Decision Run(const JobRequest& r) { return Decide(r, view_, *reg_, kNow); }
+};
+
+TEST_F(PlacementTest, EuPatientDataLandsOnTheMostEfficientEuPartition) {
+  Decision d = Run(Job({"patients-eu"}));
+  EXPECT_EQ(d.verdict, Verdict::kPlace);
+  EXPECT_EQ(d.code, RejectCode::kNone);
+  EXPECT_EQ(d.partition_name, "gpu-fr-a100");
+  EXPECT_EQ(d.region, "eu");
+  EXPECT_THAT(d.labels, ElementsAre("patients-eu"));
+  EXPECT_THAT(d.allowed_regions, ElementsAre("eu"));
+  EXPECT_EQ(d.register_version, reg_->version());
+  EXPECT_EQ(d.decided_at, kNow);
+  EXPECT_EQ(d.reason,
+            "placed on gpu-fr-a100 (region eu): 4.94 kWh, 153 gCO2 estimated; best of 2 "
+            "compliant partitions by energy");
+  // (2 x 400 W + 1 x 1100 W) x 2 h x PUE 1.3 = 4.94 kWh; x 31 g/kWh = 153.14 g.
+  const Candidate& fr = Row(d, *reg_, "gpu-fr-a100");
+  EXPECT_NEAR(fr.energy_kwh, 4.94, 1e-9);
+  EXPECT_NEAR(fr.co2_grams, 153.14, 1e-9);
+  EXPECT_NEAR(fr.jobs_per_kwh, 1 / 4.94, 1e-12);
+  EXPECT_EQ(fr.rank, 1);
+  EXPECT_EQ(fr.nodes, 1);
+  const Candidate& de = Row(d, *reg_, "gpu-de-h100");
+  EXPECT_EQ(de.exclusion, Exclusion::kEligible);
+  EXPECT_EQ(de.rank, 2);
+  EXPECT_NEAR(de.energy_kwh, 6.72, 1e-9);
+  EXPECT_EQ(Row(d, *reg_, "gpu-de-cloud-h100").exclusion, Exclusion::kJurisdictionNotAccepted);
+  EXPECT_EQ(Row(d, *reg_, "gpu-us-h100").exclusion, Exclusion::kRegionNotAllowed);
+  EXPECT_EQ(Row(d, *reg_, "gpu-in-l40s").exclusion, Exclusion::kRegionNotAllowed);
+  EXPECT_EQ(DescribeExclusion(Row(d, *reg_, "gpu-us-h100"), d, *reg_),
+            "region us is not allowed for patients-eu");
+  EXPECT_EQ(DescribeExclusion(Row(d, *reg_, "gpu-de-cloud-h100"), d, *reg_),
+            "operator Example Cloud Inc. (Frankfurt region) is under US jurisdiction, not "
+            "accepted for patients-eu");
+  EXPECT_EQ(DescribeExclusion(de, d, *reg_), "eligible, ranked 2");
+  EXPECT_EQ(DescribeExclusion(fr, d, *reg_), "chosen");
+}
+
+TEST_F(PlacementTest, AccountImpliesItsDatasets) {
+  JobRequest r = Job({});
+  r.account = "fintech-in";
+  Decision d = Run(r);
+  EXPECT_EQ(d.partition_name, "gpu-in-l40s");
+  EXPECT_THAT(d.labels, ElementsAre("finance-in"));
+}
+
+TEST_F(PlacementTest, ObjectiveDecidesBetweenEnergyAndCarbon) {
+  // Public data may go anywhere: L40S in India uses the least energy, France the least CO2.
+  Decision energy = Run(Job({"imagenet-public"}));
+  EXPECT_EQ(energy.partition_name, "gpu-in-l40s");
+  EXPECT_NEAR(Row(energy, *reg_, "gpu-in-l40s").energy_kwh, 4.5, 1e-9);
+  auto carbon_reg = Example("objective: energy", "objective: carbon");
+  Decision carbon = Decide(Job({"imagenet-public"}), ClusterView::AllUp(*carbon_reg), *carbon_reg, kNow);
+  EXPECT_EQ(carbon.partition_name, "gpu-fr-a100");
+  EXPECT_THAT(carbon.reason, ::testing::EndsWith("best of 5 compliant partitions by carbon"));
+}
+
+TEST_F(PlacementTest, TiesGoToTheOtherFigureThenFreeGpusThenRegisterOrder) {
+  // gpu-de-h100 and gpu-de-cloud-h100 differ only in PUE and operator; make them equal.
+  auto reg = Example("    pue: 1.15                    # hyperscaler fleet average",
+                     "    pue: 1.12");
+  ClusterSnapshot snap;
+  for (const Partition& p : reg->partitions()) {
+    snap.partitions.push_back({p.name, PartitionState::kUp, p.nodes, p.nodes * 8, 10, {}});
+  }
+  snap.partitions[2].gpus_free = 20;  // gpu-de-cloud-h100
+  JobRequest r = Job({"genomics-eu-us"});
+  r.gpu_type = "h100";
+  Decision d = Decide(r, ClusterView::Bind(snap, *reg), *reg, kNow);
+  EXPECT_EQ(d.partition_name, "gpu-de-cloud-h100");  // same kWh and CO2, more free GPUs
+  snap.partitions[2].gpus_free = 10;
+  d = Decide(r, ClusterView::Bind(snap, *reg), *reg, kNow);
+  EXPECT_EQ(d.partition_name, "gpu-de-h100");  // full tie: register order
+  // The US partition ranks after both on energy (PUE 1.35).
+  EXPECT_EQ(Row(d, *reg, "gpu-us-h100").rank, 3);
+}
+
+TEST_F(PlacementTest, RequestedPartitionOutsideTheRegionIsRefusedNamingTheCompliantOnes) {
+  JobRequest r = Job({"patients-eu"});
+  r.partitions = {"gpu-us-h100"};
+  Decision d = Run(r);
+  EXPECT_EQ(d.verdict, Verdict::kReject);
+  EXPECT_EQ(d.code, RejectCode::kPartitionOutsideRegion);
+  EXPECT_EQ(d.reason,
+            "dataset patients-eu may only be processed in region eu; partitions you may use: "
+            "gpu-de-h100, gpu-fr-a100");
+  EXPECT_EQ(d.partition, -1);
+  EXPECT_EQ(d.candidates.size(), reg_->partitions().size());
+}
+
+TEST_F(PlacementTest, RequestedPartitionInsideTheRegionIsHonoured) {
+  JobRequest r = Job({"patients-eu"});
+  r.partitions = {"gpu-us-h100", "gpu-de-h100"};
+  Decision d = Run(r);
+  EXPECT_EQ(d.partition_name, "gpu-de-h100");
+  EXPECT_EQ(Row(d, *reg_, "gpu-fr-a100").exclusion, Exclusion::kNotRequested);
+  EXPECT_EQ(DescribeExclusion(Row(d, *reg_, "gpu-fr-a100"), d, *reg_),
+            "not among the partitions requested with -p");
+}
+
+TEST_F(PlacementTest, UnknownRequestedPartition) {
+  JobRequest r = Job({"patients-eu"});
+  r.partitions = {"gpu-xx"};
+  EXPECT_EQ(Run(r).reason,
+            "partition gpu-xx is not in the sovereignty register; partitions you may use: "
+            "gpu-de-h100, gpu-fr-a100");
+}
+
+TEST_F(PlacementTest, UnknownDatasetSuggestsTheClosest) {
+  Decision d = Run(Job({"patiens-eu"}));
+  EXPECT_EQ(d.code, RejectCode::kUnknownDataset);
+  EXPECT_EQ(d.reason,
+            "unknown dataset \"patiens-eu\" (did you mean \"patients-eu\"?); `sovereignctl "
+            "explain` lists the datasets you may use");
+  EXPECT_THAT(d.candidates, IsEmpty());
+  EXPECT_EQ(Run(Job({"weather"})).reason,
+            "unknown dataset \"weather\"; `sovereignctl explain` lists the datasets you may use");
+}
+
+TEST_F(PlacementTest, UserOutsideTheDatasetGroupsIsRefused) {
+  JobRequest r = Job({"patients-eu"}, 2, {"bob", "users"});
+  r.user = "bob";
+  Decision d = Run(r);
+  EXPECT_EQ(d.code, RejectCode::kNotAuthorised);
+  EXPECT_EQ(d.reason,
+            "user bob may not use dataset patients-eu (allowed groups: oncology); ask the data "
+            "steward to add you");
+  // Public data has no groups: anyone may use it.
+  r.datasets = {"imagenet-public"};
+  EXPECT_EQ(Run(r).verdict, Verdict::kPlace);
+}
+
+TEST_F(PlacementTest, NamedUserIsAllowedWithoutTheGroup) {
+  auto reg = Example("    groups: [fintech]", "    groups: [fintech]\n    users: [carol]");
+  JobRequest r = Job({"finance-in"}, 1, {"carol"});
+  r.user = "carol";
+  EXPECT_EQ(Decide(r, ClusterView::AllUp(*reg), *reg, kNow).verdict, Verdict::kPlace);
+  r.user = "dave";
+  EXPECT_EQ(Decide(r, ClusterView::AllUp(*reg), *reg, kNow).reason,
+            "user dave may not use dataset finance-in (allowed groups: fintech; users: carol); "
+            "ask the data steward to add you");
+}
+
+TEST_F(PlacementTest, DatasetsWithNoCommonRegionConflict) {
+  Decision d = Run(Job({"patients-eu", "finance-in"}));
+  EXPECT_EQ(d.code, RejectCode::kRegionConflict);
+  EXPECT_EQ(d.reason,
+            "datasets finance-in (regions: in) and patients-eu (regions: eu) have no region in "
+            "common; submit them as separate jobs");
+  EXPECT_THAT(d.allowed_regions, IsEmpty());
+  for (const Candidate& c : d.candidates) {
+    EXPECT_EQ(c.exclusion, Exclusion::kRegionNotAllowed);
+  }
+}
+
+TEST_F(PlacementTest, IntersectionOfRegions) {
+  Decision d = Run(Job({"genomics-eu-us", "imagenet-public"}));
+  EXPECT_THAT(d.allowed_regions, ElementsAre("eu", "us"));
+  EXPECT_EQ(d.partition_name, "gpu-fr-a100");
+}
+
+TEST_F(PlacementTest, LabelLimits) {
+  std::string long_name(65, 'x');
+  Decision d = Run(Job({long_name}));
+  EXPECT_EQ(d.code, RejectCode::kLabelTooLong);
+  EXPECT_EQ(d.reason,
+            "dataset name \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\" is 65 bytes, longer than the "
+            "limit of 64 bytes; check the --dataset value");
+  std::vector<std::string> many;
+  for (int i = 0; i < 9; ++i) {
+    many.push_back("ds-" + std::to_string(i));
+  }
+  d = Run(Job(many));
+  EXPECT_EQ(d.code, RejectCode::kTooManyLabels);
+  EXPECT_EQ(d.reason, "the job touches 9 datasets; the limit is 8; split the work into several jobs");
+}
+
+TEST_F(PlacementTest, InvalidRequest) {
+  JobRequest r = Job({}, -1);
+  Decision d = Run(r);
+  EXPECT_EQ(d.code, RejectCode::kInvalidRequest);
+  EXPECT_EQ(d.reason,
+            "invalid request: gpus=-1, nodes=0, time limit=2h; GPUs and nodes must be between 0 "
+            "and 1000000 and the time limit must not be negative");
+}
+
+TEST_F(PlacementTest, UnlabelledJobsFollowThePolicy) {
+  Decision any = Run(Job({}));
+  EXPECT_EQ(any.verdict, Verdict::kPlace);
+  EXPECT_THAT(any.allowed_regions, ElementsAre("eu", "in", "us"));
+  auto reg = Example("  unlabelled: any-region", "  unlabelled: default-region\n  default_region: us");
+  JobRequest r = Job({});
+  r.partitions = {"gpu-fr-a100"};
+  Decision d = Decide(r, ClusterView::AllUp(*reg), *reg, kNow);
+  EXPECT_EQ(d.code, RejectCode::kPartitionOutsideRegion);
+  EXPECT_EQ(d.reason,
+            "jobs without datasets run in region us (site policy); partitions you may use: "
+            "gpu-us-h100");
+  EXPECT_EQ(DescribeExclusion(Row(d, *reg, "gpu-fr-a100"), d, *reg),
+            "region eu is outside the default region for jobs without datasets");
+}
+
+TEST_F(PlacementTest, ClusterStateExcludesPartitions) {
+  ClusterSnapshot snap;
+  snap.partitions = {{"gpu-fr-a100", PartitionState::kDrain, 16, 128, 0, {}},
+                     {"gpu-de-h100", PartitionState::kUp, 1, 8, 8, {}},
+                     {"not-in-register", PartitionState::kUp, 1, 8, 8, {}}};
+  ClusterView view = ClusterView::Bind(snap, *reg_);
+  EXPECT_FALSE(view.present(reg_->PartitionIndex("gpu-us-h100")));
+  JobRequest r = Job({"patients-eu"}, 16);
+  Decision d = Decide(r, view, *reg_, kNow);
+  EXPECT_EQ(d.code, RejectCode::kNoCandidate);
+  EXPECT_EQ(d.reason,
+            "no compliant partition can run this job now (gpu-fr-a100: partition is not up; "
+            "gpu-de-h100: job needs 2 nodes, fewer are up); ask for fewer GPUs or another GPU "
+            "type");
+  r.gpus = 8;
+  d = Decide(r, view, *reg_, kNow);
+  EXPECT_EQ(d.partition_name, "gpu-de-h100");
+  r.datasets = {"imagenet-public"};
+  d = Decide(r, view, *reg_, kNow);
+  EXPECT_EQ(Row(d, *reg_, "gpu-us-h100").exclusion, Exclusion::kNotInCluster);
+  EXPECT_EQ(DescribeExclusion(Row(d, *reg_, "gpu-us-h100"), d, *reg_),
+            "not in the cluster view (not configured in Slurm?)");
+}
+
+TEST_F(PlacementTest, GpuTypeAndPerNodeLimits) {
+  JobRequest r = Job({"patients-eu"}, 4);
+  r.gpu_type = "h100";
+  Decision d = Run(r);
+  EXPECT_EQ(d.partition_name, "gpu-de-h100");
+  EXPECT_EQ(DescribeExclusion(Row(d, *reg_, "gpu-fr-a100"), d, *reg_),
+            "has a100 GPUs, not the type requested");
+  r.gpu_type.clear();
+  r.gpus = 16;
+  r.nodes = 1;
+  d = Run(r);
+  EXPECT_EQ(d.code, RejectCode::kNoCandidate);
+  EXPECT_EQ(DescribeExclusion(Row(d, *reg_, "gpu-de-h100"), d, *reg_),
+            "has 8 GPUs per node, too few on 1 node");
+  r.nodes = 0;  // let placement spread the job: two nodes
+  d = Run(r);
+  EXPECT_EQ(d.partition_name, "gpu-fr-a100");
+  EXPECT_EQ(Row(d, *reg_, "gpu-fr-a100").nodes, 2);
+}
+
+TEST_F(PlacementTest, JurisdictionOnlyPartitionsLeftMeansNoCandidate) {
+  JobRequest r = Job({"patients-eu"});
+  r.gpu_type = "l40s";
+  Decision d = Run(r);
+  EXPECT_EQ(d.code, RejectCode::kNoCandidate);
+  EXPECT_EQ(d.reason,
+            "no compliant partition can run this job now (gpu-fr-a100: has a100 GPUs, not the "
+            "type requested; gpu-de-h100: has h100 GPUs, not the type requested); ask for fewer "
+            "GPUs or another GPU type");
+}
+
+TEST_F(PlacementTest, DefaultTimeLimitWhenNoneGiven) {
+  JobRequest r = Job({"patients-eu"});
+  r.time_limit = absl::ZeroDuration();
+  Decision d = Run(r);
+  EXPECT_NEAR(Row(d, *reg_, "gpu-fr-a100").energy_kwh, 2.47, 1e-9);  // 1 h default
+}
+
+TEST_F(PlacementTest, DeterministicAndRenderedAsJson) {
+  JobRequest r = Job({"patients-eu"});
+  auto a = DecisionToJson(Run(r), r, *reg_);
+  auto b = DecisionToJson(Run(r), r, *reg_);
+  EXPECT_EQ(a.dump(), b.dump());
+  EXPECT_EQ(a["verdict"], "place");
+  EXPECT_EQ(a["code"], "none");
+  EXPECT_EQ(a["partition"], "gpu-fr-a100");
+  EXPECT_EQ(a["decided_at"], "2026-11-18T11:06:40Z");
+  EXPECT_EQ(a["request"]["time_limit_seconds"], 7200);
+  ASSERT_EQ(a["candidates"].size(), 5u);
+  EXPECT_EQ(a["candidates"][0]["status"], "chosen");
+  EXPECT_EQ(a["candidates"][0]["energy_kwh"], 4.94);
+  EXPECT_EQ(a["candidates"][1]["status"], "eligible");
+  EXPECT_EQ(a["candidates"][2]["status"], "excluded");
+  EXPECT_EQ(a["candidates"][2]["exclusion"], "jurisdiction_not_accepted");
+}
+
+}  // namespace
+}  // namespace sovereign

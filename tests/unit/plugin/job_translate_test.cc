@@ -1,0 +1,162 @@
+#include "job_translate.h"
+
+#include <cstring>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sovereign::plugin {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+struct Desc {
+  Desc() {
+    std::memset(&d, 0, sizeof d);
+    d.min_nodes = NO_VAL;
+    d.time_limit = NO_VAL;
+    d.num_tasks = NO_VAL;
+    d.user_id = 1000;
+  }
+  job_desc_msg_t d;
+};
+
+const UserInfo kAlice{"alice", {"alice", "oncology"}};
+const absl::Time kNow = absl::FromUnixSeconds(1795000000);
+
+TEST(GpusInTres, ReadsEveryFormSlurmWrites) {
+  std::string type;
+  EXPECT_EQ(*GpusInTres("gres:gpu:2", &type), 2);
+  EXPECT_EQ(type, "");
+  EXPECT_EQ(*GpusInTres("gres:gpu:h100:4", &type), 4);
+  EXPECT_EQ(type, "h100");
+  type.clear();
+  EXPECT_EQ(*GpusInTres("gres/gpu:a100=3", &type), 3);
+  EXPECT_EQ(type, "a100");
+  EXPECT_EQ(*GpusInTres("gres:gpu", nullptr), 1);
+  EXPECT_EQ(*GpusInTres("gres:mps:100,gres:gpu:l40s:1", &type), 1);
+  EXPECT_EQ(type, "l40s");
+  EXPECT_EQ(*GpusInTres("gres:gpumem:8G", nullptr), 0);  // not a GPU count
+  EXPECT_EQ(*GpusInTres(nullptr, nullptr), 0);
+}
+
+TEST(GpusInTres, BadCountIsNamed) {
+  auto r = GpusInTres("gres:gpu:h100:two:x", nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "GPU request \"gres:gpu:h100:two:x\": count \"x\" is not a number");
+}
+
+TEST(DeclaredDatasets, SpankOptionThenCommentDeduplicated) {
+  Desc desc;
+  char env0[] = "SPANK_OTHER=1";
+  char env1[] = "SPANK_SOVEREIGN_DATASETS=patients-eu,imagenet-public";
+  char* env[] = {env0, env1};
+  desc.d.spank_job_env = env;
+  desc.d.spank_job_env_size = 2;
+  char comment[] = "run 7; dataset:genomics-eu-us,patients-eu";
+  desc.d.comment = comment;
+  auto ds = DeclaredDatasets(desc.d);
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  EXPECT_THAT(*ds, ElementsAre("patients-eu", "imagenet-public", "genomics-eu-us"));
+}
+
+TEST(DeclaredDatasets, NoneDeclared) {
+  Desc desc;
+  char comment[] = "just a comment";
+  desc.d.comment = comment;
+  EXPECT_THAT(*DeclaredDatasets(desc.d), IsEmpty());
+}
+
+TEST(DeclaredDatasets, EmptyNameIsRefusedWithAHint) {
+  Desc desc;
+  char env0[] = "SPANK_SOVEREIGN_DATASETS=patients-eu,,x";
+  char* env[] = {env0};
+  desc.d.spank_job_env = env;
+  desc.d.spank_job_env_size = 1;
+  auto ds = DeclaredDatasets(desc.d);
+  ASSERT_FALSE(ds.ok());
+  EXPECT_EQ(ds.status().message(),
+            "empty dataset name in --dataset \"patients-eu,,x\"; use a comma-separated list such "
+            "as --dataset=patients-eu,imagenet-public");
+}
+
+TEST(TranslateJobDesc, GresPerNodeTimesNodes) {
+  Desc desc;
+  char account[] = "oncology";
+  char partition[] = "gpu-fr-a100,gpu-de-h100";
+  char tres[] = "gres:gpu:h100:2";
+  desc.d.account = account;
+  desc.d.partition = partition;
+  desc.d.tres_per_node = tres;
+  desc.d.min_nodes = 3;
+  desc.d.time_limit = 90;
+  auto req = TranslateJobDesc(desc.d, kAlice, kNow);
+  ASSERT_TRUE(req.ok()) << req.status();
+  EXPECT_EQ(req->user, "alice");
+  EXPECT_EQ(req->uid, 1000u);
+  EXPECT_THAT(req->groups, ElementsAre("alice", "oncology"));
+  EXPECT_EQ(req->account, "oncology");
+  EXPECT_THAT(req->partitions, ElementsAre("gpu-fr-a100", "gpu-de-h100"));
+  EXPECT_EQ(req->gpus, 6);
+  EXPECT_EQ(req->gpu_type, "h100");
+  EXPECT_EQ(req->nodes, 3);
+  EXPECT_EQ(req->time_limit, absl::Minutes(90));
+  EXPECT_EQ(req->submit_time, kNow);
+}
+
+TEST(TranslateJobDesc, GpusPerJobWinsAndUnsetFieldsStayDefault) {
+  Desc desc;
+  char per_job[] = "gres:gpu:4";
+  desc.d.tres_per_job = per_job;
+  auto req = TranslateJobDesc(desc.d, kAlice, kNow);
+  ASSERT_TRUE(req.ok());
+  EXPECT_EQ(req->gpus, 4);
+  EXPECT_EQ(req->nodes, 0);
+  EXPECT_EQ(req->time_limit, absl::ZeroDuration());
+  EXPECT_THAT(req->partitions, IsEmpty());
+  EXPECT_EQ(req->account, "");
+}
+
+TEST(TranslateJobDesc, GpusPerTaskTimesTasks) {
+  Desc desc;
+  char per_task[] = "gres:gpu:1";
+  desc.d.tres_per_task = per_task;
+  desc.d.num_tasks = 8;
+  EXPECT_EQ(TranslateJobDesc(desc.d, kAlice, kNow)->gpus, 8);
+}
+
+TEST(TranslateJobDesc, InfiniteTimeLimitUsesPolicyDefault) {
+  Desc desc;
+  desc.d.time_limit = INFINITE;
+  EXPECT_EQ(TranslateJobDesc(desc.d, kAlice, kNow)->time_limit, absl::ZeroDuration());
+}
+
+TEST(JobTag, RoundTrips) {
+  JobTag tag{"d-42", {"patients-eu", "imagenet-public"}, "eu", "0123456789ab"};
+  std::string text = FormatJobTag(tag);
+  EXPECT_EQ(text, "sovereign:v1 id=d-42 ds=patients-eu,imagenet-public region=eu reg=0123456789ab");
+  auto back = ParseJobTag(text.c_str());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->decision_id, "d-42");
+  EXPECT_THAT(back->datasets, ElementsAre("patients-eu", "imagenet-public"));
+  EXPECT_EQ(back->region, "eu");
+  EXPECT_EQ(back->register_version, "0123456789ab");
+}
+
+TEST(JobTag, UnlabelledJobHasEmptyDatasets) {
+  auto back = ParseJobTag("sovereign:v1 id=d-1 ds= region=us reg=abc");
+  ASSERT_TRUE(back.ok());
+  EXPECT_THAT(back->datasets, IsEmpty());
+}
+
+TEST(JobTag, MissingAndMalformed) {
+  EXPECT_EQ(ParseJobTag(nullptr).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ParseJobTag("set by admin").status().message(), "job carries no sovereign tag");
+  auto bad = ParseJobTag("sovereign:v1 ds=x region=eu");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().message(), "malformed sovereign tag \"sovereign:v1 ds=x region=eu\": no decision id");
+}
+
+}  // namespace
+}  // namespace sovereign::plugin

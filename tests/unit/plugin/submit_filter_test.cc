@@ -1,0 +1,341 @@
+#include "submit_filter.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "sovereign/spool_record.h"
+
+namespace sovereign::plugin {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+using ::testing::StartsWith;
+
+class FakeUsers : public UserDirectory {
+ public:
+  absl::StatusOr<UserInfo> Lookup(uint32_t uid) override {
+    if (uid == 1000) {
+      return UserInfo{"alice", {"alice", "oncology"}};
+    }
+    if (uid == 1001) {
+      return UserInfo{"bob", {"bob"}};
+    }
+    return absl::NotFoundError(absl::StrCat("uid ", uid, " is not known on the controller"));
+  }
+};
+
+// A job_desc_msg_t with the strings it points to.
+struct Job {
+  explicit Job(uint32_t uid = 1000) {
+    std::memset(&d, 0, sizeof d);
+    d.min_nodes = NO_VAL;
+    d.time_limit = 120;
+    d.num_tasks = NO_VAL;
+    d.user_id = uid;
+  }
+  void Datasets(const std::string& list) {
+    env = "SPANK_SOVEREIGN_DATASETS=" + list;
+    env_ptrs[0] = env.data();
+    d.spank_job_env = env_ptrs;
+    d.spank_job_env_size = 1;
+  }
+  void Partition(const std::string& p) {
+    partition = p;
+    d.partition = partition.data();
+  }
+  void Gpus(const std::string& tres) {
+    gres = tres;
+    d.tres_per_node = gres.data();
+  }
+  job_desc_msg_t d;
+  std::string env, partition, gres;
+  char* env_ptrs[1];
+};
+
+class SubmitFilterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/submit_filter_test_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    options_.snapshot_path = dir_ + "/snapshot";
+    options_.spool_dir = dir_ + "/spool";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void Publish(absl::Time cluster_taken_at) {
+    std::ifstream in(std::string(SOVEREIGN_SOURCE_DIR) + "/config/register.example.yaml");
+    std::stringstream yaml;
+    yaml << in.rdbuf();
+    auto reg = Register::Parse(yaml.str(), "register.yaml");
+    ASSERT_TRUE(reg.ok());
+    ClusterSnapshot cluster;
+    cluster.taken_at = cluster_taken_at;
+    for (const auto& p : (*reg)->partitions()) {
+      cluster.partitions.push_back({p.name, PartitionState::kUp, 2, 4, 4, {}});
+    }
+    ASSERT_TRUE(snapshot::WriteFileAtomically(
+                    options_.snapshot_path,
+                    snapshot::EncodeSnapshot(yaml.str(), "register.yaml", **reg, cluster, now_))
+                    .ok());
+    if (filter_ != nullptr) {
+      filter_->watcher().CheckNow();
+    }
+  }
+
+  void Start() {
+    auto f = SubmitFilter::Create(options_, std::make_unique<FakeUsers>());
+    ASSERT_TRUE(f.ok()) << f.status();
+    filter_ = *std::move(f);
+  }
+
+  std::vector<spool::SpooledDecision> Spooled() {
+    auto reader = spool::SpoolReader::Open(options_.spool_dir);
+    EXPECT_TRUE(reader.ok());
+    auto res = (*reader)->ReadNew(1000);
+    EXPECT_TRUE(res.ok());
+    std::vector<spool::SpooledDecision> out;
+    for (const auto& r : res->records) {
+      auto d = spool::DecodeSpooledDecision(r.payload);
+      EXPECT_TRUE(d.ok()) << d.status();
+      out.push_back(*d);
+    }
+    return out;
+  }
+
+  std::string dir_;
+  FilterOptions options_;
+  std::unique_ptr<SubmitFilter> filter_;
+  absl::Time now_ = absl::FromUnixSeconds(1795000000);
+};
+
+TEST_F(SubmitFilterTest, WithoutASnapshotLabelledJobsAreRefusedSayingWhy) {
+  Start();
+  Job job;
+  job.Datasets("patients-eu");
+  SubmitAnswer a = filter_->Submit(job.d, 1000, now_);
+  EXPECT_FALSE(a.accept);
+  EXPECT_EQ(a.slurm_error, ESLURM_INVALID_FEATURE);
+  EXPECT_EQ(a.message,
+            "sovereign: cannot place jobs yet: no valid sovereignty register has been published "
+            "(snapshot " + options_.snapshot_path +
+                ": cannot open: No such file or directory); jobs stay refused until sovereignd "
+                "publishes one: ask your cluster admins");
+}
+
+TEST_F(SubmitFilterTest, PlacesTagsAndSpoolsBeforeAnswering) {
+  Publish(now_);
+  Start();
+  Job job;
+  job.Datasets("patients-eu");
+  job.Gpus("gres:gpu:2");
+  SubmitAnswer a = filter_->Submit(job.d, 1000, now_);
+  ASSERT_TRUE(a.accept) << a.message;
+  EXPECT_EQ(a.partition, "gpu-fr-a100");
+  EXPECT_EQ(a.features, "region_eu");
+  EXPECT_THAT(a.admin_comment,
+              MatchesRegex("sovereign:v1 id=[0-9a-f]+-[0-9a-f]+-0 ds=patients-eu region=eu "
+                           "reg=[0-9a-f]{12}"));
+  auto spooled = Spooled();
+  ASSERT_EQ(spooled.size(), 1u);
+  const auto& rec = spooled[0];
+  EXPECT_THAT(a.admin_comment, HasSubstr("id=" + rec.decision_id + " "));
+  EXPECT_EQ(rec.request.user, "alice");
+  EXPECT_EQ(rec.request.gpus, 2);
+  EXPECT_EQ(rec.request.time_limit, absl::Hours(2));
+  EXPECT_EQ(rec.decision.partition_name, "gpu-fr-a100");
+  EXPECT_EQ(rec.decision.verdict, Verdict::kPlace);
+  EXPECT_EQ(rec.decision.candidates.size(), 5u);
+  EXPECT_FALSE(rec.stale_cluster);
+  EXPECT_EQ(rec.decision.decided_at, now_);
+}
+
+TEST_F(SubmitFilterTest, UserFeaturesKeepTheRegionGuard) {
+  Publish(now_);
+  Start();
+  Job job;
+  job.Datasets("patients-eu");
+  char features[] = "gpu_a100|gpu_h100";
+  job.d.features = features;
+  EXPECT_EQ(filter_->Submit(job.d, 1000, now_).features, "(gpu_a100|gpu_h100)&region_eu");
+}
+
+TEST_F(SubmitFilterTest, RefusalsCarryTheReasonAndAreSpooledToo) {
+  Publish(now_);
+  Start();
+  Job job;
+  job.Datasets("patients-eu");
+  job.Partition("gpu-us-h100");
+  SubmitAnswer a = filter_->Submit(job.d, 1000, now_);
+  EXPECT_FALSE(a.accept);
+  EXPECT_EQ(a.slurm_error, ESLURM_INVALID_PARTITION_NAME);
+  EXPECT_THAT(a.message,
+              MatchesRegex("sovereign: dataset patients-eu may only be processed in region eu; "
+                           "partitions you may use: gpu-de-h100, gpu-fr-a100 \\[decision "
+                           "[0-9a-f-]+\\]"));
+  Job bob(1001);
+  bob.Datasets("patients-eu");
+  a = filter_->Submit(bob.d, 1001, now_);
+  EXPECT_EQ(a.slurm_error, ESLURM_ACCESS_DENIED);
+  EXPECT_THAT(a.message, StartsWith("sovereign: user bob may not use dataset patients-eu"));
+  auto spooled = Spooled();
+  ASSERT_EQ(spooled.size(), 2u);
+  EXPECT_EQ(spooled[0].decision.code, RejectCode::kPartitionOutsideRegion);
+  EXPECT_EQ(spooled[1].decision.code, RejectCode::kNotAuthorised);
+}
+
+TEST_F(SubmitFilterTest, UnknownUserAndBadDatasetSyntax) {
+  Publish(now_);
+  Start();
+  Job ghost(4242);
+  SubmitAnswer a = filter_->Submit(ghost.d, 4242, now_);
+  EXPECT_EQ(a.slurm_error, ESLURM_USER_ID_MISSING);
+  EXPECT_EQ(a.message, "sovereign: uid 4242 is not known on the controller");
+  Job job;
+  char comment[] = "dataset:patients-eu,";
+  job.d.comment = comment;
+  a = filter_->Submit(job.d, 1000, now_);
+  EXPECT_FALSE(a.accept);
+  EXPECT_EQ(a.message,
+            "sovereign: empty dataset name in --comment \"patients-eu,\"; use a comma-separated "
+            "list such as --dataset=patients-eu,imagenet-public");
+}
+
+TEST_F(SubmitFilterTest, StaleClusterViewScoresFromTheRegisterAndSaysSo) {
+  Publish(now_ - absl::Hours(1));
+  Start();
+  Job job;
+  job.Datasets("patients-eu");
+  SubmitAnswer a = filter_->Submit(job.d, 1000, now_);
+  ASSERT_TRUE(a.accept);
+  auto spooled = Spooled();
+  ASSERT_EQ(spooled.size(), 1u);
+  EXPECT_TRUE(spooled[0].stale_cluster);
+  EXPECT_THAT(spooled[0].decision.reason,
+              HasSubstr("(cluster view older than 5m: scored from the register's static figures)"));
+  // The static view has every partition up with all its GPUs free.
+  EXPECT_EQ(spooled[0].decision.candidates[0].free_gpus, 128);
+}
+
+TEST_F(SubmitFilterTest, GarbageSnapshotKeepsTheLastGoodOne) {
+  Publish(now_);
+  Start();
+  ASSERT_TRUE(snapshot::WriteFileAtomically(options_.snapshot_path, "garbage").ok());
+  filter_->watcher().CheckNow();
+  Job job;
+  job.Datasets("patients-eu");
+  EXPECT_TRUE(filter_->Submit(job.d, 1000, now_).accept);
+  EXPECT_FALSE(filter_->watcher().last_error().ok());
+}
+
+// A spool that cannot take the record: the job is refused (fail closed).
+TEST_F(SubmitFilterTest, UnwritableSpoolRefusesTheJob) {
+  Publish(now_);
+  Start();
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(pipefd[0]);
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit lim = {0, 0};  // no file may grow: every write fails with EFBIG
+    setrlimit(RLIMIT_FSIZE, &lim);
+    Job job;
+    job.Datasets("patients-eu");
+    SubmitAnswer a = filter_->Submit(job.d, 1000, now_);
+    std::string out = (a.accept ? "accepted|" : "refused|") + a.message;
+    (void)!write(pipefd[1], out.data(), out.size());
+    _exit(0);
+  }
+  close(pipefd[1]);
+  std::string out;
+  char buf[1024];
+  for (ssize_t n; (n = read(pipefd[0], buf, sizeof buf)) > 0;) {
+    out.append(buf, n);
+  }
+  close(pipefd[0]);
+  waitpid(pid, nullptr, 0);
+  EXPECT_THAT(out, MatchesRegex("refused\\|sovereign: cannot record the placement decision, so "
+                                "the job is refused \\(spool .*/spool/0000000000000001.spool: "
+                                "cannot write decision record: File too large\\); ask your "
+                                "cluster admins"));
+}
+
+TEST_F(SubmitFilterTest, ModifyGuardsTheRegion) {
+  Publish(now_);
+  Start();
+  const char* tag = "sovereign:v1 id=abc-1 ds=patients-eu region=eu reg=0123456789ab";
+  Job change;
+  change.Partition("gpu-us-h100");
+  ModifyAnswer m = filter_->Modify(change.d, tag, 1000, now_);
+  EXPECT_FALSE(m.accept);
+  EXPECT_EQ(m.log_line,
+            "sovereign: refused moving a job of decision abc-1 (datasets patients-eu, region eu) "
+            "to partition gpu-us-h100 (region us)");
+  change.Partition("gpu-de-h100");
+  EXPECT_TRUE(filter_->Modify(change.d, tag, 1000, now_).accept);
+  change.Partition("gpu-nowhere");
+  EXPECT_THAT(filter_->Modify(change.d, tag, 0, now_).log_line,
+              HasSubstr("to partition gpu-nowhere (not in the register)"));
+  // A job the plugin did not tag is not its business.
+  change.Partition("gpu-us-h100");
+  EXPECT_TRUE(filter_->Modify(change.d, nullptr, 1000, now_).accept);
+
+  Job features;
+  char f1[] = "gpu_h100";
+  features.d.features = f1;
+  m = filter_->Modify(features.d, tag, 1000, now_);
+  EXPECT_FALSE(m.accept);
+  EXPECT_EQ(m.log_line,
+            "sovereign: refused features \"gpu_h100\" for a job of decision abc-1: they drop the "
+            "region guard region_eu");
+  char f2[] = "(gpu_h100)&region_eu";
+  features.d.features = f2;
+  EXPECT_TRUE(filter_->Modify(features.d, tag, 1000, now_).accept);
+
+  Job retag;
+  char other[] = "sovereign:v1 id=abc-1 ds= region=us reg=0123456789ab";
+  retag.d.admin_comment = other;
+  m = filter_->Modify(retag.d, tag, 0, now_);
+  EXPECT_FALSE(m.accept);
+  EXPECT_EQ(m.log_line,
+            "sovereign: refused change of the residency tag of a job by uid 0 (decision abc-1)");
+}
+
+TEST(ParseFilterConfig, ReadsEveryKeyAndNamesBadLines) {
+  auto o = ParseFilterConfig(
+      "# plugin config\nsnapshot = /s\nspool=/sp\nspool_fdatasync = yes\n"
+      "max_cluster_age = 2m\nregion_feature_prefix =\nuser_cache_ttl = 10s\n",
+      "p.conf");
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->snapshot_path, "/s");
+  EXPECT_EQ(o->spool_dir, "/sp");
+  EXPECT_TRUE(o->spool_fdatasync);
+  EXPECT_EQ(o->max_cluster_age, absl::Minutes(2));
+  EXPECT_EQ(o->region_feature_prefix, "");
+  EXPECT_EQ(o->user_cache_ttl, absl::Seconds(10));
+  EXPECT_EQ(ParseFilterConfig("spool /x\n", "p.conf").status().message(),
+            "p.conf:1: expected \"key = value\", got \"spool /x\"");
+  EXPECT_EQ(ParseFilterConfig("\nspol = /x\n", "p.conf").status().message(),
+            "p.conf:2: unknown key \"spol\" (known: snapshot, spool, spool_fdatasync, "
+            "max_cluster_age, region_feature_prefix, user_cache_ttl)");
+  EXPECT_EQ(ParseFilterConfig("max_cluster_age = soon", "p.conf").status().message(),
+            "p.conf:1: max_cluster_age: \"soon\": expected a duration such as 30s or 5m");
+  EXPECT_EQ(ParseFilterConfig("spool_fdatasync = maybe", "p.conf").status().message(),
+            "p.conf:1: spool_fdatasync: \"maybe\": expected yes or no");
+}
+
+}  // namespace
+}  // namespace sovereign::plugin

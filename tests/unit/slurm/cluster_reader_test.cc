@@ -1,0 +1,50 @@
+#include "cluster_reader.h"
+
+#include "gtest/gtest.h"
+
+namespace sovereign::slurm {
+namespace {
+
+TEST(GpusInGres, EveryFormSlurmReports) {
+  EXPECT_EQ(GpusInGres(""), 0);
+  EXPECT_EQ(GpusInGres("(null)"), 0);
+  EXPECT_EQ(GpusInGres("gpu:2"), 2);
+  EXPECT_EQ(GpusInGres("gpu:h100:2(S:0-1)"), 2);
+  EXPECT_EQ(GpusInGres("gpu:a100:1(IDX:0),mps:100"), 1);
+  EXPECT_EQ(GpusInGres("gpu:a100:2(IDX:0-1),gpu:l40s:1(IDX:2)"), 3);
+  EXPECT_EQ(GpusInGres("gpu:a100:0(IDX:N/A)"), 0);
+  EXPECT_EQ(GpusInGres("gpu:h100"), 1);
+  EXPECT_EQ(GpusInGres("gpu"), 1);
+  EXPECT_EQ(GpusInGres("gpumem:80G"), 0);  // not a GPU count
+}
+
+TEST(Aggregate, SumsUsableNodesPerPartition) {
+  std::vector<PartitionRow> parts = {{"gpu-fr-a100", PartitionState::kUp},
+                                     {"gpu-us-h100", PartitionState::kDrain},
+                                     {"cpu", PartitionState::kUp}};
+  std::vector<NodeRow> nodes = {
+      {"fr-a100-1", true, "gpu:a100:2(S:0)", "gpu:a100:1(IDX:0)", {"gpu-fr-a100"}, 410.0},
+      {"fr-a100-2", true, "gpu:a100:2(S:0)", "gpu:a100:0(IDX:N/A)", {"gpu-fr-a100"}, 300.0},
+      {"fr-a100-3", false, "gpu:a100:2(S:0)", "", {"gpu-fr-a100"}, std::nullopt},  // drained
+      {"us-h100-1", true, "gpu:h100:2", "gpu:h100:2(IDX:0-1)", {"gpu-us-h100", "other"}, {}},
+  };
+  ClusterSnapshot s = Aggregate(parts, nodes, absl::FromUnixSeconds(100));
+  ASSERT_EQ(s.partitions.size(), 3u);
+  EXPECT_EQ(s.taken_at, absl::FromUnixSeconds(100));
+  const PartitionStatus& fr = s.partitions[0];
+  EXPECT_EQ(fr.name, "gpu-fr-a100");
+  EXPECT_EQ(fr.nodes_up, 2);
+  EXPECT_EQ(fr.gpus_total, 4);
+  EXPECT_EQ(fr.gpus_free, 3);
+  ASSERT_TRUE(fr.current_watts.has_value());
+  EXPECT_DOUBLE_EQ(*fr.current_watts, 710.0);
+  const PartitionStatus& us = s.partitions[1];
+  EXPECT_EQ(us.state, PartitionState::kDrain);
+  EXPECT_EQ(us.gpus_total, 2);
+  EXPECT_EQ(us.gpus_free, 0);
+  EXPECT_FALSE(us.current_watts.has_value());
+  EXPECT_EQ(s.partitions[2].nodes_up, 0);
+}
+
+}  // namespace
+}  // namespace sovereign::slurm

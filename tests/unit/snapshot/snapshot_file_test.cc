@@ -1,0 +1,113 @@
+#include "sovereign/snapshot_file.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sovereign::snapshot {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+std::string ExampleYaml() {
+  std::ifstream in(std::string(SOVEREIGN_SOURCE_DIR) + "/config/register.example.yaml");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class SnapshotFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/snapshot_test_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    yaml_ = ExampleYaml();
+    auto reg = Register::Parse(yaml_, "register.yaml");
+    ASSERT_TRUE(reg.ok()) << reg.status();
+    reg_ = *reg;
+    cluster_.taken_at = absl::FromUnixSeconds(1795000000);
+    cluster_.partitions = {{"gpu-fr-a100", PartitionState::kUp, 2, 16, 5, 900.0}};
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string Encode() {
+    return EncodeSnapshot(yaml_, "register.yaml", *reg_, cluster_, absl::FromUnixSeconds(1795000001));
+  }
+
+  std::string dir_, yaml_;
+  std::shared_ptr<const Register> reg_;
+  ClusterSnapshot cluster_;
+};
+
+TEST_F(SnapshotFileTest, RoundTrips) {
+  std::string path = dir_ + "/snapshot";
+  ASSERT_TRUE(WriteFileAtomically(path, Encode()).ok());
+  auto loaded = ReadSnapshotFile(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->reg->version(), reg_->version());
+  EXPECT_EQ((*loaded)->published_at, absl::FromUnixSeconds(1795000001));
+  EXPECT_EQ((*loaded)->cluster.taken_at, cluster_.taken_at);
+  int fr = reg_->PartitionIndex("gpu-fr-a100");
+  EXPECT_TRUE((*loaded)->view.present(fr));
+  EXPECT_EQ((*loaded)->view.status(fr).gpus_free, 5);
+  EXPECT_FALSE((*loaded)->view.present(reg_->PartitionIndex("gpu-us-h100")));
+  EXPECT_TRUE((*loaded)->static_view.present(reg_->PartitionIndex("gpu-us-h100")));
+  EXPECT_FALSE(fs::exists(path + ".tmp." + std::to_string(getpid())));
+}
+
+TEST_F(SnapshotFileTest, DamageIsDetected) {
+  std::string bytes = Encode();
+  std::string flipped = bytes;
+  flipped[flipped.size() / 2] ^= 1;
+  EXPECT_EQ(DecodeSnapshot(flipped, "s").status().message(),
+            "snapshot s: checksum mismatch (file damaged or partially written)");
+  std::string cut = bytes.substr(0, bytes.size() - 10);
+  EXPECT_THAT(DecodeSnapshot(cut, "s").status().message(),
+              HasSubstr("(file truncated or partially written)"));
+  EXPECT_EQ(DecodeSnapshot("garbage", "s").status().message(),
+            "snapshot s: no header line (not a sovereign snapshot)");
+  EXPECT_EQ(DecodeSnapshot("garbage\n{}", "s").status().message(),
+            "snapshot s: bad header line (not a sovereign snapshot)");
+  EXPECT_EQ(DecodeSnapshot("SOVEREIGN-SNAPSHOT 9 2 x\n{}", "s").status().message(),
+            "snapshot s: format 9 is not supported (this build reads format 1)");
+  EXPECT_EQ(ReadSnapshotFile(dir_ + "/none").status().message(),
+            "snapshot " + dir_ + "/none: cannot open: No such file or directory");
+}
+
+TEST_F(SnapshotFileTest, WatcherKeepsTheLastGoodSnapshot) {
+  std::string path = dir_ + "/snapshot";
+  WatcherOptions o;
+  o.path = path;
+  o.poll_interval = std::chrono::hours(1);  // checked by hand below
+  SnapshotWatcher watcher(o);
+  EXPECT_EQ(watcher.Current(), nullptr);
+  EXPECT_EQ(watcher.last_error().code(), absl::StatusCode::kNotFound);
+
+  ASSERT_TRUE(WriteFileAtomically(path, Encode()).ok());
+  watcher.CheckNow();
+  auto good = watcher.Current();
+  ASSERT_NE(good, nullptr);
+  EXPECT_TRUE(watcher.last_error().ok());
+
+  ASSERT_TRUE(WriteFileAtomically(path, "not a snapshot at all\n").ok());
+  watcher.CheckNow();
+  EXPECT_EQ(watcher.Current(), good);
+  EXPECT_EQ(watcher.last_error().message(),
+            "snapshot " + path + ": bad header line (not a sovereign snapshot)");
+
+  cluster_.partitions[0].gpus_free = 1;
+  ASSERT_TRUE(WriteFileAtomically(path, Encode()).ok());
+  watcher.CheckNow();
+  ASSERT_NE(watcher.Current(), good);
+  EXPECT_EQ(watcher.Current()->cluster.partitions[0].gpus_free, 1);
+}
+
+}  // namespace
+}  // namespace sovereign::snapshot
