@@ -1,5 +1,6 @@
-// The body of a decision's audit record: the request, the decision with every candidate's
-// score, the decision id and who asked, as one JSON object. Hashed into the chain verbatim.
+// The body of a decision's audit record: the core's DecisionToJson (the request, the verdict
+// and every candidate's score) plus the decision id, who decided and who asked. Hashed into the
+// chain verbatim.
 #pragma once
 
 #include <string>
@@ -9,8 +10,7 @@
 
 namespace sovereign::service {
 
-// {"id":"<decision id>","source":"sovereignd","caller":"uid=1000(alice)",
-//  "request":<JobRequestToJson>,"decision":<DecisionToJson>}
+// DecisionToJson(...) with "id", "source": "sovereignd" and "caller" added; compact JSON.
 std::string DecisionBody(const JobRequest& request, const Decision& decision, const Register& reg,
                          const std::string& decision_id, const std::string& caller);
 

@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -144,6 +143,7 @@ std::string DaemonProcess::ConfigText() const {
 
 absl::Status DaemonProcess::Start() {
   WriteFile(config_path(), ConfigText());
+  const size_t log_before = Log().size();  // a restart appends to the same log
   pid_ = fork();
   if (pid_ == 0) {
     int log = open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -159,13 +159,9 @@ absl::Status DaemonProcess::Start() {
       pid_ = -1;
       return absl::InternalError(absl::StrCat("sovereignd exited at start-up:\n", Log()));
     }
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, socket().c_str(), sizeof(addr.sun_path) - 1);
-    bool up = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-    close(fd);
-    if (up) {
+    // The socket accepts into its backlog as soon as it is bound; the daemon serves once it
+    // has said so.
+    if (Log().find("sovereignd serving on", log_before) != std::string::npos) {
       return absl::OkStatus();
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
