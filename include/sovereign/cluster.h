@@ -61,12 +61,22 @@ class ClusterView {
   absl::Time taken_at() const { return taken_at_; }
   bool present(int partition_index) const { return present_[partition_index] != 0; }
   const PartitionStatus& status(int partition_index) const { return statuses_[partition_index]; }
+  // The numbers of status(i), packed for placement's per-partition loop.
+  struct Live {
+    bool present = false;
+    bool up = false;
+    int nodes_up = 0;
+    int gpus_free = 0;
+  };
+  const Live& live(int partition_index) const { return live_[partition_index]; }
   int size() const { return static_cast<int>(statuses_.size()); }
 
  private:
   absl::Time taken_at_ = absl::InfinitePast();
   std::vector<PartitionStatus> statuses_;
   std::vector<char> present_;  // not vector<bool>: one byte load per look-up
+  std::vector<Live> live_;
+  void Pack();
 };
 
 }  // namespace sovereign

@@ -166,6 +166,21 @@ class Register {
   int RegionOfPartition(int partition_index) const { return partition_region_[partition_index]; }
   int RegionIndex(std::string_view name) const;
 
+  // The figures placement reads for every partition of every decision, packed together (one
+  // cache line per partition instead of a walk through Partition and Site and their strings).
+  struct PartitionFigures {
+    int site = 0;
+    int region = 0;
+    int gpus_per_node = 0;
+    double gpu_watts = 0;
+    double node_watts = 0;
+    double pue = 1;
+    double carbon_intensity = 0;
+  };
+  const PartitionFigures& figures(int partition_index) const {
+    return partition_figures_[partition_index];
+  }
+
  private:
   Register() = default;
   void BuildIndexes();
@@ -187,6 +202,7 @@ class Register {
   absl::flat_hash_map<std::string, int> account_index_;
   std::vector<int> partition_site_;
   std::vector<int> partition_region_;
+  std::vector<PartitionFigures> partition_figures_;
 };
 
 }  // namespace sovereign

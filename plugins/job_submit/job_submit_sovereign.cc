@@ -32,6 +32,7 @@ struct SlurmApi {
   XstrdupFn xstrdup = nullptr;
   XfreeFn xfree = nullptr;
   LogFn info = nullptr;
+  LogFn verbose = nullptr;
   LogFn error = nullptr;
 };
 
@@ -41,6 +42,14 @@ std::unique_ptr<sovereign::plugin::SubmitFilter> filter;
 void LogInfo(const std::string& line) {
   if (api.info != nullptr && !line.empty()) {
     api.info("%s", line.c_str());
+  }
+}
+
+// Placements are routine: logged at SlurmctldDebug=verbose, so that the default log level
+// does not pay for a log write per submission inside slurmctld's locks.
+void LogVerbose(const std::string& line) {
+  if (api.verbose != nullptr && !line.empty()) {
+    api.verbose("%s", line.c_str());
   }
 }
 
@@ -106,6 +115,7 @@ SOVEREIGN_EXPORT int init(void) {
     api.xstrdup = reinterpret_cast<XstrdupFn>(dlsym(RTLD_DEFAULT, "slurm_xstrdup"));
     api.xfree = reinterpret_cast<XfreeFn>(dlsym(RTLD_DEFAULT, "slurm_xfree"));
     api.info = reinterpret_cast<LogFn>(dlsym(RTLD_DEFAULT, "slurm_info"));
+    api.verbose = reinterpret_cast<LogFn>(dlsym(RTLD_DEFAULT, "slurm_verbose"));
     api.error = reinterpret_cast<LogFn>(dlsym(RTLD_DEFAULT, "slurm_error"));
     if (api.xstrdup == nullptr || api.xfree == nullptr) {
       LogError("job_submit/sovereign: slurm_xstrdup/slurm_xfree not found in the host process");
@@ -173,7 +183,7 @@ SOVEREIGN_EXPORT int job_submit(job_desc_msg_t* job_desc, uint32_t submit_uid, c
     if (!a.features.empty()) {
       SetField(&job_desc->features, a.features);
     }
-    LogInfo(a.log_line);
+    LogVerbose(a.log_line);
     return SLURM_SUCCESS;
   } catch (const std::exception& e) {
     LogError(absl::StrCat("job_submit/sovereign: refusing job after internal error: ", e.what()));

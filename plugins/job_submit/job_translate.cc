@@ -13,7 +13,9 @@
 namespace sovereign::plugin {
 namespace {
 
-constexpr absl::string_view kSpankVar = "SPANK_SOVEREIGN_DATASETS=";
+// spank_job_control_setenv() stores "SOVEREIGN_DATASETS=..."; slurmctld prefixes "SPANK_"
+// only later, for the prolog's environment. Accept both.
+constexpr absl::string_view kSpankVar = "SOVEREIGN_DATASETS=";
 constexpr absl::string_view kTagPrefix = "sovereign:v1";
 
 bool Set(uint32_t v) { return v != NO_VAL && v != 0; }
@@ -86,6 +88,7 @@ absl::StatusOr<std::vector<std::string>> DeclaredDatasets(const job_desc_msg_t& 
   std::vector<std::string> out;
   for (uint32_t i = 0; desc.spank_job_env != nullptr && i < desc.spank_job_env_size; ++i) {
     absl::string_view var = desc.spank_job_env[i] == nullptr ? "" : desc.spank_job_env[i];
+    absl::ConsumePrefix(&var, "SPANK_");
     if (absl::ConsumePrefix(&var, kSpankVar)) {
       if (absl::Status s = AddNames(var, "--dataset", &out); !s.ok()) {
         return s;
@@ -147,8 +150,8 @@ absl::StatusOr<JobRequest> TranslateJobDesc(const job_desc_msg_t& desc, const Us
 }
 
 std::string FormatJobTag(const JobTag& tag) {
-  return absl::StrCat(kTagPrefix, " id=", tag.decision_id, " ds=", absl::StrJoin(tag.datasets, ","),
-                      " region=", tag.region, " reg=", tag.register_version);
+  return absl::StrCat(kTagPrefix, ";id=", tag.decision_id, ";ds=", absl::StrJoin(tag.datasets, ","),
+                      ";region=", tag.region, ";reg=", tag.register_version);
 }
 
 absl::StatusOr<JobTag> ParseJobTag(const char* admin_comment) {
@@ -163,7 +166,7 @@ absl::StatusOr<JobTag> ParseJobTag(const char* admin_comment) {
   text = text.substr(at + kTagPrefix.size());
   JobTag tag;
   bool have_id = false;
-  for (absl::string_view field : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
+  for (absl::string_view field : absl::StrSplit(text, ';', absl::SkipEmpty())) {
     std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(field, absl::MaxSplits('=', 1));
     if (kv.first == "id") {
       tag.decision_id = std::string(kv.second);

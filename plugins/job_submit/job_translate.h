@@ -3,7 +3,8 @@
 // unit-tested without slurmctld.
 //
 // Where a job's datasets come from, in order:
-//   - the SPANK option `--dataset=a,b` (spank_job_env "SPANK_SOVEREIGN_DATASETS=a,b");
+//   - the SPANK option `--dataset=a,b` (spank_job_env "SOVEREIGN_DATASETS=a,b", which
+//     slurmctld later shows to prologs as SPANK_SOVEREIGN_DATASETS);
 //   - a `dataset:a,b` token in --comment, for clusters without the SPANK plugin;
 //   - the account's implied datasets (added later by the core, from the register).
 // GPUs come from the TRES fields 22.05 fills: --gpus (tres_per_job), --gres=gpu:T:N and
@@ -43,8 +44,9 @@ absl::StatusOr<std::vector<std::string>> DeclaredDatasets(const job_desc_msg_t& 
 absl::StatusOr<JobRequest> TranslateJobDesc(const job_desc_msg_t& desc, const UserInfo& user,
                                             absl::Time now);
 
-// The tag the plugin writes into admin_comment: "sovereign:v1 id=<id> ds=a,b region=eu
-// reg=<12 hex>". Parsed back by the job_modify guard and the reconciler.
+// The tag the plugin writes into admin_comment: "sovereign:v1;id=<id>;ds=a,b;region=eu;
+// reg=<12 hex>" (no spaces, so that `scontrol show job -o` keeps it one field). Parsed back by
+// the job_modify guard and the reconciler.
 struct JobTag {
   std::string decision_id;
   std::vector<std::string> datasets;

@@ -167,7 +167,16 @@ ClusterView ClusterView::Bind(const ClusterSnapshot& snapshot, const Register& r
       view.present_[i] = true;
     }
   }
+  view.Pack();
   return view;
+}
+
+void ClusterView::Pack() {
+  live_.resize(statuses_.size());
+  for (size_t i = 0; i < statuses_.size(); ++i) {
+    live_[i] = {present_[i] != 0, statuses_[i].state == PartitionState::kUp,
+                statuses_[i].nodes_up, statuses_[i].gpus_free};
+  }
 }
 
 ClusterView ClusterView::AllUp(const Register& reg) {
@@ -182,6 +191,7 @@ ClusterView ClusterView::AllUp(const Register& reg) {
     view.statuses_.push_back(std::move(s));
   }
   view.present_.assign(reg.partitions().size(), true);
+  view.Pack();
   return view;
 }
 

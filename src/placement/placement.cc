@@ -304,54 +304,50 @@ Decision Decide(const JobRequest& request, const ClusterView& view, const Regist
   int eligible = 0;
   bool any_requested_compliant = false;
   for (size_t i = 0; i < n; ++i) {
-    const Partition& p = reg.partitions()[i];
-    const int site = reg.SiteOfPartition(static_cast<int>(i));
-    const Site& s = reg.sites()[site];
+    const int pi = static_cast<int>(i);
+    const Register::PartitionFigures& f = reg.figures(pi);
+    const ClusterView::Live& live = view.live(pi);
     Candidate& c = d.candidates[i];
-    c.partition = static_cast<int>(i);
+    c.partition = pi;
     int per_node;
     if (request.nodes > 0) {
       c.nodes = request.nodes;
       per_node = (request.gpus + request.nodes - 1) / request.nodes;
     } else {
       // One node in the common case; divide only for jobs larger than a node.
-      c.nodes = request.gpus <= p.gpus_per_node
+      c.nodes = request.gpus <= f.gpus_per_node
                     ? 1
-                    : (request.gpus + p.gpus_per_node - 1) / p.gpus_per_node;
-      per_node = std::min(request.gpus, p.gpus_per_node);
+                    : (request.gpus + f.gpus_per_node - 1) / f.gpus_per_node;
+      per_node = std::min(request.gpus, f.gpus_per_node);
     }
-    c.energy_kwh = (request.gpus * p.gpu_watts + c.nodes * p.node_watts) * hours * s.pue / 1000.0;
+    c.energy_kwh = (request.gpus * f.gpu_watts + c.nodes * f.node_watts) * hours * f.pue / 1000.0;
     c.jobs_per_kwh = c.energy_kwh > 0 ? 1.0 / c.energy_kwh : 0;
-    c.co2_grams = c.energy_kwh * s.carbon_intensity;
-    const bool present = view.present(static_cast<int>(i));
-    c.free_gpus = present ? view.status(static_cast<int>(i)).gpus_free : 0;
+    c.co2_grams = c.energy_kwh * f.carbon_intensity;
+    c.free_gpus = live.present ? live.gpus_free : 0;
 
-    const bool compliant = regions_ok && w.region_allowed[reg.RegionOfPartition(static_cast<int>(i))];
-    if (!compliant) {
+    if (!regions_ok || !w.region_allowed[f.region]) {
       c.exclusion = Exclusion::kRegionNotAllowed;
-    } else if (!w.site_accepted[site]) {
+    } else if (!w.site_accepted[f.site]) {
       c.exclusion = Exclusion::kJurisdictionNotAccepted;
     } else if (!requested.empty() && !requested[i]) {
       c.exclusion = Exclusion::kNotRequested;
-    } else if (!present) {
-      any_requested_compliant = true;
-      c.exclusion = Exclusion::kNotInCluster;
-    } else if (view.status(static_cast<int>(i)).state != PartitionState::kUp) {
-      any_requested_compliant = true;
-      c.exclusion = Exclusion::kNotUp;
-    } else if (!request.gpu_type.empty() && request.gpu_type != p.gpu_type) {
-      any_requested_compliant = true;
-      c.exclusion = Exclusion::kGpuTypeMismatch;
-    } else if (per_node > p.gpus_per_node) {
-      any_requested_compliant = true;
-      c.exclusion = Exclusion::kTooFewGpusPerNode;
-    } else if (c.nodes > view.status(static_cast<int>(i)).nodes_up) {
-      any_requested_compliant = true;
-      c.exclusion = Exclusion::kTooFewNodes;
     } else {
+      // Compliant and (if the user named partitions) requested.
       any_requested_compliant = true;
-      c.exclusion = Exclusion::kEligible;
-      ++eligible;
+      if (!live.present) {
+        c.exclusion = Exclusion::kNotInCluster;
+      } else if (!live.up) {
+        c.exclusion = Exclusion::kNotUp;
+      } else if (!request.gpu_type.empty() && request.gpu_type != reg.partitions()[i].gpu_type) {
+        c.exclusion = Exclusion::kGpuTypeMismatch;
+      } else if (per_node > f.gpus_per_node) {
+        c.exclusion = Exclusion::kTooFewGpusPerNode;
+      } else if (c.nodes > live.nodes_up) {
+        c.exclusion = Exclusion::kTooFewNodes;
+      } else {
+        c.exclusion = Exclusion::kEligible;
+        ++eligible;
+      }
     }
   }
   if (!regions_ok) {

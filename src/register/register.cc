@@ -120,6 +120,9 @@ void Register::BuildIndexes() {
     int site = site_index_.at(partitions_[i].site);
     partition_site_[i] = site;
     partition_region_[i] = region_index_.at(sites_[site].region);
+    const Partition& p = partitions_[i];
+    partition_figures_.push_back({site, partition_region_[i], p.gpus_per_node, p.gpu_watts,
+                                  p.node_watts, sites_[site].pue, sites_[site].carbon_intensity});
   }
 }
 

@@ -1,7 +1,10 @@
 #include "cluster_reader.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <map>
+#include <mutex>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -94,6 +97,15 @@ int GpusInGres(const std::string& gres) {
   return total;
 }
 
+absl::Status InitSlurm(const std::string& slurm_conf) {
+  if (access(slurm_conf.c_str(), R_OK) != 0) {
+    return absl::NotFoundError(absl::StrCat("slurm: cannot read ", slurm_conf));
+  }
+  static std::once_flag once;
+  std::call_once(once, [&] { slurm_init(slurm_conf.c_str()); });
+  return absl::OkStatus();
+}
+
 ClusterSnapshot Aggregate(const std::vector<PartitionRow>& partitions,
                           const std::vector<NodeRow>& nodes, absl::Time taken_at) {
   ClusterSnapshot snap;
@@ -134,16 +146,18 @@ absl::StatusOr<ClusterSnapshot> ReadClusterSnapshot(absl::Time now) {
   if (slurm_load_partitions(0, &parts, SHOW_ALL) != SLURM_SUCCESS) {
     return SlurmError("cannot load partitions");
   }
+  node_info_msg_t* nodes = nullptr;
+  if (slurm_load_node(0, &nodes, SHOW_ALL) != SLURM_SUCCESS) {
+    absl::Status s = SlurmError("cannot load nodes");
+    slurm_free_partition_info_msg(parts);
+    return s;
+  }
+  // 22.05 leaves node_info_t.partitions empty until the client fills it from the partitions.
+  slurm_populate_node_partitions(nodes, parts);
   std::vector<PartitionRow> prows;
   for (uint32_t i = 0; i < parts->record_count; ++i) {
     const partition_info_t& p = parts->partition_array[i];
     prows.push_back({Str(p.name), StateOf(p.state_up)});
-  }
-  slurm_free_partition_info_msg(parts);
-
-  node_info_msg_t* nodes = nullptr;
-  if (slurm_load_node(0, &nodes, SHOW_ALL) != SLURM_SUCCESS) {
-    return SlurmError("cannot load nodes");
   }
   std::vector<NodeRow> nrows;
   for (uint32_t i = 0; i < nodes->record_count; ++i) {
@@ -164,6 +178,7 @@ absl::StatusOr<ClusterSnapshot> ReadClusterSnapshot(absl::Time now) {
     nrows.push_back(std::move(row));
   }
   slurm_free_node_info_msg(nodes);
+  slurm_free_partition_info_msg(parts);
   return Aggregate(prows, nrows, now);
 }
 

@@ -41,6 +41,10 @@ int GpusInGres(const std::string& gres);
 ClusterSnapshot Aggregate(const std::vector<PartitionRow>& partitions,
                           const std::vector<NodeRow>& nodes, absl::Time taken_at);
 
+// Points libslurm at a slurm.conf once per process (later calls are no-ops). NOT_FOUND when
+// the file cannot be read: libslurm itself would end the process on a missing file.
+absl::Status InitSlurm(const std::string& slurm_conf);
+
 // Loads partitions and nodes from slurmctld (SLURM_CONF must point at its slurm.conf).
 // UNAVAILABLE with slurm_strerror's text when the controller does not answer.
 absl::StatusOr<ClusterSnapshot> ReadClusterSnapshot(absl::Time now);

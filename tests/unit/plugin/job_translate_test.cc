@@ -50,7 +50,7 @@ TEST(GpusInTres, BadCountIsNamed) {
 TEST(DeclaredDatasets, SpankOptionThenCommentDeduplicated) {
   Desc desc;
   char env0[] = "SPANK_OTHER=1";
-  char env1[] = "SPANK_SOVEREIGN_DATASETS=patients-eu,imagenet-public";
+  char env1[] = "SOVEREIGN_DATASETS=patients-eu,imagenet-public";
   char* env[] = {env0, env1};
   desc.d.spank_job_env = env;
   desc.d.spank_job_env_size = 2;
@@ -135,7 +135,7 @@ TEST(TranslateJobDesc, InfiniteTimeLimitUsesPolicyDefault) {
 TEST(JobTag, RoundTrips) {
   JobTag tag{"d-42", {"patients-eu", "imagenet-public"}, "eu", "0123456789ab"};
   std::string text = FormatJobTag(tag);
-  EXPECT_EQ(text, "sovereign:v1 id=d-42 ds=patients-eu,imagenet-public region=eu reg=0123456789ab");
+  EXPECT_EQ(text, "sovereign:v1;id=d-42;ds=patients-eu,imagenet-public;region=eu;reg=0123456789ab");
   auto back = ParseJobTag(text.c_str());
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->decision_id, "d-42");
@@ -145,7 +145,7 @@ TEST(JobTag, RoundTrips) {
 }
 
 TEST(JobTag, UnlabelledJobHasEmptyDatasets) {
-  auto back = ParseJobTag("sovereign:v1 id=d-1 ds= region=us reg=abc");
+  auto back = ParseJobTag("sovereign:v1;id=d-1;ds=;region=us;reg=abc");
   ASSERT_TRUE(back.ok());
   EXPECT_THAT(back->datasets, IsEmpty());
 }
@@ -153,9 +153,9 @@ TEST(JobTag, UnlabelledJobHasEmptyDatasets) {
 TEST(JobTag, MissingAndMalformed) {
   EXPECT_EQ(ParseJobTag(nullptr).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(ParseJobTag("set by admin").status().message(), "job carries no sovereign tag");
-  auto bad = ParseJobTag("sovereign:v1 ds=x region=eu");
+  auto bad = ParseJobTag("sovereign:v1;ds=x;region=eu");
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(bad.status().message(), "malformed sovereign tag \"sovereign:v1 ds=x region=eu\": no decision id");
+  EXPECT_EQ(bad.status().message(), "malformed sovereign tag \"sovereign:v1;ds=x;region=eu\": no decision id");
 }
 
 }  // namespace

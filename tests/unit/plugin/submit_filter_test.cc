@@ -45,7 +45,7 @@ struct Job {
     d.user_id = uid;
   }
   void Datasets(const std::string& list) {
-    env = "SPANK_SOVEREIGN_DATASETS=" + list;
+    env = "SOVEREIGN_DATASETS=" + list;  // as spank_job_control_setenv() stores it
     env_ptrs[0] = env.data();
     d.spank_job_env = env_ptrs;
     d.spank_job_env_size = 1;
@@ -145,12 +145,12 @@ TEST_F(SubmitFilterTest, PlacesTagsAndSpoolsBeforeAnswering) {
   EXPECT_EQ(a.partition, "gpu-fr-a100");
   EXPECT_EQ(a.features, "region_eu");
   EXPECT_THAT(a.admin_comment,
-              MatchesRegex("sovereign:v1 id=[0-9a-f]+-[0-9a-f]+-0 ds=patients-eu region=eu "
+              MatchesRegex("sovereign:v1;id=[0-9a-f]+-[0-9a-f]+-0;ds=patients-eu;region=eu;"
                            "reg=[0-9a-f]{12}"));
   auto spooled = Spooled();
   ASSERT_EQ(spooled.size(), 1u);
   const auto& rec = spooled[0];
-  EXPECT_THAT(a.admin_comment, HasSubstr("id=" + rec.decision_id + " "));
+  EXPECT_THAT(a.admin_comment, HasSubstr("id=" + rec.decision_id + ";"));
   EXPECT_EQ(rec.request.user, "alice");
   EXPECT_EQ(rec.request.gpus, 2);
   EXPECT_EQ(rec.request.time_limit, absl::Hours(2));
@@ -276,7 +276,7 @@ TEST_F(SubmitFilterTest, UnwritableSpoolRefusesTheJob) {
 TEST_F(SubmitFilterTest, ModifyGuardsTheRegion) {
   Publish(now_);
   Start();
-  const char* tag = "sovereign:v1 id=abc-1 ds=patients-eu region=eu reg=0123456789ab";
+  const char* tag = "sovereign:v1;id=abc-1;ds=patients-eu;region=eu;reg=0123456789ab";
   Job change;
   change.Partition("gpu-us-h100");
   ModifyAnswer m = filter_->Modify(change.d, tag, 1000, now_);
@@ -306,7 +306,7 @@ TEST_F(SubmitFilterTest, ModifyGuardsTheRegion) {
   EXPECT_TRUE(filter_->Modify(features.d, tag, 1000, now_).accept);
 
   Job retag;
-  char other[] = "sovereign:v1 id=abc-1 ds= region=us reg=0123456789ab";
+  char other[] = "sovereign:v1;id=abc-1;ds=;region=us;reg=0123456789ab";
   retag.d.admin_comment = other;
   m = filter_->Modify(retag.d, tag, 0, now_);
   EXPECT_FALSE(m.accept);

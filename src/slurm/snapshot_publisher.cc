@@ -1,0 +1,65 @@
+#include "snapshot_publisher.h"
+
+#include "cluster_reader.h"
+#include "sovereign/snapshot_file.h"
+
+namespace sovereign::slurm {
+
+SnapshotPublisher::SnapshotPublisher(PublisherOptions options,
+                                     std::function<PublishedRegister()> current)
+    : options_(std::move(options)), current_(std::move(current)) {}
+
+SnapshotPublisher::~SnapshotPublisher() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void SnapshotPublisher::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+absl::Status SnapshotPublisher::last_cluster_error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_cluster_error_;
+}
+
+absl::Status SnapshotPublisher::Publish() {
+  std::lock_guard<std::mutex> lock(mu_);
+  PublishedRegister r = current_();
+  if (r.reg == nullptr) {
+    return absl::FailedPreconditionError("no register in force: nothing to publish");
+  }
+  absl::Time now = absl::Now();
+  absl::StatusOr<ClusterSnapshot> cluster =
+      options_.read_cluster ? options_.read_cluster(now) : ReadClusterSnapshot(now);
+  if (cluster.ok()) {
+    last_cluster_ = *std::move(cluster);
+    last_cluster_error_ = absl::OkStatus();
+  } else {
+    // Keep publishing the register: its cluster view ages and the plugin says so.
+    last_cluster_error_ = cluster.status();
+  }
+  return snapshot::WriteFileAtomically(
+      options_.path, snapshot::EncodeSnapshot(r.yaml, r.source, *r.reg, last_cluster_, now));
+}
+
+void SnapshotPublisher::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    cv_.wait_for(lock, options_.interval, [this] { return stop_; });
+    if (stop_) {
+      break;
+    }
+    lock.unlock();
+    Publish().IgnoreError();  // the next round tries again; last_cluster_error() reports
+    lock.lock();
+  }
+}
+
+}  // namespace sovereign::slurm

@@ -1,0 +1,71 @@
+// Publishes the snapshot the job_submit plugin decides from: the register in force and the
+// cluster as libslurm reports it, written atomically to one file.
+//
+// It republishes when the register changes (Publish() after an apply or reload), and on its
+// own every `interval`, so that the plugin's cluster view stays fresh (the plugin treats a view
+// older than its max_cluster_age as stale). When slurmctld does not answer, the last register
+// is still published with the last cluster view it had, so residency never waits for Slurm.
+//
+// Thread-safety: Publish() may be called from any thread; the background thread is owned.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "sovereign/cluster.h"
+#include "sovereign/register.h"
+
+namespace sovereign::slurm {
+
+// What the publisher needs of the register in force: its validated model and YAML text.
+struct PublishedRegister {
+  std::shared_ptr<const Register> reg;
+  std::string yaml;
+  std::string source;  // file name, for diagnostics
+};
+
+struct PublisherOptions {
+  // The snapshot file the plugin reads (its sovereign-plugin.conf `snapshot`).
+  std::string path = "/var/lib/sovereign/snapshot";
+  // Republish at least this often with a fresh cluster view.
+  std::chrono::milliseconds interval{10000};
+  // Where the cluster view comes from; the default reads slurmctld through libslurm.
+  std::function<absl::StatusOr<ClusterSnapshot>(absl::Time)> read_cluster;
+};
+
+class SnapshotPublisher {
+ public:
+  // `current` returns the register in force (called on every publication).
+  SnapshotPublisher(PublisherOptions options, std::function<PublishedRegister()> current);
+  ~SnapshotPublisher();
+  SnapshotPublisher(const SnapshotPublisher&) = delete;
+  SnapshotPublisher& operator=(const SnapshotPublisher&) = delete;
+
+  // Reads the cluster and writes the file now. An unreachable slurmctld is reported but the
+  // file is still written (with the previous cluster view); a write error is returned.
+  absl::Status Publish();
+  // Starts the periodic thread.
+  void Start();
+  // The last cluster read error (OK when the last read worked).
+  absl::Status last_cluster_error() const;
+
+ private:
+  void Run();
+
+  const PublisherOptions options_;
+  const std::function<PublishedRegister()> current_;
+  mutable std::mutex mu_;  // guards the members below and serialises Publish()
+  ClusterSnapshot last_cluster_;
+  absl::Status last_cluster_error_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace sovereign::slurm

@@ -1,0 +1,275 @@
+// job_submit/sovereign inside a real slurmctld: researchers submit with real sbatch (as real
+// Unix users), the plugin decides from the snapshot file, tags, spools, and refuses what
+// cannot be placed compliantly. The snapshot is published from the live cluster through
+// libslurm, as sovereignd does.
+#include <sys/stat.h>
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "cluster_reader.h"
+#include "e2e/minicluster.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "snapshot_publisher.h"
+#include "sovereign/spool.h"
+#include "sovereign/spool_record.h"
+
+namespace sovereign::e2e {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+using ::testing::StartsWith;
+
+// Researchers of the example register: alice works on the oncology project, bob does not.
+constexpr char kAlice[] = "sov-alice";
+constexpr char kBob[] = "sov-bob";
+
+void EnsureUsers() {
+  auto run = [](const std::vector<std::string>& argv) {
+    return RunCommand(argv, CleanEnvironment({}), absl::Seconds(30), "/tmp");
+  };
+  if (run({"getent", "group", "oncology"}).exit_code != 0) {
+    run({"groupadd", "oncology"});
+  }
+  if (run({"id", kAlice}).exit_code != 0) {
+    run({"useradd", "--no-create-home", "--shell", "/bin/sh", "-G", "oncology", kAlice});
+  }
+  if (run({"id", kBob}).exit_code != 0) {
+    run({"useradd", "--no-create-home", "--shell", "/bin/sh", kBob});
+  }
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class PluginE2ETest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    EnsureUsers();
+    MiniClusterOptions options;
+    options.spank_so = SOVEREIGN_SPANK_SO;
+    options.plugin_dir = SOVEREIGN_PLUGIN_DIR;
+    auto c = MiniCluster::Start(std::move(options));
+    if (c.ok()) {
+      cluster_ = c->release();
+      chmod(cluster_->output_dir().c_str(), 01777);  // researchers write their job output
+    } else {
+      start_error_ = new std::string(c.status().ToString());
+    }
+  }
+
+  static void TearDownTestSuite() {
+    if (cluster_ != nullptr) {
+      bool failed = ::testing::UnitTest::GetInstance()->Failed();
+      cluster_->set_keep_dir(failed);
+      if (failed) {
+        fprintf(stderr, "mini-cluster state and logs kept in %s\n", cluster_->dir().c_str());
+      }
+      delete cluster_;
+      cluster_ = nullptr;
+    }
+    delete start_error_;
+    start_error_ = nullptr;
+  }
+
+  void SetUp() override { ASSERT_NE(cluster_, nullptr) << (start_error_ ? *start_error_ : ""); }
+
+  MiniCluster& cluster() { return *cluster_; }
+  std::string SnapshotPath() { return cluster().dir() + "/sovereign/snapshot"; }
+  std::string SpoolDir() { return cluster().dir() + "/sovereign/spool"; }
+
+  // Publishes the example register with the live cluster view, as sovereignd does, and waits
+  // until the plugin has taken it (it polls the file every 500 ms).
+  void Publish() {
+    ASSERT_TRUE(slurm::InitSlurm(cluster().slurm_conf()).ok());
+    std::string yaml = ReadText(std::string(SOVEREIGN_SOURCE_DIR) + "/config/register.example.yaml");
+    auto reg = Register::Parse(yaml, "register.example.yaml");
+    ASSERT_TRUE(reg.ok()) << reg.status();
+    slurm::PublisherOptions o;
+    o.path = SnapshotPath();
+    slurm::SnapshotPublisher publisher(o, [&] {
+      return slurm::PublishedRegister{*reg, yaml, "register.example.yaml"};
+    });
+    absl::Status s = publisher.Publish();
+    ASSERT_TRUE(s.ok()) << s;
+    ASSERT_TRUE(publisher.last_cluster_error().ok()) << publisher.last_cluster_error();
+    // Bounded wait: the plugin reloads within its 500 ms poll.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  }
+
+  // sbatch as `user` (a real Unix user, through runuser).
+  CommandResult Sbatch(const std::string& user, const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"runuser", "-u", user, "--", "sbatch", "--parsable", "-o",
+                                     cluster().output_dir() + "/%j.out"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return cluster().Run(argv);
+  }
+
+  uint32_t SubmitOk(const std::string& user, const std::vector<std::string>& args) {
+    CommandResult r = Sbatch(user, args);
+    EXPECT_EQ(r.exit_code, 0) << r.Describe();
+    uint32_t id = 0;
+    EXPECT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(r.out.substr(0, r.out.find(';'))), &id))
+        << r.Describe();
+    return id;
+  }
+
+  std::vector<spool::SpooledDecision> Spooled() {
+    std::vector<spool::SpooledDecision> out;
+    auto reader = spool::SpoolReader::Open(SpoolDir());
+    if (!reader.ok()) {
+      ADD_FAILURE() << reader.status();
+      return out;
+    }
+    auto res = (*reader)->ReadNew(100000);
+    EXPECT_TRUE(res.ok());
+    for (const auto& r : res->records) {
+      auto d = spool::DecodeSpooledDecision(r.payload);
+      EXPECT_TRUE(d.ok()) << d.status();
+      if (d.ok()) {
+        out.push_back(*d);
+      }
+    }
+    return out;
+  }
+
+  static MiniCluster* cluster_;
+  static std::string* start_error_;
+};
+
+MiniCluster* PluginE2ETest::cluster_ = nullptr;
+std::string* PluginE2ETest::start_error_ = nullptr;
+
+TEST_F(PluginE2ETest, WithoutAnySnapshotALabelledJobIsRefusedWithTheReason) {
+  CommandResult r = Sbatch(kAlice, {"--dataset=patients-eu", "--wrap", "true"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("sbatch: error: sovereign: cannot place jobs yet: no valid "
+                               "sovereignty register has been published"));
+}
+
+TEST_F(PluginE2ETest, EuPatientJobLandsInTheEuTaggedAndSpooled) {
+  Publish();
+  const size_t before = Spooled().size();
+  uint32_t id = SubmitOk(kAlice, {"--dataset=patients-eu", "--gres=gpu:1", "-t", "30",
+                                  "--wrap", "echo node=$SLURMD_NODENAME"});
+  ASSERT_GT(id, 0u);
+  auto state = cluster().WaitForJobState(id, {"COMPLETED"});
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(*cluster().JobField(id, "Partition"), "gpu-fr-a100");
+  EXPECT_EQ(*cluster().JobField(id, "Features"), "region_eu");
+  EXPECT_THAT(*cluster().JobField(id, "AdminComment"),
+              MatchesRegex("sovereign:v1;id=[0-9a-f-]+;ds=patients-eu;region=eu;reg=[0-9a-f]{12}"));
+  EXPECT_THAT(ReadText(absl::StrCat(cluster().output_dir(), "/", id, ".out")),
+              MatchesRegex("node=fr-a100-[12]\n"));
+  auto spooled = Spooled();
+  ASSERT_EQ(spooled.size(), before + 1);
+  EXPECT_EQ(spooled.back().request.user, kAlice);
+  EXPECT_EQ(spooled.back().request.gpus, 1);
+  EXPECT_EQ(spooled.back().decision.partition_name, "gpu-fr-a100");
+  EXPECT_THAT(*cluster().JobField(id, "AdminComment"),
+              HasSubstr("id=" + spooled.back().decision_id + ";"));
+}
+
+TEST_F(PluginE2ETest, RefusalsReachTheResearcherInSbatchOutput) {
+  Publish();
+  const size_t before = Spooled().size();
+  CommandResult us = Sbatch(kAlice, {"--dataset=patients-eu", "-p", "gpu-us-h100", "--wrap", "true"});
+  EXPECT_NE(us.exit_code, 0);
+  EXPECT_THAT(us.err, MatchesRegex("(.|\n)*sbatch: error: sovereign: dataset patients-eu may only "
+                                   "be processed in region eu; partitions you may use: "
+                                   "gpu-de-h100, gpu-fr-a100 \\[decision [0-9a-f-]+\\](.|\n)*"));
+  CommandResult unknown = Sbatch(kAlice, {"--dataset=patiens-eu", "--wrap", "true"});
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_THAT(unknown.err, HasSubstr("sbatch: error: sovereign: unknown dataset \"patiens-eu\" "
+                                     "(did you mean \"patients-eu\"?)"));
+  CommandResult bob = Sbatch(kBob, {"--dataset=patients-eu", "--wrap", "true"});
+  EXPECT_NE(bob.exit_code, 0);
+  EXPECT_THAT(bob.err, HasSubstr("sbatch: error: sovereign: user sov-bob may not use dataset "
+                                 "patients-eu (allowed groups: oncology); ask the data steward "
+                                 "to add you"));
+  CommandResult comment = Sbatch(kAlice, {"--comment=dataset:finance-in,patients-eu", "--wrap", "true"});
+  EXPECT_NE(comment.exit_code, 0);
+  EXPECT_THAT(comment.err, HasSubstr("user sov-alice may not use dataset finance-in"));
+  // Every decision, refusals included, is written down.
+  EXPECT_EQ(Spooled().size(), before + 4);
+}
+
+TEST_F(PluginE2ETest, MovingATaggedJobOutOfRegionIsRefused) {
+  Publish();
+  uint32_t id = SubmitOk(kAlice, {"--dataset=patients-eu", "--hold", "--wrap", "true"});
+  ASSERT_GT(id, 0u);
+  EXPECT_EQ(*cluster().JobField(id, "Partition"), "gpu-fr-a100");
+  CommandResult move = cluster().Run({"scontrol", "update", absl::StrCat("jobid=", id),
+                                      "partition=gpu-us-h100"});
+  EXPECT_NE(move.exit_code, 0) << move.Describe();
+  EXPECT_THAT(move.err, HasSubstr("Access/permission denied"));
+  EXPECT_EQ(*cluster().JobField(id, "Partition"), "gpu-fr-a100");
+  EXPECT_THAT(ReadText(cluster().log_dir() + "/slurmctld.log"),
+              HasSubstr("to partition gpu-us-h100 (region us)"));
+  // Inside the region the change goes through.
+  CommandResult inside = cluster().Run({"scontrol", "update", absl::StrCat("jobid=", id),
+                                        "partition=gpu-de-h100"});
+  EXPECT_EQ(inside.exit_code, 0) << inside.Describe();
+  EXPECT_EQ(*cluster().JobField(id, "Partition"), "gpu-de-h100");
+  // The researcher cannot rewrite the tag: Slurm keeps admin_comment for operators ...
+  CommandResult user_tag = cluster().Run({"runuser", "-u", kAlice, "--", "scontrol", "update",
+                                          absl::StrCat("jobid=", id), "admincomment=free"});
+  EXPECT_NE(user_tag.exit_code, 0);
+  // ... and the plugin refuses even an operator's change of it.
+  CommandResult root_tag = cluster().Run({"scontrol", "update", absl::StrCat("jobid=", id),
+                                          "admincomment=sovereign:v1;id=x;ds=;region=us;reg=0"});
+  EXPECT_NE(root_tag.exit_code, 0);
+  EXPECT_THAT(*cluster().JobField(id, "AdminComment"), StartsWith("sovereign:v1;id="));
+  cluster().Run({"scancel", absl::StrCat(id)});
+}
+
+TEST_F(PluginE2ETest, ArrayTasksAllRunInRegion) {
+  Publish();
+  uint32_t id = SubmitOk(kAlice, {"--dataset=patients-eu", "--array=0-3", "--wrap",
+                                  "echo node=$SLURMD_NODENAME"});
+  ASSERT_GT(id, 0u);
+  for (int task = 0; task < 4; ++task) {
+    std::string task_id = absl::StrCat(id, "_", task);
+    CommandResult r;
+    // Array tasks finish at their own pace: poll each (bounded).
+    for (int i = 0; i < 60; ++i) {
+      r = cluster().Run({"scontrol", "show", "job", "-o", task_id});
+      if (r.out.find("JobState=COMPLETED") != std::string::npos) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    EXPECT_THAT(r.out, HasSubstr("JobState=COMPLETED")) << r.Describe();
+    EXPECT_THAT(r.out, MatchesRegex(".*Partition=gpu-(fr-a100|de-h100) .*"));
+    EXPECT_THAT(r.out, MatchesRegex(".*NodeList=(fr-a100|de-h100)-[12] .*"));
+  }
+}
+
+TEST_F(PluginE2ETest, GarbageSnapshotKeepsTheLastGoodRegister) {
+  Publish();
+  {
+    std::ofstream out(SnapshotPath(), std::ios::trunc);
+    out << "garbage";
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  uint32_t id = SubmitOk(kAlice, {"--dataset=patients-eu", "--hold", "--wrap", "true"});
+  ASSERT_GT(id, 0u);
+  EXPECT_EQ(*cluster().JobField(id, "Partition"), "gpu-fr-a100");
+  cluster().Run({"scancel", absl::StrCat(id)});
+}
+
+}  // namespace
+}  // namespace sovereign::e2e
