@@ -1,0 +1,65 @@
+// The audit log's SQL: one connection, its cached statements, and chain verification over it.
+// Thread-compatible: the owner serialises calls.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "sovereign/audit_log.h"
+
+namespace sovereign::audit::sqlite {
+
+class Db {
+ public:
+  Db() = default;
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  // Errors name the path: NOT_FOUND / PERMISSION_DENIED when it cannot be opened,
+  // FAILED_PRECONDITION when it is not a SQLite database.
+  absl::Status Open(const std::string& path, bool read_only);
+  absl::Status Exec(const std::string& sql);
+
+  // NOT_FOUND when there is no meta table (not an audit log).
+  absl::StatusOr<std::optional<std::string>> MetaValue(const std::string& key);
+  absl::Status SetMeta(const std::string& key, const std::string& value);
+  bool HasTables();
+
+  // (seq, hash) of the last record; (0, "") when empty.
+  absl::StatusOr<std::pair<int64_t, std::string>> Head();
+  absl::StatusOr<std::optional<AuditRecord>> FindDecision(const std::string& decision_id);
+  absl::Status InsertRecord(const AuditRecord& r);
+  absl::Status InsertCheckpoint(const Checkpoint& c);
+  absl::StatusOr<std::optional<Checkpoint>> LatestCheckpoint();
+  absl::StatusOr<std::vector<Checkpoint>> Checkpoints();
+  absl::StatusOr<std::vector<AuditRecord>> Query(const AuditQuery& q);
+  absl::StatusOr<std::vector<AuditRecord>> Range(int64_t first, int64_t last);
+
+  sqlite3* raw() { return db_; }
+  const std::string& path() const { return path_; }
+
+  // SQLite result code -> status, naming the path and the operation.
+  absl::Status Error(int rc, const std::string& what) const;
+  sqlite3_stmt* Prepare(const std::string& sql);  // cached; null on error
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::string path_;
+  std::map<std::string, sqlite3_stmt*> cache_;
+};
+
+// Reads one record from a statement whose columns are kRecordColumns.
+AuditRecord ReadRecord(sqlite3_stmt* st);
+extern const char* const kRecordColumns;
+
+// Recomputes the chain and checks every checkpoint against `trusted_public_pem`.
+VerifyReport VerifyChain(Db& db, const std::string& trusted_public_pem);
+
+}  // namespace sovereign::audit::sqlite

@@ -1,0 +1,449 @@
+#include "sovereign/audit_log.h"
+
+#include <sched.h>
+#include <sqlite3.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sovereign::audit {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class AuditLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/audit_test_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    options_.path = dir_ + "/audit.db";
+    options_.signing_key_path = dir_ + "/signing.pem";
+    options_.checkpoint_interval = 0;
+  }
+  void TearDown() override {
+    log_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void Open() {
+    auto log = AuditLog::Open(options_);
+    ASSERT_TRUE(log.ok()) << log.status();
+    log_ = *std::move(log);
+  }
+
+  static AuditRecord Decision(const std::string& id, const std::string& user,
+                              std::vector<std::string> datasets, const std::string& region,
+                              const std::string& verdict = "place") {
+    AuditRecord r;
+    r.decision_id = id;
+    r.time = absl::FromUnixSeconds(1795000000) + absl::Seconds(std::hash<std::string>{}(id) % 100);
+    r.caller = "uid=1000(" + user + ")";
+    r.user = user;
+    r.account = user == "alice" ? "oncology" : "vision";
+    r.datasets = std::move(datasets);
+    r.region = region;
+    r.partition = region == "eu" ? "gpu-fr-a100" : "gpu-us-h100";
+    r.verdict = verdict;
+    r.register_version = std::string(64, 'a');
+    r.body_json = R"({"reason":"test"})";
+    return r;
+  }
+
+  void Fill() {
+    ASSERT_TRUE(log_->Append(Decision("d1", "alice", {"patients-eu"}, "eu")).ok());
+    ASSERT_TRUE(log_->Append(Decision("d2", "bob", {"imagenet-public"}, "us")).ok());
+    ASSERT_TRUE(log_->Append(Decision("d3", "alice", {"patients-eu", "imagenet-public"}, "eu")).ok());
+    ASSERT_TRUE(log_->Append(Decision("d4", "bob", {}, "", "reject")).ok());
+    AuditRecord att;
+    att.kind = RecordKind::kAttestation;
+    att.decision_id = "d1";
+    att.job_id = 42;
+    att.verdict = "ok";
+    att.region = "eu";
+    att.time = absl::FromUnixSeconds(1795000500);
+    ASSERT_TRUE(log_->Append(att).ok());
+  }
+
+  void Sql(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
+    sqlite3_free(err);
+    sqlite3_close(db);
+  }
+
+  std::vector<std::string> Ids(const AuditQuery& q) {
+    auto r = log_->List(q);
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::vector<std::string> ids;
+    for (const auto& rec : *r) {
+      ids.push_back(absl::StrCat(rec.decision_id, rec.kind == RecordKind::kAttestation ? "/att" : ""));
+    }
+    return ids;
+  }
+
+  std::string PublicKey() {
+    auto c = log_->MakeCheckpoint();
+    EXPECT_TRUE(c.ok());
+    return c->public_key;
+  }
+
+  std::string dir_;
+  AuditOptions options_;
+  std::unique_ptr<AuditLog> log_;
+};
+
+TEST_F(AuditLogTest, AppendsAChainAndFindsRecords) {
+  Open();
+  auto a = log_->Append(Decision("d1", "alice", {"patients-eu"}, "eu"));
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->seq, 1);
+  EXPECT_EQ(a->prev_hash, std::string(64, '0'));
+  EXPECT_EQ(a->hash.size(), 64u);
+  auto b = log_->Append(Decision("d2", "bob", {}, "us"));
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->seq, 2);
+  EXPECT_EQ(b->prev_hash, a->hash);
+  EXPECT_EQ(log_->HeadSeq(), 2);
+  auto got = log_->Get("d1");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->hash, a->hash);
+  EXPECT_THAT(got->datasets, ElementsAre("patients-eu"));
+  EXPECT_EQ(got->time, a->time);
+  EXPECT_EQ(log_->Get("nope").status().message(), "no decision with id \"nope\" in the log");
+}
+
+TEST_F(AuditLogTest, SameDecisionIdIsStoredOnce) {
+  Open();
+  auto first = log_->Append(Decision("d1", "alice", {"patients-eu"}, "eu"));
+  auto again = log_->Append(Decision("d1", "mallory", {}, "us"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->seq, first->seq);
+  EXPECT_EQ(again->user, "alice");
+  EXPECT_EQ(log_->HeadSeq(), 1);
+}
+
+TEST_F(AuditLogTest, EveryFilterAndPaging) {
+  Open();
+  Fill();
+  EXPECT_THAT(Ids({}), ElementsAre("d1/att", "d4", "d3", "d2", "d1"));
+  AuditQuery q;
+  q.dataset = "patients-eu";
+  EXPECT_THAT(Ids(q), ElementsAre("d3", "d1"));
+  q = {};
+  q.user = "bob";
+  EXPECT_THAT(Ids(q), ElementsAre("d4", "d2"));
+  q = {};
+  q.account = "oncology";
+  EXPECT_THAT(Ids(q), ElementsAre("d3", "d1"));
+  q = {};
+  q.region = "us";
+  EXPECT_THAT(Ids(q), ElementsAre("d2"));
+  q = {};
+  q.partition = "gpu-fr-a100";
+  EXPECT_THAT(Ids(q), ElementsAre("d3", "d1"));
+  q = {};
+  q.verdict = "reject";
+  EXPECT_THAT(Ids(q), ElementsAre("d4"));
+  q = {};
+  q.job_id = 42;
+  EXPECT_THAT(Ids(q), ElementsAre("d1/att"));
+  q = {};
+  q.kind = RecordKind::kAttestation;
+  EXPECT_THAT(Ids(q), ElementsAre("d1/att"));
+  q = {};
+  q.since = absl::FromUnixSeconds(1795000400);
+  EXPECT_THAT(Ids(q), ElementsAre("d1/att"));
+  q = {};
+  q.until = absl::FromUnixSeconds(1795000400);
+  EXPECT_EQ(Ids(q).size(), 4u);
+  q = {};
+  q.limit = 2;
+  EXPECT_THAT(Ids(q), ElementsAre("d1/att", "d4"));
+  q.before_seq = 4;
+  EXPECT_THAT(Ids(q), ElementsAre("d3", "d2"));
+  q = {};
+  q.dataset = "patients-eu";
+  q.user = "alice";
+  q.before_seq = 3;
+  EXPECT_THAT(Ids(q), ElementsAre("d1"));
+  auto range = log_->Range(2, 3);
+  ASSERT_TRUE(range.ok());
+  ASSERT_EQ(range->size(), 2u);
+  EXPECT_EQ((*range)[0].decision_id, "d2");
+}
+
+TEST_F(AuditLogTest, VerifiesAndSurvivesReopen) {
+  Open();
+  Fill();
+  ASSERT_TRUE(log_->MakeCheckpoint().ok());
+  VerifyReport ok = log_->Verify();
+  EXPECT_TRUE(ok.ok) << ok.problem;
+  EXPECT_EQ(ok.records_checked, 5);
+  EXPECT_EQ(ok.checkpoints_checked, 1);
+  log_.reset();
+  Open();
+  EXPECT_EQ(log_->HeadSeq(), 5);
+  auto next = log_->Append(Decision("d5", "alice", {}, "eu"));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->seq, 6);
+  EXPECT_TRUE(log_->Verify().ok);
+}
+
+TEST_F(AuditLogTest, EditedRowIsFound) {
+  Open();
+  Fill();
+  Sql("UPDATE records SET region = 'us' WHERE seq = 3");
+  VerifyReport r = log_->Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 3);
+  EXPECT_EQ(r.problem, "record 3: hash mismatch (content changed after it was written)");
+}
+
+TEST_F(AuditLogTest, DeletedRowIsFound) {
+  Open();
+  Fill();
+  Sql("DELETE FROM records WHERE seq = 2");
+  VerifyReport r = log_->Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 2);
+  EXPECT_EQ(r.problem, "record 2 is missing (records jump from 1 to 3): a record was deleted");
+}
+
+TEST_F(AuditLogTest, InsertedRowIsFound) {
+  Open();
+  Fill();
+  // Make room and forge a row in the middle, copying a real row's hashes.
+  Sql("UPDATE records SET seq = seq + 100 WHERE seq >= 3");
+  Sql("UPDATE records SET seq = seq - 99 WHERE seq >= 103");
+  Sql("INSERT INTO records SELECT 3, kind, 'forged', time_us, caller, user, account, datasets, "
+      "region, partition, verdict, job_id, register_version, body, prev_hash, hash FROM records "
+      "WHERE seq = 2");
+  VerifyReport r = log_->Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 3);
+  EXPECT_EQ(r.problem,
+            "record 3: prev_hash does not match record 2 (a record was deleted, inserted or "
+            "reordered)");
+}
+
+TEST_F(AuditLogTest, ReorderedRowsAreFound) {
+  Open();
+  Fill();
+  Sql("UPDATE records SET seq = -2 WHERE seq = 2; UPDATE records SET seq = 2 WHERE seq = 3; "
+      "UPDATE records SET seq = 3 WHERE seq = -2;");
+  VerifyReport r = log_->Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 2);
+  EXPECT_THAT(r.problem, HasSubstr("record 2: prev_hash does not match record 1"));
+}
+
+TEST_F(AuditLogTest, RewrittenTailIsCaughtByTheSignedCheckpoint) {
+  Open();
+  Fill();
+  ASSERT_TRUE(log_->MakeCheckpoint().ok());
+  // Someone deletes the last records and everything after: the chain alone looks fine.
+  Sql("DELETE FROM records WHERE seq >= 4");
+  VerifyReport r = log_->Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.problem, "records end at 3 but checkpoint 1 covers 5 (records were deleted)");
+}
+
+TEST_F(AuditLogTest, ForgedCheckpointSignatureIsFound) {
+  Open();
+  Fill();
+  ASSERT_TRUE(log_->MakeCheckpoint().ok());
+  Sql("UPDATE checkpoints SET count = 4");
+  VerifyReport r = log_->Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.problem, "checkpoint 1: signature does not verify with the trusted public key");
+}
+
+TEST_F(AuditLogTest, OfflineVerificationTrustsOnlyTheGivenKey) {
+  Open();
+  Fill();
+  std::string key = PublicKey();
+  log_.reset();
+  VerifyReport good = VerifyDatabase(options_.path, key);
+  EXPECT_TRUE(good.ok) << good.problem;
+  EXPECT_EQ(good.records_checked, 5);
+  // Another key: the same file no longer verifies.
+  AuditOptions other = options_;
+  other.path = dir_ + "/other.db";
+  other.signing_key_path = dir_ + "/other.pem";
+  auto other_log = AuditLog::Open(other);
+  ASSERT_TRUE(other_log.ok());
+  std::string other_key = (*other_log)->MakeCheckpoint()->public_key;
+  VerifyReport bad = VerifyDatabase(options_.path, other_key);
+  EXPECT_FALSE(bad.ok);
+  EXPECT_EQ(bad.problem, "checkpoint 1: signature does not verify with the trusted public key");
+  EXPECT_EQ(VerifyDatabase(options_.path, "not a key").problem,
+            "the trusted public key is not an Ed25519 public key in PEM");
+  EXPECT_THAT(VerifyDatabase(dir_ + "/missing.db", key).problem,
+              HasSubstr("audit log " + dir_ + "/missing.db: cannot open"));
+}
+
+TEST_F(AuditLogTest, AutomaticCheckpoints) {
+  options_.checkpoint_interval = 2;
+  Open();
+  Fill();
+  auto latest = log_->LatestCheckpoint();
+  ASSERT_TRUE(latest.ok());
+  ASSERT_TRUE(latest->has_value());
+  EXPECT_EQ((*latest)->count, 4);
+  EXPECT_EQ(log_->Verify().checkpoints_checked, 2);
+}
+
+TEST_F(AuditLogTest, ConcurrentAppendersShareOneChain) {
+  options_.sync = Sync::kFull;
+  Open();
+  constexpr int kThreads = 16, kEach = 1000;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        auto r = log_->Append(Decision(absl::StrCat("t", t, "-", i), "alice", {"patients-eu"}, "eu"));
+        if (!r.ok() || r->seq <= 0) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(log_->HeadSeq(), kThreads * kEach);
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_TRUE(log_->Get(absl::StrCat("t", t, "-", kEach - 1)).ok());
+  }
+  VerifyReport r = log_->Verify();
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_EQ(r.records_checked, kThreads * kEach);
+}
+
+// A real full disk: the log on a 256 KiB tmpfs in a private mount namespace (needs
+// CAP_SYS_ADMIN), grown afterwards with a remount.
+TEST_F(AuditLogTest, FullDiskRefusesTheRecordAndKeepsTheLogUsable) {
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(pipefd[0]);
+    auto report = [&](const std::string& msg, int code) {
+      (void)!write(pipefd[1], msg.data(), msg.size());
+      _exit(code);
+    };
+    std::string mnt = dir_ + "/small";
+    fs::create_directory(mnt);
+    if (unshare(CLONE_NEWNS) != 0 ||
+        mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=256k") != 0) {
+      report("no mount namespace", 77);
+    }
+    AuditOptions o = options_;
+    o.path = mnt + "/audit.db";
+    auto log = AuditLog::Open(o);
+    if (!log.ok()) {
+      report(std::string(log.status().message()), 1);
+    }
+    absl::Status full;
+    int appended = 0;
+    for (int i = 0; i < 100000 && full.ok(); ++i) {
+      AuditRecord r = Decision(absl::StrCat("d", i), "alice", {"patients-eu"}, "eu");
+      r.body_json = std::string(2000, 'x');
+      auto a = (*log)->Append(r);
+      if (a.ok()) {
+        ++appended;
+      } else {
+        full = a.status();
+      }
+    }
+    VerifyReport after_full = (*log)->Verify();
+    int64_t head = (*log)->HeadSeq();
+    if (mount(nullptr, mnt.c_str(), nullptr, MS_REMOUNT, "size=4m") != 0) {
+      report("remount failed", 1);
+    }
+    auto again = (*log)->Append(Decision("after", "alice", {}, "eu"));
+    VerifyReport final_check = (*log)->Verify();
+    report(absl::StrCat(static_cast<int>(full.code()), "|", full.message(), "|",
+                        after_full.ok && after_full.records_checked == appended &&
+                            head == appended,
+                        "|", again.ok() && again->seq == appended + 1, "|", final_check.ok),
+           0);
+  }
+  close(pipefd[1]);
+  std::string out;
+  char buf[1024];
+  for (ssize_t n; (n = read(pipefd[0], buf, sizeof buf)) > 0;) {
+    out.append(buf, n);
+  }
+  close(pipefd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << out;
+  }
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
+  std::vector<std::string> parts = absl::StrSplit(out, '|');
+  ASSERT_EQ(parts.size(), 5u) << out;
+  EXPECT_EQ(parts[0], absl::StrCat(static_cast<int>(absl::StatusCode::kResourceExhausted)));
+  EXPECT_THAT(parts[1], ::testing::StartsWith("audit log " + dir_ +
+                                              "/small/audit.db: disk full, the decision was not "
+                                              "recorded ("));
+  EXPECT_EQ(parts[2], "1") << "the chain must hold exactly the acknowledged records";
+  EXPECT_EQ(parts[3], "1") << "appends must work again once there is room";
+  EXPECT_EQ(parts[4], "1");
+}
+
+TEST_F(AuditLogTest, RefusesADatabaseThatIsNotAnAuditLog) {
+  Sql("CREATE TABLE accounts (id INTEGER)");
+  auto log = AuditLog::Open(options_);
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(log.status().message(),
+            "audit log " + options_.path + " is a SQLite database but not an audit log");
+  {
+    std::ofstream junk(dir_ + "/junk.db");
+    junk << std::string(4096, 'x');
+  }
+  options_.path = dir_ + "/junk.db";
+  log = AuditLog::Open(options_);
+  ASSERT_FALSE(log.ok());
+  EXPECT_THAT(log.status().message(), HasSubstr("junk.db: cannot read it: file is not a database"));
+}
+
+TEST_F(AuditLogTest, RefusesANewerSchema) {
+  Open();
+  log_.reset();
+  Sql("UPDATE meta SET value = '9' WHERE key = 'schema_version'");
+  auto log = AuditLog::Open(options_);
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().message(), "audit log " + options_.path +
+                                        " has schema version 9; this sovereignd reads version 1");
+}
+
+TEST_F(AuditLogTest, UnwritablePathIsNamed) {
+  options_.path = "/proc/sovereign/audit.db";
+  auto log = AuditLog::Open(options_);
+  ASSERT_FALSE(log.ok());
+  EXPECT_THAT(log.status().message(), HasSubstr("audit log /proc/sovereign/audit.db: cannot open"));
+}
+
+}  // namespace
+}  // namespace sovereign::audit
