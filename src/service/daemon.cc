@@ -1,5 +1,6 @@
 #include "daemon.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
@@ -116,6 +117,13 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  // Idle threads waiting for calls. The sync server starts a thread whenever fewer than
+  // min_pollers wait; with gRPC's default of 1 that is a thread start on the path of nearly
+  // every call of a serial client (a slurmctld-like caller), which shows in its latency tail.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS,
+                              c.min_pollers);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              std::max(c.min_pollers, c.max_pollers));
   builder.RegisterService(d->placement_.get());
   builder.RegisterService(d->audit_.get());
   builder.RegisterService(d->register_.get());

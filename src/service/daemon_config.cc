@@ -306,11 +306,22 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
                             }}});
             }},
            {"server", [&](const YAML::Node& n, const std::string& k) {
-              p.Map(n, k, {{"max_threads", [&](const YAML::Node& v, const std::string& kk) {
-                              int64_t value = c.max_threads;
-                              p.Int(v, kk, 0, 4096, &value);
-                              c.max_threads = static_cast<int>(value);
-                            }}});
+              p.Map(n, k,
+                    {{"max_threads", [&](const YAML::Node& v, const std::string& kk) {
+                        int64_t value = c.max_threads;
+                        p.Int(v, kk, 0, 4096, &value);
+                        c.max_threads = static_cast<int>(value);
+                      }},
+                     {"min_pollers", [&](const YAML::Node& v, const std::string& kk) {
+                        int64_t value = c.min_pollers;
+                        p.Int(v, kk, 1, 64, &value);
+                        c.min_pollers = static_cast<int>(value);
+                      }},
+                     {"max_pollers", [&](const YAML::Node& v, const std::string& kk) {
+                        int64_t value = c.max_pollers;
+                        p.Int(v, kk, 1, 64, &value);
+                        c.max_pollers = static_cast<int>(value);
+                      }}});
             }}});
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(p.filename(), ": ", e.what()));

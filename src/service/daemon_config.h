@@ -57,6 +57,9 @@ struct DaemonConfig {
   std::string log_level = "info";
   // Most threads the gRPC server runs handlers on (0 = gRPC's default).
   int max_threads = 0;
+  // Threads kept waiting for new calls (at least min_pollers, at most max_pollers idle).
+  int min_pollers = 2;
+  int max_pollers = 4;
 
   DaemonConfig();
 };

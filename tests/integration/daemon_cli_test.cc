@@ -300,6 +300,18 @@ TEST_F(DaemonCliTest, SigtermStopsCleanlyAndRemovesTheSocket) {
                                 ": no such socket (is sovereignd running?)\n"));
 }
 
+TEST_F(DaemonCliTest, HealthAndReflectionForGrpcurl) {
+  RunResult health = daemon_.Probe("Health.Check", "", kNobody);
+  EXPECT_EQ(health.out, "OK \nSERVING\n");
+  RunResult services = daemon_.Probe("Reflection.ListServices", "", kNobody);
+  ASSERT_EQ(StatusOf(services), "OK") << services.out;
+  for (const char* name : {"sovereign.v1.PlacementService", "sovereign.v1.AuditService",
+                           "sovereign.v1.RegisterService", "sovereign.v1.AdminService",
+                           "grpc.health.v1.Health"}) {
+    EXPECT_THAT(services.out, HasSubstr(name));
+  }
+}
+
 TEST(SovereignctlTest, SaysClearlyWhenTheDaemonIsNotRunning) {
   RunResult r = RunProgram({SOVEREIGNCTL_PATH, "status"});
   EXPECT_EQ(r.exit_code, 3);

@@ -17,6 +17,7 @@
 
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/security/credentials.h>
 
 #include "sovereign/v1/admin.grpc.pb.h"
@@ -96,6 +97,64 @@ Outcome FirstOfStream(grpc::ClientContext* ctx, Reader reader) {
     return {grpc::Status::OK, json};
   }
   return {reader->Finish(), ""};
+}
+
+grpc::ByteBuffer Bytes(const std::string& raw) {
+  grpc::Slice slice(raw);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+std::string Raw(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (buffer.Dump(&slices).ok()) {
+    for (const grpc::Slice& s : slices) {
+      out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    }
+  }
+  return out;
+}
+
+// Services this repository has no generated code for (health, reflection), called with
+// hand-encoded protobuf bytes through the generic stub.
+Outcome Generic(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+                const std::string& request, bool stream) {
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  grpc::ByteBuffer response;
+  grpc::Status status;
+  void* tag;
+  bool ok;
+  if (!stream) {
+    auto call = stub.PrepareUnaryCall(&ctx, method, Bytes(request), &cq);
+    call->StartCall();
+    call->Finish(&response, &status, reinterpret_cast<void*>(1));
+    cq.Next(&tag, &ok);
+  } else {
+    auto call = stub.PrepareCall(&ctx, method, &cq);
+    call->StartCall(reinterpret_cast<void*>(1));
+    cq.Next(&tag, &ok);
+    call->Write(Bytes(request), reinterpret_cast<void*>(2));
+    cq.Next(&tag, &ok);
+    call->Read(&response, reinterpret_cast<void*>(3));
+    cq.Next(&tag, &ok);
+    call->WritesDone(reinterpret_cast<void*>(4));
+    cq.Next(&tag, &ok);
+    call->Finish(&status, reinterpret_cast<void*>(5));
+    cq.Next(&tag, &ok);
+  }
+  // Printable runs of the response: service names, status enum as a number.
+  std::string text;
+  for (char c : Raw(response)) {
+    text.push_back(c >= 0x20 && c < 0x7f ? c : ' ');
+  }
+  if (!stream && status.ok()) {
+    std::string raw = Raw(response);
+    text = raw.size() == 2 && raw[0] == 0x08 ? (raw[1] == 1 ? "SERVING" : "NOT_SERVING") : text;
+  }
+  return {status, text};
 }
 
 }  // namespace
@@ -181,6 +240,15 @@ int main(int argc, char** argv) {
       {"RegisterService.Diff", [&] { return Unary(reg.get(), &R::Diff, request); }},
       {"RegisterService.Rollback", [&] { return Unary(reg.get(), &R::Rollback, request); }},
       {"AdminService.GetStatus", [&] { return Unary(admin.get(), &D::GetStatus, request); }},
+      // HealthCheckRequest{service: ""}: no bytes.
+      {"Health.Check",
+       [&] { return Generic(channel, "/grpc.health.v1.Health/Check", "", false); }},
+      // ServerReflectionRequest{list_services: "*"}: field 7, length 1.
+      {"Reflection.ListServices",
+       [&] {
+         return Generic(channel, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                        std::string("\x3a\x01*", 3), true);
+       }},
   };
   auto it = calls.find(method);
   if (it == calls.end()) {

@@ -40,6 +40,8 @@ TEST(DaemonConfigTest, ExampleFileSpellsOutEveryDefault) {
   ExpectSameRoles(c->roles.service, d.roles.service);
   EXPECT_EQ(c->log_level, d.log_level);
   EXPECT_EQ(c->max_threads, d.max_threads);
+  EXPECT_EQ(c->min_pollers, d.min_pollers);
+  EXPECT_EQ(c->max_pollers, d.max_pollers);
 }
 
 TEST(DaemonConfigTest, DefaultsAsDocumented) {
