@@ -176,7 +176,7 @@ void Reconciler::Run() {
     lock.unlock();
     absl::StatusOr<ReconcileStats> s = ReconcileOnce(absl::Now());
     if (!s.ok()) {
-      spdlog::warn("reconciler: {}", s.status().message());
+      spdlog::warn("reconciler: {}", std::string(s.status().message()));
     }
     lock.lock();
   }

@@ -109,7 +109,7 @@ absl::StatusOr<int> SpoolIngester::IngestOnce() {
           << rec.segment << ":" << rec.offset << " " << d.status().message() << "\n"
           << rec.payload << "\n";
       spdlog::error("spool {}: record at segment {} offset {} set aside in undecodable.log: {}",
-                    options_.spool_dir, rec.segment, rec.offset, d.status().message());
+                    options_.spool_dir, rec.segment, rec.offset, std::string(d.status().message()));
       continue;
     }
     if (reg == nullptr || reg->version() != d->decision.register_version) {
@@ -124,7 +124,7 @@ absl::StatusOr<int> SpoolIngester::IngestOnce() {
     ++ingested_;
   }
   if (absl::StatusOr<int> trimmed = reader_->Trim(); !trimmed.ok()) {
-    spdlog::warn("{}", trimmed.status().message());
+    spdlog::warn("{}", std::string(trimmed.status().message()));
   }
   return static_cast<int>(read->records.size());
 }
@@ -135,7 +135,7 @@ void SpoolIngester::Run() {
     lock.unlock();
     absl::StatusOr<int> n = IngestOnce();
     if (!n.ok()) {
-      spdlog::error("spool ingestion: {}", n.status().message());
+      spdlog::error("spool ingestion: {}", std::string(n.status().message()));
     }
     lock.lock();
     // Drain a backlog without pausing; otherwise wait for the next round.
