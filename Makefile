@@ -1,29 +1,35 @@
 # sovereign: the few commands a developer, a CI job or a visitor needs.
 #
-#   make deps     install the missing Debian packages (scripts/debian-packages.txt)
-#   make build    configure (CMake + Ninja, in build/) and build everything
-#   make test     build, then run the whole test suite (unit, golden, e2e, bench smoke)
-#   make demo     where would these jobs run, and why: sovereignctl explain on the example
-#   make format   clang-format every C++ file in git
-#   make clean    remove build/
+#   make demo       where would these jobs run, and why: sovereignctl explain on the example
+#   make test       build, then the whole suite: unit, golden, integration (a real sovereignd),
+#                   e2e (a real Slurm cluster on this machine), benchmark smoke runs
+#   make test-fast  build, then the unit tests only (seconds)
+#   make deps       install the missing Debian packages (scripts/debian-packages.txt)
+#   make build      configure (CMake + Ninja, in build/) and build everything
+#   make format     clang-format every C++ file in git
+#   make clean      remove build/
 #
 # Variables: BUILD_DIR (build), BUILD_TYPE (RelWithDebInfo), JOBS (2: parallel compile jobs
-# and tests; end-to-end tests always run one at a time), CMAKE_ARGS (extra configure options).
+# and tests; e2e tests always run one at a time), CMAKE_ARGS (extra configure options, used
+# when build/ is first configured).
 
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build test demo format clean
+.PHONY: all deps configure build test test-fast demo demo-down format clean
 
 all: build
 
 deps:
 	@scripts/deps.sh
 
-configure: deps
+# Ninja re-runs CMake by itself when a CMakeLists.txt changes.
+$(BUILD_DIR)/build.ninja:
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
+
+configure: deps $(BUILD_DIR)/build.ninja
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
@@ -31,8 +37,15 @@ build: configure
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
+test-fast: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L unit
+
+# The demo builds only what it runs.
 demo: deps
-	BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) scripts/demo.sh
+	@BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) scripts/demo.sh
+
+demo-down:
+	@scripts/demo.sh down
 
 format:
 	@command -v clang-format >/dev/null || { \

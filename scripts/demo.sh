@@ -5,8 +5,21 @@
 # that must be refused. Nothing here needs a running Slurm or sovereignd.
 #
 # Usage: scripts/demo.sh          (or: make demo)
+#        scripts/demo.sh down     (or: make demo-down) stops what the demo started: nothing yet
 # Environment: BUILD_DIR (build), JOBS (2)
 set -euo pipefail
+
+case "${1:-}" in
+  "") ;;
+  down)
+    echo "demo: the offline tour starts no processes; nothing to stop"
+    exit 0
+    ;;
+  *)
+    echo "demo: unknown argument \"$1\" (usage: scripts/demo.sh [down])" >&2
+    exit 2
+    ;;
+esac
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${root}"

@@ -12,12 +12,10 @@
 namespace sovereign::cli {
 
 // Process exit codes, as above.
-enum ExitCode : int {
-  kExitOk = 0,
-  kExitNo = 1,           // a refusal, or an invalid register / cluster snapshot
-  kExitUsage = 2,        // bad arguments, a file that cannot be read
-  kExitUnreachable = 3,  // sovereignd did not answer
-};
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitNo = 1;           // a refusal, or an invalid register or snapshot
+inline constexpr int kExitUsage = 2;        // bad arguments, a file that cannot be read
+inline constexpr int kExitUnreachable = 3;  // sovereignd did not answer
 
 // Options every subcommand shares.
 struct GlobalOptions {
@@ -31,12 +29,12 @@ struct GlobalOptions {
 void AddRegisterOfflineCommands(CLI::App& register_cmd, GlobalOptions& global, int* exit_code);
 // register apply|history|diff|rollback|show (against the daemon).
 void AddRegisterOnlineCommands(CLI::App& register_cmd, GlobalOptions& global, int* exit_code);
-// explain: offline with --register/--cluster, otherwise against the daemon.
-void AddExplainCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
-// explain without --register: asks sovereignd where `request` would go and prints the answer
-// as the offline form does. Returns the exit code. Only called when the binary is built with
-// SOVEREIGN_CLI_ONLINE (the online commands define it).
-int ExplainOnline(const JobRequest& request, const GlobalOptions& global);
+// explain: offline with --register/--cluster; without --register, `online` asks the daemon
+// (ExplainOnline in explain_online.h, when sovereignctl is built with its online commands;
+// null: --register is required). `online` returns the exit code.
+using ExplainOnlineFn = int (*)(const GlobalOptions& global, const JobRequest& request);
+void AddExplainCommand(CLI::App& app, GlobalOptions& global, int* exit_code,
+                       ExplainOnlineFn online = nullptr);
 // audit list|show|watch|verify|export.
 void AddAuditCommands(CLI::App& audit_cmd, GlobalOptions& global, int* exit_code);
 // status.

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 
+#include "absl/strings/str_cat.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "explain_request.h"
@@ -45,7 +46,8 @@ int ExplainOffline(const ExplainOptions& options, const ExplainJob& job, bool as
 
 }  // namespace
 
-void AddExplainCommand(CLI::App& app, GlobalOptions& global, int* exit_code) {
+void AddExplainCommand(CLI::App& app, GlobalOptions& global, int* exit_code,
+                       ExplainOnlineFn online) {
   CLI::App* cmd = app.add_subcommand(
       "explain", "where would this job run, and why (every partition with its energy and CO2)");
   auto o = std::make_shared<ExplainOptions>();
@@ -75,30 +77,33 @@ void AddExplainCommand(CLI::App& app, GlobalOptions& global, int* exit_code) {
                   "partitions asked for, comma-separated (default: any)")
       ->delimiter(',');
   cmd->add_option("--now", o->now, "decide at this RFC 3339 time (default: now)");
-  cmd->callback([o, uid, uid_opt, &global, exit_code] {
+  cmd->callback([o, uid, uid_opt, &global, exit_code, online] {
     if (uid_opt->count() > 0) {
       o->uid = static_cast<uint32_t>(*uid);
     }
-#ifndef SOVEREIGN_CLI_ONLINE
-    if (o->register_path.empty()) {
+    const bool offline = !o->register_path.empty();
+    if (!offline && online == nullptr) {
       PrintError(kCommand, "--register is required when sovereignd support is not built in");
       *exit_code = kExitUsage;
       return;
     }
-#endif
+    if (!offline && (!o->cluster_path.empty() || !o->now.empty())) {
+      // sovereignd decides with its own cluster view, now.
+      PrintError(kCommand, absl::StrCat(o->cluster_path.empty() ? "--now" : "--cluster",
+                                        " needs --register (sovereignd uses its own cluster "
+                                        "view and clock)"));
+      *exit_code = kExitUsage;
+      return;
+    }
+    // sovereignd knows who is asking: the user's identity is looked up here only offline.
+    o->look_up_identity = offline;
     absl::StatusOr<ExplainJob> job = BuildExplainJob(*o);
     if (!job.ok()) {
       PrintError(kCommand, job.status().message());
       *exit_code = kExitUsage;
       return;
     }
-#ifdef SOVEREIGN_CLI_ONLINE
-    if (o->register_path.empty()) {
-      *exit_code = ExplainOnline(job->request, global);
-      return;
-    }
-#endif
-    *exit_code = ExplainOffline(*o, *job, global.json);
+    *exit_code = offline ? ExplainOffline(*o, *job, global.json) : online(global, job->request);
   });
 }
 

@@ -117,15 +117,20 @@ absl::StatusOr<ExplainJob> BuildExplainJob(const ExplainOptions& o) {
   r.submit_time = job.now;
 
   r.user = o.user;
-  if (r.user.empty()) {
+  r.groups = o.groups;
+  r.uid = o.uid.value_or(0);
+  if (o.look_up_identity && r.user.empty()) {
     absl::StatusOr<std::string> me = CurrentUserName();
     if (!me.ok()) {
       return me.status();
     }
     r.user = *me;
   }
-  r.groups = o.groups;
-  if (!o.uid.has_value() || r.groups.empty()) {
+  // Offline, a missing uid or group list comes from this machine. Online, sovereignd fills in
+  // its caller's identity, but a user named with --user still needs their uid.
+  const bool need_uid = !o.uid.has_value() && !r.user.empty();
+  const bool need_groups = o.look_up_identity && r.groups.empty();
+  if (need_uid || need_groups) {
     absl::StatusOr<LocalUser> local = LookUpLocalUser(r.user);
     if (absl::IsNotFound(local.status())) {
       return absl::NotFoundError(absl::StrCat(
@@ -134,13 +139,12 @@ absl::StatusOr<ExplainJob> BuildExplainJob(const ExplainOptions& o) {
     if (!local.ok()) {
       return local.status();
     }
-    if (r.groups.empty()) {
+    if (need_groups) {
       r.groups = local->groups;
     }
-    r.uid = local->uid;
-  }
-  if (o.uid.has_value()) {
-    r.uid = *o.uid;
+    if (need_uid) {
+      r.uid = local->uid;
+    }
   }
   r.account = o.account;
   r.datasets = o.datasets;

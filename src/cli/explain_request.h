@@ -42,6 +42,9 @@ struct ExplainOptions {
   std::string time;
   // RFC 3339 time of the decision; empty = now.
   std::string now;
+  // Fill in the user (the one running this), uid and groups from this machine where not
+  // given. false: leave them as given (sovereignd fills in its caller's).
+  bool look_up_identity = true;
 };
 
 // The request, and the time to decide at.

@@ -3,6 +3,9 @@
 #include <iostream>
 
 #include "commands.h"
+#ifdef SOVEREIGN_CLI_ONLINE
+#include "explain_online.h"
+#endif
 
 int main(int argc, char** argv) {
   CLI::App app{"sovereignctl: sovereignty-aware placement for Slurm"};
@@ -28,8 +31,10 @@ int main(int argc, char** argv) {
   audit->require_subcommand(1);
   sovereign::cli::AddAuditCommands(*audit, global, &exit_code);
   sovereign::cli::AddStatusCommand(app, global, &exit_code);
-#endif
+  sovereign::cli::AddExplainCommand(app, global, &exit_code, &sovereign::cli::ExplainOnline);
+#else
   sovereign::cli::AddExplainCommand(app, global, &exit_code);
+#endif
 
   try {
     app.parse(argc, argv);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "commands.h"
 #include "e2e/minicluster.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -168,6 +169,43 @@ TEST_F(SovereignctlTest, ValidateNeedsAFile) {
 
 // --- explain -------------------------------------------------------------------------------
 
+// Built without the online commands, explain has nobody to ask but the register.
+TEST(ExplainCommandTest, WithoutRegisterNeedsDaemonSupport) {
+  CLI::App app;
+  cli::GlobalOptions global;
+  int exit_code = -1;
+  cli::AddExplainCommand(app, global, &exit_code, /*online=*/nullptr);
+  ::testing::internal::CaptureStderr();
+  app.parse("explain --dataset patients-eu --gpus 1", /*program_name_included=*/false);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(),
+            "sovereignctl explain: --register is required when sovereignd support is not built "
+            "in\n");
+  EXPECT_EQ(exit_code, 2);
+}
+
+#ifdef SOVEREIGNCTL_ONLINE
+TEST_F(SovereignctlTest, ExplainWithoutRegisterAsksTheDaemon) {
+  const std::string socket = (dir_ / "sovereignd.sock").string();
+  CommandResult r = Run({"--socket", socket, "explain", "--gpus", "1", "--dataset", "patients-eu"});
+  EXPECT_EQ(r.exit_code, 3) << r.Describe();
+  EXPECT_EQ(r.err, absl::StrCat("sovereignctl: cannot reach sovereignd at ", socket,
+                                ": no such socket (is sovereignd running?)\n"));
+  EXPECT_THAT(r.out, IsEmpty());
+}
+
+TEST_F(SovereignctlTest, ExplainAgainstTheDaemonTakesNoClusterNorClock) {
+  CommandResult r = Run({"explain", "--gpus", "1", "--cluster", kCluster});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_EQ(r.err,
+            "sovereignctl explain: --cluster needs --register (sovereignd uses its own cluster "
+            "view and clock)\n");
+  r = Run({"explain", "--gpus", "1", "--now", "2026-11-22T10:00:00Z"});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_EQ(r.err,
+            "sovereignctl explain: --now needs --register (sovereignd uses its own cluster "
+            "view and clock)\n");
+}
+#else
 TEST_F(SovereignctlTest, ExplainWithoutRegisterNeedsTheDaemon) {
   CommandResult r = Run({"explain", "--gpus", "1", "--dataset", "patients-eu"});
   EXPECT_EQ(r.exit_code, 2) << r.Describe();
@@ -176,6 +214,7 @@ TEST_F(SovereignctlTest, ExplainWithoutRegisterNeedsTheDaemon) {
             "in\n");
   EXPECT_THAT(r.out, IsEmpty());
 }
+#endif
 
 TEST_F(SovereignctlTest, ExplainRefusesAMalformedTimeLimit) {
   CommandResult r = Run({"explain", "--register", kRegister, "--gpus", "1", "--time", "2x"});

@@ -1,0 +1,325 @@
+// sovereignctl audit list|show|watch|verify|export: the decision log, for auditors and for
+// users reading their own decisions. `audit verify --db FILE --public-key PEM` checks a copy of
+// the database offline, without the daemon.
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "commands.h"
+#include "daemon_client.h"
+#include "sovereign/audit_log.h"
+#include "sovereign/v1/audit.grpc.pb.h"
+
+namespace sovereign::cli {
+namespace {
+
+struct AuditArgs {
+  int64_t job_id = -1;
+  std::string user, account, dataset, region, partition, verdict, since, until;
+  int limit = 50;
+  std::string page_token;
+  std::string decision_id;
+  int64_t count = 0;     // watch: stop after this many records (0 = until interrupted)
+  int64_t after_seq = 0;
+  int64_t first = 0, last = 0;
+  std::string output;
+  std::string db, public_key;
+};
+
+// RFC 3339 ("2026-11-22T10:00:00Z") or a date ("2026-11-22", midnight UTC).
+absl::Status ParseWhen(const std::string& text, const std::string& flag,
+                       google::protobuf::Timestamp* out) {
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &err) &&
+      !absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &t, &err)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " \"", text, "\" is not a time like 2026-11-22T10:00:00Z or a date"));
+  }
+  out->set_seconds(absl::ToUnixSeconds(t));
+  return absl::OkStatus();
+}
+
+absl::Status BuildFilter(const AuditArgs& a, v1::DecisionFilter* f) {
+  if (a.job_id >= 0) {
+    f->set_job_id(a.job_id);
+  }
+  f->set_user(a.user);
+  f->set_account(a.account);
+  f->set_dataset(a.dataset);
+  f->set_region(a.region);
+  f->set_partition(a.partition);
+  f->set_verdict(a.verdict);
+  if (!a.since.empty()) {
+    if (absl::Status s = ParseWhen(a.since, "--since", f->mutable_since()); !s.ok()) {
+      return s;
+    }
+  }
+  if (!a.until.empty()) {
+    if (absl::Status s = ParseWhen(a.until, "--until", f->mutable_until()); !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> Row(const v1::AuditRecord& r) {
+  return {absl::StrCat(r.seq()),
+          FormatTime(r.time().seconds()),
+          r.decision_id(),
+          r.user(),
+          r.account(),
+          absl::StrJoin(r.datasets(), ","),
+          r.verdict(),
+          r.partition(),
+          r.region(),
+          r.job_id() == 0 ? "" : absl::StrCat(r.job_id())};
+}
+
+const std::vector<std::string>& Header() {
+  static const std::vector<std::string> kHeader = {
+      "SEQ", "TIME", "DECISION", "USER", "ACCOUNT", "DATASETS", "VERDICT", "PARTITION", "REGION",
+      "JOB"};
+  return kHeader;
+}
+
+int List(const GlobalOptions& g, const AuditArgs& a) {
+  v1::ListDecisionsRequest req;
+  if (absl::Status s = BuildFilter(a, req.mutable_filter()); !s.ok()) {
+    return ReportError(s);
+  }
+  req.set_page_size(a.limit);
+  req.set_page_token(a.page_token);
+  auto channel = ConnectToDaemon(g.socket);
+  if (!channel.ok()) {
+    return ReportError(channel.status());
+  }
+  auto stub = v1::AuditService::NewStub(*channel);
+  v1::ListDecisionsResponse resp;
+  grpc::Status s = stub->ListDecisions(CallContext().get(), req, &resp);
+  if (!s.ok()) {
+    return ReportError(s, g.socket);
+  }
+  if (g.json) {
+    std::cout << ToJson(resp) << "\n";
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::AuditRecord& r : resp.records()) {
+    rows.push_back(Row(r));
+  }
+  std::cout << FormatTable(Header(), rows);
+  if (!resp.next_page_token().empty()) {
+    std::cout << "more: --page-token " << resp.next_page_token() << "\n";
+  }
+  return kExitOk;
+}
+
+int Show(const GlobalOptions& g, const AuditArgs& a) {
+  auto channel = ConnectToDaemon(g.socket);
+  if (!channel.ok()) {
+    return ReportError(channel.status());
+  }
+  auto stub = v1::AuditService::NewStub(*channel);
+  v1::GetDecisionRequest req;
+  req.set_decision_id(a.decision_id);
+  v1::GetDecisionResponse resp;
+  grpc::Status s = stub->GetDecision(CallContext().get(), req, &resp);
+  if (!s.ok()) {
+    return ReportError(s, g.socket);
+  }
+  if (g.json) {
+    std::cout << ToJson(resp) << "\n";
+    return kExitOk;
+  }
+  const v1::AuditRecord& r = resp.record();
+  std::cout << "decision:   " << r.decision_id() << " (seq " << r.seq() << ")\n"
+            << "time:       " << FormatTime(r.time().seconds()) << "\n"
+            << "caller:     " << r.caller() << "\n"
+            << "user:       " << r.user() << "\n"
+            << "account:    " << r.account() << "\n"
+            << "datasets:   " << absl::StrJoin(r.datasets(), ",") << "\n"
+            << "verdict:    " << r.verdict() << "\n"
+            << "partition:  " << r.partition() << "\n"
+            << "region:     " << r.region() << "\n"
+            << "register:   " << r.register_version() << "\n"
+            << "hash:       " << r.hash() << "\n"
+            << "body:       " << r.body_json() << "\n";
+  return kExitOk;
+}
+
+int Watch(const GlobalOptions& g, const AuditArgs& a) {
+  v1::WatchDecisionsRequest req;
+  if (absl::Status s = BuildFilter(a, req.mutable_filter()); !s.ok()) {
+    return ReportError(s);
+  }
+  req.set_after_seq(a.after_seq);
+  auto channel = ConnectToDaemon(g.socket);
+  if (!channel.ok()) {
+    return ReportError(channel.status());
+  }
+  auto stub = v1::AuditService::NewStub(*channel);
+  grpc::ClientContext context;  // no deadline: a watch lasts until stopped
+  auto reader = stub->WatchDecisions(&context, req);
+  // Tell whoever waits on our output that the watch is in place.
+  reader->WaitForInitialMetadata();
+  if (!g.json) {
+    std::cout << FormatTable(Header(), {}) << std::flush;
+  }
+  v1::WatchDecisionsResponse resp;
+  int64_t seen = 0;
+  while (reader->Read(&resp)) {
+    if (g.json) {
+      std::cout << ToJson(resp.record()) << "\n" << std::flush;
+    } else {
+      std::string table = FormatTable(Header(), {Row(resp.record())});
+      std::cout << table.substr(table.find('\n') + 1) << std::flush;
+    }
+    if (a.count > 0 && ++seen >= a.count) {
+      context.TryCancel();
+      break;
+    }
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok() && !(a.count > 0 && seen >= a.count)) {
+    return ReportError(s, g.socket);
+  }
+  return kExitOk;
+}
+
+int PrintVerify(const GlobalOptions& g, const v1::VerifyResponse& r, const std::string& what) {
+  if (g.json) {
+    std::cout << ToJson(r) << "\n";
+  } else if (r.ok()) {
+    std::cout << what << " verified: " << r.records_checked() << " records, "
+              << r.checkpoints_checked() << " signed checkpoints, chain intact\n";
+  } else {
+    std::cout << what << " FAILED verification at record " << r.first_bad_seq() << ": "
+              << r.problem() << "\n";
+  }
+  return r.ok() ? kExitOk : kExitNo;
+}
+
+int Verify(const GlobalOptions& g, const AuditArgs& a) {
+  if (!a.db.empty() || !a.public_key.empty()) {
+    if (a.db.empty() || a.public_key.empty()) {
+      std::cerr << "sovereignctl: offline verification needs both --db and --public-key\n";
+      return kExitUsage;
+    }
+    std::ifstream in(a.public_key);
+    if (!in) {
+      std::cerr << "sovereignctl: cannot read " << a.public_key << "\n";
+      return kExitUsage;
+    }
+    std::stringstream pem;
+    pem << in.rdbuf();
+    audit::VerifyReport report = audit::VerifyDatabase(a.db, pem.str());
+    v1::VerifyResponse r;
+    r.set_ok(report.ok);
+    r.set_records_checked(report.records_checked);
+    r.set_checkpoints_checked(report.checkpoints_checked);
+    r.set_first_bad_seq(report.first_bad_seq);
+    r.set_problem(report.problem);
+    return PrintVerify(g, r, a.db);
+  }
+  auto channel = ConnectToDaemon(g.socket);
+  if (!channel.ok()) {
+    return ReportError(channel.status());
+  }
+  auto stub = v1::AuditService::NewStub(*channel);
+  v1::VerifyResponse resp;
+  auto context = std::make_unique<grpc::ClientContext>();  // a long log takes a while
+  grpc::Status s = stub->Verify(context.get(), v1::VerifyRequest(), &resp);
+  if (!s.ok()) {
+    return ReportError(s, g.socket);
+  }
+  return PrintVerify(g, resp, "audit log");
+}
+
+int Export(const GlobalOptions& g, const AuditArgs& a) {
+  auto channel = ConnectToDaemon(g.socket);
+  if (!channel.ok()) {
+    return ReportError(channel.status());
+  }
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  if (!a.output.empty() && a.output != "-") {
+    file.open(a.output, std::ios::out | std::ios::trunc);
+    if (!file) {
+      std::cerr << "sovereignctl: cannot write " << a.output << "\n";
+      return kExitUsage;
+    }
+    out = &file;
+  }
+  auto stub = v1::AuditService::NewStub(*channel);
+  v1::ExportRequest req;
+  req.set_first_seq(a.first);
+  req.set_last_seq(a.last);
+  grpc::ClientContext context;
+  auto reader = stub->Export(&context, req);
+  v1::ExportResponse resp;
+  while (reader->Read(&resp)) {
+    *out << resp.lines();
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) {
+    return ReportError(s, g.socket);
+  }
+  out->flush();
+  if (!*out) {
+    std::cerr << "sovereignctl: cannot write " << a.output << "\n";
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
+void AddFilterOptions(CLI::App* cmd, AuditArgs* a) {
+  cmd->add_option("--job-id", a->job_id, "Slurm job id");
+  cmd->add_option("--user", a->user, "Unix user");
+  cmd->add_option("--account", a->account, "Slurm account");
+  cmd->add_option("--dataset", a->dataset, "dataset label");
+  cmd->add_option("--region", a->region, "region placed in");
+  cmd->add_option("--partition", a->partition, "partition placed in");
+  cmd->add_option("--verdict", a->verdict, "place, reject (attestations: ok, violation)");
+  cmd->add_option("--since", a->since, "from this time (RFC 3339 or YYYY-MM-DD, UTC)");
+  cmd->add_option("--until", a->until, "before this time");
+}
+
+}  // namespace
+
+void AddAuditCommands(CLI::App& audit_cmd, GlobalOptions& global, int* exit_code) {
+  auto args = std::make_shared<AuditArgs>();
+
+  CLI::App* list = audit_cmd.add_subcommand("list", "decisions, newest first");
+  AddFilterOptions(list, args.get());
+  list->add_option("--limit", args->limit, "at most this many")->capture_default_str();
+  list->add_option("--page-token", args->page_token, "continue where the last page ended");
+  list->callback([&global, args, exit_code] { *exit_code = List(global, *args); });
+
+  CLI::App* show = audit_cmd.add_subcommand("show", "one decision with its full record");
+  show->add_option("decision", args->decision_id, "decision id")->required();
+  show->callback([&global, args, exit_code] { *exit_code = Show(global, *args); });
+
+  CLI::App* watch = audit_cmd.add_subcommand("watch", "print decisions as they are recorded");
+  AddFilterOptions(watch, args.get());
+  watch->add_option("--count", args->count, "stop after this many records");
+  watch->add_option("--after-seq", args->after_seq, "start after this record (resume)");
+  watch->callback([&global, args, exit_code] { *exit_code = Watch(global, *args); });
+
+  CLI::App* verify = audit_cmd.add_subcommand(
+      "verify", "recompute the hash chain and check the signed checkpoints");
+  verify->add_option("--db", args->db, "verify this database copy offline");
+  verify->add_option("--public-key", args->public_key, "the log's public key (PEM), offline");
+  verify->callback([&global, args, exit_code] { *exit_code = Verify(global, *args); });
+
+  CLI::App* export_cmd = audit_cmd.add_subcommand("export", "records as JSON lines");
+  export_cmd->add_option("--first", args->first, "first seq (default 1)");
+  export_cmd->add_option("--last", args->last, "last seq (default: the head)");
+  export_cmd->add_option("-o,--output", args->output, "file (default: stdout)");
+  export_cmd->callback([&global, args, exit_code] { *exit_code = Export(global, *args); });
+}
+
+}  // namespace sovereign::cli

@@ -1,0 +1,36 @@
+#include "admin_service.h"
+
+#include "grpc_status.h"
+#include "proto_convert.h"
+
+#ifndef SOVEREIGN_VERSION
+#define SOVEREIGN_VERSION "unknown"
+#endif
+
+namespace sovereign::service {
+
+grpc::Status AdminServiceImpl::GetStatus(grpc::ServerContext* context,
+                                         const v1::GetStatusRequest* /*request*/,
+                                         v1::GetStatusResponse* response) {
+  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  if (!caller.ok()) {
+    return ToGrpcStatus(caller.status());
+  }
+  std::shared_ptr<const ActiveRegister> active = ctx_->registers->Current();
+  response->set_daemon_version(SOVEREIGN_VERSION);
+  ToProto(ctx_->started_at, response->mutable_started_at());
+  response->set_register_version(active->reg->version());
+  response->set_register_revision(active->revision);
+  response->set_audit_enabled(ctx_->log != nullptr);
+  response->set_audit_head_seq(ctx_->log != nullptr ? ctx_->log->HeadSeq() : 0);
+  response->set_audit_sync(ctx_->audit_sync);
+  response->set_decisions_served(ctx_->decisions_served.load());
+  response->set_reload_failures(ctx_->registers->reload_failures());
+  for (const std::string& role : caller->RoleNames()) {
+    response->add_caller_roles(role);
+  }
+  response->set_caller(caller->Describe());
+  return grpc::Status::OK;
+}
+
+}  // namespace sovereign::service

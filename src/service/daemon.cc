@@ -1,0 +1,283 @@
+#include "daemon.h"
+
+#include "reconciler.h"
+#include "snapshot_publisher.h"
+#include "spool_ingester.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+#include <grpcpp/resource_quota.h>
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/str_cat.h"
+#include "admin_service.h"
+#include "audit_service.h"
+#include "placement_service.h"
+#include "register_service.h"
+
+namespace sovereign::service {
+namespace {
+
+absl::Status MakeParentDirectory(const std::string& path) {
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) {
+    return absl::OkStatus();
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("cannot create directory ", parent.string(), ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
+    const TcpListenerConfig& tcp) {
+  grpc::SslServerCredentialsOptions options(
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  absl::StatusOr<std::string> ca = ReadFileToString(tcp.client_ca);
+  absl::StatusOr<std::string> cert = ReadFileToString(tcp.certificate);
+  absl::StatusOr<std::string> key = ReadFileToString(tcp.key);
+  for (const auto* s : {&ca, &cert, &key}) {
+    if (!s->ok()) {
+      return s->status();
+    }
+  }
+  options.pem_root_certs = *ca;
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  return grpc::SslServerCredentials(options);
+}
+
+}  // namespace
+
+Daemon::Daemon(DaemonConfig config) : config_(std::move(config)) {}
+
+Daemon::~Daemon() { Shutdown(); }
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config) {
+  std::unique_ptr<Daemon> d(new Daemon(config));
+  const DaemonConfig& c = d->config_;
+
+  // Bind first: a second daemon on the same socket stops here, before touching the stores.
+  absl::StatusOr<std::unique_ptr<UnixListener>> listener =
+      UnixListener::Bind(c.socket_path, c.socket_mode);
+  if (!listener.ok()) {
+    return listener.status();
+  }
+  d->listener_ = *std::move(listener);
+
+  if (absl::Status s = MakeParentDirectory(c.register_history_path); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<std::unique_ptr<RegisterStore>> store =
+      RegisterStore::Open(c.register_history_path);
+  if (!store.ok()) {
+    return store.status();
+  }
+  d->store_ = *std::move(store);
+  RegisterManagerOptions rm;
+  rm.register_path = c.register_path;
+  rm.cluster_path = c.cluster_snapshot_path;
+  rm.write_register_file = c.register_write_back;
+  absl::StatusOr<std::unique_ptr<RegisterManager>> registers =
+      RegisterManager::Start(rm, d->store_.get());
+  if (!registers.ok()) {
+    return registers.status();
+  }
+  d->registers_ = *std::move(registers);
+
+  if (c.audit_enabled) {
+    if (absl::Status s = MakeParentDirectory(c.audit.path); !s.ok()) {
+      return s;
+    }
+    absl::StatusOr<std::unique_ptr<audit::AuditLog>> log = audit::AuditLog::Open(c.audit);
+    if (!log.ok()) {
+      return log.status();
+    }
+    d->log_ = *std::move(log);
+  } else {
+    spdlog::warn("the audit log is disabled (audit.enabled: false): decisions are not "
+                 "recorded; use this only to benchmark");
+  }
+
+  d->auth_ = std::make_unique<Authenticator>(c.roles);
+  d->ctx_.auth = d->auth_.get();
+  d->ctx_.registers = d->registers_.get();
+  d->ctx_.log = d->log_.get();
+  d->ctx_.audit_sync = c.audit.sync == audit::Sync::kFull ? "full" : "normal";
+  d->ctx_.started_at = absl::Now();
+  d->placement_ = std::make_unique<PlacementServiceImpl>(&d->ctx_);
+  d->audit_ = std::make_unique<AuditServiceImpl>(&d->ctx_);
+  d->register_ = std::make_unique<RegisterServiceImpl>(&d->ctx_);
+  d->admin_ = std::make_unique<AdminServiceImpl>(&d->ctx_);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  // Idle threads waiting for calls. The sync server starts a thread whenever fewer than
+  // min_pollers wait; with gRPC's default of 1 that is a thread start on the path of nearly
+  // every call of a serial client (a slurmctld-like caller), which shows in its latency tail.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS,
+                              c.min_pollers);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              std::max(c.min_pollers, c.max_pollers));
+  builder.RegisterService(d->placement_.get());
+  builder.RegisterService(d->audit_.get());
+  builder.RegisterService(d->register_.get());
+  builder.RegisterService(d->admin_.get());
+  if (c.max_threads > 0) {
+    grpc::ResourceQuota quota("sovereignd");
+    quota.SetMaxThreads(c.max_threads);
+    builder.SetResourceQuota(quota);
+  }
+  if (!c.tcp.listen.empty()) {
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds = TlsCredentials(c.tcp);
+    if (!creds.ok()) {
+      return creds.status();
+    }
+    builder.AddListeningPort(c.tcp.listen, *creds, &d->tcp_port_);
+  }
+  d->server_ = builder.BuildAndStart();
+  if (d->server_ == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot start the gRPC server",
+                     c.tcp.listen.empty() ? "" : absl::StrCat(" (listening on ", c.tcp.listen, ")")));
+  }
+  if (!c.tcp.listen.empty() && d->tcp_port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", c.tcp.listen));
+  }
+  if (!c.slurm.slurm_conf.empty()) {
+    if (absl::Status s = d->StartSlurm(); !s.ok()) {
+      return s;
+    }
+  }
+  d->server_->GetHealthCheckService()->SetServingStatus(true);
+  d->listener_->Start(d->server_.get(), d->auth_.get());
+  spdlog::info("sovereignd serving on {}{}", c.socket_path,
+               c.tcp.listen.empty()
+                   ? ""
+                   : absl::StrCat(" and ", c.tcp.listen, " (TCP port ", d->tcp_port_, ", mTLS)"));
+  return d;
+}
+
+absl::Status Daemon::Reload() {
+  absl::StatusOr<ApplyResult> r = registers_->Reload();
+  if (!r.ok()) {
+    spdlog::error("register reload refused, the register in force stays ({} failed reloads):\n{}",
+                  registers_->reload_failures(), std::string(r.status().message()));
+    return r.status();
+  }
+  if (!r->changed) {
+    spdlog::info("register reload: {} unchanged", r->revision.version.substr(0, 12));
+  }
+  return absl::OkStatus();
+}
+
+std::shared_ptr<const Register> Daemon::RegisterByVersion(const std::string& version) {
+  std::lock_guard<std::mutex> lock(versions_mu_);
+  if (auto it = versions_.find(version); it != versions_.end()) {
+    return it->second;
+  }
+  std::shared_ptr<const ActiveRegister> active = registers_->Current();
+  if (active != nullptr && active->reg->version() == version) {
+    return versions_[version] = active->reg;
+  }
+  absl::StatusOr<StoredRegister> stored = store_->FindVersion(version);
+  if (!stored.ok()) {
+    return nullptr;
+  }
+  absl::StatusOr<std::shared_ptr<const Register>> reg = Register::Parse(stored->yaml, stored->source);
+  return reg.ok() ? (versions_[version] = *reg) : nullptr;
+}
+
+absl::Status Daemon::StartSlurm() {
+  const SlurmConfig& sc = config_.slurm;
+  if (absl::Status s = slurm::InitSlurm(sc.slurm_conf); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = MakeParentDirectory(sc.snapshot_path); !s.ok()) {
+    return s;
+  }
+  slurm::PublisherOptions po;
+  po.path = sc.snapshot_path;
+  po.interval = std::chrono::milliseconds(sc.publish_interval_ms);
+  publisher_ = std::make_unique<slurm::SnapshotPublisher>(po, [this] {
+    slurm::PublishedRegister out;
+    std::shared_ptr<const ActiveRegister> active = registers_->Current();
+    if (active == nullptr) {
+      return out;
+    }
+    absl::StatusOr<StoredRegister> stored = store_->FindVersion(active->reg->version());
+    if (stored.ok()) {
+      out = {active->reg, stored->yaml, stored->source};
+    }
+    return out;
+  });
+  // The first snapshot before anything else: the plugin refuses labelled jobs until it has one.
+  if (absl::Status s = publisher_->Publish(); !s.ok()) {
+    return s;
+  }
+  if (!publisher_->last_cluster_error().ok()) {
+    spdlog::warn("snapshot published without a cluster view: {}",
+                 std::string(publisher_->last_cluster_error().message()));
+  }
+  publisher_->Start();
+  spdlog::info("publishing the snapshot to {} every {} ms", sc.snapshot_path,
+               sc.publish_interval_ms);
+  if (log_ != nullptr) {
+    IngesterOptions io;
+    io.spool_dir = sc.spool_dir;
+    io.interval = std::chrono::milliseconds(sc.ingest_interval_ms);
+    ingester_ = std::make_unique<SpoolIngester>(
+        io, log_.get(), [this](const std::string& v) { return RegisterByVersion(v); });
+    ingester_->Start();
+    ReconcilerOptions ro;
+    ro.interval = std::chrono::milliseconds(sc.reconcile_interval_ms);
+    ro.rederive_after = absl::Seconds(sc.rederive_after_s);
+    reconciler_ = std::make_unique<Reconciler>(ro, log_.get(), [this] {
+      std::shared_ptr<const ActiveRegister> active = registers_->Current();
+      return active == nullptr ? nullptr : active->reg;
+    });
+    reconciler_->Start();
+    spdlog::info("ingesting the plugin's spool {}; reconciling jobs every {} ms", sc.spool_dir,
+                 sc.reconcile_interval_ms);
+  }
+  return absl::OkStatus();
+}
+
+void Daemon::Shutdown() {
+  std::lock_guard<std::mutex> lock(shutdown_mu_);
+  if (shut_down_) {
+    return;
+  }
+  shut_down_ = true;
+  // The Slurm loops first: they write to the log, which closes last.
+  reconciler_.reset();
+  publisher_.reset();
+  if (ingester_ != nullptr) {
+    ingester_->IngestOnce().IgnoreError();  // what the plugin spooled so far
+    ingester_.reset();
+  }
+  ctx_.stopping.store(true);
+  if (listener_ != nullptr) {
+    listener_->Stop();
+  }
+  if (server_ != nullptr) {
+    server_->GetHealthCheckService()->SetServingStatus(false);
+    // Calls in progress finish (a Decide answers only after its record is durable); new calls
+    // are refused. Watch streams end within a tick once `stopping` is set.
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    server_->Wait();
+  }
+  log_.reset();
+  spdlog::info("sovereignd stopped");
+}
+
+}  // namespace sovereign::service

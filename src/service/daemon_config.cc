@@ -1,0 +1,383 @@
+#include "daemon_config.h"
+
+#include <grp.h>
+#include <pwd.h>
+
+#include <functional>
+#include <map>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "register_manager.h"
+
+namespace sovereign::service {
+namespace {
+
+class Parser {
+ public:
+  explicit Parser(std::string_view filename) : filename_(filename) {}
+  const std::string& filename() const { return filename_; }
+
+  void Error(const YAML::Node& node, const std::string& key, const std::string& message) {
+    const YAML::Mark mark = node.Mark();
+    if (mark.is_null()) {
+      errors_.push_back(absl::StrCat(filename_, ": ", key, ": ", message));
+    } else {
+      errors_.push_back(absl::StrCat(filename_, ":", mark.line + 1, ":", mark.column + 1, ": ",
+                                     key, ": ", message));
+    }
+  }
+
+  // Calls handlers[key] for each key of the mapping `node`; unknown keys are errors.
+  void Map(const YAML::Node& node, const std::string& prefix,
+           const std::map<std::string, std::function<void(const YAML::Node&, const std::string&)>>&
+               handlers) {
+    if (!node.IsMap()) {
+      Error(node, prefix.empty() ? "config" : prefix, "must be a mapping");
+      return;
+    }
+    for (const auto& kv : node) {
+      std::string key = kv.first.Scalar();
+      std::string full = prefix.empty() ? key : absl::StrCat(prefix, ".", key);
+      auto it = handlers.find(key);
+      if (it == handlers.end()) {
+        std::vector<std::string> known;
+        for (const auto& h : handlers) {
+          known.push_back(h.first);
+        }
+        Error(kv.first, full,
+              absl::StrCat("unknown key (known: ", absl::StrJoin(known, ", "), ")"));
+        continue;
+      }
+      it->second(kv.second, full);
+    }
+  }
+
+  void String(const YAML::Node& node, const std::string& key, std::string* out) {
+    if (!node.IsScalar()) {
+      Error(node, key, "must be a string");
+      return;
+    }
+    *out = node.Scalar();
+  }
+
+  void Bool(const YAML::Node& node, const std::string& key, bool* out) {
+    bool value = false;
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) {
+      Error(node, key, absl::StrCat("\"", node.IsScalar() ? node.Scalar() : "",
+                                    "\" is not true or false"));
+      return;
+    }
+    *out = value;
+  }
+
+  void Int(const YAML::Node& node, const std::string& key, int64_t min, int64_t max,
+           int64_t* out) {
+    int64_t value = 0;
+    if (!node.IsScalar() || !absl::SimpleAtoi(node.Scalar(), &value) || value < min ||
+        value > max) {
+      Error(node, key,
+            absl::StrCat("\"", node.IsScalar() ? node.Scalar() : "",
+                         "\" is not a whole number from ", min, " to ", max));
+      return;
+    }
+    *out = value;
+  }
+
+  void Ids(const YAML::Node& node, const std::string& key, bool groups,
+           std::vector<uint32_t>* out) {
+    if (!node.IsSequence()) {
+      Error(node, key, "must be a list");
+      return;
+    }
+    out->clear();
+    for (const YAML::Node& item : node) {
+      if (!item.IsScalar()) {
+        Error(item, key, "entries must be names or numeric ids");
+        continue;
+      }
+      uint32_t id = 0;
+      if (absl::SimpleAtoi(item.Scalar(), &id)) {
+        out->push_back(id);
+        continue;
+      }
+      std::vector<char> buffer(16384);
+      if (groups) {
+        struct group gr;
+        struct group* result = nullptr;
+        if (getgrnam_r(item.Scalar().c_str(), &gr, buffer.data(), buffer.size(), &result) == 0 &&
+            result != nullptr) {
+          out->push_back(result->gr_gid);
+        } else {
+          Error(item, key, absl::StrCat("group \"", item.Scalar(), "\" does not exist"));
+        }
+      } else {
+        struct passwd pw;
+        struct passwd* result = nullptr;
+        if (getpwnam_r(item.Scalar().c_str(), &pw, buffer.data(), buffer.size(), &result) == 0 &&
+            result != nullptr) {
+          out->push_back(result->pw_uid);
+        } else {
+          Error(item, key, absl::StrCat("user \"", item.Scalar(), "\" does not exist"));
+        }
+      }
+    }
+  }
+
+  void Strings(const YAML::Node& node, const std::string& key, std::vector<std::string>* out) {
+    if (!node.IsSequence()) {
+      Error(node, key, "must be a list");
+      return;
+    }
+    out->clear();
+    for (const YAML::Node& item : node) {
+      if (!item.IsScalar()) {
+        Error(item, key, "entries must be strings");
+        continue;
+      }
+      out->push_back(item.Scalar());
+    }
+  }
+
+  void Role(const YAML::Node& node, const std::string& key, RoleMembers* out) {
+    Map(node, key,
+        {{"users", [&](const YAML::Node& n, const std::string& k) { Ids(n, k, false, &out->uids); }},
+         {"groups", [&](const YAML::Node& n, const std::string& k) { Ids(n, k, true, &out->gids); }},
+         {"common_names",
+          [&](const YAML::Node& n, const std::string& k) { Strings(n, k, &out->common_names); }}});
+  }
+
+  const std::vector<std::string>& errors() const { return errors_; }
+
+ private:
+  std::string filename_;
+  std::vector<std::string> errors_;
+};
+
+}  // namespace
+
+DaemonConfig::DaemonConfig() {
+  audit.path = "/var/lib/sovereign/audit.db";
+  audit.signing_key_path = "/var/lib/sovereign/audit-signing.pem";
+  roles.admins.uids = {0};
+  roles.auditors.uids = {0};
+  roles.service.uids = {0};
+}
+
+absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::string_view filename) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(std::string(filename), ":", e.mark.line + 1, ":",
+                                                   e.mark.column + 1, ": ", e.msg));
+  }
+  DaemonConfig c;
+  if (root.IsNull()) {
+    return c;  // an empty file: every default
+  }
+  Parser p(filename);
+  try {
+    p.Map(root, "",
+          {{"socket",
+            [&](const YAML::Node& n, const std::string& k) {
+              p.Map(n, k,
+                    {{"path", [&](const YAML::Node& v, const std::string& kk) {
+                        p.String(v, kk, &c.socket_path);
+                      }},
+                     {"mode", [&](const YAML::Node& v, const std::string& kk) {
+                        unsigned mode = 0;
+                        bool octal = v.IsScalar() && !v.Scalar().empty() &&
+                                     v.Scalar().size() <= 4 &&
+                                     v.Scalar().find_first_not_of("01234567") == std::string::npos;
+                        if (octal) {
+                          mode = static_cast<unsigned>(std::stoul(v.Scalar(), nullptr, 8));
+                        }
+                        if (!octal || mode > 0777) {
+                          p.Error(v, kk,
+                                  absl::StrCat("\"", v.IsScalar() ? v.Scalar() : "",
+                                               "\" is not an octal mode such as \"0666\""));
+                          return;
+                        }
+                        c.socket_mode = static_cast<mode_t>(mode);
+                      }}});
+            }},
+           {"register",
+            [&](const YAML::Node& n, const std::string& k) {
+              p.Map(n, k,
+                    {{"path", [&](const YAML::Node& v, const std::string& kk) {
+                        p.String(v, kk, &c.register_path);
+                      }},
+                     {"write_back", [&](const YAML::Node& v, const std::string& kk) {
+                        p.Bool(v, kk, &c.register_write_back);
+                      }},
+                     {"history_database", [&](const YAML::Node& v, const std::string& kk) {
+                        p.String(v, kk, &c.register_history_path);
+                      }}});
+            }},
+           {"cluster",
+            [&](const YAML::Node& n, const std::string& k) {
+              p.Map(n, k, {{"snapshot", [&](const YAML::Node& v, const std::string& kk) {
+                              p.String(v, kk, &c.cluster_snapshot_path);
+                            }}});
+            }},
+           {"audit",
+            [&](const YAML::Node& n, const std::string& k) {
+              p.Map(n, k,
+                    {{"enabled", [&](const YAML::Node& v, const std::string& kk) {
+                        p.Bool(v, kk, &c.audit_enabled);
+                      }},
+                     {"database", [&](const YAML::Node& v, const std::string& kk) {
+                        p.String(v, kk, &c.audit.path);
+                      }},
+                     {"signing_key", [&](const YAML::Node& v, const std::string& kk) {
+                        p.String(v, kk, &c.audit.signing_key_path);
+                      }},
+                     {"checkpoint_interval", [&](const YAML::Node& v, const std::string& kk) {
+                        int64_t value = c.audit.checkpoint_interval;
+                        p.Int(v, kk, 0, int64_t{1} << 40, &value);
+                        c.audit.checkpoint_interval = value;
+                      }},
+                     {"sync", [&](const YAML::Node& v, const std::string& kk) {
+                        std::string s;
+                        p.String(v, kk, &s);
+                        if (s == "normal") {
+                          c.audit.sync = audit::Sync::kNormal;
+                        } else if (s == "full") {
+                          c.audit.sync = audit::Sync::kFull;
+                        } else if (v.IsScalar()) {
+                          p.Error(v, kk, absl::StrCat("\"", s, "\" is not one of normal, full"));
+                        }
+                      }},
+                     {"commit_window_us", [&](const YAML::Node& v, const std::string& kk) {
+                        int64_t value = c.audit.commit_window.count();
+                        p.Int(v, kk, 0, 1000000, &value);
+                        c.audit.commit_window = std::chrono::microseconds(value);
+                      }}});
+            }},
+           {"slurm",
+            [&](const YAML::Node& n, const std::string& k) {
+              p.Map(n, k,
+                    {{"slurm_conf", [&](const YAML::Node& v, const std::string& kk) {
+                        p.String(v, kk, &c.slurm.slurm_conf);
+                      }},
+                     {"snapshot", [&](const YAML::Node& v, const std::string& kk) {
+                        p.String(v, kk, &c.slurm.snapshot_path);
+                      }},
+                     {"spool", [&](const YAML::Node& v, const std::string& kk) {
+                        p.String(v, kk, &c.slurm.spool_dir);
+                      }},
+                     {"publish_interval_ms", [&](const YAML::Node& v, const std::string& kk) {
+                        p.Int(v, kk, 100, 3600000, &c.slurm.publish_interval_ms);
+                      }},
+                     {"ingest_interval_ms", [&](const YAML::Node& v, const std::string& kk) {
+                        p.Int(v, kk, 1, 60000, &c.slurm.ingest_interval_ms);
+                      }},
+                     {"reconcile_interval_ms", [&](const YAML::Node& v, const std::string& kk) {
+                        p.Int(v, kk, 100, 3600000, &c.slurm.reconcile_interval_ms);
+                      }},
+                     {"rederive_after_s", [&](const YAML::Node& v, const std::string& kk) {
+                        p.Int(v, kk, 1, 86400, &c.slurm.rederive_after_s);
+                      }}});
+            }},
+           {"tcp",
+            [&](const YAML::Node& n, const std::string& k) {
+              p.Map(n, k,
+                    {{"listen", [&](const YAML::Node& v, const std::string& kk) {
+                        p.String(v, kk, &c.tcp.listen);
+                      }},
+                     {"certificate", [&](const YAML::Node& v, const std::string& kk) {
+                        p.String(v, kk, &c.tcp.certificate);
+                      }},
+                     {"key", [&](const YAML::Node& v, const std::string& kk) {
+                        p.String(v, kk, &c.tcp.key);
+                      }},
+                     {"client_ca", [&](const YAML::Node& v, const std::string& kk) {
+                        p.String(v, kk, &c.tcp.client_ca);
+                      }}});
+            }},
+           {"roles",
+            [&](const YAML::Node& n, const std::string& k) {
+              p.Map(n, k,
+                    {{"admins", [&](const YAML::Node& v, const std::string& kk) {
+                        p.Role(v, kk, &c.roles.admins);
+                      }},
+                     {"auditors", [&](const YAML::Node& v, const std::string& kk) {
+                        p.Role(v, kk, &c.roles.auditors);
+                      }},
+                     {"service", [&](const YAML::Node& v, const std::string& kk) {
+                        p.Role(v, kk, &c.roles.service);
+                      }}});
+            }},
+           {"log",
+            [&](const YAML::Node& n, const std::string& k) {
+              p.Map(n, k, {{"level", [&](const YAML::Node& v, const std::string& kk) {
+                              static const char* kLevels[] = {"trace", "debug", "info",    "warn",
+                                                              "error", "critical", "off"};
+                              p.String(v, kk, &c.log_level);
+                              for (const char* level : kLevels) {
+                                if (c.log_level == level) {
+                                  return;
+                                }
+                              }
+                              p.Error(v, kk,
+                                      absl::StrCat("\"", c.log_level,
+                                                   "\" is not one of trace, debug, info, warn, "
+                                                   "error, critical, off"));
+                            }}});
+            }},
+           {"server", [&](const YAML::Node& n, const std::string& k) {
+              p.Map(n, k,
+                    {{"max_threads", [&](const YAML::Node& v, const std::string& kk) {
+                        int64_t value = c.max_threads;
+                        p.Int(v, kk, 0, 4096, &value);
+                        c.max_threads = static_cast<int>(value);
+                      }},
+                     {"min_pollers", [&](const YAML::Node& v, const std::string& kk) {
+                        int64_t value = c.min_pollers;
+                        p.Int(v, kk, 1, 64, &value);
+                        c.min_pollers = static_cast<int>(value);
+                      }},
+                     {"max_pollers", [&](const YAML::Node& v, const std::string& kk) {
+                        int64_t value = c.max_pollers;
+                        p.Int(v, kk, 1, 64, &value);
+                        c.max_pollers = static_cast<int>(value);
+                      }}});
+            }}});
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(p.filename(), ": ", e.what()));
+  }
+  if (!c.tcp.listen.empty() &&
+      (c.tcp.certificate.empty() || c.tcp.key.empty() || c.tcp.client_ca.empty())) {
+    std::vector<std::string> missing;
+    for (const auto& [name, value] : {std::pair<const char*, const std::string*>{
+                                          "certificate", &c.tcp.certificate},
+                                      {"key", &c.tcp.key},
+                                      {"client_ca", &c.tcp.client_ca}}) {
+      if (value->empty()) {
+        missing.push_back(absl::StrCat("tcp.", name));
+      }
+    }
+    p.Error(root["tcp"], "tcp.listen",
+            absl::StrCat("\"", c.tcp.listen, "\" needs mutual TLS: set ",
+                         absl::StrJoin(missing, ", ")));
+  }
+  if (!p.errors().empty()) {
+    return absl::InvalidArgumentError(absl::StrJoin(p.errors(), "\n"));
+  }
+  return c;
+}
+
+absl::StatusOr<DaemonConfig> LoadDaemonConfig(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) {
+    return text.status();
+  }
+  return ParseDaemonConfig(*text, path);
+}
+
+}  // namespace sovereign::service

@@ -1,0 +1,188 @@
+#include "placement_service.h"
+
+#include <pwd.h>
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "decision_body.h"
+#include "grpc_status.h"
+#include "proto_convert.h"
+#include "sovereign/placement.h"
+
+namespace sovereign::service {
+namespace {
+
+bool ValidDecisionId(const std::string& id) {
+  if (id.empty() || id.size() > 64) {
+    return false;
+  }
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.';
+  });
+}
+
+uint32_t UidOfUser(const std::string& user) {
+  std::vector<char> buffer(16384);
+  struct passwd pw;
+  struct passwd* result = nullptr;
+  if (getpwnam_r(user.c_str(), &pw, buffer.data(), buffer.size(), &result) == 0 &&
+      result != nullptr) {
+    return result->pw_uid;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string FormatJobTag(const std::string& decision_id, const Decision& decision,
+                         const Register& reg) {
+  return absl::StrCat("sovereign:v1 id=", decision_id, " ds=", absl::StrJoin(decision.labels, ","),
+                      " region=", decision.region, " reg=", std::string(reg.short_version()));
+}
+
+PlacementServiceImpl::PlacementServiceImpl(ServiceContext* ctx)
+    : ctx_(ctx), nonce_(std::random_device{}()) {}
+
+std::string PlacementServiceImpl::NextDecisionId(absl::Time now) {
+  // Same shape as the Slurm plugin's ids (time first, so they sort by time); the nonce keeps
+  // the daemon's ids apart from the plugin's and from a previous run's.
+  return absl::StrFormat("%013x-%06x-%x", absl::ToUnixMicros(now), nonce_ & 0xffffff,
+                         counter_.fetch_add(1, std::memory_order_relaxed));
+}
+
+absl::StatusOr<JobRequest> PlacementServiceImpl::Authorise(const Caller& caller,
+                                                           const v1::JobRequest& job,
+                                                           absl::Time now) {
+  absl::StatusOr<JobRequest> request = FromProto(job, now);
+  if (!request.ok()) {
+    return request.status();
+  }
+  if (caller.Has(Role::kService)) {
+    if (request->user.empty()) {
+      return absl::InvalidArgumentError(
+          "job field \"user\" is empty: a service caller must name the job's user");
+    }
+    if (!job.has_uid()) {
+      request->uid = UidOfUser(request->user);
+    }
+    return request;
+  }
+  if (caller.transport == Caller::Transport::kTls) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        caller.Describe(), " has no Unix identity: only the service role may decide over TCP"));
+  }
+  if (!request->user.empty() && request->user != caller.user) {
+    return absl::PermissionDeniedError(absl::StrCat(caller.Describe(),
+                                                    " may ask only for its own jobs, not for "
+                                                    "user \"",
+                                                    request->user, "\" (service role needed)"));
+  }
+  if (job.has_uid() && job.uid() != caller.uid) {
+    return absl::PermissionDeniedError(absl::StrCat(caller.Describe(),
+                                                    " may ask only for its own jobs, not for "
+                                                    "uid ",
+                                                    job.uid(), " (service role needed)"));
+  }
+  for (const std::string& group : request->groups) {
+    if (std::find(caller.groups.begin(), caller.groups.end(), group) == caller.groups.end()) {
+      return absl::PermissionDeniedError(
+          absl::StrCat(caller.Describe(), " is not in group \"", group, "\""));
+    }
+  }
+  request->user = caller.user;
+  request->uid = caller.uid;
+  request->groups = caller.groups;
+  return request;
+}
+
+absl::Status PlacementServiceImpl::DecideFor(const Caller& caller, const v1::JobRequest& job,
+                                             const std::string& wanted_id, bool record,
+                                             v1::Decision* out) {
+  absl::Time now = absl::Now();
+  absl::StatusOr<JobRequest> request = Authorise(caller, job, now);
+  if (!request.ok()) {
+    return request.status();
+  }
+  if (!wanted_id.empty()) {
+    if (!caller.Has(Role::kService)) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          caller.Describe(), " may not choose a decision id: it needs the service role"));
+    }
+    if (!ValidDecisionId(wanted_id)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("decision id \"", wanted_id,
+                       "\" must be 1 to 64 characters of A-Z a-z 0-9 . _ -"));
+    }
+  }
+  // The register is held for the whole decision: a concurrent Apply does not change it midway.
+  std::shared_ptr<const ActiveRegister> active = ctx_->registers->Current();
+  const Register& reg = *active->reg;
+  Decision decision = sovereign::Decide(*request, active->view, reg, now);
+  std::string id = wanted_id.empty() ? NextDecisionId(now) : wanted_id;
+
+  ToProto(decision, reg, out);
+  out->set_decision_id(id);
+  if (decision.verdict == Verdict::kPlace) {
+    out->set_job_tag(FormatJobTag(id, decision, reg));
+  }
+  if (record && ctx_->log != nullptr) {
+    audit::AuditRecord rec;
+    rec.kind = audit::RecordKind::kDecision;
+    rec.decision_id = id;
+    rec.time = decision.decided_at;
+    rec.caller = caller.Describe();
+    rec.user = request->user;
+    rec.account = request->account;
+    rec.datasets = decision.labels;
+    rec.region = decision.region;
+    rec.partition = decision.partition_name;
+    rec.verdict = std::string(VerdictName(decision.verdict));
+    rec.register_version = decision.register_version;
+    rec.body_json = DecisionBody(*request, decision, reg, id, rec.caller);
+    std::string body = rec.body_json;
+    absl::StatusOr<audit::AuditRecord> stored = ctx_->log->Append(std::move(rec));
+    if (!stored.ok()) {
+      // Nothing is answered that is not written down.
+      return stored.status();
+    }
+    if (stored->body_json != body) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "decision ", id, " was recorded before (seq ", stored->seq,
+          "); read it with GetDecision instead of deciding again"));
+    }
+    out->set_recorded(true);
+    out->set_audit_seq(stored->seq);
+  }
+  ctx_->decisions_served.fetch_add(1, std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
+grpc::Status PlacementServiceImpl::Decide(grpc::ServerContext* context,
+                                          const v1::DecideRequest* request,
+                                          v1::DecideResponse* response) {
+  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  if (!caller.ok()) {
+    return ToGrpcStatus(caller.status());
+  }
+  return ToGrpcStatus(DecideFor(*caller, request->job(), request->decision_id(),
+                                /*record=*/true, response->mutable_decision()));
+}
+
+grpc::Status PlacementServiceImpl::Explain(grpc::ServerContext* context,
+                                           const v1::ExplainRequest* request,
+                                           v1::ExplainResponse* response) {
+  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  if (!caller.ok()) {
+    return ToGrpcStatus(caller.status());
+  }
+  return ToGrpcStatus(
+      DecideFor(*caller, request->job(), "", /*record=*/false, response->mutable_decision()));
+}
+
+}  // namespace sovereign::service

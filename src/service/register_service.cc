@@ -1,0 +1,193 @@
+#include "register_service.h"
+
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "grpc_status.h"
+#include "proto_convert.h"
+#include "register_diff.h"
+
+namespace sovereign::service {
+namespace {
+
+constexpr unsigned kAdmins = static_cast<unsigned>(Role::kAdmin);
+constexpr unsigned kReaders =
+    static_cast<unsigned>(Role::kAdmin) | static_cast<unsigned>(Role::kAuditor);
+constexpr int kDefaultHistory = 50;
+constexpr int kMaxHistory = 1000;
+
+void FillApplyResponse(const ApplyResult& r, v1::ApplyRegisterResponse* out) {
+  ToProto(r.revision, out->mutable_revision());
+  out->set_previous_version(r.previous_version);
+  out->set_changed(r.changed);
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const Register>> RegisterServiceImpl::LoadVersion(
+    const std::string& version) const {
+  if (version.empty()) {
+    return ctx_->registers->Current()->reg;
+  }
+  absl::StatusOr<StoredRegister> stored = ctx_->registers->store()->FindVersion(version);
+  if (!stored.ok()) {
+    return stored.status();
+  }
+  return Register::Parse(stored->yaml, stored->source);
+}
+
+grpc::Status RegisterServiceImpl::Get(grpc::ServerContext* context,
+                                      const v1::GetRegisterRequest* request,
+                                      v1::GetRegisterResponse* response) {
+  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  if (!caller.ok()) {
+    return ToGrpcStatus(caller.status());
+  }
+  if (caller->transport == Caller::Transport::kTls && caller->roles == 0) {
+    return ToGrpcStatus(RequireRole(*caller, kReaders, "read the register"));
+  }
+  std::shared_ptr<const ActiveRegister> active = ctx_->registers->Current();
+  const std::string wanted =
+      request->version().empty() ? active->reg->version() : request->version();
+  absl::StatusOr<StoredRegister> stored = ctx_->registers->store()->FindVersion(wanted);
+  if (!stored.ok()) {
+    return ToGrpcStatus(stored.status());
+  }
+  absl::StatusOr<std::shared_ptr<const Register>> reg =
+      Register::Parse(stored->yaml, stored->source);
+  if (!reg.ok()) {
+    return ToGrpcStatus(reg.status());
+  }
+  ToProto(*stored, response->mutable_revision());
+  response->set_yaml(stored->yaml);
+  response->set_canonical_json((*reg)->canonical());
+  response->set_active(stored->version == active->reg->version());
+  return grpc::Status::OK;
+}
+
+grpc::Status RegisterServiceImpl::Validate(grpc::ServerContext* context,
+                                           const v1::ValidateRegisterRequest* request,
+                                           v1::ValidateRegisterResponse* response) {
+  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  if (!caller.ok()) {
+    return ToGrpcStatus(caller.status());
+  }
+  if (caller->transport == Caller::Transport::kTls && caller->roles == 0) {
+    return ToGrpcStatus(RequireRole(*caller, kReaders, "validate a register"));
+  }
+  std::vector<Diagnostic> diagnostics;
+  absl::StatusOr<std::shared_ptr<const Register>> reg = Register::Parse(
+      request->yaml(), request->filename().empty() ? "register.yaml" : request->filename(),
+      &diagnostics);
+  response->set_valid(reg.ok());
+  if (reg.ok()) {
+    response->set_version((*reg)->version());
+  }
+  for (const Diagnostic& d : diagnostics) {
+    ToProto(d, response->add_diagnostics());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status RegisterServiceImpl::Apply(grpc::ServerContext* context,
+                                        const v1::ApplyRegisterRequest* request,
+                                        v1::ApplyRegisterResponse* response) {
+  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  if (!caller.ok()) {
+    return ToGrpcStatus(caller.status());
+  }
+  if (absl::Status s = RequireRole(*caller, kAdmins, "apply a register"); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  absl::StatusOr<ApplyResult> r = ctx_->registers->Apply(
+      request->yaml(), request->filename().empty() ? "register.yaml" : request->filename(),
+      caller->Describe(), "apply", request->comment(), request->expected_version());
+  if (!r.ok()) {
+    return ToGrpcStatus(r.status());
+  }
+  FillApplyResponse(*r, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status RegisterServiceImpl::History(grpc::ServerContext* context,
+                                          const v1::RegisterHistoryRequest* request,
+                                          v1::RegisterHistoryResponse* response) {
+  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  if (!caller.ok()) {
+    return ToGrpcStatus(caller.status());
+  }
+  if (absl::Status s = RequireRole(*caller, kReaders, "read the register history"); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  int limit = request->page_size() <= 0 ? kDefaultHistory
+                                        : std::min(request->page_size(), kMaxHistory);
+  int64_t before = 0;
+  if (!request->page_token().empty() &&
+      (!absl::SimpleAtoi(request->page_token(), &before) || before <= 0)) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("page_token \"", request->page_token(), "\" is not one this server gave")));
+  }
+  absl::StatusOr<std::vector<StoredRegister>> history =
+      ctx_->registers->store()->History(limit, before);
+  if (!history.ok()) {
+    return ToGrpcStatus(history.status());
+  }
+  for (const StoredRegister& r : *history) {
+    ToProto(r, response->add_revisions());
+  }
+  if (static_cast<int>(history->size()) == limit && history->back().revision > 1) {
+    response->set_next_page_token(absl::StrCat(history->back().revision));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status RegisterServiceImpl::Diff(grpc::ServerContext* context,
+                                       const v1::DiffRegisterRequest* request,
+                                       v1::DiffRegisterResponse* response) {
+  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  if (!caller.ok()) {
+    return ToGrpcStatus(caller.status());
+  }
+  if (absl::Status s = RequireRole(*caller, kReaders, "diff register versions"); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  if (request->from_version().empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError("from_version is empty"));
+  }
+  absl::StatusOr<std::shared_ptr<const Register>> from = LoadVersion(request->from_version());
+  if (!from.ok()) {
+    return ToGrpcStatus(from.status());
+  }
+  absl::StatusOr<std::shared_ptr<const Register>> to = LoadVersion(request->to_version());
+  if (!to.ok()) {
+    return ToGrpcStatus(to.status());
+  }
+  response->set_from_version((*from)->version());
+  response->set_to_version((*to)->version());
+  for (const ObjectDiff& d : DiffRegisters(**from, **to)) {
+    ToProto(d, response->add_changes());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status RegisterServiceImpl::Rollback(grpc::ServerContext* context,
+                                           const v1::RollbackRegisterRequest* request,
+                                           v1::ApplyRegisterResponse* response) {
+  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  if (!caller.ok()) {
+    return ToGrpcStatus(caller.status());
+  }
+  if (absl::Status s = RequireRole(*caller, kAdmins, "roll the register back"); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  absl::StatusOr<ApplyResult> r =
+      ctx_->registers->Rollback(request->version(), caller->Describe(), request->comment());
+  if (!r.ok()) {
+    return ToGrpcStatus(r.status());
+  }
+  FillApplyResponse(*r, response);
+  return grpc::Status::OK;
+}
+
+}  // namespace sovereign::service

@@ -1,0 +1,43 @@
+// What the gRPC services share: who is calling, the register in force, the audit log, and the
+// daemon's counters. Owned by the Daemon; services hold a pointer to it.
+//
+// Thread-safety: every member is either immutable after construction, atomic, or thread-safe
+// itself.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/status.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "authenticator.h"
+#include "caller.h"
+#include "register_manager.h"
+#include "sovereign/audit_log.h"
+
+namespace sovereign::service {
+
+struct ServiceContext {
+  Authenticator* auth = nullptr;
+  RegisterManager* registers = nullptr;
+  // nullptr when the audit log is disabled (benchmarks only).
+  audit::AuditLog* log = nullptr;
+  std::string audit_sync = "normal";
+  absl::Time started_at = absl::UnixEpoch();
+  // Set when the daemon shuts down: long-running streams end.
+  std::atomic<bool> stopping{false};
+  std::atomic<int64_t> decisions_served{0};
+};
+
+// PERMISSION_DENIED unless `caller` has one of `roles` (a bit set of Role): "uid=65534(nobody)
+// may not <action>: it needs the admin role".
+absl::Status RequireRole(const Caller& caller, unsigned roles, const std::string& action);
+
+// FAILED_PRECONDITION when the audit log is disabled.
+absl::Status RequireAuditLog(const ServiceContext& ctx);
+
+}  // namespace sovereign::service

@@ -1,0 +1,264 @@
+// Who may do what, with real callers: the test forks, drops to another uid (and groups), and
+// execs rpc_probe, which calls sovereignd over its unix socket; the daemon knows the caller only
+// from SO_PEERCRED. Every RPC has an allowed and a denied caller. The TCP listener maps client
+// certificate common names to roles (certificates made with openssl at test time).
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "integration/daemon_process.h"
+
+namespace sovereign::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using nlohmann::json;
+
+constexpr char kAliceJob[] =
+    R"({"job":{"user":"alice","uid":2001,"groups":["oncology"],"account":"oncology",)"
+    R"("datasets":["patients-eu"],"gpus":8}})";
+constexpr char kOwnJob[] = R"({"job":{"datasets":["imagenet-public"],"gpus":1}})";
+
+json Body(const RunResult& r) {
+  return json::parse(r.out.substr(r.out.find('\n') + 1), nullptr, false);
+}
+
+class DaemonRolesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(daemon_.Start().ok()) << daemon_.Log();
+    // One decision for alice (by the service role) and one by nobody for itself.
+    RunResult a = daemon_.Probe("PlacementService.Decide", kAliceJob);
+    ASSERT_EQ(StatusOf(a), "OK") << a.out;
+    alice_id_ = Body(a)["decision"]["decision_id"];
+    RunResult n = daemon_.Probe("PlacementService.Decide", kOwnJob, kNobody);
+    ASSERT_EQ(StatusOf(n), "OK") << n.out;
+    nobody_id_ = Body(n)["decision"]["decision_id"];
+  }
+
+  DaemonProcess daemon_;
+  std::string alice_id_, nobody_id_;
+};
+
+TEST_F(DaemonRolesTest, DecideForYourselfButNotForOthers) {
+  RunResult own = daemon_.Probe("PlacementService.Decide", kOwnJob, kNobody);
+  ASSERT_EQ(StatusOf(own), "OK") << own.out;
+  RunResult show = daemon_.Probe(
+      "AuditService.GetDecision",
+      absl::StrCat(R"({"decision_id":")", Body(own)["decision"]["decision_id"].get<std::string>(),
+                   "\"}"));
+  EXPECT_EQ(Body(show)["record"]["user"], "nobody");
+  EXPECT_EQ(Body(show)["record"]["caller"], "uid=65534(nobody)");
+
+  RunResult other = daemon_.Probe("PlacementService.Decide", kAliceJob, kNobody);
+  EXPECT_EQ(other.out,
+            "PERMISSION_DENIED uid=65534(nobody) may ask only for its own jobs, not for user "
+            "\"alice\" (service role needed)\n");
+  RunResult uid = daemon_.Probe("PlacementService.Decide",
+                                R"({"job":{"uid":0,"datasets":["imagenet-public"]}})", kNobody);
+  EXPECT_EQ(uid.out,
+            "PERMISSION_DENIED uid=65534(nobody) may ask only for its own jobs, not for uid 0 "
+            "(service role needed)\n");
+  RunResult group = daemon_.Probe("PlacementService.Decide",
+                                  R"({"job":{"groups":["oncology"],"datasets":["patients-eu"]}})",
+                                  kNobody);
+  EXPECT_EQ(group.out, "PERMISSION_DENIED uid=65534(nobody) is not in group \"oncology\"\n");
+  RunResult id = daemon_.Probe("PlacementService.Decide",
+                               R"({"job":{"gpus":1},"decision_id":"mine-1"})", kNobody);
+  EXPECT_EQ(id.out,
+            "PERMISSION_DENIED uid=65534(nobody) may not choose a decision id: it needs the "
+            "service role\n");
+}
+
+TEST_F(DaemonRolesTest, ServiceUserDecidesForAnyone) {
+  RunResult r = daemon_.Probe("PlacementService.Decide", kAliceJob, kService);
+  ASSERT_EQ(StatusOf(r), "OK") << r.out;
+  EXPECT_EQ(Body(r)["decision"]["verdict"], "VERDICT_PLACE");
+  RunResult again = daemon_.Probe(
+      "PlacementService.Decide",
+      absl::StrCat(R"({"decision_id":"slurm-retry-1",)", std::string(kAliceJob).substr(1)),
+      kService);
+  ASSERT_EQ(StatusOf(again), "OK") << again.out;
+  EXPECT_EQ(Body(again)["decision"]["decision_id"], "slurm-retry-1");
+}
+
+TEST_F(DaemonRolesTest, ExplainForYourselfButNotForOthers) {
+  EXPECT_EQ(StatusOf(daemon_.Probe("PlacementService.Explain", kOwnJob, kNobody)), "OK");
+  EXPECT_EQ(StatusOf(daemon_.Probe("PlacementService.Explain", kAliceJob, kNobody)),
+            "PERMISSION_DENIED");
+}
+
+TEST_F(DaemonRolesTest, AuditorsListEverythingUsersOnlyTheirOwn) {
+  RunResult all = daemon_.Probe("AuditService.ListDecisions", "{}", kAuditor);
+  ASSERT_EQ(StatusOf(all), "OK") << all.out;
+  EXPECT_EQ(Body(all)["records"].size(), 2u);
+  RunResult own = daemon_.Probe("AuditService.ListDecisions", "{}", kNobody);
+  ASSERT_EQ(StatusOf(own), "OK") << own.out;
+  ASSERT_EQ(Body(own)["records"].size(), 1u);
+  EXPECT_EQ(Body(own)["records"][0]["decision_id"], nobody_id_);
+  RunResult other =
+      daemon_.Probe("AuditService.ListDecisions", R"({"filter":{"user":"alice"}})", kNobody);
+  EXPECT_EQ(other.out,
+            "PERMISSION_DENIED uid=65534(nobody) may read only its own decisions, not those of "
+            "user \"alice\" (auditor role needed)\n");
+}
+
+TEST_F(DaemonRolesTest, GetDecisionOwnOrAsAuditor) {
+  EXPECT_EQ(StatusOf(daemon_.Probe("AuditService.GetDecision",
+                                   absl::StrCat(R"({"decision_id":")", nobody_id_, "\"}"),
+                                   kNobody)),
+            "OK");
+  EXPECT_EQ(StatusOf(daemon_.Probe("AuditService.GetDecision",
+                                   absl::StrCat(R"({"decision_id":")", alice_id_, "\"}"),
+                                   kAuditor)),
+            "OK");
+  RunResult denied = daemon_.Probe(
+      "AuditService.GetDecision", absl::StrCat(R"({"decision_id":")", alice_id_, "\"}"), kNobody);
+  EXPECT_EQ(denied.out, absl::StrCat("PERMISSION_DENIED uid=65534(nobody) may read only its own "
+                                     "decisions; decision ",
+                                     alice_id_, " is not one of them (auditor role needed)\n"));
+}
+
+TEST_F(DaemonRolesTest, WatchAsAuditorNotOthersRecords) {
+  RunResult ok = daemon_.Probe("AuditService.WatchDecisions", R"({"after_seq":"1"})", kAuditor);
+  ASSERT_EQ(StatusOf(ok), "OK") << ok.out;
+  EXPECT_EQ(Body(ok)["record"]["seq"], "2");
+  RunResult denied = daemon_.Probe("AuditService.WatchDecisions",
+                                   R"({"filter":{"user":"alice"},"after_seq":"1"})", kNobody);
+  EXPECT_EQ(StatusOf(denied), "PERMISSION_DENIED");
+}
+
+TEST_F(DaemonRolesTest, CheckpointExportVerifyForAuditorsOnly) {
+  for (const char* method :
+       {"AuditService.GetCheckpoint", "AuditService.Export", "AuditService.Verify"}) {
+    RunResult ok = daemon_.Probe(method, "{}", kAuditor);
+    EXPECT_EQ(StatusOf(ok), "OK") << method << ": " << ok.out;
+    RunResult denied = daemon_.Probe(method, "{}", kNobody);
+    EXPECT_EQ(StatusOf(denied), "PERMISSION_DENIED") << method << ": " << denied.out;
+  }
+  EXPECT_EQ(daemon_.Probe("AuditService.Verify", "{}", kNobody).out,
+            "PERMISSION_DENIED uid=65534(nobody) may not verify the audit log: it needs the "
+            "admin or auditor role\n");
+}
+
+TEST_F(DaemonRolesTest, OnlyAdminsApplyAndRollBack) {
+  std::string yaml = json(ReadFile(daemon_.register_path())).dump();
+  std::string apply = absl::StrCat(R"({"yaml":)", yaml, R"(,"filename":"r.yaml"})");
+  RunResult denied = daemon_.Probe("RegisterService.Apply", apply, kAuditor);
+  EXPECT_EQ(denied.out,
+            "PERMISSION_DENIED uid=4202(#4202) may not apply a register: it needs the admin "
+            "role\n");
+  RunResult ok = daemon_.Probe("RegisterService.Apply", apply, kAdmin);
+  ASSERT_EQ(StatusOf(ok), "OK") << ok.out;
+  EXPECT_EQ(Body(ok)["revision"]["applied_by"], "uid=4201(#4201)");
+  std::string version = Body(ok)["revision"]["version"];
+  std::string rollback = absl::StrCat(R"({"version":")", version, "\"}");
+  EXPECT_EQ(StatusOf(daemon_.Probe("RegisterService.Rollback", rollback, kNobody)),
+            "PERMISSION_DENIED");
+  EXPECT_EQ(StatusOf(daemon_.Probe("RegisterService.Rollback", rollback, kAdmin)), "OK");
+}
+
+TEST_F(DaemonRolesTest, HistoryAndDiffForAdminsAndAuditors) {
+  std::string version = Body(daemon_.Probe("AdminService.GetStatus", "{}"))["register_version"];
+  std::string diff = absl::StrCat(R"({"from_version":")", version, "\"}");
+  EXPECT_EQ(StatusOf(daemon_.Probe("RegisterService.History", "{}", kAuditor)), "OK");
+  EXPECT_EQ(StatusOf(daemon_.Probe("RegisterService.History", "{}", kNobody)),
+            "PERMISSION_DENIED");
+  EXPECT_EQ(StatusOf(daemon_.Probe("RegisterService.Diff", diff, kAdmin)), "OK");
+  EXPECT_EQ(StatusOf(daemon_.Probe("RegisterService.Diff", diff, kNobody)), "PERMISSION_DENIED");
+}
+
+TEST_F(DaemonRolesTest, AnyLocalUserReadsTheRegisterValidatesAndAsksStatus) {
+  RunResult get = daemon_.Probe("RegisterService.Get", "{}", kNobody);
+  ASSERT_EQ(StatusOf(get), "OK") << get.out;
+  EXPECT_EQ(Body(get)["active"], true);
+  RunResult validate =
+      daemon_.Probe("RegisterService.Validate", R"({"yaml":"regions: [\n"})", kNobody);
+  ASSERT_EQ(StatusOf(validate), "OK") << validate.out;
+  EXPECT_EQ(Body(validate).value("valid", false), false);
+  RunResult status = daemon_.Probe("AdminService.GetStatus", "{}", kNobody);
+  EXPECT_EQ(Body(status)["caller_roles"], json::array({"user"}));
+  RunResult admin = daemon_.Probe("AdminService.GetStatus", "{}", kAdmin);
+  EXPECT_EQ(Body(admin)["caller_roles"], json::array({"admin"}));
+}
+
+// Mutual TLS: certificate common names map to roles; an unknown name may do nothing.
+class DaemonTlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = daemon_.dir() + "/pki";
+    ASSERT_EQ(RunProgram({"/bin/mkdir", "-p", dir_}).exit_code, 0);
+    Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir_ + "/ca.key", "-out",
+             dir_ + "/ca.pem", "-days", "1", "-subj", "/CN=sovereign test CA"});
+    Issue("server", "localhost", true);
+    Issue("auditor", "auditor-1", false);
+    Issue("stranger", "stranger", false);
+    daemon_.AddConfig(absl::StrCat("tcp:\n  listen: 127.0.0.1:0\n  certificate: ", dir_,
+                                   "/server.pem\n  key: ", dir_, "/server.key\n  client_ca: ",
+                                   dir_, "/ca.pem\n"));
+    ASSERT_TRUE(daemon_.Start().ok()) << daemon_.Log();
+    std::string log = daemon_.Log();
+    size_t at = log.find("(TCP port ");
+    ASSERT_NE(at, std::string::npos) << log;
+    port_ = std::stoi(log.substr(at + 10));
+  }
+
+  void Openssl(std::vector<std::string> args) {
+    args.insert(args.begin(), "/usr/bin/openssl");
+    RunResult r = RunProgram(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+
+  void Issue(const std::string& name, const std::string& cn, bool server) {
+    std::string base = dir_ + "/" + name;
+    Openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", base + ".key", "-out",
+             base + ".csr", "-subj", "/CN=" + cn});
+    WriteFile(base + ".ext", server ? "subjectAltName=DNS:localhost\n"
+                                    : "extendedKeyUsage=clientAuth\n");
+    Openssl({"x509", "-req", "-in", base + ".csr", "-CA", dir_ + "/ca.pem", "-CAkey",
+             dir_ + "/ca.key", "-CAcreateserial", "-out", base + ".pem", "-days", "1",
+             "-extfile", base + ".ext"});
+  }
+
+  RunResult Call(const std::string& who, const std::string& method, const std::string& body) {
+    return RunProgram({RPC_PROBE_PATH, "--tls", absl::StrCat("127.0.0.1:", port_), "--ca",
+                dir_ + "/ca.pem", "--cert", dir_ + "/" + who + ".pem", "--key",
+                dir_ + "/" + who + ".key", method, body});
+  }
+
+  DaemonProcess daemon_;
+  std::string dir_;
+  int port_ = 0;
+};
+
+TEST_F(DaemonTlsTest, CommonNameMapsToRoles) {
+  RunResult status = Call("auditor", "AdminService.GetStatus", "{}");
+  ASSERT_EQ(StatusOf(status), "OK") << status.out << status.err;
+  EXPECT_EQ(Body(status)["caller"], "cn=auditor-1 (mTLS)");
+  EXPECT_EQ(Body(status)["caller_roles"], json::array({"auditor"}));
+  EXPECT_EQ(StatusOf(Call("auditor", "AuditService.Verify", "{}")), "OK");
+  EXPECT_EQ(StatusOf(Call("auditor", "RegisterService.Apply", R"({"yaml":"x"})")),
+            "PERMISSION_DENIED");
+
+  RunResult stranger = Call("stranger", "AuditService.ListDecisions", "{}");
+  EXPECT_EQ(stranger.out,
+            "PERMISSION_DENIED cn=stranger (mTLS) may not read the audit log: it needs the admin "
+            "or auditor role\n");
+  EXPECT_EQ(StatusOf(Call("stranger", "RegisterService.Get", "{}")), "PERMISSION_DENIED");
+  EXPECT_EQ(StatusOf(Call("stranger", "PlacementService.Explain", R"({"job":{"user":"x"}})")),
+            "PERMISSION_DENIED");
+}
+
+TEST_F(DaemonTlsTest, ClientWithoutACertificateFromTheCaIsRefused) {
+  // A certificate the CA did not sign: the handshake fails, no call reaches a service.
+  Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir_ + "/self.key", "-out",
+           dir_ + "/self.pem", "-days", "1", "-subj", "/CN=auditor-1"});
+  RunResult r = Call("self", "AdminService.GetStatus", "{}");
+  EXPECT_EQ(StatusOf(r), "UNAVAILABLE") << r.out;
+}
+
+}  // namespace
+}  // namespace sovereign::testing
