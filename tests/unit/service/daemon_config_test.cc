@@ -94,7 +94,7 @@ TEST(DaemonConfigTest, EveryErrorIsReportedWithItsPlace) {
             "d.yaml:8:14: log.level: \"loud\" is not one of trace, debug, info, warn, error, "
             "critical, off\n"
             "d.yaml:10:1: extra: unknown key (known: audit, cluster, log, register, roles, "
-            "server, socket, tcp)\n"
+            "server, slurm, socket, tcp)\n"
             "d.yaml:9:6: tcp.listen: \"127.0.0.1:7443\" needs mutual TLS: set tcp.certificate, "
             "tcp.key, tcp.client_ca");
 }
@@ -107,6 +107,34 @@ TEST(DaemonConfigTest, SyntaxErrorAndMissingFile) {
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(missing.status().message(),
             "cannot read /nonexistent/sovereignd.yaml: No such file or directory");
+}
+
+}  // namespace
+}  // namespace sovereign::service
+
+namespace sovereign::service {
+namespace {
+
+TEST(DaemonConfigTest, SlurmSection) {
+  absl::StatusOr<DaemonConfig> c = ParseDaemonConfig(
+      "slurm:\n  slurm_conf: /etc/slurm/slurm.conf\n  snapshot: /s\n  spool: /sp\n"
+      "  publish_interval_ms: 2000\n  ingest_interval_ms: 20\n  reconcile_interval_ms: 1000\n"
+      "  rederive_after_s: 30\n",
+      "d.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->slurm.slurm_conf, "/etc/slurm/slurm.conf");
+  EXPECT_EQ(c->slurm.snapshot_path, "/s");
+  EXPECT_EQ(c->slurm.spool_dir, "/sp");
+  EXPECT_EQ(c->slurm.publish_interval_ms, 2000);
+  EXPECT_EQ(c->slurm.ingest_interval_ms, 20);
+  EXPECT_EQ(c->slurm.reconcile_interval_ms, 1000);
+  EXPECT_EQ(c->slurm.rederive_after_s, 30);
+  c = ParseDaemonConfig("slurm:\n  publish_interval_ms: 5\n  spol: /x\n", "d.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(std::string(c.status().message()),
+              ::testing::HasSubstr("slurm.publish_interval_ms: \"5\" is not a whole number from "
+                                   "100 to 3600000"));
+  EXPECT_THAT(std::string(c.status().message()), ::testing::HasSubstr("slurm.spol: unknown key"));
 }
 
 }  // namespace

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# The main job: a real three-region Slurm cluster on this machine (munge, slurmctld, seven
+# slurmd) with job_submit/sovereign loaded and sovereignd beside it. Researchers of different
+# projects submit a realistic mix with real sbatch; the script shows where each job went and
+# what it is estimated to cost, what was refused and why, and the audit trail with its
+# verification. The cluster stays up for trying sbatch by hand.
+#
+#   scripts/demo-cluster.sh [up]   run the demo (idempotent: an existing demo cluster is reused)
+#   scripts/demo-cluster.sh down   stop sovereignd and the cluster
+#
+# Creates the Unix users sov-alice (group oncology), sov-priya (fintech), sov-gene (genomics),
+# sov-omar (oncology and fintech) and sov-bob (no project) if they do not exist: the register's
+# datasets are granted to Unix groups, and the plugin checks the submitting user's groups.
+set -euo pipefail
+
+top="$(cd "$(dirname "$0")/.." && pwd)"
+build="${BUILD_DIR:-${top}/build}"
+dir="${SOVEREIGN_DEMO_DIR:-/tmp/sovereign-demo}"
+state="${dir}/sovereignd"
+mc="${top}/scripts/minicluster"
+
+stop_daemon() {
+  if [[ -f "${state}/sovereignd.pid" ]]; then
+    local pid
+    pid="$(cat "${state}/sovereignd.pid")"
+    if kill -0 "${pid}" 2>/dev/null && grep -q sovereignd "/proc/${pid}/cmdline" 2>/dev/null; then
+      kill -TERM "${pid}"
+      for _ in $(seq 50); do kill -0 "${pid}" 2>/dev/null || break; sleep 0.1; done
+    fi
+    rm -f "${state}/sovereignd.pid"
+  fi
+}
+
+if [[ "${1:-up}" == down ]]; then
+  stop_daemon
+  "${mc}" down --dir "${dir}" || true
+  exit 0
+fi
+
+for bin in "${build}/src/daemon/sovereignd" "${build}/src/cli/sovereignctl" \
+           "${build}/plugins/job_submit/job_submit_sovereign.so" \
+           "${build}/plugins/spank/sovereign_spank.so"; do
+  [[ -e "${bin}" ]] || { echo "demo: ${bin} is missing: run make build first" >&2; exit 2; }
+done
+
+ensure_group() { getent group "$1" >/dev/null || groupadd "$1"; }
+ensure_user() {  # user [groups]
+  id "$1" >/dev/null 2>&1 && return 0
+  if [[ -n "${2:-}" ]]; then
+    useradd --no-create-home --shell /bin/sh -G "$2" "$1"
+  else
+    useradd --no-create-home --shell /bin/sh "$1"
+  fi
+}
+for g in oncology fintech genomics; do ensure_group "${g}"; done
+ensure_user sov-alice oncology
+ensure_user sov-priya fintech
+ensure_user sov-gene genomics
+ensure_user sov-omar oncology,fintech
+ensure_user sov-bob
+
+echo "== 1. A three-region Slurm cluster on this machine, with job_submit/sovereign loaded"
+SOVEREIGN_PLUGIN_DIR="${build}/plugins/job_submit" \
+SOVEREIGN_SPANK_SO="${build}/plugins/spank/sovereign_spank.so" \
+  "${mc}" up --dir "${dir}"
+eval "$("${mc}" env --dir "${dir}")"
+mkdir -p "${dir}/out" && chmod 1777 "${dir}/out"
+sinfo -o '%12P %6D %10G %20f %T' | sed 's/^/   /'
+
+echo
+echo "== 2. sovereignd: the register, the snapshot the plugin decides from, the audit log"
+mkdir -p "${state}"
+[[ -f "${state}/register.yaml" ]] || cp "${top}/config/register.example.yaml" "${state}/register.yaml"
+cat >"${state}/sovereignd.yaml" <<EOF
+socket:
+  path: ${state}/sovereignd.sock
+register:
+  path: ${state}/register.yaml
+  history_database: ${state}/registers.db
+audit:
+  database: ${state}/audit.db
+  signing_key: ${state}/audit-signing.pem
+  checkpoint_interval: 10
+slurm:
+  slurm_conf: ${SLURM_CONF}
+  snapshot: ${dir}/sovereign/snapshot
+  spool: ${dir}/sovereign/spool
+  publish_interval_ms: 5000
+  reconcile_interval_ms: 1000
+EOF
+stop_daemon
+setsid "${build}/src/daemon/sovereignd" --config "${state}/sovereignd.yaml" \
+  >>"${state}/sovereignd.log" 2>&1 </dev/null &
+echo $! >"${state}/sovereignd.pid"
+for _ in $(seq 100); do
+  [[ -S "${state}/sovereignd.sock" && -f "${dir}/sovereign/snapshot" ]] && break
+  sleep 0.1
+done
+[[ -S "${state}/sovereignd.sock" ]] || { echo "demo: sovereignd did not start:" >&2; tail "${state}/sovereignd.log" >&2; exit 1; }
+sleep 1.2  # the plugin looks for a new snapshot every 500 ms
+export SOVEREIGN_SOCKET="${state}/sovereignd.sock"
+ctl="${build}/src/cli/sovereignctl"
+echo "   sovereignd pid $(cat "${state}/sovereignd.pid"), socket ${SOVEREIGN_SOCKET}"
+echo "   register $(sed -n 's/.*"register_version":"\([0-9a-f]\{12\}\).*/\1/p' "${dir}/sovereign/snapshot" | head -1)"
+
+echo
+echo "== 3. Researchers submit with sbatch"
+jobs_file="${dir}/demo-jobs.txt"
+: >"${jobs_file}"
+refusals=()
+submit() {  # user "what" sbatch-args...
+  local user="$1" what="$2"
+  shift 2
+  local out
+  if out="$(runuser -u "${user}" -- sbatch --parsable -o "${dir}/out/%j.out" -t 30 "$@" \
+      --wrap 'sleep 2; echo ran on $SLURMD_NODENAME' 2>&1)"; then
+    echo "${out%%;*} ${user} ${what}" >>"${jobs_file}"
+    printf '   %-10s %-44s -> job %s\n' "${user}" "${what}" "${out%%;*}"
+  else
+    refusals+=("${user}|${what}|$(echo "${out}" | grep 'sovereign:' | head -1 | sed 's/^sbatch: error: //')")
+    printf '   %-10s %-44s -> refused\n' "${user}" "${what}"
+  fi
+}
+submit sov-alice "tumour segmentation, account oncology" -A oncology --gres=gpu:1
+submit sov-alice "radiology model, --dataset=patients-eu, h100" --dataset=patients-eu --gres=gpu:h100:1
+submit sov-priya "fraud detection, account fintech-in" -A fintech-in --gres=gpu:1
+submit sov-gene  "GWAS, --dataset=genomics-eu-us" --dataset=genomics-eu-us --gres=gpu:1
+submit sov-bob   "ResNet baseline, --dataset=imagenet-public" --dataset=imagenet-public --gres=gpu:1
+submit sov-bob   "ImageNet on -p gpu-us-h100 (allowed)" --dataset=imagenet-public -p gpu-us-h100
+submit sov-alice "patients-eu on -p gpu-us-h100" --dataset=patients-eu -p gpu-us-h100
+submit sov-bob   "patients-eu without being in oncology" --dataset=patients-eu
+submit sov-alice "a typo: --dataset=patiens-eu" --dataset=patiens-eu
+submit sov-omar  "patients-eu together with finance-in" --dataset=patients-eu,finance-in
+
+echo
+echo "== 4. Where the jobs went (waiting for them to finish)"
+for _ in $(seq 60); do
+  [[ -z "$(squeue -h -o %i 2>/dev/null)" ]] && break
+  sleep 1
+done
+sleep 2  # the reconciler attests within a second of a job's start
+printf '   %-6s %-10s %-30s %-6s %-18s %-12s %s\n' JOB USER DATASETS REGION PARTITION NODE JOBS/KWH
+while read -r job user _; do
+  line="$(scontrol show job -o "${job}")"
+  partition="$(sed -n 's/.* Partition=\([^ ]*\).*/\1/p' <<<"${line}")"
+  node="$(sed -n 's/.* NodeList=\([^ ]*\).*/\1/p' <<<"${line}")"
+  tag="$(sed -n 's/.* AdminComment=\([^ ]*\).*/\1/p' <<<"${line}")"
+  id="$(sed -n 's/.*;id=\([^;]*\);.*/\1/p' <<<"${tag}")"
+  ds="$(sed -n 's/.*;ds=\([^;]*\);.*/\1/p' <<<"${tag}")"
+  region="$(sed -n 's/.*;region=\([^;]*\);.*/\1/p' <<<"${tag}")"
+  jpk="$(sqlite3 -readonly "${state}/audit.db" "SELECT printf('%.3f', json_extract(c.value, '\$.jobs_per_kwh')) FROM records r, json_each(r.body, '\$.candidates') c WHERE r.kind = 0 AND r.decision_id = '${id}' AND json_extract(c.value, '\$.status') = 'chosen'" 2>/dev/null || true)"
+  printf '   %-6s %-10s %-30s %-6s %-18s %-12s %s\n' "${job}" "${user}" "${ds:-(none)}" "${region}" "${partition}" "${node}" "${jpk:-?}"
+done <"${jobs_file}"
+
+echo
+echo "== 5. Refused, with the reason the researcher read in sbatch's output"
+for r in "${refusals[@]}"; do
+  IFS='|' read -r user what msg <<<"${r}"
+  printf '   %s, %s:\n     %s\n' "${user}" "${what}" "${msg}"
+done
+
+echo
+echo "== 6. The audit trail (sovereignctl audit list)"
+"${ctl}" audit list --limit 14 | sed 's/^/   /'
+echo
+echo "== 7. Verification of the hash chain and its signed checkpoints (sovereignctl audit verify)"
+"${ctl}" audit verify | sed 's/^/   /'
+
+cat <<EOF
+
+The cluster and sovereignd are still running. Try it yourself:
+  eval "\$(${mc} env --dir ${dir})"; export SOVEREIGN_SOCKET=${SOVEREIGN_SOCKET}
+  runuser -u sov-alice -- sbatch --dataset=patients-eu --gres=gpu:1 --wrap hostname
+  ${ctl} explain --register ${state}/register.yaml --user sov-alice --group oncology --dataset patients-eu --gpus 2 --time 2h
+  ${ctl} audit list
+Stop everything with: make demo-down
+EOF
