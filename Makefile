@@ -1,6 +1,9 @@
 # sovereign: the few commands a developer, a CI job or a visitor needs.
 #
-#   make demo       where would these jobs run, and why: sovereignctl explain on the example
+#   make demo       where would these jobs run and why (sovereignctl explain, offline), then a
+#                   real three-region Slurm cluster with sovereignd: jobs placed and refused,
+#                   the audit trail verified (needs root; make demo-down stops it)
+#   make demo-explain  the offline explain tour only
 #   make test       build, then the whole suite: unit, golden, integration (a real sovereignd),
 #                   e2e (a real Slurm cluster on this machine), benchmark smoke runs
 #   make test-fast  build, then the unit tests only (seconds)
@@ -18,7 +21,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build test test-fast demo demo-down format clean
+.PHONY: all deps configure build test test-fast demo demo-explain demo-down format clean
 
 all: build
 
@@ -40,12 +43,15 @@ test: build
 test-fast: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L unit
 
-# The demo builds only what it runs.
-demo: deps
+demo: build
 	@BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) scripts/demo.sh
 
+# The explain tour alone builds only sovereignctl.
+demo-explain: deps
+	@BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) scripts/demo.sh explain
+
 demo-down:
-	@scripts/demo.sh down
+	@BUILD_DIR=$(BUILD_DIR) scripts/demo.sh down
 
 format:
 	@command -v clang-format >/dev/null || { \

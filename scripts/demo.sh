@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
-# The offline tour of sovereign: build sovereignctl, validate the example register, then ask
-# `sovereignctl explain` where a realistic mix of jobs would run on the example cluster
-# (config/cluster.example.json: some GPUs busy, gpu-us-h100 drained) and why - including jobs
-# that must be refused. Nothing here needs a running Slurm or sovereignd.
+# The demo (make demo). First the offline tour: build sovereignctl, validate the example
+# register, then ask `sovereignctl explain` where a realistic mix of jobs would run on the
+# example cluster (config/cluster.example.json: some GPUs busy, gpu-us-h100 drained) and why,
+# including jobs that must be refused. Then the live part, scripts/demo-cluster.sh: a real
+# three-region Slurm cluster on this machine with job_submit/sovereign and sovereignd, where
+# researchers submit with sbatch and the audit trail is verified.
 #
-# Usage: scripts/demo.sh          (or: make demo)
-#        scripts/demo.sh down     (or: make demo-down) stops what the demo started: nothing yet
+# Usage: scripts/demo.sh [all]    the tour, then the live cluster (needs root and `make build`)
+#        scripts/demo.sh explain  the offline tour only: no Slurm, no daemon, no root
+#        scripts/demo.sh down     stop the live cluster and sovereignd (make demo-down)
 # Environment: BUILD_DIR (build), JOBS (2)
 set -euo pipefail
 
-case "${1:-}" in
-  "") ;;
-  down)
-    echo "demo: the offline tour starts no processes; nothing to stop"
-    exit 0
-    ;;
+mode="${1:-all}"
+case "${mode}" in
+  all | explain) ;;
+  down) exec "$(dirname "${BASH_SOURCE[0]}")/demo-cluster.sh" down ;;
   *)
-    echo "demo: unknown argument \"$1\" (usage: scripts/demo.sh [down])" >&2
+    echo "demo: unknown argument \"$1\" (usage: scripts/demo.sh [all|explain|down])" >&2
     exit 2
     ;;
 esac
@@ -104,4 +105,13 @@ explain --json --user bob --uid 1002 --group vision --account vision --dataset p
   --gpus 1 --time 30m
 
 echo
-echo "Done. Try your own: ${ctl} explain --help"
+echo "Try your own: ${ctl} explain --help"
+[[ "${mode}" == explain ]] && exit 0
+
+step "The live cluster: real sbatch, job_submit/sovereign, sovereignd, the audit trail"
+if [[ "$(id -u)" -ne 0 ]]; then
+  echo "demo: the live part creates Unix users for the researchers and runs Slurm's daemons:"
+  echo "      run it as root (sudo make demo), or see docs/minicluster.md"
+  exit 0
+fi
+exec "${root}/scripts/demo-cluster.sh" up
