@@ -1,40 +1,63 @@
-# sovereign: the two commands a new machine needs are `make demo` and `make test`.
+# sovereign: the few commands a developer, a CI job or a visitor needs.
+#
+#   make demo       where would these jobs run and why (sovereignctl explain, offline), then a
+#                   real three-region Slurm cluster with sovereignd: jobs placed and refused,
+#                   the audit trail verified (needs root; make demo-down stops it)
+#   make demo-explain  the offline explain tour only
+#   make test       build, then the whole suite: unit, golden, integration (a real sovereignd),
+#                   e2e (a real Slurm cluster on this machine), benchmark smoke runs
+#   make test-fast  build, then the unit tests only (seconds)
+#   make deps       install the missing Debian packages (scripts/debian-packages.txt)
+#   make build      configure (CMake + Ninja, in build/) and build everything
+#   make format     clang-format every C++ file in git
+#   make clean      remove build/
+#
+# Variables: BUILD_DIR (build), BUILD_TYPE (RelWithDebInfo), JOBS (2: parallel compile jobs
+# and tests; e2e tests always run one at a time), CMAKE_ARGS (extra configure options, used
+# when build/ is first configured).
+
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= 2
+CMAKE_ARGS ?=
 
-.PHONY: all deps configure build test test-fast demo demo-down format clean
+.PHONY: all deps configure build test test-fast demo demo-explain demo-down format clean
 
 all: build
 
 deps:
 	@scripts/deps.sh
 
-$(BUILD_DIR)/build.ninja: CMakeLists.txt
-	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+# Ninja re-runs CMake by itself when a CMakeLists.txt changes.
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
 
 configure: deps $(BUILD_DIR)/build.ninja
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# The whole suite: unit, golden, integration (real sovereignd), e2e (a real Slurm cluster on
-# this machine) and the benchmark smoke runs. e2e tests run one at a time (RUN_SERIAL).
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
-# Unit tests only: seconds.
 test-fast: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L unit
 
 demo: build
-	@scripts/demo.sh
+	@BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) scripts/demo.sh
+
+# The explain tour alone builds only sovereignctl.
+demo-explain: deps
+	@BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) scripts/demo.sh explain
 
 demo-down:
-	@scripts/demo.sh down
+	@BUILD_DIR=$(BUILD_DIR) scripts/demo.sh down
 
 format:
-	find include src plugins tests bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
+	@command -v clang-format >/dev/null || { \
+	  echo "make format: clang-format not found (Debian: apt-get install clang-format)" >&2; \
+	  exit 2; }
+	git ls-files -z '*.cc' '*.h' | xargs -0 clang-format -i --style=file
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -5,8 +5,17 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
+
+#include "sovereign/placement.h"
 
 namespace sovereign::cli {
+
+// Process exit codes, as above.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitNo = 1;           // a refusal, or an invalid register or snapshot
+inline constexpr int kExitUsage = 2;        // bad arguments, a file that cannot be read
+inline constexpr int kExitUnreachable = 3;  // sovereignd did not answer
 
 // Options every subcommand shares.
 struct GlobalOptions {
@@ -20,8 +29,12 @@ struct GlobalOptions {
 void AddRegisterOfflineCommands(CLI::App& register_cmd, GlobalOptions& global, int* exit_code);
 // register apply|history|diff|rollback|show (against the daemon).
 void AddRegisterOnlineCommands(CLI::App& register_cmd, GlobalOptions& global, int* exit_code);
-// explain: offline with --register/--cluster, otherwise against the daemon.
-void AddExplainCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
+// explain: offline with --register/--cluster; without --register, `online` asks the daemon
+// (ExplainOnline in explain_online.h, when sovereignctl is built with its online commands;
+// null: --register is required). `online` returns the exit code.
+using ExplainOnlineFn = int (*)(const GlobalOptions& global, const JobRequest& request);
+void AddExplainCommand(CLI::App& app, GlobalOptions& global, int* exit_code,
+                       ExplainOnlineFn online = nullptr);
 // audit list|show|watch|verify|export.
 void AddAuditCommands(CLI::App& audit_cmd, GlobalOptions& global, int* exit_code);
 // status.

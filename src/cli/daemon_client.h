@@ -17,12 +17,6 @@
 
 namespace sovereign::cli {
 
-// Exit codes (commands.h).
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitNo = 1;
-inline constexpr int kExitUsage = 2;
-inline constexpr int kExitUnreachable = 3;
-
 // A channel to the daemon at `socket`. UNAVAILABLE with the message
 //   "cannot reach sovereignd at <socket>: no such socket (is sovereignd running?)"
 // when there is nothing to connect to (the socket file is missing, or nobody listens on it).

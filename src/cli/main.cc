@@ -3,10 +3,15 @@
 #include <iostream>
 
 #include "commands.h"
+#ifdef SOVEREIGN_CLI_ONLINE
+#include "explain_online.h"
+#endif
 
 int main(int argc, char** argv) {
   CLI::App app{"sovereignctl: sovereignty-aware placement for Slurm"};
   app.require_subcommand(1);
+  // --json and --socket may also follow a subcommand: `sovereignctl explain --json ...`.
+  app.fallthrough();
   sovereign::cli::GlobalOptions global;
   if (const char* env = std::getenv("SOVEREIGN_SOCKET"); env != nullptr && *env != '\0') {
     global.socket = env;
@@ -16,7 +21,8 @@ int main(int argc, char** argv) {
   app.add_flag("--json", global.json, "print JSON instead of tables");
   int exit_code = 0;
 
-  CLI::App* reg = app.add_subcommand("register", "validate, apply, diff and roll back the register");
+  CLI::App* reg =
+      app.add_subcommand("register", "validate, apply, diff and roll back the register");
   reg->require_subcommand(1);
   sovereign::cli::AddRegisterOfflineCommands(*reg, global, &exit_code);
 #ifdef SOVEREIGN_CLI_ONLINE
@@ -25,8 +31,10 @@ int main(int argc, char** argv) {
   audit->require_subcommand(1);
   sovereign::cli::AddAuditCommands(*audit, global, &exit_code);
   sovereign::cli::AddStatusCommand(app, global, &exit_code);
-#endif
+  sovereign::cli::AddExplainCommand(app, global, &exit_code, &sovereign::cli::ExplainOnline);
+#else
   sovereign::cli::AddExplainCommand(app, global, &exit_code);
+#endif
 
   try {
     app.parse(argc, argv);

@@ -29,6 +29,11 @@ std::string ListRegions(const std::vector<std::string>& regions) {
 }
 
 
+// An estimate to three significant figures, never in exponent form: "4.94", "153", "12809".
+std::string Estimate(double value) {
+  return value >= 100 ? absl::StrFormat("%.0f", value) : absl::StrFormat("%.3g", value);
+}
+
 // Decision state shared by the steps below.
 struct Work {
   const JobRequest& req;
@@ -369,17 +374,33 @@ Decision Decide(const JobRequest& request, const ClusterView& view, const Regist
   if (!requested.empty() && !any_requested_compliant) {
     std::vector<std::string> names = usable_names();
     std::vector<std::string> unknown;
+    // Requested partitions inside the allowed regions, refused only for their operator's
+    // jurisdiction: the residency rule alone would not say why.
+    std::vector<std::string> operator_refused;
     for (const std::string& name : request.partitions) {
-      if (reg.PartitionIndex(name) < 0) {
+      const int i = reg.PartitionIndex(name);
+      if (i < 0) {
         unknown.push_back(name);
+      } else if (d.candidates[i].exclusion == Exclusion::kJurisdictionNotAccepted) {
+        operator_refused.push_back(
+            absl::StrCat("partition ", name, ": ", DescribeExclusion(d.candidates[i], d, reg)));
       }
     }
-    std::string what = unknown.size() == request.partitions.size()
-                           ? absl::StrCat(unknown.size() == 1 ? "partition " : "partitions ",
-                                          absl::StrJoin(unknown, ", "),
-                                          unknown.size() == 1 ? " is" : " are",
-                                          " not in the sovereignty register")
-                           : ResidencyRule(w);
+    const std::string not_registered =
+        absl::StrCat(unknown.size() == 1 ? "partition " : "partitions ",
+                     absl::StrJoin(unknown, ", "), unknown.size() == 1 ? " is" : " are",
+                     " not in the sovereignty register");
+    std::string what;
+    if (unknown.size() == request.partitions.size()) {
+      what = not_registered;
+    } else if (unknown.size() + operator_refused.size() == request.partitions.size()) {
+      what = absl::StrJoin(operator_refused, "; ");
+      if (!unknown.empty()) {
+        absl::StrAppend(&what, "; ", not_registered);
+      }
+    } else {
+      what = ResidencyRule(w);
+    }
     Reject(d, RejectCode::kPartitionOutsideRegion,
            absl::StrCat(what, "; partitions you may use: ",
                         names.empty() ? "none" : absl::StrJoin(names, ", ")));
@@ -387,12 +408,16 @@ Decision Decide(const JobRequest& request, const ClusterView& view, const Regist
   }
   if (eligible == 0) {
     std::vector<std::string> why;
+    // Whether a smaller or different job could run now, or only a partition coming back up.
+    bool any_size_limit = false;
     for (const Candidate& c : d.candidates) {
       if (c.exclusion != Exclusion::kRegionNotAllowed &&
           c.exclusion != Exclusion::kJurisdictionNotAccepted &&
           c.exclusion != Exclusion::kNotRequested) {
         why.push_back(absl::StrCat(reg.partitions()[c.partition].name, ": ",
                                    DescribeExclusion(c, d, reg)));
+        any_size_limit = any_size_limit || (c.exclusion != Exclusion::kNotUp &&
+                                            c.exclusion != Exclusion::kNotInCluster);
       }
     }
     if (why.empty()) {
@@ -402,7 +427,9 @@ Decision Decide(const JobRequest& request, const ClusterView& view, const Regist
     } else {
       Reject(d, RejectCode::kNoCandidate,
              absl::StrCat("no compliant partition can run this job now (", absl::StrJoin(why, "; "),
-                          "); ask for fewer GPUs or another GPU type"));
+                          any_size_limit ? "); ask for fewer GPUs or another GPU type"
+                                         : "); try again when one of them is up, or ask your "
+                                           "cluster admins"));
     }
     return d;
   }
@@ -449,9 +476,9 @@ Decision Decide(const JobRequest& request, const ClusterView& view, const Regist
   d.partition_name = reg.partitions()[best.partition].name;
   d.region = reg.regions()[reg.RegionOfPartition(best.partition)].name;
   d.reason = absl::StrFormat(
-      "placed on %s (region %s): %.3g kWh, %.3g gCO2 estimated; best of %d compliant "
+      "placed on %s (region %s): %s kWh, %s gCO2 estimated; best of %d compliant "
       "partition%s by %s",
-      d.partition_name, d.region, best.energy_kwh, best.co2_grams, eligible,
+      d.partition_name, d.region, Estimate(best.energy_kwh), Estimate(best.co2_grams), eligible,
       eligible == 1 ? "" : "s", by_energy ? "energy" : "carbon");
   return d;
 }

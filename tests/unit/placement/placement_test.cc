@@ -95,6 +95,15 @@ TEST_F(PlacementTest, EuPatientDataLandsOnTheMostEfficientEuPartition) {
   EXPECT_EQ(DescribeExclusion(fr, d, *reg_), "chosen");
 }
 
+TEST_F(PlacementTest, ReasonGivesLargeEstimatesWithoutExponent) {
+  JobRequest r = Job({"imagenet-public"}, 8);
+  r.time_limit = absl::Hours(4);
+  // (8 x 350 W + 1 x 800 W) x 4 h x PUE 1.5 = 21.6 kWh; x 593 g/kWh = 12808.8 g.
+  EXPECT_EQ(Run(r).reason,
+            "placed on gpu-in-l40s (region in): 21.6 kWh, 12809 gCO2 estimated; best of 5 "
+            "compliant partitions by energy");
+}
+
 TEST_F(PlacementTest, AccountImpliesItsDatasets) {
   JobRequest r = Job({});
   r.account = "fintech-in";
@@ -145,6 +154,40 @@ TEST_F(PlacementTest, RequestedPartitionOutsideTheRegionIsRefusedNamingTheCompli
             "gpu-de-h100, gpu-fr-a100");
   EXPECT_EQ(d.partition, -1);
   EXPECT_EQ(d.candidates.size(), reg_->partitions().size());
+}
+
+TEST_F(PlacementTest, RequestedPartitionRefusedForItsOperatorSaysSo) {
+  // gpu-de-cloud-h100 is in region eu, but its operator answers to US law.
+  JobRequest r = Job({"patients-eu"});
+  r.partitions = {"gpu-de-cloud-h100"};
+  Decision d = Run(r);
+  EXPECT_EQ(d.code, RejectCode::kPartitionOutsideRegion);
+  EXPECT_EQ(d.reason,
+            "partition gpu-de-cloud-h100: operator Example Cloud Inc. (Frankfurt region) is under "
+            "US jurisdiction, not accepted for patients-eu; partitions you may use: gpu-de-h100, "
+            "gpu-fr-a100");
+  r.partitions = {"gpu-de-cloud-h100", "gpu-xx"};
+  EXPECT_EQ(Run(r).reason,
+            "partition gpu-de-cloud-h100: operator Example Cloud Inc. (Frankfurt region) is under "
+            "US jurisdiction, not accepted for patients-eu; partition gpu-xx is not in the "
+            "sovereignty register; partitions you may use: gpu-de-h100, gpu-fr-a100");
+  // With a partition outside the region among those asked for, the residency rule is the answer.
+  r.partitions = {"gpu-de-cloud-h100", "gpu-us-h100"};
+  EXPECT_EQ(Run(r).reason,
+            "dataset patients-eu may only be processed in region eu; partitions you may use: "
+            "gpu-de-h100, gpu-fr-a100");
+}
+
+TEST_F(PlacementTest, OnlyPartitionsThatAreDownAdviseWaitingNotResizing) {
+  ClusterSnapshot snap;
+  snap.partitions = {{"gpu-fr-a100", PartitionState::kDrain, 16, 128, 0, {}},
+                     {"gpu-de-h100", PartitionState::kDown, 0, 0, 0, {}}};
+  Decision d = Decide(Job({"patients-eu"}), ClusterView::Bind(snap, *reg_), *reg_, kNow);
+  EXPECT_EQ(d.code, RejectCode::kNoCandidate);
+  EXPECT_EQ(d.reason,
+            "no compliant partition can run this job now (gpu-fr-a100: partition is not up; "
+            "gpu-de-h100: partition is not up); try again when one of them is up, or ask your "
+            "cluster admins");
 }
 
 TEST_F(PlacementTest, RequestedPartitionInsideTheRegionIsHonoured) {

@@ -1,0 +1,158 @@
+#include "explain_request.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "sovereign/text.h"
+
+namespace sovereign::cli {
+namespace {
+
+// NSS look-ups fill a caller's buffer and say ERANGE when it is too small; entries larger
+// than this are not real.
+constexpr size_t kMaxNssBuffer = size_t{1} << 20;
+
+// Calls `lookup(buffer, size) -> errno-style code` with a growing buffer.
+template <typename Lookup>
+int WithNssBuffer(std::vector<char>& buffer, Lookup lookup) {
+  buffer.resize(1024);
+  while (true) {
+    int rc = lookup(buffer.data(), buffer.size());
+    if (rc != ERANGE || buffer.size() >= kMaxNssBuffer) {
+      return rc;
+    }
+    buffer.resize(buffer.size() * 2);
+  }
+}
+
+std::string GroupName(gid_t gid) {
+  std::vector<char> buffer;
+  struct group entry {};
+  struct group* found = nullptr;
+  int rc = WithNssBuffer(
+      buffer, [&](char* buf, size_t size) { return getgrgid_r(gid, &entry, buf, size, &found); });
+  // A gid without a name keeps its number: it can still match nothing in the register.
+  return rc == 0 && found != nullptr ? std::string(found->gr_name) : absl::StrCat(gid);
+}
+
+}  // namespace
+
+absl::StatusOr<LocalUser> LookUpLocalUser(const std::string& name) {
+  std::vector<char> buffer;
+  struct passwd entry {};
+  struct passwd* found = nullptr;
+  int rc = WithNssBuffer(buffer, [&](char* buf, size_t size) {
+    return getpwnam_r(name.c_str(), &entry, buf, size, &found);
+  });
+  if (rc != 0) {
+    return absl::ErrnoToStatus(rc, absl::StrCat("cannot look up user \"", name, "\""));
+  }
+  if (found == nullptr) {
+    return absl::NotFoundError(absl::StrCat("user \"", name, "\" is not known on this machine"));
+  }
+  LocalUser user;
+  user.name = found->pw_name;
+  user.uid = found->pw_uid;
+  const gid_t primary = found->pw_gid;
+  std::vector<gid_t> gids(32);
+  int count = static_cast<int>(gids.size());
+  while (getgrouplist(user.name.c_str(), primary, gids.data(), &count) < 0) {
+    // count now holds the number needed.
+    if (count <= static_cast<int>(gids.size()) || count > 65536) {
+      return absl::InternalError(
+          absl::StrCat("cannot list the groups of user \"", name, "\" (", count, " groups)"));
+    }
+    gids.resize(count);
+  }
+  gids.resize(count);
+  for (gid_t gid : gids) {
+    user.groups.push_back(GroupName(gid));
+  }
+  return user;
+}
+
+absl::StatusOr<std::string> CurrentUserName() {
+  const uid_t uid = geteuid();
+  std::vector<char> buffer;
+  struct passwd entry {};
+  struct passwd* found = nullptr;
+  int rc = WithNssBuffer(
+      buffer, [&](char* buf, size_t size) { return getpwuid_r(uid, &entry, buf, size, &found); });
+  if (rc != 0 || found == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("uid ", uid, " has no user name on this machine; give --user"));
+  }
+  return std::string(found->pw_name);
+}
+
+absl::StatusOr<ExplainJob> BuildExplainJob(const ExplainOptions& o) {
+  ExplainJob job;
+  JobRequest& r = job.request;
+  if (!o.time.empty()) {
+    std::optional<absl::Duration> limit = ParseDuration(o.time);
+    if (!limit.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid --time \"", o.time, "\": expected a duration such as 30m, 2h or 1h30m"));
+    }
+    if (*limit <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid --time \"", o.time, "\": the time limit must be longer than 0"));
+    }
+    r.time_limit = *limit;
+  }
+  job.now = absl::Now();
+  if (!o.now.empty()) {
+    std::string err;
+    if (!absl::ParseTime(absl::RFC3339_full, o.now, &job.now, &err)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid --now \"", o.now, "\": expected an RFC 3339 time such as 2026-11-22T10:00:00Z"));
+    }
+  }
+  r.submit_time = job.now;
+
+  r.user = o.user;
+  r.groups = o.groups;
+  r.uid = o.uid.value_or(0);
+  if (o.look_up_identity && r.user.empty()) {
+    absl::StatusOr<std::string> me = CurrentUserName();
+    if (!me.ok()) {
+      return me.status();
+    }
+    r.user = *me;
+  }
+  // Offline, a missing uid or group list comes from this machine. Online, sovereignd fills in
+  // its caller's identity, but a user named with --user still needs their uid.
+  const bool need_uid = !o.uid.has_value() && !r.user.empty();
+  const bool need_groups = o.look_up_identity && r.groups.empty();
+  if (need_uid || need_groups) {
+    absl::StatusOr<LocalUser> local = LookUpLocalUser(r.user);
+    if (absl::IsNotFound(local.status())) {
+      return absl::NotFoundError(absl::StrCat(
+          "user \"", r.user, "\" is not known on this machine: give their --uid and --group"));
+    }
+    if (!local.ok()) {
+      return local.status();
+    }
+    if (need_groups) {
+      r.groups = local->groups;
+    }
+    if (need_uid) {
+      r.uid = local->uid;
+    }
+  }
+  r.account = o.account;
+  r.datasets = o.datasets;
+  r.partitions = o.partitions;
+  r.gpus = o.gpus;
+  r.gpu_type = o.gpu_type;
+  r.nodes = o.nodes;
+  return job;
+}
+
+}  // namespace sovereign::cli

@@ -1,0 +1,146 @@
+#include "explain_table.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace sovereign::cli {
+namespace {
+
+std::string TimeText(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+std::string Plural(int64_t n, absl::string_view one, absl::string_view many) {
+  return absl::StrCat(n, " ", n == 1 ? one : many);
+}
+
+std::string ListOrNone(const std::vector<std::string>& items) {
+  return items.empty() ? std::string("none") : absl::StrJoin(items, ", ");
+}
+
+std::string VerdictLine(const Decision& d) {
+  if (d.verdict == Verdict::kPlace) {
+    return absl::StrCat("place on ", d.partition_name, " (region ", d.region, ")");
+  }
+  return absl::StrCat("reject (", std::string(RejectCodeName(d.code)), ")");
+}
+
+std::string JobLine(const JobRequest& r, const Register& reg) {
+  std::string gpus = Plural(r.gpus, "GPU", "GPUs");
+  if (!r.gpu_type.empty()) {
+    absl::StrAppend(&gpus, " of type ", r.gpu_type);
+  }
+  if (r.nodes > 0) {
+    absl::StrAppend(&gpus, " on ", Plural(r.nodes, "node", "nodes"));
+  }
+  const std::string time = r.time_limit > absl::ZeroDuration()
+                               ? absl::FormatDuration(r.time_limit)
+                               : absl::StrCat(absl::FormatDuration(reg.policy().default_time_limit),
+                                              " (the register's default time limit)");
+  return absl::StrCat(
+      gpus, " for ", time, "; user ", r.user, " (uid ", r.uid, ", groups ", ListOrNone(r.groups),
+      "); account ", r.account.empty() ? std::string("none") : r.account, "; declared datasets ",
+      ListOrNone(r.datasets),
+      r.partitions.empty() ? std::string()
+                           : absl::StrCat("; -p ", absl::StrJoin(r.partitions, ",")));
+}
+
+std::string StatusOf(const Candidate& c) {
+  if (c.exclusion != Exclusion::kEligible) {
+    return "excluded";
+  }
+  return c.rank == 1 ? "chosen" : "eligible";
+}
+
+// Columns are padded to their widest cell; numbers are right-aligned.
+std::string Table(const std::vector<std::vector<std::string>>& rows,
+                  const std::vector<bool>& right_aligned) {
+  std::vector<size_t> width(right_aligned.size(), 0);
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) {
+      width[i] = std::max(width[i], row[i].size());
+    }
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      const bool last = i + 1 == row.size();
+      const std::string pad(width[i] - row[i].size(), ' ');
+      if (right_aligned[i]) {
+        absl::StrAppend(&line, pad, row[i]);
+      } else {
+        absl::StrAppend(&line, row[i], last ? "" : pad);
+      }
+      if (!last) {
+        line += "  ";
+      }
+    }
+    absl::StrAppend(&out, line, "\n");
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RenderDecision(const Decision& d, const JobRequest& request, const Register& reg,
+                           const ClusterSource& cluster) {
+  std::string out;
+  absl::StrAppend(&out, "verdict:  ", VerdictLine(d), "\n");
+  absl::StrAppend(&out, "reason:   ", d.reason, "\n");
+  absl::StrAppend(&out, "job:      ", JobLine(request, reg), "\n");
+  // Allowed regions are known only once the labels passed; a refusal before that has no table.
+  if (!d.candidates.empty()) {
+    absl::StrAppend(&out, "labels:   ", ListOrNone(d.labels),
+                    "; allowed regions: ", ListOrNone(d.allowed_regions), "\n");
+  } else if (!d.labels.empty()) {
+    absl::StrAppend(&out, "labels:   ", ListOrNone(d.labels), "\n");
+  }
+
+  absl::StrAppend(&out, "register: ", std::string(reg.short_version()), " (objective ",
+                  std::string(ObjectiveName(reg.policy().objective)), ")\n");
+  if (cluster.path.empty()) {
+    absl::StrAppend(&out,
+                    "cluster:  none given: every partition taken as up with all its GPUs free\n");
+  } else {
+    absl::StrAppend(&out, "cluster:  ", cluster.path,
+                    cluster.taken_at == absl::InfinitePast()
+                        ? std::string()
+                        : absl::StrCat(" (taken ", TimeText(cluster.taken_at), ")"),
+                    "\n");
+  }
+  absl::StrAppend(&out, "decided:  ", TimeText(d.decided_at), "\n");
+  if (d.candidates.empty()) {
+    absl::StrAppend(&out, "\nNo partition was considered: the request was refused first.\n");
+    return out;
+  }
+
+  std::vector<const Candidate*> order;
+  for (const Candidate& c : d.candidates) {
+    order.push_back(&c);
+  }
+  // Ranked ones first, by rank; excluded ones after them, in register order.
+  std::stable_sort(order.begin(), order.end(), [](const Candidate* a, const Candidate* b) {
+    const int ra = a->rank > 0 ? a->rank : INT32_MAX;
+    const int rb = b->rank > 0 ? b->rank : INT32_MAX;
+    return ra < rb;
+  });
+  std::vector<std::vector<std::string>> rows = {{"PARTITION", "REGION", "SITE", "STATUS", "NODES",
+                                                 "KWH", "JOBS/KWH", "GCO2", "FREE GPUS", "WHY"}};
+  for (const Candidate* c : order) {
+    const Partition& p = reg.partitions()[c->partition];
+    const Site& s = reg.sites()[reg.SiteOfPartition(c->partition)];
+    rows.push_back({p.name, s.region, s.name, StatusOf(*c), absl::StrCat(c->nodes),
+                    absl::StrFormat("%.3f", c->energy_kwh),
+                    absl::StrFormat("%.3f", c->jobs_per_kwh), absl::StrFormat("%.1f", c->co2_grams),
+                    absl::StrCat(c->free_gpus), DescribeExclusion(*c, d, reg)});
+  }
+  absl::StrAppend(&out, "\n",
+                  Table(rows, {false, false, false, false, true, true, true, true, true, false}));
+  return out;
+}
+
+}  // namespace sovereign::cli

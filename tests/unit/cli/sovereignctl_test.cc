@@ -1,0 +1,364 @@
+// sovereignctl's offline commands, run as a user would run them: every message a user can
+// meet is pinned here with its exit code (0 yes, 1 no or invalid input, 2 usage or I/O).
+#include <pwd.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "commands.h"
+#include "e2e/minicluster.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "sovereign/register.h"
+
+namespace sovereign {
+namespace {
+
+using e2e::CleanEnvironment;
+using e2e::CommandResult;
+using e2e::RunCommand;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+const std::string kSource = SOVEREIGN_SOURCE_DIR;
+const std::string kRegister = kSource + "/config/register.example.yaml";
+const std::string kCluster = kSource + "/config/cluster.example.json";
+
+class SovereignctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           absl::StrCat("sovereignctl-test-", getpid(), "-",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  CommandResult Run(std::vector<std::string> args) const {
+    args.insert(args.begin(), SOVEREIGNCTL);
+    CommandResult r = RunCommand(args, CleanEnvironment({}), absl::Seconds(30), dir_.string());
+    EXPECT_FALSE(r.timed_out) << r.Describe();
+    return r;
+  }
+
+  // `explain --json` with the example register; the JSON it printed.
+  nlohmann::json ExplainJson(std::vector<std::string> args, int expected_exit) const {
+    args.insert(args.begin(), {"explain", "--json", "--register", kRegister});
+    CommandResult r = Run(args);
+    EXPECT_EQ(r.exit_code, expected_exit) << r.Describe();
+    EXPECT_THAT(r.err, IsEmpty());
+    nlohmann::json doc = nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
+    EXPECT_FALSE(doc.is_discarded()) << r.Describe();
+    return doc;
+  }
+
+  std::string Write(const std::string& name, const std::string& text) const {
+    const std::string path = (dir_ / name).string();
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+
+  // Two problems: an undeclared region and a PUE below 1.
+  std::string InvalidRegister() const {
+    return Write("bad.yaml",
+                 "regions:\n"
+                 "  - name: eu\n"
+                 "sites:\n"
+                 "  - name: paris-1\n"
+                 "    region: eu-west\n"
+                 "    country: FR\n"
+                 "    operator: Example Calcul SAS\n"
+                 "    operator_jurisdiction: EU\n"
+                 "    pue: 0.5\n"
+                 "    carbon_intensity: 31\n"
+                 "partitions: []\n");
+  }
+
+  std::filesystem::path dir_;
+};
+
+// --- register validate ---------------------------------------------------------------------
+
+TEST_F(SovereignctlTest, ValidatePrintsTheSummaryOfAValidRegister) {
+  absl::StatusOr<std::shared_ptr<const Register>> reg = Register::Load(kRegister);
+  ASSERT_TRUE(reg.ok()) << reg.status();
+  CommandResult r = Run({"register", "validate", kRegister});
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_EQ(r.out, absl::StrCat(kRegister, ": valid\n", "  version    ", (*reg)->version(), "\n",
+                                "  contents   3 regions, 5 sites, 5 partitions, 4 datasets, "
+                                "4 accounts\n",
+                                "  objective  energy\n",
+                                "  unlabelled jobs run in any region; jobs without --time are "
+                                "estimated at 1h\n"));
+  EXPECT_THAT(r.err, IsEmpty());
+}
+
+TEST_F(SovereignctlTest, ValidateJsonGivesCountsObjectiveAndVersion) {
+  const std::string carbon = kSource + "/tests/golden/register-carbon.yaml";
+  absl::StatusOr<std::shared_ptr<const Register>> reg = Register::Load(carbon);
+  ASSERT_TRUE(reg.ok()) << reg.status();
+  CommandResult r = Run({"register", "validate", "--json", carbon});
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_EQ(nlohmann::json::parse(r.out), (nlohmann::json{{"file", carbon},
+                                                          {"valid", true},
+                                                          {"version", (*reg)->version()},
+                                                          {"objective", "carbon"},
+                                                          {"regions", 3},
+                                                          {"sites", 5},
+                                                          {"partitions", 5},
+                                                          {"datasets", 4},
+                                                          {"accounts", 4}}));
+  // --json may come before the subcommand too.
+  EXPECT_EQ(Run({"--json", "register", "validate", carbon}).out, r.out);
+}
+
+TEST_F(SovereignctlTest, ValidateReportsEveryErrorWithItsLocation) {
+  const std::string bad = InvalidRegister();
+  CommandResult r = Run({"register", "validate", bad});
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  EXPECT_THAT(r.out, IsEmpty());
+  EXPECT_EQ(r.err,
+            absl::StrCat(bad,
+                         ":5:13: site \"paris-1\": field \"region\": region \"eu-west\" is "
+                         "not declared (known: eu)\n",
+                         bad, ":9:10: site \"paris-1\": field \"pue\": must be >= 1.0, got 0.5\n",
+                         bad, ": invalid (2 errors)\n"));
+}
+
+TEST_F(SovereignctlTest, ValidateJsonListsEveryError) {
+  const std::string bad = InvalidRegister();
+  CommandResult r = Run({"register", "validate", "--json", bad});
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  nlohmann::json doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["valid"], false);
+  EXPECT_EQ(doc["file"], bad);
+  ASSERT_EQ(doc["errors"].size(), 2u);
+  EXPECT_EQ(doc["errors"][1], (nlohmann::json{{"file", bad},
+                                              {"line", 9},
+                                              {"column", 10},
+                                              {"message",
+                                               "site \"paris-1\": field \"pue\": must "
+                                               "be >= 1.0, got 0.5"}}));
+}
+
+TEST_F(SovereignctlTest, ValidateSaysWhyAFileCannotBeRead) {
+  const std::string missing = (dir_ / "missing.yaml").string();
+  CommandResult r = Run({"register", "validate", missing});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_EQ(r.err, absl::StrCat("sovereignctl register validate: cannot read register \"", missing,
+                                "\": No such file or directory\n"));
+  r = Run({"register", "validate", dir_.string()});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_EQ(r.err, absl::StrCat("sovereignctl register validate: cannot read register \"",
+                                dir_.string(), "\": it is a directory\n"));
+}
+
+TEST_F(SovereignctlTest, ValidateNeedsAFile) {
+  CommandResult r = Run({"register", "validate"});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_EQ(r.err, "file is required\nRun with --help for more information.\n");
+}
+
+// --- explain -------------------------------------------------------------------------------
+
+// Built without the online commands, explain has nobody to ask but the register.
+TEST(ExplainCommandTest, WithoutRegisterNeedsDaemonSupport) {
+  CLI::App app;
+  cli::GlobalOptions global;
+  int exit_code = -1;
+  cli::AddExplainCommand(app, global, &exit_code, /*online=*/nullptr);
+  ::testing::internal::CaptureStderr();
+  app.parse("explain --dataset patients-eu --gpus 1", /*program_name_included=*/false);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(),
+            "sovereignctl explain: --register is required when sovereignd support is not built "
+            "in\n");
+  EXPECT_EQ(exit_code, 2);
+}
+
+#ifdef SOVEREIGNCTL_ONLINE
+TEST_F(SovereignctlTest, ExplainWithoutRegisterAsksTheDaemon) {
+  const std::string socket = (dir_ / "sovereignd.sock").string();
+  CommandResult r = Run({"--socket", socket, "explain", "--gpus", "1", "--dataset", "patients-eu"});
+  EXPECT_EQ(r.exit_code, 3) << r.Describe();
+  EXPECT_EQ(r.err, absl::StrCat("sovereignctl: cannot reach sovereignd at ", socket,
+                                ": no such socket (is sovereignd running?)\n"));
+  EXPECT_THAT(r.out, IsEmpty());
+}
+
+TEST_F(SovereignctlTest, ExplainAgainstTheDaemonTakesNoClusterNorClock) {
+  CommandResult r = Run({"explain", "--gpus", "1", "--cluster", kCluster});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_EQ(r.err,
+            "sovereignctl explain: --cluster needs --register (sovereignd uses its own cluster "
+            "view and clock)\n");
+  r = Run({"explain", "--gpus", "1", "--now", "2026-11-22T10:00:00Z"});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_EQ(r.err,
+            "sovereignctl explain: --now needs --register (sovereignd uses its own cluster "
+            "view and clock)\n");
+}
+#else
+TEST_F(SovereignctlTest, ExplainWithoutRegisterNeedsTheDaemon) {
+  CommandResult r = Run({"explain", "--gpus", "1", "--dataset", "patients-eu"});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_EQ(r.err,
+            "sovereignctl explain: --register is required when sovereignd support is not built "
+            "in\n");
+  EXPECT_THAT(r.out, IsEmpty());
+}
+#endif
+
+TEST_F(SovereignctlTest, ExplainRefusesAMalformedTimeLimit) {
+  CommandResult r = Run({"explain", "--register", kRegister, "--gpus", "1", "--time", "2x"});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_EQ(r.err,
+            "sovereignctl explain: invalid --time \"2x\": expected a duration such as 30m, 2h or "
+            "1h30m\n");
+  r = Run({"explain", "--register", kRegister, "--gpus", "1", "--time", "0m"});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_EQ(r.err,
+            "sovereignctl explain: invalid --time \"0m\": the time limit must be longer "
+            "than 0\n");
+}
+
+TEST_F(SovereignctlTest, ExplainRefusesAMalformedNow) {
+  CommandResult r = Run({"explain", "--register", kRegister, "--gpus", "1", "--now", "yesterday"});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_EQ(r.err,
+            "sovereignctl explain: invalid --now \"yesterday\": expected an RFC 3339 time such as "
+            "2026-11-22T10:00:00Z\n");
+}
+
+TEST_F(SovereignctlTest, ExplainSaysWhyTheRegisterCannotBeUsed) {
+  const std::string missing = (dir_ / "missing.yaml").string();
+  CommandResult r = Run({"explain", "--register", missing, "--gpus", "1"});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_EQ(r.err, absl::StrCat("sovereignctl explain: cannot read register \"", missing,
+                                "\": No such file or directory\n"));
+
+  const std::string bad = InvalidRegister();
+  r = Run({"explain", "--register", bad, "--gpus", "1"});
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  EXPECT_EQ(r.err,
+            absl::StrCat("sovereignctl explain: invalid register (2 errors):\n", bad,
+                         ":5:13: site \"paris-1\": field \"region\": region \"eu-west\" is "
+                         "not declared (known: eu)\n",
+                         bad, ":9:10: site \"paris-1\": field \"pue\": must be >= 1.0, got 0.5\n"));
+  EXPECT_THAT(r.out, IsEmpty());
+}
+
+TEST_F(SovereignctlTest, ExplainSaysWhyTheClusterSnapshotCannotBeUsed) {
+  const std::string missing = (dir_ / "missing.json").string();
+  CommandResult r = Run({"explain", "--register", kRegister, "--cluster", missing, "--gpus", "1"});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_EQ(r.err,
+            absl::StrCat("sovereignctl explain: cluster snapshot ", missing, ": cannot be read\n"));
+
+  const std::string broken = Write("broken.json", "{\"partitions\": [");
+  r = Run({"explain", "--register", kRegister, "--cluster", broken, "--gpus", "1"});
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  EXPECT_EQ(r.err,
+            absl::StrCat("sovereignctl explain: cluster snapshot ", broken, ": not valid JSON\n"));
+
+  const std::string wrong = Write("wrong.json",
+                                  R"({"partitions": [{"name": "gpu-fr-a100", "nodes_up": 2,
+                                      "gpus_total": 8, "gpus_free": 9}]})");
+  r = Run({"explain", "--register", kRegister, "--cluster", wrong, "--gpus", "1"});
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  EXPECT_EQ(r.err, absl::StrCat("sovereignctl explain: cluster snapshot ", wrong,
+                                ": partition \"gpu-fr-a100\": gpus_free (9) is larger than "
+                                "gpus_total (8)\n"));
+}
+
+TEST_F(SovereignctlTest, ExplainNeedsTheGroupsOfAUserThisMachineDoesNotKnow) {
+  const std::string user = "sovereign-no-such-user";
+  ASSERT_EQ(getpwnam(user.c_str()), nullptr);
+  CommandResult r = Run({"explain", "--register", kRegister, "--user", user, "--gpus", "1"});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_EQ(r.err,
+            "sovereignctl explain: user \"sovereign-no-such-user\" is not known on this "
+            "machine: give their --uid and --group\n");
+  // With both, the machine is not asked.
+  nlohmann::json doc = ExplainJson({"--user", user, "--uid", "4242", "--group", "oncology",
+                                    "--account", "oncology", "--gpus", "1"},
+                                   0);
+  EXPECT_EQ(doc["request"]["uid"], 4242);
+  EXPECT_EQ(doc["request"]["groups"], nlohmann::json::array({"oncology"}));
+}
+
+TEST_F(SovereignctlTest, ExplainChecksItsOptions) {
+  CommandResult r = Run({"explain", "--register", kRegister});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_EQ(r.err, "--gpus is required\nRun with --help for more information.\n");
+  r = Run({"explain", "--register", kRegister, "--gpus", "1", "--uid=-5"});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_EQ(r.err,
+            "--uid: Value -5 not in range 0 to 4294967295\nRun with --help for more "
+            "information.\n");
+}
+
+TEST_F(SovereignctlTest, ExplainLooksUpTheUserOnThisMachine) {
+  // root exists on every Linux machine, with uid 0 and group root among its groups.
+  nlohmann::json doc = ExplainJson({"--user", "root", "--gpus", "1"}, 0);
+  EXPECT_EQ(doc["request"]["user"], "root");
+  EXPECT_EQ(doc["request"]["uid"], 0);
+  EXPECT_THAT(doc["request"]["groups"].get<std::vector<std::string>>(),
+              ::testing::Contains("root"));
+  // --group replaces the machine's groups; the uid still comes from the machine.
+  doc = ExplainJson(
+      {"--user", "root", "--group", "fintech,genomics", "--group", "vision", "--gpus", "1"}, 0);
+  EXPECT_EQ(doc["request"]["uid"], 0);
+  EXPECT_EQ(doc["request"]["groups"], nlohmann::json::array({"fintech", "genomics", "vision"}));
+}
+
+TEST_F(SovereignctlTest, ExplainDefaultsToTheUserRunningIt) {
+  const struct passwd* me = getpwuid(geteuid());
+  ASSERT_NE(me, nullptr);
+  nlohmann::json doc = ExplainJson({"--gpus", "1"}, 0);
+  EXPECT_EQ(doc["request"]["user"], me->pw_name);
+  EXPECT_EQ(doc["request"]["uid"], me->pw_uid);
+}
+
+TEST_F(SovereignctlTest, ExplainTakesListsRepeatedOrCommaSeparated) {
+  nlohmann::json doc = ExplainJson(
+      {"--user", "u", "--uid", "1", "--group", "g", "--dataset", "imagenet-public", "--dataset",
+       "d1,d2", "-p", "gpu-fr-a100,gpu-in-l40s", "--gpus", "1", "--now=2026-11-22T10:00:00Z"},
+      1);
+  EXPECT_EQ(doc["request"]["datasets"], nlohmann::json::array({"imagenet-public", "d1", "d2"}));
+  EXPECT_EQ(doc["request"]["partitions"], nlohmann::json::array({"gpu-fr-a100", "gpu-in-l40s"}));
+  EXPECT_EQ(doc["request"]["submit_time"], "2026-11-22T10:00:00Z");
+  EXPECT_EQ(doc["code"], "unknown_dataset");
+}
+
+TEST_F(SovereignctlTest, ExplainExitCodeIsTheVerdictInBothForms) {
+  const std::vector<std::string> place = {
+      "explain", "--register", kRegister,  "--cluster", kCluster,   "--user", "alice", "--uid",
+      "1001",    "--group",    "oncology", "--account", "oncology", "--gpus", "4"};
+  std::vector<std::string> reject = place;
+  reject.insert(reject.end(), {"-p", "gpu-us-h100"});
+  for (bool json : {false, true}) {
+    std::vector<std::string> a = place, b = reject;
+    if (json) {
+      a.push_back("--json");
+      b.push_back("--json");
+    }
+    CommandResult r = Run(a);
+    EXPECT_EQ(r.exit_code, 0) << r.Describe();
+    r = Run(b);
+    EXPECT_EQ(r.exit_code, 1) << r.Describe();
+    EXPECT_THAT(r.err, IsEmpty());
+  }
+  CommandResult table = Run(place);
+  EXPECT_THAT(table.out, ::testing::StartsWith("verdict:  place on gpu-fr-a100 (region eu)\n"));
+}
+
+}  // namespace
+}  // namespace sovereign
