@@ -7,11 +7,11 @@
 // thread); Shutdown() is idempotent.
 #pragma once
 
+#include <grpcpp/server.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/server.h>
 
 #include "absl/status/statusor.h"
 #include "daemon_config.h"
