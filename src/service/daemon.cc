@@ -1,5 +1,9 @@
 #include "daemon.h"
 
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/resource_quota.h>
@@ -7,15 +11,14 @@
 #include <grpcpp/server_builder.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <filesystem>
-#include <system_error>
-
 #include "absl/strings/str_cat.h"
 #include "admin_service.h"
 #include "audit_service.h"
 #include "placement_service.h"
+#include "reconciler.h"
 #include "register_service.h"
+#include "snapshot_publisher.h"
+#include "spool_ingester.h"
 
 namespace sovereign::service {
 namespace {
@@ -149,6 +152,11 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config
   if (!c.tcp.listen.empty() && d->tcp_port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", c.tcp.listen));
   }
+  if (!c.slurm.slurm_conf.empty()) {
+    if (absl::Status s = d->StartSlurm(); !s.ok()) {
+      return s;
+    }
+  }
   d->server_->GetHealthCheckService()->SetServingStatus(true);
   d->listener_->Start(d->server_.get(), d->auth_.get());
   spdlog::info("sovereignd serving on {}{}", c.socket_path,
@@ -171,12 +179,91 @@ absl::Status Daemon::Reload() {
   return absl::OkStatus();
 }
 
+std::shared_ptr<const Register> Daemon::RegisterByVersion(const std::string& version) {
+  std::lock_guard<std::mutex> lock(versions_mu_);
+  if (auto it = versions_.find(version); it != versions_.end()) {
+    return it->second;
+  }
+  std::shared_ptr<const ActiveRegister> active = registers_->Current();
+  if (active != nullptr && active->reg->version() == version) {
+    return versions_[version] = active->reg;
+  }
+  absl::StatusOr<StoredRegister> stored = store_->FindVersion(version);
+  if (!stored.ok()) {
+    return nullptr;
+  }
+  absl::StatusOr<std::shared_ptr<const Register>> reg = Register::Parse(stored->yaml, stored->source);
+  return reg.ok() ? (versions_[version] = *reg) : nullptr;
+}
+
+absl::Status Daemon::StartSlurm() {
+  const SlurmConfig& sc = config_.slurm;
+  if (absl::Status s = slurm::InitSlurm(sc.slurm_conf); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = MakeParentDirectory(sc.snapshot_path); !s.ok()) {
+    return s;
+  }
+  slurm::PublisherOptions po;
+  po.path = sc.snapshot_path;
+  po.interval = std::chrono::milliseconds(sc.publish_interval_ms);
+  publisher_ = std::make_unique<slurm::SnapshotPublisher>(po, [this] {
+    slurm::PublishedRegister out;
+    std::shared_ptr<const ActiveRegister> active = registers_->Current();
+    if (active == nullptr) {
+      return out;
+    }
+    absl::StatusOr<StoredRegister> stored = store_->FindVersion(active->reg->version());
+    if (stored.ok()) {
+      out = {active->reg, stored->yaml, stored->source};
+    }
+    return out;
+  });
+  // The first snapshot before anything else: the plugin refuses labelled jobs until it has one.
+  if (absl::Status s = publisher_->Publish(); !s.ok()) {
+    return s;
+  }
+  if (!publisher_->last_cluster_error().ok()) {
+    spdlog::warn("snapshot published without a cluster view: {}",
+                 std::string(publisher_->last_cluster_error().message()));
+  }
+  publisher_->Start();
+  spdlog::info("publishing the snapshot to {} every {} ms", sc.snapshot_path,
+               sc.publish_interval_ms);
+  if (log_ != nullptr) {
+    IngesterOptions io;
+    io.spool_dir = sc.spool_dir;
+    io.interval = std::chrono::milliseconds(sc.ingest_interval_ms);
+    ingester_ = std::make_unique<SpoolIngester>(
+        io, log_.get(), [this](const std::string& v) { return RegisterByVersion(v); });
+    ingester_->Start();
+    ReconcilerOptions ro;
+    ro.interval = std::chrono::milliseconds(sc.reconcile_interval_ms);
+    ro.rederive_after = absl::Seconds(sc.rederive_after_s);
+    reconciler_ = std::make_unique<Reconciler>(ro, log_.get(), [this] {
+      std::shared_ptr<const ActiveRegister> active = registers_->Current();
+      return active == nullptr ? nullptr : active->reg;
+    });
+    reconciler_->Start();
+    spdlog::info("ingesting the plugin's spool {}; reconciling jobs every {} ms", sc.spool_dir,
+                 sc.reconcile_interval_ms);
+  }
+  return absl::OkStatus();
+}
+
 void Daemon::Shutdown() {
   std::lock_guard<std::mutex> lock(shutdown_mu_);
   if (shut_down_) {
     return;
   }
   shut_down_ = true;
+  // The Slurm loops first: they write to the log, which closes last.
+  reconciler_.reset();
+  publisher_.reset();
+  if (ingester_ != nullptr) {
+    ingester_->IngestOnce().IgnoreError();  // what the plugin spooled so far
+    ingester_.reset();
+  }
   ctx_.stopping.store(true);
   if (listener_ != nullptr) {
     listener_->Stop();

@@ -7,11 +7,13 @@
 // thread); Shutdown() is idempotent.
 #pragma once
 
-#include <grpcpp/server.h>
-
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
+
+#include <grpcpp/server.h>
 
 #include "absl/status/statusor.h"
 #include "daemon_config.h"
@@ -21,12 +23,18 @@
 #include "sovereign/audit_log.h"
 #include "unix_listener.h"
 
+namespace sovereign::slurm {
+class SnapshotPublisher;
+}
+
 namespace sovereign::service {
 
 class AdminServiceImpl;
 class AuditServiceImpl;
 class PlacementServiceImpl;
 class RegisterServiceImpl;
+class SpoolIngester;
+class Reconciler;
 
 class Daemon {
  public:
@@ -64,6 +72,14 @@ class Daemon {
   std::unique_ptr<AdminServiceImpl> admin_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<UnixListener> listener_;
+  // The Slurm side (config.slurm.slurm_conf set): snapshot out, spool in, jobs checked.
+  absl::Status StartSlurm();
+  std::shared_ptr<const Register> RegisterByVersion(const std::string& version);
+  std::unique_ptr<slurm::SnapshotPublisher> publisher_;
+  std::unique_ptr<SpoolIngester> ingester_;
+  std::unique_ptr<Reconciler> reconciler_;
+  std::mutex versions_mu_;
+  std::map<std::string, std::shared_ptr<const Register>> versions_;  // parsed, by version
   int tcp_port_ = 0;
   std::mutex shutdown_mu_;
   bool shut_down_ = false;

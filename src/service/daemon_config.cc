@@ -264,6 +264,31 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
                         c.audit.commit_window = std::chrono::microseconds(value);
                       }}});
             }},
+           {"slurm",
+            [&](const YAML::Node& n, const std::string& k) {
+              p.Map(n, k,
+                    {{"slurm_conf", [&](const YAML::Node& v, const std::string& kk) {
+                        p.String(v, kk, &c.slurm.slurm_conf);
+                      }},
+                     {"snapshot", [&](const YAML::Node& v, const std::string& kk) {
+                        p.String(v, kk, &c.slurm.snapshot_path);
+                      }},
+                     {"spool", [&](const YAML::Node& v, const std::string& kk) {
+                        p.String(v, kk, &c.slurm.spool_dir);
+                      }},
+                     {"publish_interval_ms", [&](const YAML::Node& v, const std::string& kk) {
+                        p.Int(v, kk, 100, 3600000, &c.slurm.publish_interval_ms);
+                      }},
+                     {"ingest_interval_ms", [&](const YAML::Node& v, const std::string& kk) {
+                        p.Int(v, kk, 1, 60000, &c.slurm.ingest_interval_ms);
+                      }},
+                     {"reconcile_interval_ms", [&](const YAML::Node& v, const std::string& kk) {
+                        p.Int(v, kk, 100, 3600000, &c.slurm.reconcile_interval_ms);
+                      }},
+                     {"rederive_after_s", [&](const YAML::Node& v, const std::string& kk) {
+                        p.Int(v, kk, 1, 86400, &c.slurm.rederive_after_s);
+                      }}});
+            }},
            {"tcp",
             [&](const YAML::Node& n, const std::string& k) {
               p.Map(n, k,

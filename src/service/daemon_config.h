@@ -29,6 +29,26 @@ struct TcpListenerConfig {
   std::string client_ca;
 };
 
+// The Slurm side: what the job_submit plugin reads and writes, and the controller to ask.
+struct SlurmConfig {
+  // slurm.conf of the cluster this daemon serves. Empty: no Slurm integration (no snapshot is
+  // published, no spool ingested, no job reconciled).
+  std::string slurm_conf;
+  // The snapshot file the plugin decides from (its sovereign-plugin.conf `snapshot`).
+  std::string snapshot_path = "/var/lib/sovereign/snapshot";
+  // The plugin's spool folder (its sovereign-plugin.conf `spool`).
+  std::string spool_dir = "/var/spool/sovereign";
+  // Republish the snapshot (fresh cluster view) at least this often, in milliseconds.
+  int64_t publish_interval_ms = 10000;
+  // Read the spool this often: a decision reaches the audit log within about this long.
+  int64_t ingest_interval_ms = 50;
+  // Check where jobs run this often.
+  int64_t reconcile_interval_ms = 5000;
+  // A tagged job whose decision is still not in the log after this long gets one re-derived
+  // from its tag, in seconds.
+  int64_t rederive_after_s = 120;
+};
+
 struct DaemonConfig {
   // The unix socket every local client uses; its directory is created if missing.
   std::string socket_path = "/run/sovereign/sovereignd.sock";
@@ -49,6 +69,8 @@ struct DaemonConfig {
   // answers without recording, and the audit RPCs fail.
   bool audit_enabled = true;
   audit::AuditOptions audit;  // path, sync, commit_window, checkpoint_interval, signing key
+
+  SlurmConfig slurm;
 
   TcpListenerConfig tcp;
   RolesConfig roles;  // see caller.h; default: root is admin, auditor and service

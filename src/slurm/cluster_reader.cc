@@ -182,6 +182,30 @@ absl::StatusOr<ClusterSnapshot> ReadClusterSnapshot(absl::Time now) {
   return Aggregate(prows, nrows, now);
 }
 
+absl::StatusOr<std::map<std::string, std::vector<std::string>>> ReadNodePartitions() {
+  partition_info_msg_t* parts = nullptr;
+  if (slurm_load_partitions(0, &parts, SHOW_ALL) != SLURM_SUCCESS) {
+    return SlurmError("cannot load partitions");
+  }
+  node_info_msg_t* nodes = nullptr;
+  if (slurm_load_node(0, &nodes, SHOW_ALL) != SLURM_SUCCESS) {
+    absl::Status s = SlurmError("cannot load nodes");
+    slurm_free_partition_info_msg(parts);
+    return s;
+  }
+  slurm_populate_node_partitions(nodes, parts);
+  std::map<std::string, std::vector<std::string>> out;
+  for (uint32_t i = 0; i < nodes->record_count; ++i) {
+    const node_info_t& n = nodes->node_array[i];
+    if (n.name != nullptr) {
+      out[n.name] = absl::StrSplit(Str(n.partitions), ',', absl::SkipEmpty());
+    }
+  }
+  slurm_free_node_info_msg(nodes);
+  slurm_free_partition_info_msg(parts);
+  return out;
+}
+
 std::vector<std::string> ExpandHostList(const std::string& expression) {
   std::vector<std::string> out;
   if (expression.empty()) {

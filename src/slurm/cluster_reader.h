@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,6 +65,9 @@ struct JobRow {
 
 // Loads every job slurmctld still knows (pending, running and recently finished).
 absl::StatusOr<std::vector<JobRow>> ReadJobs();
+
+// Which partitions each node is in ("fr-a100-1" -> {"gpu-fr-a100"}).
+absl::StatusOr<std::map<std::string, std::vector<std::string>>> ReadNodePartitions();
 
 // Expands a Slurm host list ("fr-a100-[1-2],us-h100-1") with libslurm's hostlist.
 std::vector<std::string> ExpandHostList(const std::string& expression);

@@ -45,19 +45,32 @@ absl::Status SnapshotPublisher::Publish() {
     // Keep publishing the register: its cluster view ages and the plugin says so.
     last_cluster_error_ = cluster.status();
   }
-  return snapshot::WriteFileAtomically(
+  absl::Status written = snapshot::WriteFileAtomically(
       options_.path, snapshot::EncodeSnapshot(r.yaml, r.source, *r.reg, last_cluster_, now));
+  if (written.ok()) {
+    last_version_ = r.reg->version();
+    last_published_ = now;
+  }
+  return written;
 }
 
 void SnapshotPublisher::Run() {
+  // Look for a new register twice a second; refresh the cluster view every `interval`.
+  const auto tick = std::min<std::chrono::milliseconds>(options_.interval,
+                                                        std::chrono::milliseconds(500));
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
-    cv_.wait_for(lock, options_.interval, [this] { return stop_; });
+    cv_.wait_for(lock, tick, [this] { return stop_; });
     if (stop_) {
       break;
     }
+    const bool due = absl::Now() - last_published_ >= absl::FromChrono(options_.interval);
+    std::string last = last_version_;
     lock.unlock();
-    Publish().IgnoreError();  // the next round tries again; last_cluster_error() reports
+    PublishedRegister r = current_();
+    if (due || (r.reg != nullptr && r.reg->version() != last)) {
+      Publish().IgnoreError();  // the next round tries again; last_cluster_error() reports
+    }
     lock.lock();
   }
 }

@@ -1,8 +1,8 @@
 // Publishes the snapshot the job_submit plugin decides from: the register in force and the
 // cluster as libslurm reports it, written atomically to one file.
 //
-// It republishes when the register changes (Publish() after an apply or reload), and on its
-// own every `interval`, so that the plugin's cluster view stays fresh (the plugin treats a view
+// It republishes within half a second when the register in force changes (apply, rollback,
+// reload), and on its own every `interval`, so that the plugin's cluster view stays fresh (the plugin treats a view
 // older than its max_cluster_age as stale). When slurmctld does not answer, the last register
 // is still published with the last cluster view it had, so residency never waits for Slurm.
 //
@@ -63,6 +63,8 @@ class SnapshotPublisher {
   mutable std::mutex mu_;  // guards the members below and serialises Publish()
   ClusterSnapshot last_cluster_;
   absl::Status last_cluster_error_;
+  std::string last_version_;  // register version last published
+  absl::Time last_published_ = absl::InfinitePast();
   std::condition_variable cv_;
   bool stop_ = false;
   std::thread thread_;

@@ -1,0 +1,77 @@
+// Checks where each placed job really ran, and binds decisions to Slurm job ids.
+//
+// Every round it reads the jobs slurmctld knows (libslurm). For each job carrying the plugin's
+// tag in admin_comment that has been given nodes, it appends one attestation record to the
+// chain: the decision id, the job id, the nodes, the regions of those nodes (from the register
+// in force and Slurm's node-to-partition map), and "ok" or "violation". A violation (a node
+// outside the tag's region: a changed slurm.conf, a manual scontrol, a bug) is also logged as
+// an error.
+//
+// A tagged job whose decision never reached the log (the controller's machine lost the spool
+// record in a power cut before its page cache was written) gets a decision record re-derived
+// from the tag, marked "rederived", once the job is older than `rederive_after` (so that
+// ordinary ingestion is never raced).
+//
+// Thread-safety: ReconcileOnce() is serialised internally; Start() runs it every `interval`.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cluster_reader.h"
+#include "sovereign/audit_log.h"
+#include "sovereign/register.h"
+
+namespace sovereign::service {
+
+struct ReconcilerOptions {
+  // How often jobs are read from slurmctld.
+  std::chrono::milliseconds interval{5000};
+  // A tagged job whose decision is still not in the log after this long gets a re-derived one.
+  absl::Duration rederive_after = absl::Minutes(2);
+  // Where jobs and nodes come from; the defaults read slurmctld through libslurm.
+  std::function<absl::StatusOr<std::vector<slurm::JobRow>>()> read_jobs;
+  std::function<absl::StatusOr<std::map<std::string, std::vector<std::string>>>()> read_nodes;
+};
+
+struct ReconcileStats {
+  int attested = 0;
+  int violations = 0;
+  int rederived = 0;
+};
+
+class Reconciler {
+ public:
+  Reconciler(ReconcilerOptions options, audit::AuditLog* log,
+             std::function<std::shared_ptr<const Register>()> current_register);
+  ~Reconciler();
+  Reconciler(const Reconciler&) = delete;
+  Reconciler& operator=(const Reconciler&) = delete;
+
+  absl::StatusOr<ReconcileStats> ReconcileOnce(absl::Time now);
+  void Start();
+
+ private:
+  void Run();
+
+  const ReconcilerOptions options_;
+  audit::AuditLog* const log_;
+  const std::function<std::shared_ptr<const Register>()> current_;
+  std::mutex mu_;
+  std::set<uint32_t> attested_;  // job ids already attested (also found in the log)
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace sovereign::service

@@ -1,0 +1,148 @@
+#include "spool_ingester.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+#include "sovereign/decision_json.h"
+#include "spdlog/spdlog.h"
+
+namespace sovereign::service {
+
+audit::AuditRecord SpooledToRecord(const spool::SpooledDecision& d, const Register* reg) {
+  audit::AuditRecord r;
+  r.kind = audit::RecordKind::kDecision;
+  r.decision_id = d.decision_id;
+  r.time = d.decision.decided_at;
+  r.caller = absl::StrCat("uid=", d.request.uid, "(", d.request.user, ") via job_submit/sovereign");
+  r.user = d.request.user;
+  r.account = d.request.account;
+  r.datasets = d.decision.labels;
+  r.region = d.decision.region;
+  r.partition = d.decision.partition_name;
+  r.verdict = std::string(VerdictName(d.decision.verdict));
+  r.register_version = d.decision.register_version;
+  nlohmann::json body;
+  if (reg != nullptr) {
+    body = DecisionToJson(d.decision, d.request, *reg);
+  } else {
+    // Without the register the candidates keep their indexes: still complete, less readable.
+    body = nlohmann::json{{"request", JobRequestToJson(d.request)},
+                          {"verdict", r.verdict},
+                          {"code", std::string(RejectCodeName(d.decision.code))},
+                          {"reason", d.decision.reason},
+                          {"partition", r.partition},
+                          {"region", r.region},
+                          {"labels", d.decision.labels},
+                          {"allowed_regions", d.decision.allowed_regions},
+                          {"register_version", r.register_version},
+                          {"register_unknown", true}};
+    nlohmann::json cands = nlohmann::json::array();
+    for (const Candidate& c : d.decision.candidates) {
+      cands.push_back({{"partition_index", c.partition},
+                       {"exclusion", std::string(ExclusionName(c.exclusion))},
+                       {"rank", c.rank},
+                       {"energy_kwh", c.energy_kwh},
+                       {"co2_grams", c.co2_grams}});
+    }
+    body["candidates"] = std::move(cands);
+  }
+  body["id"] = d.decision_id;
+  body["source"] = "job_submit/sovereign";
+  body["caller"] = r.caller;
+  body["stale_cluster"] = d.stale_cluster;
+  r.body_json = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+SpoolIngester::SpoolIngester(IngesterOptions options, audit::AuditLog* log,
+                             RegisterLookup registers)
+    : options_(std::move(options)), log_(log), registers_(std::move(registers)) {}
+
+SpoolIngester::~SpoolIngester() {
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void SpoolIngester::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+absl::StatusOr<int> SpoolIngester::IngestOnce() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (reader_ == nullptr) {
+    struct stat st;
+    if (stat(options_.spool_dir.c_str(), &st) != 0) {
+      return 0;  // the plugin has not started yet
+    }
+    absl::StatusOr<std::unique_ptr<spool::SpoolReader>> reader =
+        spool::SpoolReader::Open(options_.spool_dir);
+    if (!reader.ok()) {
+      return reader.status();
+    }
+    reader_ = *std::move(reader);
+  }
+  absl::StatusOr<spool::ReadResult> read = reader_->ReadNew(options_.batch);
+  if (!read.ok()) {
+    return read.status();
+  }
+  if (read->torn_tails > 0) {
+    torn_ += read->torn_tails;
+    spdlog::warn("spool {}: {} torn record(s), {} bytes, at the end of a finished segment: "
+                 "slurmctld stopped while writing them and never answered those submissions",
+                 options_.spool_dir, read->torn_tails, read->torn_bytes);
+  }
+  std::shared_ptr<const Register> reg;
+  for (const spool::SpoolRecord& rec : read->records) {
+    absl::StatusOr<spool::SpooledDecision> d = spool::DecodeSpooledDecision(rec.payload);
+    if (!d.ok()) {
+      ++undecodable_;
+      std::ofstream(options_.spool_dir + "/undecodable.log", std::ios::app)
+          << rec.segment << ":" << rec.offset << " " << d.status().message() << "\n"
+          << rec.payload << "\n";
+      spdlog::error("spool {}: record at segment {} offset {} set aside in undecodable.log: {}",
+                    options_.spool_dir, rec.segment, rec.offset, std::string(d.status().message()));
+      continue;
+    }
+    if (reg == nullptr || reg->version() != d->decision.register_version) {
+      reg = registers_ ? registers_(d->decision.register_version) : nullptr;
+    }
+    absl::StatusOr<audit::AuditRecord> appended = log_->Append(SpooledToRecord(*d, reg.get()));
+    if (!appended.ok()) {
+      // Read these again next round: the log refuses duplicates, so nothing is doubled.
+      reader_.reset();
+      return appended.status();
+    }
+    ++ingested_;
+  }
+  if (absl::StatusOr<int> trimmed = reader_->Trim(); !trimmed.ok()) {
+    spdlog::warn("{}", std::string(trimmed.status().message()));
+  }
+  return static_cast<int>(read->records.size());
+}
+
+void SpoolIngester::Run() {
+  std::unique_lock<std::mutex> lock(stop_mu_);
+  while (!stop_) {
+    lock.unlock();
+    absl::StatusOr<int> n = IngestOnce();
+    if (!n.ok()) {
+      spdlog::error("spool ingestion: {}", std::string(n.status().message()));
+    }
+    lock.lock();
+    // Drain a backlog without pausing; otherwise wait for the next round.
+    if (!n.ok() || *n < static_cast<int>(options_.batch)) {
+      stop_cv_.wait_for(lock, options_.interval, [this] { return stop_; });
+    }
+  }
+}
+
+}  // namespace sovereign::service

@@ -1,0 +1,282 @@
+// sovereignd with a real Slurm cluster: it publishes the snapshot the plugin decides from,
+// moves the plugin's spooled decisions into the audit log exactly once, and attests where each
+// job ran. With the daemon stopped, jobs are still placed; after it restarts, their records
+// reach the log exactly once and the chain verifies.
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fcntl.h>
+
+#include <fstream>
+#include <set>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "e2e/minicluster.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "sovereign/audit_log.h"
+
+namespace sovereign::e2e {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Rows of the audit database, read with SQLite directly (WAL lets us read beside the daemon).
+struct Row {
+  int64_t seq;
+  int kind;
+  std::string decision_id;
+  int64_t job_id;
+  std::string verdict;
+  std::string body;
+};
+
+std::vector<Row> Rows(const std::string& db_path) {
+  std::vector<Row> out;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return out;
+  }
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT seq, kind, decision_id, job_id, verdict, body FROM records "
+                             "ORDER BY seq", -1, &st, nullptr) == SQLITE_OK) {
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      out.push_back({sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1),
+                     reinterpret_cast<const char*>(sqlite3_column_text(st, 2)),
+                     sqlite3_column_int64(st, 3),
+                     reinterpret_cast<const char*>(sqlite3_column_text(st, 4)),
+                     reinterpret_cast<const char*>(sqlite3_column_text(st, 5))});
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+std::string PublicKey(const std::string& db_path) {
+  std::string key;
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'public_key'", -1, &st,
+                         nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
+    key = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return key;
+}
+
+class DaemonE2ETest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MiniClusterOptions options;
+    options.spank_so = SOVEREIGN_SPANK_SO;
+    options.plugin_dir = SOVEREIGN_PLUGIN_DIR;
+    auto c = MiniCluster::Start(std::move(options));
+    ASSERT_TRUE(c.ok()) << c.status();
+    cluster_ = *std::move(c);
+    chmod(cluster_->output_dir().c_str(), 01777);
+    state_ = cluster_->dir() + "/sovereignd";
+    mkdir(state_.c_str(), 0755);
+    std::ofstream(state_ + "/register.yaml")
+        << ReadText(std::string(SOVEREIGN_SOURCE_DIR) + "/config/register.example.yaml");
+    std::ofstream(state_ + "/sovereignd.yaml") << absl::StrCat(
+        "socket:\n  path: ", state_, "/sovereignd.sock\n",
+        "register:\n  path: ", state_, "/register.yaml\n  history_database: ", state_,
+        "/registers.db\n",
+        "audit:\n  database: ", state_, "/audit.db\n  signing_key: ", state_,
+        "/signing.pem\n  checkpoint_interval: 5\n",
+        "slurm:\n  slurm_conf: ", cluster_->slurm_conf(), "\n  snapshot: ", cluster_->dir(),
+        "/sovereign/snapshot\n  spool: ", cluster_->dir(),
+        "/sovereign/spool\n  publish_interval_ms: 2000\n  reconcile_interval_ms: 500\n",
+        "log:\n  level: info\n");
+  }
+
+  void TearDown() override {
+    StopDaemon();
+    if (cluster_ != nullptr) {
+      cluster_->set_keep_dir(HasFailure());
+      if (HasFailure()) {
+        fprintf(stderr, "state and logs kept in %s\n", cluster_->dir().c_str());
+      }
+    }
+  }
+
+  void StartDaemon() {
+    pid_ = fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      std::string log = state_ + "/sovereignd.log";
+      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      setenv("SLURM_CONF", cluster_->slurm_conf().c_str(), 1);
+      execl(SOVEREIGND_PATH, "sovereignd", "--config", (state_ + "/sovereignd.yaml").c_str(),
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // Up when the snapshot is there (published before serving) and the socket answers.
+    for (int i = 0; i < 100; ++i) {
+      if (access((state_ + "/sovereignd.sock").c_str(), F_OK) == 0 &&
+          access((cluster_->dir() + "/sovereign/snapshot").c_str(), F_OK) == 0) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_EQ(access((state_ + "/sovereignd.sock").c_str(), F_OK), 0)
+        << ReadText(state_ + "/sovereignd.log");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // the plugin polls every 500 ms
+  }
+
+  void StopDaemon() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+      pid_ = -1;
+    }
+  }
+
+  uint32_t Submit(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"sbatch", "--parsable", "-o",
+                                     cluster_->output_dir() + "/%j.out"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    CommandResult r = cluster_->Run(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.Describe();
+    uint32_t id = 0;
+    EXPECT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(r.out), &id)) << r.Describe();
+    return id;
+  }
+
+  // Polls until `pred(rows)` holds (bounded).
+  template <typename Pred>
+  std::vector<Row> WaitForRows(Pred pred, int seconds = 20) {
+    std::vector<Row> rows;
+    for (int i = 0; i < seconds * 10; ++i) {
+      rows = Rows(state_ + "/audit.db");
+      if (pred(rows)) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return rows;
+  }
+
+  std::unique_ptr<MiniCluster> cluster_;
+  std::string state_;
+  pid_t pid_ = -1;
+};
+
+TEST_F(DaemonE2ETest, DecisionsReachTheLogAndJobsAreAttested) {
+  StartDaemon();
+  // Root may use open datasets; the public one can go to any region.
+  uint32_t id = Submit({"--dataset=imagenet-public", "--gres=gpu:1", "--wrap", "true"});
+  ASSERT_GT(id, 0u);
+  ASSERT_TRUE(cluster_->WaitForJobState(id, {"COMPLETED"}).ok());
+  CommandResult refused = cluster_->Run({"sbatch", "--dataset=finance-in", "--wrap", "true"});
+  EXPECT_NE(refused.exit_code, 0);
+  std::vector<Row> rows = WaitForRows([&](const std::vector<Row>& r) {
+    int attest = 0;
+    for (const Row& x : r) {
+      attest += x.kind == 1 && x.job_id == id;
+    }
+    return r.size() >= 3 && attest == 1;
+  });
+  ASSERT_GE(rows.size(), 3u) << ReadText(state_ + "/sovereignd.log");
+  const Row& placed = rows[0];
+  EXPECT_EQ(placed.kind, 0);
+  EXPECT_EQ(placed.verdict, "place");
+  EXPECT_THAT(placed.body, HasSubstr("\"source\":\"job_submit/sovereign\""));
+  EXPECT_THAT(placed.body, HasSubstr("\"partition\":\"gpu-in-l40s\""));
+  EXPECT_THAT(*cluster_->JobField(id, "AdminComment"), HasSubstr("id=" + placed.decision_id + ";"));
+  const Row* attestation = nullptr;
+  int refusals = 0;
+  for (const Row& r : rows) {
+    if (r.kind == 1 && r.job_id == id) {
+      attestation = &r;
+    }
+    refusals += r.kind == 0 && r.verdict == "reject";
+  }
+  EXPECT_EQ(refusals, 1);
+  ASSERT_NE(attestation, nullptr);
+  EXPECT_EQ(attestation->decision_id, placed.decision_id);
+  EXPECT_EQ(attestation->verdict, "ok");
+  EXPECT_THAT(attestation->body, HasSubstr("\"node\":\"in-l40s-1\""));
+  audit::VerifyReport v = audit::VerifyDatabase(state_ + "/audit.db", PublicKey(state_ + "/audit.db"));
+  EXPECT_TRUE(v.ok) << v.problem;
+}
+
+TEST_F(DaemonE2ETest, JobsArePlacedWhileTheDaemonIsDownAndLoggedOnceAfter) {
+  StartDaemon();
+  uint32_t first = Submit({"--dataset=imagenet-public", "--hold", "--wrap", "true"});
+  ASSERT_GT(first, 0u);
+  WaitForRows([](const std::vector<Row>& r) { return r.size() >= 1; });
+  StopDaemon();
+  // The snapshot stays; the plugin keeps deciding and spooling.
+  std::vector<uint32_t> while_down;
+  for (int i = 0; i < 3; ++i) {
+    while_down.push_back(Submit({"--dataset=imagenet-public", "--hold", "--wrap", "true"}));
+    ASSERT_GT(while_down.back(), 0u);
+    EXPECT_EQ(*cluster_->JobField(while_down.back(), "Partition"), "gpu-in-l40s");
+  }
+  EXPECT_EQ(Rows(state_ + "/audit.db").size(), 1u);
+  StartDaemon();
+  std::vector<Row> rows = WaitForRows([](const std::vector<Row>& r) { return r.size() >= 4; });
+  std::set<std::string> ids;
+  int decisions = 0;
+  for (const Row& r : rows) {
+    if (r.kind == 0) {
+      ++decisions;
+      ids.insert(r.decision_id);
+    }
+  }
+  EXPECT_EQ(decisions, 4);
+  EXPECT_EQ(ids.size(), 4u) << "each decision exactly once";
+  for (uint32_t job : while_down) {
+    std::string tag = *cluster_->JobField(job, "AdminComment");
+    bool found = false;
+    for (const std::string& d : ids) {
+      found = found || tag.find("id=" + d + ";") != std::string::npos;
+    }
+    EXPECT_TRUE(found) << tag;
+  }
+  // A second restart reads nothing twice.
+  StopDaemon();
+  StartDaemon();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  int again = 0;
+  for (const Row& r : Rows(state_ + "/audit.db")) {
+    again += r.kind == 0;
+  }
+  EXPECT_EQ(again, 4);
+  audit::VerifyReport v = audit::VerifyDatabase(state_ + "/audit.db", PublicKey(state_ + "/audit.db"));
+  EXPECT_TRUE(v.ok) << v.problem;
+  for (uint32_t job : while_down) {
+    cluster_->Run({"scancel", absl::StrCat(job)});
+  }
+  cluster_->Run({"scancel", absl::StrCat(first)});
+}
+
+}  // namespace
+}  // namespace sovereign::e2e
