@@ -9,6 +9,8 @@
 // their figures come from the same run on the same machine. The summary at the end gives every
 // figure as a ratio to the in-process Decide and to the audit-free daemon.
 #include <benchmark/benchmark.h>
+#include <grpcpp/create_channel.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,9 +22,6 @@
 #include <mutex>
 #include <string>
 #include <vector>
-
-#include <grpcpp/create_channel.h>
-#include <spdlog/spdlog.h>
 
 #include "daemon.h"
 #include "register_manager.h"
@@ -127,9 +126,9 @@ void BM_Serial(benchmark::State& state) {
       state.SkipWithError("Decide failed");
       break;
     }
-    micros.push_back(std::chrono::duration<double, std::micro>(
-                         std::chrono::steady_clock::now() - start)
-                         .count());
+    micros.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+            .count());
   }
   if (!micros.empty()) {
     std::sort(micros.begin(), micros.end());
@@ -155,8 +154,12 @@ void BM_Throughput(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_Throughput)
-    ->Arg(0)->Arg(1)->Arg(2)
-    ->Threads(1)->Threads(4)->Threads(16)
+    ->Arg(0)
+    ->Arg(1)
+    ->Arg(2)
+    ->Threads(1)
+    ->Threads(4)
+    ->Threads(16)
     ->UseRealTime();
 
 // Keeps every run so that the summary can relate them.

@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "commands.h"
 #include "daemon_client.h"
+#include "proto_convert.h"
 #include "sovereign/audit_log.h"
 #include "sovereign/v1/audit.grpc.pb.h"
 
@@ -22,7 +23,7 @@ struct AuditArgs {
   int limit = 50;
   std::string page_token;
   std::string decision_id;
-  int64_t count = 0;     // watch: stop after this many records (0 = until interrupted)
+  int64_t count = 0;  // watch: stop after this many records (0 = until interrupted)
   int64_t after_seq = 0;
   int64_t first = 0, last = 0;
   std::string output;
@@ -80,9 +81,9 @@ std::vector<std::string> Row(const v1::AuditRecord& r) {
 }
 
 const std::vector<std::string>& Header() {
-  static const std::vector<std::string> kHeader = {
-      "SEQ", "TIME", "DECISION", "USER", "ACCOUNT", "DATASETS", "VERDICT", "PARTITION", "REGION",
-      "JOB"};
+  static const std::vector<std::string> kHeader = {"SEQ",     "TIME",     "DECISION", "USER",
+                                                   "ACCOUNT", "DATASETS", "VERDICT",  "PARTITION",
+                                                   "REGION",  "JOB"};
   return kHeader;
 }
 
@@ -93,15 +94,10 @@ int List(const GlobalOptions& g, const AuditArgs& a) {
   }
   req.set_page_size(a.limit);
   req.set_page_token(a.page_token);
-  auto channel = ConnectToDaemon(g.socket);
-  if (!channel.ok()) {
-    return ReportError(channel.status());
-  }
-  auto stub = v1::AuditService::NewStub(*channel);
   v1::ListDecisionsResponse resp;
-  grpc::Status s = stub->ListDecisions(CallContext().get(), req, &resp);
-  if (!s.ok()) {
-    return ReportError(s, g.socket);
+  if (int rc = CallDaemon<v1::AuditService>(g, &v1::AuditService::Stub::ListDecisions, req, &resp);
+      rc != kExitOk) {
+    return rc;
   }
   if (g.json) {
     std::cout << ToJson(resp) << "\n";
@@ -119,17 +115,12 @@ int List(const GlobalOptions& g, const AuditArgs& a) {
 }
 
 int Show(const GlobalOptions& g, const AuditArgs& a) {
-  auto channel = ConnectToDaemon(g.socket);
-  if (!channel.ok()) {
-    return ReportError(channel.status());
-  }
-  auto stub = v1::AuditService::NewStub(*channel);
   v1::GetDecisionRequest req;
   req.set_decision_id(a.decision_id);
   v1::GetDecisionResponse resp;
-  grpc::Status s = stub->GetDecision(CallContext().get(), req, &resp);
-  if (!s.ok()) {
-    return ReportError(s, g.socket);
+  if (int rc = CallDaemon<v1::AuditService>(g, &v1::AuditService::Stub::GetDecision, req, &resp);
+      rc != kExitOk) {
+    return rc;
   }
   if (g.json) {
     std::cout << ToJson(resp) << "\n";
@@ -218,11 +209,7 @@ int Verify(const GlobalOptions& g, const AuditArgs& a) {
     pem << in.rdbuf();
     audit::VerifyReport report = audit::VerifyDatabase(a.db, pem.str());
     v1::VerifyResponse r;
-    r.set_ok(report.ok);
-    r.set_records_checked(report.records_checked);
-    r.set_checkpoints_checked(report.checkpoints_checked);
-    r.set_first_bad_seq(report.first_bad_seq);
-    r.set_problem(report.problem);
+    service::ToProto(report, &r);
     return PrintVerify(g, r, a.db);
   }
   auto channel = ConnectToDaemon(g.socket);

@@ -1,14 +1,13 @@
 #include "daemon_client.h"
 
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
 #include <iostream>
-
-#include <google/protobuf/util/json_util.h>
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"

@@ -3,14 +3,14 @@
 // online commands (tables for people, JSON for scripts).
 #pragma once
 
-#include <memory>
-#include <string>
-#include <vector>
-
 #include <google/protobuf/message.h>
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
 #include <grpcpp/support/status.h>
+
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "commands.h"
@@ -29,6 +29,26 @@ std::unique_ptr<grpc::ClientContext> CallContext();
 // 3 for UNAVAILABLE (daemon unreachable), 2 for INVALID_ARGUMENT, 1 otherwise.
 int ReportError(const grpc::Status& status, const std::string& socket);
 int ReportError(const absl::Status& status);
+
+// Connects to the daemon and makes one unary call of `Service`, e.g.
+//   CallDaemon<v1::AuditService>(global, &v1::AuditService::Stub::GetDecision, req, &resp)
+// Returns kExitOk with *response filled, or reports the error and returns its exit code.
+template <typename Service, typename Request, typename Response>
+int CallDaemon(const GlobalOptions& global,
+               grpc::Status (Service::Stub::*method)(grpc::ClientContext*, const Request&,
+                                                     Response*),
+               const Request& request, Response* response) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = ConnectToDaemon(global.socket);
+  if (!channel.ok()) {
+    return ReportError(channel.status());
+  }
+  std::unique_ptr<typename Service::Stub> stub = Service::NewStub(*channel);
+  grpc::Status status = (stub.get()->*method)(CallContext().get(), request, response);
+  if (!status.ok()) {
+    return ReportError(status, global.socket);
+  }
+  return kExitOk;
+}
 
 // The message as proto3 JSON on one line (field names as in the .proto).
 std::string ToJson(const google::protobuf::Message& message);

@@ -6,33 +6,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "daemon_client.h"
+#include "proto_convert.h"
 #include "sovereign/v1/placement.grpc.pb.h"
 
 namespace sovereign::cli {
 namespace {
-
-void ToRequest(const JobRequest& in, v1::JobRequest* out) {
-  out->set_user(in.user);
-  if (!in.user.empty()) {
-    out->set_uid(in.uid);
-  }
-  for (const std::string& g : in.groups) {
-    out->add_groups(g);
-  }
-  out->set_account(in.account);
-  for (const std::string& d : in.datasets) {
-    out->add_datasets(d);
-  }
-  for (const std::string& p : in.partitions) {
-    out->add_partitions(p);
-  }
-  out->set_gpus(in.gpus);
-  out->set_gpu_type(in.gpu_type);
-  out->set_nodes(in.nodes);
-  if (in.time_limit > absl::ZeroDuration()) {
-    out->mutable_time_limit()->set_seconds(absl::ToInt64Seconds(in.time_limit));
-  }
-}
 
 void Print(const v1::Decision& d) {
   if (d.verdict() == v1::VERDICT_PLACE) {
@@ -59,17 +37,13 @@ void Print(const v1::Decision& d) {
 }  // namespace
 
 int ExplainOnline(const GlobalOptions& global, const JobRequest& request) {
-  auto channel = ConnectToDaemon(global.socket);
-  if (!channel.ok()) {
-    return ReportError(channel.status());
-  }
-  auto stub = v1::PlacementService::NewStub(*channel);
   v1::ExplainRequest req;
-  ToRequest(request, req.mutable_job());
+  service::ToProto(request, req.mutable_job());
   v1::ExplainResponse resp;
-  grpc::Status s = stub->Explain(CallContext().get(), req, &resp);
-  if (!s.ok()) {
-    return ReportError(s, global.socket);
+  if (int rc = CallDaemon<v1::PlacementService>(global, &v1::PlacementService::Stub::Explain, req,
+                                                &resp);
+      rc != kExitOk) {
+    return rc;
   }
   if (global.json) {
     std::cout << ToJson(resp.decision()) << "\n";

@@ -13,6 +13,6 @@ add_library(sovereign_cli_online STATIC
 target_include_directories(sovereign_cli_online PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_compile_definitions(sovereign_cli_online PUBLIC SOVEREIGN_CLI_ONLINE)
 target_link_libraries(sovereign_cli_online
-  PUBLIC sovereign_proto sovereign_placement CLI11::CLI11
+  PUBLIC sovereign_proto sovereign_proto_convert sovereign_placement CLI11::CLI11
   PRIVATE sovereign_audit gRPC::grpc++ absl::strings absl::str_format absl::time)
 target_link_libraries(sovereignctl PRIVATE sovereign_cli_online)

@@ -54,20 +54,15 @@ int Apply(const GlobalOptions& g, const RegisterArgs& a) {
   }
   std::stringstream text;
   text << in.rdbuf();
-  auto channel = ConnectToDaemon(g.socket);
-  if (!channel.ok()) {
-    return ReportError(channel.status());
-  }
-  auto stub = v1::RegisterService::NewStub(*channel);
   v1::ApplyRegisterRequest req;
   req.set_yaml(text.str());
   req.set_filename(a.file);
   req.set_comment(a.comment);
   req.set_expected_version(a.expect);
   v1::ApplyRegisterResponse resp;
-  grpc::Status s = stub->Apply(CallContext().get(), req, &resp);
-  if (!s.ok()) {
-    return ReportError(s, g.socket);
+  if (int rc = CallDaemon<v1::RegisterService>(g, &v1::RegisterService::Stub::Apply, req, &resp);
+      rc != kExitOk) {
+    return rc;
   }
   if (g.json) {
     std::cout << ToJson(resp) << "\n";
@@ -78,18 +73,13 @@ int Apply(const GlobalOptions& g, const RegisterArgs& a) {
 }
 
 int Rollback(const GlobalOptions& g, const RegisterArgs& a) {
-  auto channel = ConnectToDaemon(g.socket);
-  if (!channel.ok()) {
-    return ReportError(channel.status());
-  }
-  auto stub = v1::RegisterService::NewStub(*channel);
   v1::RollbackRegisterRequest req;
   req.set_version(a.version);
   req.set_comment(a.comment);
   v1::ApplyRegisterResponse resp;
-  grpc::Status s = stub->Rollback(CallContext().get(), req, &resp);
-  if (!s.ok()) {
-    return ReportError(s, g.socket);
+  if (int rc = CallDaemon<v1::RegisterService>(g, &v1::RegisterService::Stub::Rollback, req, &resp);
+      rc != kExitOk) {
+    return rc;
   }
   if (g.json) {
     std::cout << ToJson(resp) << "\n";
@@ -100,17 +90,12 @@ int Rollback(const GlobalOptions& g, const RegisterArgs& a) {
 }
 
 int History(const GlobalOptions& g, const RegisterArgs& a) {
-  auto channel = ConnectToDaemon(g.socket);
-  if (!channel.ok()) {
-    return ReportError(channel.status());
-  }
-  auto stub = v1::RegisterService::NewStub(*channel);
   v1::RegisterHistoryRequest req;
   req.set_page_size(a.limit);
   v1::RegisterHistoryResponse resp;
-  grpc::Status s = stub->History(CallContext().get(), req, &resp);
-  if (!s.ok()) {
-    return ReportError(s, g.socket);
+  if (int rc = CallDaemon<v1::RegisterService>(g, &v1::RegisterService::Stub::History, req, &resp);
+      rc != kExitOk) {
+    return rc;
   }
   if (g.json) {
     std::cout << ToJson(resp) << "\n";
@@ -119,26 +104,20 @@ int History(const GlobalOptions& g, const RegisterArgs& a) {
   std::vector<std::vector<std::string>> rows;
   for (const v1::RegisterRevision& r : resp.revisions()) {
     rows.push_back({absl::StrCat(r.revision()), r.short_version(),
-                    FormatTime(r.applied_at().seconds()), r.action(), r.applied_by(),
-                    r.comment()});
+                    FormatTime(r.applied_at().seconds()), r.action(), r.applied_by(), r.comment()});
   }
   std::cout << FormatTable({"REV", "VERSION", "APPLIED", "ACTION", "BY", "COMMENT"}, rows);
   return kExitOk;
 }
 
 int Diff(const GlobalOptions& g, const RegisterArgs& a) {
-  auto channel = ConnectToDaemon(g.socket);
-  if (!channel.ok()) {
-    return ReportError(channel.status());
-  }
-  auto stub = v1::RegisterService::NewStub(*channel);
   v1::DiffRegisterRequest req;
   req.set_from_version(a.from);
   req.set_to_version(a.to);
   v1::DiffRegisterResponse resp;
-  grpc::Status s = stub->Diff(CallContext().get(), req, &resp);
-  if (!s.ok()) {
-    return ReportError(s, g.socket);
+  if (int rc = CallDaemon<v1::RegisterService>(g, &v1::RegisterService::Stub::Diff, req, &resp);
+      rc != kExitOk) {
+    return rc;
   }
   if (g.json) {
     std::cout << ToJson(resp) << "\n";
@@ -167,17 +146,12 @@ int Diff(const GlobalOptions& g, const RegisterArgs& a) {
 }
 
 int Show(const GlobalOptions& g, const RegisterArgs& a) {
-  auto channel = ConnectToDaemon(g.socket);
-  if (!channel.ok()) {
-    return ReportError(channel.status());
-  }
-  auto stub = v1::RegisterService::NewStub(*channel);
   v1::GetRegisterRequest req;
   req.set_version(a.version);
   v1::GetRegisterResponse resp;
-  grpc::Status s = stub->Get(CallContext().get(), req, &resp);
-  if (!s.ok()) {
-    return ReportError(s, g.socket);
+  if (int rc = CallDaemon<v1::RegisterService>(g, &v1::RegisterService::Stub::Get, req, &resp);
+      rc != kExitOk) {
+    return rc;
   }
   if (g.json) {
     std::cout << ToJson(resp) << "\n";
@@ -187,8 +161,8 @@ int Show(const GlobalOptions& g, const RegisterArgs& a) {
     const v1::RegisterRevision& r = resp.revision();
     std::cout << "version:    " << r.version() << (resp.active() ? " (in force)" : "") << "\n"
               << "revision:   " << r.revision() << "\n"
-              << "applied:    " << FormatTime(r.applied_at().seconds()) << " by "
-              << r.applied_by() << " (" << r.action() << ")\n"
+              << "applied:    " << FormatTime(r.applied_at().seconds()) << " by " << r.applied_by()
+              << " (" << r.action() << ")\n"
               << "source:     " << r.source() << "\n";
     if (!r.comment().empty()) {
       std::cout << "comment:    " << r.comment() << "\n";
@@ -202,23 +176,27 @@ int Show(const GlobalOptions& g, const RegisterArgs& a) {
 void AddRegisterOnlineCommands(CLI::App& register_cmd, GlobalOptions& global, int* exit_code) {
   auto args = std::make_shared<RegisterArgs>();
 
-  CLI::App* apply = register_cmd.add_subcommand("apply", "validate a register file and put it in force");
+  CLI::App* apply =
+      register_cmd.add_subcommand("apply", "validate a register file and put it in force");
   apply->add_option("file", args->file, "register YAML")->required();
   apply->add_option("--comment", args->comment, "why (kept in the history)");
   apply->add_option("--expect", args->expect,
                     "apply only if this version (or prefix) is the one in force");
   apply->callback([&global, args, exit_code] { *exit_code = Apply(global, *args); });
 
-  CLI::App* history = register_cmd.add_subcommand("history", "every register applied, newest first");
+  CLI::App* history =
+      register_cmd.add_subcommand("history", "every register applied, newest first");
   history->add_option("--limit", args->limit, "at most this many")->capture_default_str();
   history->callback([&global, args, exit_code] { *exit_code = History(global, *args); });
 
-  CLI::App* diff = register_cmd.add_subcommand("diff", "what changed between two register versions");
+  CLI::App* diff =
+      register_cmd.add_subcommand("diff", "what changed between two register versions");
   diff->add_option("from", args->from, "version or prefix")->required();
   diff->add_option("to", args->to, "version or prefix (default: the register in force)");
   diff->callback([&global, args, exit_code] { *exit_code = Diff(global, *args); });
 
-  CLI::App* rollback = register_cmd.add_subcommand("rollback", "put an earlier version in force again");
+  CLI::App* rollback =
+      register_cmd.add_subcommand("rollback", "put an earlier version in force again");
   rollback->add_option("version", args->version, "version or prefix")->required();
   rollback->add_option("--comment", args->comment, "why (kept in the history)");
   rollback->callback([&global, args, exit_code] { *exit_code = Rollback(global, *args); });

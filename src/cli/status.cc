@@ -10,15 +10,11 @@ namespace sovereign::cli {
 namespace {
 
 int Status(const GlobalOptions& g) {
-  auto channel = ConnectToDaemon(g.socket);
-  if (!channel.ok()) {
-    return ReportError(channel.status());
-  }
-  auto stub = v1::AdminService::NewStub(*channel);
   v1::GetStatusResponse resp;
-  grpc::Status s = stub->GetStatus(CallContext().get(), v1::GetStatusRequest(), &resp);
-  if (!s.ok()) {
-    return ReportError(s, g.socket);
+  if (int rc = CallDaemon<v1::AdminService>(g, &v1::AdminService::Stub::GetStatus,
+                                            v1::GetStatusRequest(), &resp);
+      rc != kExitOk) {
+    return rc;
   }
   if (g.json) {
     std::cout << ToJson(resp) << "\n";

@@ -6,13 +6,12 @@
 // Signals: SIGHUP re-reads the register file (an invalid one is refused, the old one stays);
 // SIGTERM and SIGINT stop the daemon after the calls in progress have been answered.
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 #include <string>
-
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 
 #include "daemon.h"
 #include "daemon_config.h"

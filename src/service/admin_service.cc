@@ -12,7 +12,8 @@ namespace sovereign::service {
 grpc::Status AdminServiceImpl::GetStatus(grpc::ServerContext* context,
                                          const v1::GetStatusRequest* /*request*/,
                                          v1::GetStatusResponse* response) {
-  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  absl::StatusOr<Caller> caller =
+      AuthoriseCall(*ctx_, *context, kAnyCaller, "ask for the daemon's status");
   if (!caller.ok()) {
     return ToGrpcStatus(caller.status());
   }

@@ -10,8 +10,6 @@
 namespace sovereign::service {
 namespace {
 
-constexpr unsigned kReaders =
-    static_cast<unsigned>(Role::kAdmin) | static_cast<unsigned>(Role::kAuditor);
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 constexpr int64_t kExportBatch = 500;
@@ -30,9 +28,9 @@ absl::StatusOr<audit::AuditQuery> AuditServiceImpl::ScopedQuery(
     return RequireRole(caller, kReaders, "read the audit log");
   }
   if (!query.user.empty() && query.user != caller.user) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        caller.Describe(), " may read only its own decisions, not those of user \"", query.user,
-        "\" (auditor role needed)"));
+    return absl::PermissionDeniedError(
+        absl::StrCat(caller.Describe(), " may read only its own decisions, not those of user \"",
+                     query.user, "\" (auditor role needed)"));
   }
   query.user = caller.user;
   return query;
@@ -41,12 +39,10 @@ absl::StatusOr<audit::AuditQuery> AuditServiceImpl::ScopedQuery(
 grpc::Status AuditServiceImpl::ListDecisions(grpc::ServerContext* context,
                                              const v1::ListDecisionsRequest* request,
                                              v1::ListDecisionsResponse* response) {
-  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  absl::StatusOr<Caller> caller =
+      AuthoriseCall(*ctx_, *context, kAnyCaller, "read the audit log", /*needs_log=*/true);
   if (!caller.ok()) {
     return ToGrpcStatus(caller.status());
-  }
-  if (absl::Status s = RequireAuditLog(*ctx_); !s.ok()) {
-    return ToGrpcStatus(s);
   }
   absl::StatusOr<audit::AuditQuery> query = ScopedQuery(*caller, request->filter());
   if (!query.ok()) {
@@ -56,8 +52,8 @@ grpc::Status AuditServiceImpl::ListDecisions(grpc::ServerContext* context,
     return ToGrpcStatus(absl::InvalidArgumentError(
         absl::StrCat("page_size ", request->page_size(), " is negative")));
   }
-  query->limit = request->page_size() == 0 ? kDefaultPageSize
-                                           : std::min(request->page_size(), kMaxPageSize);
+  query->limit =
+      request->page_size() == 0 ? kDefaultPageSize : std::min(request->page_size(), kMaxPageSize);
   if (!request->page_token().empty() &&
       (!absl::SimpleAtoi(request->page_token(), &query->before_seq) || query->before_seq <= 0)) {
     return ToGrpcStatus(absl::InvalidArgumentError(
@@ -79,15 +75,10 @@ grpc::Status AuditServiceImpl::ListDecisions(grpc::ServerContext* context,
 grpc::Status AuditServiceImpl::GetDecision(grpc::ServerContext* context,
                                            const v1::GetDecisionRequest* request,
                                            v1::GetDecisionResponse* response) {
-  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  absl::StatusOr<Caller> caller =
+      AuthoriseCall(*ctx_, *context, kAnyCaller, "read the audit log", /*needs_log=*/true);
   if (!caller.ok()) {
     return ToGrpcStatus(caller.status());
-  }
-  if (absl::Status s = RequireAuditLog(*ctx_); !s.ok()) {
-    return ToGrpcStatus(s);
-  }
-  if (!caller->ReadsEverything() && caller->transport == Caller::Transport::kTls) {
-    return ToGrpcStatus(RequireRole(*caller, kReaders, "read the audit log"));
   }
   absl::StatusOr<audit::AuditRecord> record = ctx_->log->Get(request->decision_id());
   if (!record.ok()) {
@@ -105,12 +96,10 @@ grpc::Status AuditServiceImpl::GetDecision(grpc::ServerContext* context,
 grpc::Status AuditServiceImpl::WatchDecisions(
     grpc::ServerContext* context, const v1::WatchDecisionsRequest* request,
     grpc::ServerWriter<v1::WatchDecisionsResponse>* writer) {
-  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  absl::StatusOr<Caller> caller =
+      AuthoriseCall(*ctx_, *context, kAnyCaller, "read the audit log", /*needs_log=*/true);
   if (!caller.ok()) {
     return ToGrpcStatus(caller.status());
-  }
-  if (absl::Status s = RequireAuditLog(*ctx_); !s.ok()) {
-    return ToGrpcStatus(s);
   }
   absl::StatusOr<audit::AuditQuery> query = ScopedQuery(*caller, request->filter());
   if (!query.ok()) {
@@ -149,15 +138,10 @@ grpc::Status AuditServiceImpl::WatchDecisions(
 grpc::Status AuditServiceImpl::GetCheckpoint(grpc::ServerContext* context,
                                              const v1::GetCheckpointRequest* request,
                                              v1::GetCheckpointResponse* response) {
-  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  absl::StatusOr<Caller> caller =
+      AuthoriseCall(*ctx_, *context, kReaders, "read the audit checkpoint", /*needs_log=*/true);
   if (!caller.ok()) {
     return ToGrpcStatus(caller.status());
-  }
-  if (absl::Status s = RequireRole(*caller, kReaders, "read the audit checkpoint"); !s.ok()) {
-    return ToGrpcStatus(s);
-  }
-  if (absl::Status s = RequireAuditLog(*ctx_); !s.ok()) {
-    return ToGrpcStatus(s);
   }
   std::optional<audit::Checkpoint> checkpoint;
   if (!request->fresh()) {
@@ -182,15 +166,10 @@ grpc::Status AuditServiceImpl::GetCheckpoint(grpc::ServerContext* context,
 grpc::Status AuditServiceImpl::Export(grpc::ServerContext* context,
                                       const v1::ExportRequest* request,
                                       grpc::ServerWriter<v1::ExportResponse>* writer) {
-  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  absl::StatusOr<Caller> caller =
+      AuthoriseCall(*ctx_, *context, kReaders, "export the audit log", /*needs_log=*/true);
   if (!caller.ok()) {
     return ToGrpcStatus(caller.status());
-  }
-  if (absl::Status s = RequireRole(*caller, kReaders, "export the audit log"); !s.ok()) {
-    return ToGrpcStatus(s);
-  }
-  if (absl::Status s = RequireAuditLog(*ctx_); !s.ok()) {
-    return ToGrpcStatus(s);
   }
   int64_t first = std::max<int64_t>(1, request->first_seq());
   int64_t last = request->last_seq() > 0 ? request->last_seq() : ctx_->log->HeadSeq();
@@ -218,15 +197,10 @@ grpc::Status AuditServiceImpl::Export(grpc::ServerContext* context,
 grpc::Status AuditServiceImpl::Verify(grpc::ServerContext* context,
                                       const v1::VerifyRequest* /*request*/,
                                       v1::VerifyResponse* response) {
-  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  absl::StatusOr<Caller> caller =
+      AuthoriseCall(*ctx_, *context, kReaders, "verify the audit log", /*needs_log=*/true);
   if (!caller.ok()) {
     return ToGrpcStatus(caller.status());
-  }
-  if (absl::Status s = RequireRole(*caller, kReaders, "verify the audit log"); !s.ok()) {
-    return ToGrpcStatus(s);
-  }
-  if (absl::Status s = RequireAuditLog(*ctx_); !s.ok()) {
-    return ToGrpcStatus(s);
   }
   ToProto(ctx_->log->Verify(), response);
   return grpc::Status::OK;

@@ -30,8 +30,8 @@ absl::StatusOr<std::vector<uint32_t>> PeerGroups(int fd) {
     // The kernel says how much room it needs in len.
     gids.resize(len / sizeof(gid_t) + 1);
   }
-  return absl::InternalError(absl::StrCat("getsockopt(SO_PEERGROUPS) on fd ", fd,
-                                          ": group list keeps growing"));
+  return absl::InternalError(
+      absl::StrCat("getsockopt(SO_PEERGROUPS) on fd ", fd, ": group list keeps growing"));
 }
 
 }  // namespace
@@ -91,7 +91,8 @@ absl::StatusOr<Caller> Authenticator::Identify(const grpc::ServerContextBase& co
     }
   }
   return absl::UnauthenticatedError(
-      absl::StrCat("caller \"", peer, "\" is neither a unix-socket peer nor a verified client "
+      absl::StrCat("caller \"", peer,
+                   "\" is neither a unix-socket peer nor a verified client "
                    "certificate"));
 }
 

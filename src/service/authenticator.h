@@ -18,11 +18,11 @@
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 
+#include <grpcpp/server_context.h>
+
 #include <cstdint>
 #include <mutex>
 #include <string>
-
-#include <grpcpp/server_context.h>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"

@@ -1,25 +1,24 @@
 #include "daemon.h"
 
-#include "reconciler.h"
-#include "snapshot_publisher.h"
-#include "spool_ingester.h"
-
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
-#include <grpcpp/resource_quota.h>
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
 #include "admin_service.h"
 #include "audit_service.h"
 #include "placement_service.h"
+#include "reconciler.h"
 #include "register_service.h"
+#include "snapshot_publisher.h"
+#include "spool_ingester.h"
 
 namespace sovereign::service {
 namespace {
@@ -103,8 +102,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config
     }
     d->log_ = *std::move(log);
   } else {
-    spdlog::warn("the audit log is disabled (audit.enabled: false): decisions are not "
-                 "recorded; use this only to benchmark");
+    spdlog::warn(
+        "the audit log is disabled (audit.enabled: false): decisions are not "
+        "recorded; use this only to benchmark");
   }
 
   d->auth_ = std::make_unique<Authenticator>(c.roles);
@@ -124,8 +124,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config
   // Idle threads waiting for calls. The sync server starts a thread whenever fewer than
   // min_pollers wait; with gRPC's default of 1 that is a thread start on the path of nearly
   // every call of a serial client (a slurmctld-like caller), which shows in its latency tail.
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS,
-                              c.min_pollers);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, c.min_pollers);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
                               std::max(c.min_pollers, c.max_pollers));
   builder.RegisterService(d->placement_.get());
@@ -146,9 +145,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config
   }
   d->server_ = builder.BuildAndStart();
   if (d->server_ == nullptr) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot start the gRPC server",
-                     c.tcp.listen.empty() ? "" : absl::StrCat(" (listening on ", c.tcp.listen, ")")));
+    return absl::UnavailableError(absl::StrCat(
+        "cannot start the gRPC server",
+        c.tcp.listen.empty() ? "" : absl::StrCat(" (listening on ", c.tcp.listen, ")")));
   }
   if (!c.tcp.listen.empty() && d->tcp_port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", c.tcp.listen));

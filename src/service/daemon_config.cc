@@ -2,12 +2,12 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <functional>
 #include <map>
+#include <type_traits>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -27,8 +27,8 @@ class Parser {
     if (mark.is_null()) {
       errors_.push_back(absl::StrCat(filename_, ": ", key, ": ", message));
     } else {
-      errors_.push_back(absl::StrCat(filename_, ":", mark.line + 1, ":", mark.column + 1, ": ",
-                                     key, ": ", message));
+      errors_.push_back(absl::StrCat(filename_, ":", mark.line + 1, ":", mark.column + 1, ": ", key,
+                                     ": ", message));
     }
   }
 
@@ -68,15 +68,14 @@ class Parser {
   void Bool(const YAML::Node& node, const std::string& key, bool* out) {
     bool value = false;
     if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) {
-      Error(node, key, absl::StrCat("\"", node.IsScalar() ? node.Scalar() : "",
-                                    "\" is not true or false"));
+      Error(node, key,
+            absl::StrCat("\"", node.IsScalar() ? node.Scalar() : "", "\" is not true or false"));
       return;
     }
     *out = value;
   }
 
-  void Int(const YAML::Node& node, const std::string& key, int64_t min, int64_t max,
-           int64_t* out) {
+  void Int(const YAML::Node& node, const std::string& key, int64_t min, int64_t max, int64_t* out) {
     int64_t value = 0;
     if (!node.IsScalar() || !absl::SimpleAtoi(node.Scalar(), &value) || value < min ||
         value > max) {
@@ -145,8 +144,10 @@ class Parser {
 
   void Role(const YAML::Node& node, const std::string& key, RoleMembers* out) {
     Map(node, key,
-        {{"users", [&](const YAML::Node& n, const std::string& k) { Ids(n, k, false, &out->uids); }},
-         {"groups", [&](const YAML::Node& n, const std::string& k) { Ids(n, k, true, &out->gids); }},
+        {{"users",
+          [&](const YAML::Node& n, const std::string& k) { Ids(n, k, false, &out->uids); }},
+         {"groups",
+          [&](const YAML::Node& n, const std::string& k) { Ids(n, k, true, &out->gids); }},
          {"common_names",
           [&](const YAML::Node& n, const std::string& k) { Strings(n, k, &out->common_names); }}});
   }
@@ -181,14 +182,21 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
     return c;  // an empty file: every default
   }
   Parser p(filename);
+  // A handler storing a whole number from `min` to `max` into *out.
+  auto int_field = [&p](auto* out, int64_t min, int64_t max) {
+    return [&p, out, min, max](const YAML::Node& v, const std::string& key) {
+      int64_t value = *out;
+      p.Int(v, key, min, max, &value);
+      *out = static_cast<std::remove_reference_t<decltype(*out)>>(value);
+    };
+  };
   try {
     p.Map(root, "",
           {{"socket",
             [&](const YAML::Node& n, const std::string& k) {
               p.Map(n, k,
-                    {{"path", [&](const YAML::Node& v, const std::string& kk) {
-                        p.String(v, kk, &c.socket_path);
-                      }},
+                    {{"path", [&](const YAML::Node& v,
+                                  const std::string& kk) { p.String(v, kk, &c.socket_path); }},
                      {"mode", [&](const YAML::Node& v, const std::string& kk) {
                         unsigned mode = 0;
                         bool octal = v.IsScalar() && !v.Scalar().empty() &&
@@ -209,10 +217,10 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
            {"register",
             [&](const YAML::Node& n, const std::string& k) {
               p.Map(n, k,
-                    {{"path", [&](const YAML::Node& v, const std::string& kk) {
-                        p.String(v, kk, &c.register_path);
-                      }},
-                     {"write_back", [&](const YAML::Node& v, const std::string& kk) {
+                    {{"path", [&](const YAML::Node& v,
+                                  const std::string& kk) { p.String(v, kk, &c.register_path); }},
+                     {"write_back",
+                      [&](const YAML::Node& v, const std::string& kk) {
                         p.Bool(v, kk, &c.register_write_back);
                       }},
                      {"history_database", [&](const YAML::Node& v, const std::string& kk) {
@@ -228,21 +236,18 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
            {"audit",
             [&](const YAML::Node& n, const std::string& k) {
               p.Map(n, k,
-                    {{"enabled", [&](const YAML::Node& v, const std::string& kk) {
-                        p.Bool(v, kk, &c.audit_enabled);
-                      }},
-                     {"database", [&](const YAML::Node& v, const std::string& kk) {
-                        p.String(v, kk, &c.audit.path);
-                      }},
-                     {"signing_key", [&](const YAML::Node& v, const std::string& kk) {
+                    {{"enabled", [&](const YAML::Node& v,
+                                     const std::string& kk) { p.Bool(v, kk, &c.audit_enabled); }},
+                     {"database", [&](const YAML::Node& v,
+                                      const std::string& kk) { p.String(v, kk, &c.audit.path); }},
+                     {"signing_key",
+                      [&](const YAML::Node& v, const std::string& kk) {
                         p.String(v, kk, &c.audit.signing_key_path);
                       }},
-                     {"checkpoint_interval", [&](const YAML::Node& v, const std::string& kk) {
-                        int64_t value = c.audit.checkpoint_interval;
-                        p.Int(v, kk, 0, int64_t{1} << 40, &value);
-                        c.audit.checkpoint_interval = value;
-                      }},
-                     {"sync", [&](const YAML::Node& v, const std::string& kk) {
+                     {"checkpoint_interval",
+                      int_field(&c.audit.checkpoint_interval, 0, int64_t{1} << 40)},
+                     {"sync",
+                      [&](const YAML::Node& v, const std::string& kk) {
                         std::string s;
                         p.String(v, kk, &s);
                         if (s == "normal") {
@@ -287,15 +292,14 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
            {"tcp",
             [&](const YAML::Node& n, const std::string& k) {
               p.Map(n, k,
-                    {{"listen", [&](const YAML::Node& v, const std::string& kk) {
-                        p.String(v, kk, &c.tcp.listen);
-                      }},
-                     {"certificate", [&](const YAML::Node& v, const std::string& kk) {
+                    {{"listen", [&](const YAML::Node& v,
+                                    const std::string& kk) { p.String(v, kk, &c.tcp.listen); }},
+                     {"certificate",
+                      [&](const YAML::Node& v, const std::string& kk) {
                         p.String(v, kk, &c.tcp.certificate);
                       }},
-                     {"key", [&](const YAML::Node& v, const std::string& kk) {
-                        p.String(v, kk, &c.tcp.key);
-                      }},
+                     {"key", [&](const YAML::Node& v,
+                                 const std::string& kk) { p.String(v, kk, &c.tcp.key); }},
                      {"client_ca", [&](const YAML::Node& v, const std::string& kk) {
                         p.String(v, kk, &c.tcp.client_ca);
                       }}});
@@ -303,12 +307,10 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
            {"roles",
             [&](const YAML::Node& n, const std::string& k) {
               p.Map(n, k,
-                    {{"admins", [&](const YAML::Node& v, const std::string& kk) {
-                        p.Role(v, kk, &c.roles.admins);
-                      }},
-                     {"auditors", [&](const YAML::Node& v, const std::string& kk) {
-                        p.Role(v, kk, &c.roles.auditors);
-                      }},
+                    {{"admins", [&](const YAML::Node& v,
+                                    const std::string& kk) { p.Role(v, kk, &c.roles.admins); }},
+                     {"auditors", [&](const YAML::Node& v,
+                                      const std::string& kk) { p.Role(v, kk, &c.roles.auditors); }},
                      {"service", [&](const YAML::Node& v, const std::string& kk) {
                         p.Role(v, kk, &c.roles.service);
                       }}});
@@ -316,7 +318,7 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
            {"log",
             [&](const YAML::Node& n, const std::string& k) {
               p.Map(n, k, {{"level", [&](const YAML::Node& v, const std::string& kk) {
-                              static const char* kLevels[] = {"trace", "debug", "info",    "warn",
+                              static const char* kLevels[] = {"trace", "debug",    "info", "warn",
                                                               "error", "critical", "off"};
                               p.String(v, kk, &c.log_level);
                               for (const char* level : kLevels) {
@@ -332,21 +334,9 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
             }},
            {"server", [&](const YAML::Node& n, const std::string& k) {
               p.Map(n, k,
-                    {{"max_threads", [&](const YAML::Node& v, const std::string& kk) {
-                        int64_t value = c.max_threads;
-                        p.Int(v, kk, 0, 4096, &value);
-                        c.max_threads = static_cast<int>(value);
-                      }},
-                     {"min_pollers", [&](const YAML::Node& v, const std::string& kk) {
-                        int64_t value = c.min_pollers;
-                        p.Int(v, kk, 1, 64, &value);
-                        c.min_pollers = static_cast<int>(value);
-                      }},
-                     {"max_pollers", [&](const YAML::Node& v, const std::string& kk) {
-                        int64_t value = c.max_pollers;
-                        p.Int(v, kk, 1, 64, &value);
-                        c.max_pollers = static_cast<int>(value);
-                      }}});
+                    {{"max_threads", int_field(&c.max_threads, 0, 4096)},
+                     {"min_pollers", int_field(&c.min_pollers, 1, 64)},
+                     {"max_pollers", int_field(&c.max_pollers, 1, 64)}});
             }}});
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(p.filename(), ": ", e.what()));
@@ -354,10 +344,10 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
   if (!c.tcp.listen.empty() &&
       (c.tcp.certificate.empty() || c.tcp.key.empty() || c.tcp.client_ca.empty())) {
     std::vector<std::string> missing;
-    for (const auto& [name, value] : {std::pair<const char*, const std::string*>{
-                                          "certificate", &c.tcp.certificate},
-                                      {"key", &c.tcp.key},
-                                      {"client_ca", &c.tcp.client_ca}}) {
+    for (const auto& [name, value] :
+         {std::pair<const char*, const std::string*>{"certificate", &c.tcp.certificate},
+          {"key", &c.tcp.key},
+          {"client_ca", &c.tcp.client_ca}}) {
       if (value->empty()) {
         missing.push_back(absl::StrCat("tcp.", name));
       }

@@ -22,8 +22,8 @@ bool ValidDecisionId(const std::string& id) {
     return false;
   }
   return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
   });
 }
 
@@ -115,9 +115,8 @@ absl::Status PlacementServiceImpl::DecideFor(const Caller& caller, const v1::Job
           caller.Describe(), " may not choose a decision id: it needs the service role"));
     }
     if (!ValidDecisionId(wanted_id)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("decision id \"", wanted_id,
-                       "\" must be 1 to 64 characters of A-Z a-z 0-9 . _ -"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "decision id \"", wanted_id, "\" must be 1 to 64 characters of A-Z a-z 0-9 . _ -"));
     }
   }
   // The register is held for the whole decision: a concurrent Apply does not change it midway.
@@ -152,9 +151,9 @@ absl::Status PlacementServiceImpl::DecideFor(const Caller& caller, const v1::Job
       return stored.status();
     }
     if (stored->body_json != body) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "decision ", id, " was recorded before (seq ", stored->seq,
-          "); read it with GetDecision instead of deciding again"));
+      return absl::AlreadyExistsError(
+          absl::StrCat("decision ", id, " was recorded before (seq ", stored->seq,
+                       "); read it with GetDecision instead of deciding again"));
     }
     out->set_recorded(true);
     out->set_audit_seq(stored->seq);
@@ -166,7 +165,7 @@ absl::Status PlacementServiceImpl::DecideFor(const Caller& caller, const v1::Job
 grpc::Status PlacementServiceImpl::Decide(grpc::ServerContext* context,
                                           const v1::DecideRequest* request,
                                           v1::DecideResponse* response) {
-  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  absl::StatusOr<Caller> caller = AuthoriseCall(*ctx_, *context, kAnyCaller, "ask for a placement");
   if (!caller.ok()) {
     return ToGrpcStatus(caller.status());
   }
@@ -177,7 +176,7 @@ grpc::Status PlacementServiceImpl::Decide(grpc::ServerContext* context,
 grpc::Status PlacementServiceImpl::Explain(grpc::ServerContext* context,
                                            const v1::ExplainRequest* request,
                                            v1::ExplainResponse* response) {
-  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  absl::StatusOr<Caller> caller = AuthoriseCall(*ctx_, *context, kAnyCaller, "ask for a placement");
   if (!caller.ok()) {
     return ToGrpcStatus(caller.status());
   }

@@ -1,8 +1,8 @@
 #include "proto_convert.h"
 
-#include <algorithm>
-
 #include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
 
@@ -137,8 +137,8 @@ absl::StatusOr<JobRequest> FromProto(const v1::JobRequest& in, absl::Time now) {
     absl::Duration d =
         absl::Seconds(in.time_limit().seconds()) + absl::Nanoseconds(in.time_limit().nanos());
     if (d < absl::ZeroDuration()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "job field \"time_limit\": ", absl::FormatDuration(d), " is negative"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("job field \"time_limit\": ", absl::FormatDuration(d), " is negative"));
     }
     r.time_limit = d;
   }
@@ -148,7 +148,9 @@ absl::StatusOr<JobRequest> FromProto(const v1::JobRequest& in, absl::Time now) {
 
 void ToProto(const JobRequest& in, v1::JobRequest* out) {
   out->set_user(in.user);
-  out->set_uid(in.uid);
+  if (!in.user.empty()) {
+    out->set_uid(in.uid);
+  }
   for (const std::string& g : in.groups) {
     out->add_groups(g);
   }
@@ -162,8 +164,12 @@ void ToProto(const JobRequest& in, v1::JobRequest* out) {
   out->set_gpus(in.gpus);
   out->set_gpu_type(in.gpu_type);
   out->set_nodes(in.nodes);
-  out->mutable_time_limit()->set_seconds(absl::ToInt64Seconds(in.time_limit));
-  ToProto(in.submit_time, out->mutable_submit_time());
+  if (in.time_limit > absl::ZeroDuration()) {
+    out->mutable_time_limit()->set_seconds(absl::ToInt64Seconds(in.time_limit));
+  }
+  if (in.submit_time != absl::UnixEpoch()) {
+    ToProto(in.submit_time, out->mutable_submit_time());
+  }
 }
 
 void ToProto(const Decision& d, const Register& reg, v1::Decision* out) {

@@ -26,6 +26,8 @@ absl::Time FromProto(const google::protobuf::Timestamp& t);
 // The request as the core sees it. `now` stands in for an absent submit time.
 // INVALID_ARGUMENT names the field for negative GPUs or nodes, or a negative time limit.
 absl::StatusOr<JobRequest> FromProto(const v1::JobRequest& in, absl::Time now);
+// Zero values stay unset, for the daemon to fill: an empty user leaves uid unset (the caller's
+// own), a zero time limit the policy's default, the epoch as submit time "now".
 void ToProto(const JobRequest& in, v1::JobRequest* out);
 
 // The decision with everything a client needs to show it; `decision_id`, `job_tag`, `recorded`

@@ -80,7 +80,8 @@ std::vector<ObjectDiff> DiffRegisters(const Register& from, const Register& to) 
     return out;
   }
   if (a["policy"] != b["policy"]) {
-    out.push_back({"policy", "", ObjectDiff::Change::kChanged, DiffFields(a["policy"], b["policy"])});
+    out.push_back(
+        {"policy", "", ObjectDiff::Change::kChanged, DiffFields(a["policy"], b["policy"])});
   }
   static const std::pair<const char*, const char*> kKinds[] = {
       {"regions", "region"},   {"sites", "site"},       {"partitions", "partition"},

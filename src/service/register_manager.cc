@@ -1,6 +1,7 @@
 #include "register_manager.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,10 +10,8 @@
 #include <fstream>
 #include <sstream>
 
-#include <spdlog/spdlog.h>
-
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 
 namespace sovereign::service {
 
@@ -80,8 +79,7 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& con
   if (rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     unlink(tmp.c_str());
-    return absl::InternalError(
-        absl::StrCat("cannot replace ", path, ": ", std::strerror(err)));
+    return absl::InternalError(absl::StrCat("cannot replace ", path, ": ", std::strerror(err)));
   }
   return absl::OkStatus();
 }
@@ -114,12 +112,9 @@ absl::StatusOr<ClusterView> RegisterManager::BindCluster(const Register& reg) co
   return ClusterView::Bind(*snapshot, reg);
 }
 
-absl::StatusOr<ApplyResult> RegisterManager::ApplyLocked(const std::string& yaml,
-                                                         const std::string& source,
-                                                         const std::string& applied_by,
-                                                         const std::string& action,
-                                                         const std::string& comment,
-                                                         bool write_file) {
+absl::StatusOr<ApplyResult> RegisterManager::ApplyLocked(
+    const std::string& yaml, const std::string& source, const std::string& applied_by,
+    const std::string& action, const std::string& comment, bool write_file) {
   absl::StatusOr<std::shared_ptr<const Register>> reg =
       Register::Parse(yaml, source.empty() ? "register.yaml" : source);
   if (!reg.ok()) {
@@ -188,12 +183,9 @@ absl::StatusOr<ApplyResult> RegisterManager::ApplyLocked(const std::string& yaml
   return result;
 }
 
-absl::StatusOr<ApplyResult> RegisterManager::Apply(const std::string& yaml,
-                                                   const std::string& source,
-                                                   const std::string& applied_by,
-                                                   const std::string& action,
-                                                   const std::string& comment,
-                                                   const std::string& expected_version) {
+absl::StatusOr<ApplyResult> RegisterManager::Apply(
+    const std::string& yaml, const std::string& source, const std::string& applied_by,
+    const std::string& action, const std::string& comment, const std::string& expected_version) {
   std::lock_guard<std::mutex> lock(change_mu_);
   if (!expected_version.empty()) {
     const std::string& in_force = current_.load()->reg->version();

@@ -78,9 +78,8 @@ class RegisterManager {
       : options_(std::move(options)), store_(store) {}
   absl::StatusOr<ClusterView> BindCluster(const Register& reg) const;
   absl::StatusOr<ApplyResult> ApplyLocked(const std::string& yaml, const std::string& source,
-                                          const std::string& applied_by,
-                                          const std::string& action, const std::string& comment,
-                                          bool write_file);
+                                          const std::string& applied_by, const std::string& action,
+                                          const std::string& comment, bool write_file);
 
   const RegisterManagerOptions options_;
   RegisterStore* const store_;

@@ -11,9 +11,6 @@
 namespace sovereign::service {
 namespace {
 
-constexpr unsigned kAdmins = static_cast<unsigned>(Role::kAdmin);
-constexpr unsigned kReaders =
-    static_cast<unsigned>(Role::kAdmin) | static_cast<unsigned>(Role::kAuditor);
 constexpr int kDefaultHistory = 50;
 constexpr int kMaxHistory = 1000;
 
@@ -40,12 +37,9 @@ absl::StatusOr<std::shared_ptr<const Register>> RegisterServiceImpl::LoadVersion
 grpc::Status RegisterServiceImpl::Get(grpc::ServerContext* context,
                                       const v1::GetRegisterRequest* request,
                                       v1::GetRegisterResponse* response) {
-  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  absl::StatusOr<Caller> caller = AuthoriseCall(*ctx_, *context, kAnyCaller, "read the register");
   if (!caller.ok()) {
     return ToGrpcStatus(caller.status());
-  }
-  if (caller->transport == Caller::Transport::kTls && caller->roles == 0) {
-    return ToGrpcStatus(RequireRole(*caller, kReaders, "read the register"));
   }
   std::shared_ptr<const ActiveRegister> active = ctx_->registers->Current();
   const std::string wanted =
@@ -69,12 +63,9 @@ grpc::Status RegisterServiceImpl::Get(grpc::ServerContext* context,
 grpc::Status RegisterServiceImpl::Validate(grpc::ServerContext* context,
                                            const v1::ValidateRegisterRequest* request,
                                            v1::ValidateRegisterResponse* response) {
-  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  absl::StatusOr<Caller> caller = AuthoriseCall(*ctx_, *context, kAnyCaller, "validate a register");
   if (!caller.ok()) {
     return ToGrpcStatus(caller.status());
-  }
-  if (caller->transport == Caller::Transport::kTls && caller->roles == 0) {
-    return ToGrpcStatus(RequireRole(*caller, kReaders, "validate a register"));
   }
   std::vector<Diagnostic> diagnostics;
   absl::StatusOr<std::shared_ptr<const Register>> reg = Register::Parse(
@@ -93,12 +84,9 @@ grpc::Status RegisterServiceImpl::Validate(grpc::ServerContext* context,
 grpc::Status RegisterServiceImpl::Apply(grpc::ServerContext* context,
                                         const v1::ApplyRegisterRequest* request,
                                         v1::ApplyRegisterResponse* response) {
-  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  absl::StatusOr<Caller> caller = AuthoriseCall(*ctx_, *context, kAdmins, "apply a register");
   if (!caller.ok()) {
     return ToGrpcStatus(caller.status());
-  }
-  if (absl::Status s = RequireRole(*caller, kAdmins, "apply a register"); !s.ok()) {
-    return ToGrpcStatus(s);
   }
   absl::StatusOr<ApplyResult> r = ctx_->registers->Apply(
       request->yaml(), request->filename().empty() ? "register.yaml" : request->filename(),
@@ -113,15 +101,13 @@ grpc::Status RegisterServiceImpl::Apply(grpc::ServerContext* context,
 grpc::Status RegisterServiceImpl::History(grpc::ServerContext* context,
                                           const v1::RegisterHistoryRequest* request,
                                           v1::RegisterHistoryResponse* response) {
-  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  absl::StatusOr<Caller> caller =
+      AuthoriseCall(*ctx_, *context, kReaders, "read the register history");
   if (!caller.ok()) {
     return ToGrpcStatus(caller.status());
   }
-  if (absl::Status s = RequireRole(*caller, kReaders, "read the register history"); !s.ok()) {
-    return ToGrpcStatus(s);
-  }
-  int limit = request->page_size() <= 0 ? kDefaultHistory
-                                        : std::min(request->page_size(), kMaxHistory);
+  int limit =
+      request->page_size() <= 0 ? kDefaultHistory : std::min(request->page_size(), kMaxHistory);
   int64_t before = 0;
   if (!request->page_token().empty() &&
       (!absl::SimpleAtoi(request->page_token(), &before) || before <= 0)) {
@@ -145,12 +131,10 @@ grpc::Status RegisterServiceImpl::History(grpc::ServerContext* context,
 grpc::Status RegisterServiceImpl::Diff(grpc::ServerContext* context,
                                        const v1::DiffRegisterRequest* request,
                                        v1::DiffRegisterResponse* response) {
-  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  absl::StatusOr<Caller> caller =
+      AuthoriseCall(*ctx_, *context, kReaders, "diff register versions");
   if (!caller.ok()) {
     return ToGrpcStatus(caller.status());
-  }
-  if (absl::Status s = RequireRole(*caller, kReaders, "diff register versions"); !s.ok()) {
-    return ToGrpcStatus(s);
   }
   if (request->from_version().empty()) {
     return ToGrpcStatus(absl::InvalidArgumentError("from_version is empty"));
@@ -174,12 +158,9 @@ grpc::Status RegisterServiceImpl::Diff(grpc::ServerContext* context,
 grpc::Status RegisterServiceImpl::Rollback(grpc::ServerContext* context,
                                            const v1::RollbackRegisterRequest* request,
                                            v1::ApplyRegisterResponse* response) {
-  absl::StatusOr<Caller> caller = ctx_->auth->Identify(*context);
+  absl::StatusOr<Caller> caller = AuthoriseCall(*ctx_, *context, kAdmins, "roll the register back");
   if (!caller.ok()) {
     return ToGrpcStatus(caller.status());
-  }
-  if (absl::Status s = RequireRole(*caller, kAdmins, "roll the register back"); !s.ok()) {
-    return ToGrpcStatus(s);
   }
   absl::StatusOr<ApplyResult> r =
       ctx_->registers->Rollback(request->version(), caller->Describe(), request->comment());

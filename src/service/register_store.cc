@@ -69,9 +69,9 @@ bool IsHex(const std::string& s) {
 
 absl::StatusOr<std::unique_ptr<RegisterStore>> RegisterStore::Open(const std::string& path) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
@@ -201,9 +201,9 @@ absl::StatusOr<StoredRegister> RegisterStore::FindVersion(const std::string& pre
     if (!found.has_value()) {
       found = std::move(row);
     } else if (found->version != row.version) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("register version prefix \"", prefix, "\" is ambiguous: ",
-                       found->version.substr(0, 12), ", ", row.version.substr(0, 12)));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "register version prefix \"", prefix, "\" is ambiguous: ", found->version.substr(0, 12),
+          ", ", row.version.substr(0, 12)));
     }
   }
   if (rc != SQLITE_DONE) {

@@ -21,9 +21,37 @@ absl::Status RequireRole(const Caller& caller, unsigned roles, const std::string
   if (roles & static_cast<unsigned>(Role::kService)) {
     names.push_back("service");
   }
-  return absl::PermissionDeniedError(absl::StrCat(caller.Describe(), " may not ", action,
-                                                  ": it needs the ",
-                                                  absl::StrJoin(names, " or "), " role"));
+  std::string needed = names.back();
+  if (names.size() > 1) {
+    names.pop_back();
+    needed = absl::StrCat(absl::StrJoin(names, ", "), " or ", needed);
+  }
+  return absl::PermissionDeniedError(
+      absl::StrCat(caller.Describe(), " may not ", action, ": it needs the ", needed, " role"));
+}
+
+absl::StatusOr<Caller> AuthoriseCall(const ServiceContext& ctx,
+                                     const grpc::ServerContextBase& context, unsigned roles,
+                                     const std::string& action, bool needs_log) {
+  absl::StatusOr<Caller> caller = ctx.auth->Identify(context);
+  if (!caller.ok()) {
+    return caller.status();
+  }
+  // A certificate without a role has no Unix identity to act as: it may do nothing.
+  if (roles == kAnyCaller && caller->transport == Caller::Transport::kTls) {
+    roles = kReaders | static_cast<unsigned>(Role::kService);
+  }
+  if (roles != kAnyCaller) {
+    if (absl::Status s = RequireRole(*caller, roles, action); !s.ok()) {
+      return s;
+    }
+  }
+  if (needs_log) {
+    if (absl::Status s = RequireAuditLog(ctx); !s.ok()) {
+      return s;
+    }
+  }
+  return caller;
 }
 
 absl::Status RequireAuditLog(const ServiceContext& ctx) {

@@ -5,12 +5,12 @@
 // itself.
 #pragma once
 
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/status.h>
+
 #include <atomic>
 #include <cstdint>
 #include <string>
-
-#include <grpcpp/server_context.h>
-#include <grpcpp/support/status.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -32,6 +32,19 @@ struct ServiceContext {
   std::atomic<bool> stopping{false};
   std::atomic<int64_t> decisions_served{0};
 };
+
+// Any caller (for AuthoriseCall's `roles`).
+inline constexpr unsigned kAnyCaller = 0;
+inline constexpr unsigned kAdmins = static_cast<unsigned>(Role::kAdmin);
+inline constexpr unsigned kReaders =
+    static_cast<unsigned>(Role::kAdmin) | static_cast<unsigned>(Role::kAuditor);
+
+// The caller of `context` if it may `action`: identified (UNAUTHENTICATED otherwise) and
+// holding one of `roles` (PERMISSION_DENIED otherwise; kAnyCaller: no role needed). With
+// `needs_log`, FAILED_PRECONDITION when the audit log is disabled.
+absl::StatusOr<Caller> AuthoriseCall(const ServiceContext& ctx,
+                                     const grpc::ServerContextBase& context, unsigned roles,
+                                     const std::string& action, bool needs_log = false);
 
 // PERMISSION_DENIED unless `caller` has one of `roles` (a bit set of Role): "uid=65534(nobody)
 // may not <action>: it needs the admin role".

@@ -1,7 +1,9 @@
 #include "unix_listener.h"
 
 #include <fcntl.h>
+#include <grpcpp/server_posix.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -11,9 +13,6 @@
 #include <cstring>
 #include <filesystem>
 #include <system_error>
-
-#include <grpcpp/server_posix.h>
-#include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
 
@@ -52,14 +51,12 @@ absl::StatusOr<std::unique_ptr<UnixListener>> UnixListener::Bind(const std::stri
     int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     addr.sun_family = AF_UNIX;
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    bool live = probe >= 0 &&
-                connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    bool live = probe >= 0 && connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
     if (probe >= 0) {
       close(probe);
     }
     if (live) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("another sovereignd is listening on ", path));
+      return absl::AlreadyExistsError(absl::StrCat("another sovereignd is listening on ", path));
     }
     unlink(path.c_str());
   }
@@ -133,8 +130,7 @@ void UnixListener::AcceptLoop(grpc::Server* server, Authenticator* auth) {
     // gRPC's endpoint reads until EAGAIN: the descriptor must be non-blocking.
     int conn = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (conn < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-          errno != ECONNABORTED) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
         spdlog::warn("accept on {}: {}", path_, std::strerror(errno));
         if (errno == EMFILE || errno == ENFILE) {
           // Out of descriptors: back off rather than spin.

@@ -5,14 +5,13 @@
 // descriptors belong to gRPC once handed over. Thread-safety: Start/Stop from one thread.
 #pragma once
 
+#include <grpcpp/server.h>
 #include <sys/stat.h>
 
 #include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
-
-#include <grpcpp/server.h>
 
 #include "absl/status/statusor.h"
 #include "authenticator.h"
@@ -24,8 +23,7 @@ class UnixListener {
   // Binds `path` (replacing a stale socket file, refusing any other kind of file) with
   // permissions `mode`. Parent directories are created (0755) if missing. Errors name the
   // path and the system's reason.
-  static absl::StatusOr<std::unique_ptr<UnixListener>> Bind(const std::string& path,
-                                                            mode_t mode);
+  static absl::StatusOr<std::unique_ptr<UnixListener>> Bind(const std::string& path, mode_t mode);
   ~UnixListener();
   UnixListener(const UnixListener&) = delete;
   UnixListener& operator=(const UnixListener&) = delete;

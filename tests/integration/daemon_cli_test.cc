@@ -1,16 +1,15 @@
 // sovereignd as a process, driven by sovereignctl: decisions recorded and listed with every
 // filter, watch, register apply/history/diff/rollback/show, verify, status, reload on SIGHUP,
 // start-up refusals, and the messages a user sees.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 #include <thread>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -21,14 +20,11 @@
 namespace sovereign::testing {
 namespace {
 
+using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using nlohmann::json;
 
 // Jobs whose outcome the example register fixes.
-constexpr char kAliceJob[] =
-    R"({"job":{"user":"alice","uid":2001,"groups":["oncology"],"account":"oncology",)"
-    R"("datasets":["patients-eu"],"gpus":8}})";
 constexpr char kBobJob[] =
     R"({"job":{"user":"bob","uid":2002,"groups":["fintech"],"account":"fintech-in",)"
     R"("datasets":["finance-in"],"gpus":4}})";
@@ -55,8 +51,7 @@ class DaemonCliTest : public ::testing::Test {
   }
 
   std::string ChangedRegister() {
-    return absl::StrReplaceAll(ReadFile(daemon_.register_path()),
-                               {{"pue: 1.3 ", "pue: 1.25"}});
+    return absl::StrReplaceAll(ReadFile(daemon_.register_path()), {{"pue: 1.3 ", "pue: 1.25"}});
   }
 
   DaemonProcess daemon_;
@@ -69,8 +64,8 @@ TEST_F(DaemonCliTest, DecideIsRecordedBeforeTheAnswerAndCarriesTheJobTag) {
   EXPECT_EQ(d["recorded"], true);
   std::string id = d["decision_id"];
   std::string reg = d["register_version"];
-  EXPECT_EQ(d["job_tag"], absl::StrCat("sovereign:v1 id=", id, " ds=patients-eu region=eu reg=",
-                                       reg.substr(0, 12)));
+  EXPECT_EQ(d["job_tag"], absl::StrCat("sovereign:v1 id=", id,
+                                       " ds=patients-eu region=eu reg=", reg.substr(0, 12)));
   RunResult show = daemon_.Ctl({"--json", "audit", "show", id});
   ASSERT_EQ(show.exit_code, 0) << show.err;
   json rec = json::parse(show.out)["record"];
@@ -177,8 +172,8 @@ TEST_F(DaemonCliTest, WatchPrintsNewRecordsAsTheyAreAppended) {
 TEST_F(DaemonCliTest, ApplyGoodRegisterThenRefuseBadOneAndKeepTheGood) {
   std::string changed = ChangedRegister();
   WriteFile(daemon_.dir() + "/new.yaml", changed);
-  RunResult ok = daemon_.Ctl({"register", "apply", daemon_.dir() + "/new.yaml", "--comment",
-                              "PUE measured"});
+  RunResult ok =
+      daemon_.Ctl({"register", "apply", daemon_.dir() + "/new.yaml", "--comment", "PUE measured"});
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_THAT(ok.out, HasSubstr("applied register "));
   RunResult status = daemon_.Ctl({"--json", "status"});
@@ -207,12 +202,11 @@ TEST_F(DaemonCliTest, HistoryDiffAndRollback) {
 
   RunResult diff = daemon_.Ctl({"register", "diff", original.substr(0, 12)});
   ASSERT_EQ(diff.exit_code, 0) << diff.err;
-  EXPECT_EQ(diff.out, absl::StrCat("register ", original.substr(0, 12), " -> ",
-                                   changed.substr(0, 12), ": 1 change\n",
-                                   "  changed site paris-1\n", "      pue: 1.3 -> 1.25\n"));
+  EXPECT_EQ(diff.out,
+            absl::StrCat("register ", original.substr(0, 12), " -> ", changed.substr(0, 12),
+                         ": 1 change\n", "  changed site paris-1\n", "      pue: 1.3 -> 1.25\n"));
 
-  RunResult rb = daemon_.Ctl({"register", "rollback", original.substr(0, 8), "--comment",
-                              "back"});
+  RunResult rb = daemon_.Ctl({"register", "rollback", original.substr(0, 8), "--comment", "back"});
   ASSERT_EQ(rb.exit_code, 0) << rb.err;
   EXPECT_EQ(json::parse(daemon_.Ctl({"--json", "status"}).out)["register_version"], original);
 
@@ -305,9 +299,9 @@ TEST_F(DaemonCliTest, HealthAndReflectionForGrpcurl) {
   EXPECT_EQ(health.out, "OK \nSERVING\n");
   RunResult services = daemon_.Probe("Reflection.ListServices", "", kNobody);
   ASSERT_EQ(StatusOf(services), "OK") << services.out;
-  for (const char* name : {"sovereign.v1.PlacementService", "sovereign.v1.AuditService",
-                           "sovereign.v1.RegisterService", "sovereign.v1.AdminService",
-                           "grpc.health.v1.Health"}) {
+  for (const char* name :
+       {"sovereign.v1.PlacementService", "sovereign.v1.AuditService",
+        "sovereign.v1.RegisterService", "sovereign.v1.AdminService", "grpc.health.v1.Health"}) {
     EXPECT_THAT(services.out, HasSubstr(name));
   }
 }
@@ -322,10 +316,9 @@ TEST(SovereignctlTest, SaysClearlyWhenTheDaemonIsNotRunning) {
 
 TEST(SovereigndStartTest, RefusesAnInvalidRegisterAndPrintsEveryError) {
   DaemonProcess d;
-  WriteFile(d.register_path(),
-            absl::StrReplaceAll(ReadFile(d.register_path()),
-                                {{"regions: [in]", "regions: [mars]"},
-                                 {"site: munich-1", "site: atlantis"}}));
+  WriteFile(d.register_path(), absl::StrReplaceAll(ReadFile(d.register_path()),
+                                                   {{"regions: [in]", "regions: [mars]"},
+                                                    {"site: munich-1", "site: atlantis"}}));
   absl::Status s = d.Start();
   ASSERT_FALSE(s.ok());
   std::string log = d.Log();
@@ -351,7 +344,7 @@ TEST(SovereigndStartTest, CheckConfig) {
   RunResult reg = RunProgram({SOVEREIGND_PATH, "--config", d.config_path(), "--check-config"});
   EXPECT_EQ(reg.exit_code, 1);
   EXPECT_THAT(reg.err, HasSubstr(absl::StrCat("sovereignd: register ", d.register_path(),
-                                               " is invalid:\n")));
+                                              " is invalid:\n")));
 }
 
 TEST(SovereigndStartTest, SecondDaemonOnTheSameSocketIsRefused) {

@@ -1,21 +1,20 @@
 // Many clients at once: every acknowledged decision is in the log and the chain verifies; and
 // SIGTERM under load loses no acknowledged decision (checked after a restart on the same
 // database).
+#include <gmock/gmock.h>
+#include <grpcpp/create_channel.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 #include <atomic>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/create_channel.h>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "integration/daemon_process.h"
@@ -39,8 +38,8 @@ v1::DecideRequest Job(int client) {
 
 // Runs `clients` threads of at most `per_client` Decide calls each (stopping early at the first
 // failed call), each on its own connection. Returns the ids of acknowledged decisions.
-std::vector<std::string> DecideConcurrently(const std::string& socket, int clients,
-                                            int per_client, std::atomic<int>* failures) {
+std::vector<std::string> DecideConcurrently(const std::string& socket, int clients, int per_client,
+                                            std::atomic<int>* failures) {
   std::mutex mu;
   std::vector<std::string> acknowledged;
   std::vector<std::thread> threads;
@@ -48,8 +47,8 @@ std::vector<std::string> DecideConcurrently(const std::string& socket, int clien
     threads.emplace_back([&, c] {
       grpc::ChannelArguments args;
       args.SetInt("grpc.use_local_subchannel_pool", 1);  // a connection per client
-      auto stub = v1::PlacementService::NewStub(grpc::CreateCustomChannel(
-          "unix:" + socket, grpc::InsecureChannelCredentials(), args));
+      auto stub = v1::PlacementService::NewStub(
+          grpc::CreateCustomChannel("unix:" + socket, grpc::InsecureChannelCredentials(), args));
       std::vector<std::string> mine;
       v1::DecideRequest req = Job(c);
       for (int i = 0; i < per_client; ++i) {

@@ -21,7 +21,8 @@
 
 namespace sovereign::testing {
 
-RunResult RunProgram(const std::vector<std::string>& argv, const Identity& as, int timeout_seconds) {
+RunResult RunProgram(const std::vector<std::string>& argv, const Identity& as,
+                     int timeout_seconds) {
   RunResult result;
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
@@ -127,18 +128,13 @@ DaemonProcess::~DaemonProcess() {
 }
 
 std::string DaemonProcess::ConfigText() const {
-  return absl::StrCat("socket:\n  path: ", socket(), "\n",
-                      "register:\n  path: ", register_path(), "\n",
-                      "  history_database: ", dir_, "/lib/registers.db\n",
-                      "audit:\n  database: ", audit_db(), "\n",
-                      "  signing_key: ", signing_key(), "\n",
-                      "  sync: ", sync_, "\n",
-                      "  checkpoint_interval: 100\n",
-                      "roles:\n",
+  return absl::StrCat("socket:\n  path: ", socket(), "\n", "register:\n  path: ", register_path(),
+                      "\n", "  history_database: ", dir_, "/lib/registers.db\n",
+                      "audit:\n  database: ", audit_db(), "\n", "  signing_key: ", signing_key(),
+                      "\n", "  sync: ", sync_, "\n", "  checkpoint_interval: 100\n", "roles:\n",
                       "  admins: {users: [0], groups: [4210], common_names: [admin-1]}\n",
                       "  auditors: {users: [0], groups: [4220], common_names: [auditor-1]}\n",
-                      "  service: {users: [0, 4203]}\n",
-                      "log:\n  level: info\n", extra_config_);
+                      "  service: {users: [0, 4203]}\n", "log:\n  level: info\n", extra_config_);
 }
 
 absl::Status DaemonProcess::Start() {

@@ -25,6 +25,13 @@ inline const Identity kAdmin{4201, 4201, {4210}};
 inline const Identity kAuditor{4202, 4202, {4220}};
 inline const Identity kService{4203, 4203, {}};
 
+// Decide/Explain requests (rpc_probe JSON) whose outcome the example register fixes: alice is
+// in group oncology and her job stays in the EU; a job of one's own on public data.
+inline constexpr char kAliceJob[] =
+    R"({"job":{"user":"alice","uid":2001,"groups":["oncology"],"account":"oncology",)"
+    R"("datasets":["patients-eu"],"gpus":8}})";
+inline constexpr char kOwnJob[] = R"({"job":{"datasets":["imagenet-public"],"gpus":1}})";
+
 struct RunResult {
   int exit_code = -1;  // -1: killed by a signal or timed out
   std::string out;
@@ -34,7 +41,7 @@ struct RunResult {
 // Runs argv[0] (a path) with its arguments as `as`, capturing stdout and stderr. Killed after
 // `timeout_seconds`.
 RunResult RunProgram(const std::vector<std::string>& argv, const Identity& as = kRoot,
-              int timeout_seconds = 120);
+                     int timeout_seconds = 120);
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& text);

@@ -2,11 +2,11 @@
 // execs rpc_probe, which calls sovereignd over its unix socket; the daemon knows the caller only
 // from SO_PEERCRED. Every RPC has an allowed and a denied caller. The TCP listener maps client
 // certificate common names to roles (certificates made with openssl at test time).
-#include <string>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "integration/daemon_process.h"
@@ -14,13 +14,8 @@
 namespace sovereign::testing {
 namespace {
 
-using ::testing::HasSubstr;
 using nlohmann::json;
-
-constexpr char kAliceJob[] =
-    R"({"job":{"user":"alice","uid":2001,"groups":["oncology"],"account":"oncology",)"
-    R"("datasets":["patients-eu"],"gpus":8}})";
-constexpr char kOwnJob[] = R"({"job":{"datasets":["imagenet-public"],"gpus":1}})";
+using ::testing::HasSubstr;
 
 json Body(const RunResult& r) {
   return json::parse(r.out.substr(r.out.find('\n') + 1), nullptr, false);
@@ -46,10 +41,10 @@ class DaemonRolesTest : public ::testing::Test {
 TEST_F(DaemonRolesTest, DecideForYourselfButNotForOthers) {
   RunResult own = daemon_.Probe("PlacementService.Decide", kOwnJob, kNobody);
   ASSERT_EQ(StatusOf(own), "OK") << own.out;
-  RunResult show = daemon_.Probe(
-      "AuditService.GetDecision",
-      absl::StrCat(R"({"decision_id":")", Body(own)["decision"]["decision_id"].get<std::string>(),
-                   "\"}"));
+  RunResult show =
+      daemon_.Probe("AuditService.GetDecision",
+                    absl::StrCat(R"({"decision_id":")",
+                                 Body(own)["decision"]["decision_id"].get<std::string>(), "\"}"));
   EXPECT_EQ(Body(show)["record"]["user"], "nobody");
   EXPECT_EQ(Body(show)["record"]["caller"], "uid=65534(nobody)");
 
@@ -62,9 +57,9 @@ TEST_F(DaemonRolesTest, DecideForYourselfButNotForOthers) {
   EXPECT_EQ(uid.out,
             "PERMISSION_DENIED uid=65534(nobody) may ask only for its own jobs, not for uid 0 "
             "(service role needed)\n");
-  RunResult group = daemon_.Probe("PlacementService.Decide",
-                                  R"({"job":{"groups":["oncology"],"datasets":["patients-eu"]}})",
-                                  kNobody);
+  RunResult group =
+      daemon_.Probe("PlacementService.Decide",
+                    R"({"job":{"groups":["oncology"],"datasets":["patients-eu"]}})", kNobody);
   EXPECT_EQ(group.out, "PERMISSION_DENIED uid=65534(nobody) is not in group \"oncology\"\n");
   RunResult id = daemon_.Probe("PlacementService.Decide",
                                R"({"job":{"gpus":1},"decision_id":"mine-1"})", kNobody);
@@ -107,16 +102,16 @@ TEST_F(DaemonRolesTest, AuditorsListEverythingUsersOnlyTheirOwn) {
 }
 
 TEST_F(DaemonRolesTest, GetDecisionOwnOrAsAuditor) {
-  EXPECT_EQ(StatusOf(daemon_.Probe("AuditService.GetDecision",
-                                   absl::StrCat(R"({"decision_id":")", nobody_id_, "\"}"),
-                                   kNobody)),
-            "OK");
-  EXPECT_EQ(StatusOf(daemon_.Probe("AuditService.GetDecision",
-                                   absl::StrCat(R"({"decision_id":")", alice_id_, "\"}"),
-                                   kAuditor)),
-            "OK");
-  RunResult denied = daemon_.Probe(
-      "AuditService.GetDecision", absl::StrCat(R"({"decision_id":")", alice_id_, "\"}"), kNobody);
+  EXPECT_EQ(
+      StatusOf(daemon_.Probe("AuditService.GetDecision",
+                             absl::StrCat(R"({"decision_id":")", nobody_id_, "\"}"), kNobody)),
+      "OK");
+  EXPECT_EQ(
+      StatusOf(daemon_.Probe("AuditService.GetDecision",
+                             absl::StrCat(R"({"decision_id":")", alice_id_, "\"}"), kAuditor)),
+      "OK");
+  RunResult denied = daemon_.Probe("AuditService.GetDecision",
+                                   absl::StrCat(R"({"decision_id":")", alice_id_, "\"}"), kNobody);
   EXPECT_EQ(denied.out, absl::StrCat("PERMISSION_DENIED uid=65534(nobody) may read only its own "
                                      "decisions; decision ",
                                      alice_id_, " is not one of them (auditor role needed)\n"));
@@ -165,8 +160,7 @@ TEST_F(DaemonRolesTest, HistoryAndDiffForAdminsAndAuditors) {
   std::string version = Body(daemon_.Probe("AdminService.GetStatus", "{}"))["register_version"];
   std::string diff = absl::StrCat(R"({"from_version":")", version, "\"}");
   EXPECT_EQ(StatusOf(daemon_.Probe("RegisterService.History", "{}", kAuditor)), "OK");
-  EXPECT_EQ(StatusOf(daemon_.Probe("RegisterService.History", "{}", kNobody)),
-            "PERMISSION_DENIED");
+  EXPECT_EQ(StatusOf(daemon_.Probe("RegisterService.History", "{}", kNobody)), "PERMISSION_DENIED");
   EXPECT_EQ(StatusOf(daemon_.Probe("RegisterService.Diff", diff, kAdmin)), "OK");
   EXPECT_EQ(StatusOf(daemon_.Probe("RegisterService.Diff", diff, kNobody)), "PERMISSION_DENIED");
 }
@@ -191,14 +185,15 @@ class DaemonTlsTest : public ::testing::Test {
   void SetUp() override {
     dir_ = daemon_.dir() + "/pki";
     ASSERT_EQ(RunProgram({"/bin/mkdir", "-p", dir_}).exit_code, 0);
-    Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir_ + "/ca.key", "-out",
-             dir_ + "/ca.pem", "-days", "1", "-subj", "/CN=sovereign test CA"});
+    Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", dir_ + "/ca.key", "-out", dir_ + "/ca.pem", "-days", "1", "-subj",
+             "/CN=sovereign test CA"});
     Issue("server", "localhost", true);
     Issue("auditor", "auditor-1", false);
     Issue("stranger", "stranger", false);
     daemon_.AddConfig(absl::StrCat("tcp:\n  listen: 127.0.0.1:0\n  certificate: ", dir_,
-                                   "/server.pem\n  key: ", dir_, "/server.key\n  client_ca: ",
-                                   dir_, "/ca.pem\n"));
+                                   "/server.pem\n  key: ", dir_, "/server.key\n  client_ca: ", dir_,
+                                   "/ca.pem\n"));
     ASSERT_TRUE(daemon_.Start().ok()) << daemon_.Log();
     std::string log = daemon_.Log();
     size_t at = log.find("(TCP port ");
@@ -214,19 +209,19 @@ class DaemonTlsTest : public ::testing::Test {
 
   void Issue(const std::string& name, const std::string& cn, bool server) {
     std::string base = dir_ + "/" + name;
-    Openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", base + ".key", "-out",
-             base + ".csr", "-subj", "/CN=" + cn});
-    WriteFile(base + ".ext", server ? "subjectAltName=DNS:localhost\n"
-                                    : "extendedKeyUsage=clientAuth\n");
+    Openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", base + ".key", "-out", base + ".csr", "-subj", "/CN=" + cn});
+    WriteFile(base + ".ext",
+              server ? "subjectAltName=DNS:localhost\n" : "extendedKeyUsage=clientAuth\n");
     Openssl({"x509", "-req", "-in", base + ".csr", "-CA", dir_ + "/ca.pem", "-CAkey",
-             dir_ + "/ca.key", "-CAcreateserial", "-out", base + ".pem", "-days", "1",
-             "-extfile", base + ".ext"});
+             dir_ + "/ca.key", "-CAcreateserial", "-out", base + ".pem", "-days", "1", "-extfile",
+             base + ".ext"});
   }
 
   RunResult Call(const std::string& who, const std::string& method, const std::string& body) {
     return RunProgram({RPC_PROBE_PATH, "--tls", absl::StrCat("127.0.0.1:", port_), "--ca",
-                dir_ + "/ca.pem", "--cert", dir_ + "/" + who + ".pem", "--key",
-                dir_ + "/" + who + ".key", method, body});
+                       dir_ + "/ca.pem", "--cert", dir_ + "/" + who + ".pem", "--key",
+                       dir_ + "/" + who + ".key", method, body});
   }
 
   DaemonProcess daemon_;
@@ -245,17 +240,19 @@ TEST_F(DaemonTlsTest, CommonNameMapsToRoles) {
 
   RunResult stranger = Call("stranger", "AuditService.ListDecisions", "{}");
   EXPECT_EQ(stranger.out,
-            "PERMISSION_DENIED cn=stranger (mTLS) may not read the audit log: it needs the admin "
-            "or auditor role\n");
+            "PERMISSION_DENIED cn=stranger (mTLS) may not read the audit log: it needs the "
+            "admin, auditor or service role\n");
   EXPECT_EQ(StatusOf(Call("stranger", "RegisterService.Get", "{}")), "PERMISSION_DENIED");
   EXPECT_EQ(StatusOf(Call("stranger", "PlacementService.Explain", R"({"job":{"user":"x"}})")),
             "PERMISSION_DENIED");
+  EXPECT_EQ(StatusOf(Call("stranger", "AdminService.GetStatus", "{}")), "PERMISSION_DENIED");
 }
 
 TEST_F(DaemonTlsTest, ClientWithoutACertificateFromTheCaIsRefused) {
   // A certificate the CA did not sign: the handshake fails, no call reaches a service.
-  Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir_ + "/self.key", "-out",
-           dir_ + "/self.pem", "-days", "1", "-subj", "/CN=auditor-1"});
+  Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+           "-keyout", dir_ + "/self.key", "-out", dir_ + "/self.pem", "-days", "1", "-subj",
+           "/CN=auditor-1"});
   RunResult r = Call("self", "AdminService.GetStatus", "{}");
   EXPECT_EQ(StatusOf(r), "UNAVAILABLE") << r.out;
 }

@@ -1,15 +1,14 @@
 // Tampering with the audit database file - editing, deleting or reordering a record - is caught
 // by `sovereignctl audit verify`, offline (a copy of the file and the log's public key) and by
 // the daemon when it runs on the tampered file again.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 
-#include <string>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "integration/daemon_process.h"
@@ -17,19 +16,15 @@
 namespace sovereign::testing {
 namespace {
 
-using ::testing::HasSubstr;
 using nlohmann::json;
-
-constexpr char kJob[] =
-    R"({"job":{"user":"alice","uid":2001,"groups":["oncology"],"account":"oncology",)"
-    R"("datasets":["patients-eu"],"gpus":8}})";
+using ::testing::HasSubstr;
 
 class DaemonTamperTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(daemon_.Start().ok()) << daemon_.Log();
     for (int i = 0; i < 6; ++i) {
-      ASSERT_EQ(StatusOf(daemon_.Probe("PlacementService.Decide", kJob)), "OK");
+      ASSERT_EQ(StatusOf(daemon_.Probe("PlacementService.Decide", kAliceJob)), "OK");
     }
     RunResult cp = daemon_.Probe("AuditService.GetCheckpoint", R"({"fresh":true})");
     ASSERT_EQ(StatusOf(cp), "OK") << cp.out;

@@ -8,17 +8,17 @@
 // JSON (for streams: the first message, or nothing when the stream ended empty).
 // METHOD is Service.Method, e.g. PlacementService.Decide. Exit 0 whatever the call's status;
 // 2 for bad usage.
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/security/credentials.h>
+
 #include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
 #include <sstream>
 #include <string>
-
-#include <google/protobuf/util/json_util.h>
-#include <grpcpp/create_channel.h>
-#include <grpcpp/generic/generic_stub.h>
-#include <grpcpp/security/credentials.h>
 
 #include "sovereign/v1/admin.grpc.pb.h"
 #include "sovereign/v1/audit.grpc.pb.h"
@@ -32,18 +32,30 @@ namespace {
 
 const char* CodeName(grpc::StatusCode c) {
   switch (c) {
-    case grpc::StatusCode::OK: return "OK";
-    case grpc::StatusCode::CANCELLED: return "CANCELLED";
-    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
-    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
-    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
-    case grpc::StatusCode::INTERNAL: return "INTERNAL";
-    default: return "OTHER";
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    default:
+      return "OTHER";
   }
 }
 
@@ -164,11 +176,16 @@ int main(int argc, char** argv) {
   int i = 1;
   for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--socket") socket = argv[i + 1];
-    else if (flag == "--tls") tls = argv[i + 1];
-    else if (flag == "--ca") ca = argv[i + 1];
-    else if (flag == "--cert") cert = argv[i + 1];
-    else if (flag == "--key") key = argv[i + 1];
+    if (flag == "--socket")
+      socket = argv[i + 1];
+    else if (flag == "--tls")
+      tls = argv[i + 1];
+    else if (flag == "--ca")
+      ca = argv[i + 1];
+    else if (flag == "--cert")
+      cert = argv[i + 1];
+    else if (flag == "--key")
+      key = argv[i + 1];
     else {
       std::cerr << "rpc_probe: unknown flag " << flag << "\n";
       return 2;
@@ -241,8 +258,7 @@ int main(int argc, char** argv) {
       {"RegisterService.Rollback", [&] { return Unary(reg.get(), &R::Rollback, request); }},
       {"AdminService.GetStatus", [&] { return Unary(admin.get(), &D::GetStatus, request); }},
       // HealthCheckRequest{service: ""}: no bytes.
-      {"Health.Check",
-       [&] { return Generic(channel, "/grpc.health.v1.Health/Check", "", false); }},
+      {"Health.Check", [&] { return Generic(channel, "/grpc.health.v1.Health/Check", "", false); }},
       // ServerReflectionRequest{list_services: "*"}: field 7, length 1.
       {"Reflection.ListServices",
        [&] {

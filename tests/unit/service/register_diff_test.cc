@@ -66,8 +66,8 @@ TEST(RegisterDiffTest, ListFieldsShowTheirValues) {
 
 TEST(RegisterDiffTest, CommentsAndOrderAreNotChanges) {
   auto a = Parse(Example());
-  auto b = Parse("# a comment\n" + absl::StrReplaceAll(Example(), {{"regions: [eu, us]",
-                                                                    "regions: [us, eu]"}}));
+  auto b = Parse("# a comment\n" +
+                 absl::StrReplaceAll(Example(), {{"regions: [eu, us]", "regions: [us, eu]"}}));
   EXPECT_TRUE(DiffRegisters(*a, *b).empty());
 }
 

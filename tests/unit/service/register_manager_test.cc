@@ -1,11 +1,10 @@
 #include "register_manager.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_replace.h"
 
@@ -69,9 +68,9 @@ TEST_F(RegisterManagerTest, InvalidRegisterIsRefusedAndTheOldStays) {
 TEST_F(RegisterManagerTest, ExpectedVersionGuardsAgainstConcurrentApplies) {
   auto r = manager_->Apply(Changed(), "new.yaml", "uid=0(root)", "apply", "", "123456");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(),
-            "the register in force is " + manager_->Current()->reg->version().substr(0, 12) +
-                ", not 123456: someone applied another register meanwhile");
+  EXPECT_EQ(r.status().message(), "the register in force is " +
+                                      manager_->Current()->reg->version().substr(0, 12) +
+                                      ", not 123456: someone applied another register meanwhile");
   EXPECT_TRUE(manager_
                   ->Apply(Changed(), "new.yaml", "uid=0(root)", "apply", "",
                           manager_->Current()->reg->version().substr(0, 8))
