@@ -1,6 +1,7 @@
 // AuditLog on SQLite (WAL).
 //
-// One writer thread owns the write connection. Append() queues its record and waits; the writer
+// With Sync::kNormal each Append() commits its own transaction under the write lock. With
+// Sync::kFull one writer thread owns the commits: Append() queues its record and waits; the writer
 // takes everything queued (with Sync::kFull it first waits up to commit_window for more, so that
 // concurrent callers share one fsync), appends the batch in one transaction, and only then
 // answers each caller. A failed transaction (disk full, I/O error) is rolled back whole and
@@ -162,6 +163,13 @@ absl::Status SqliteAuditLog::Init() {
 absl::StatusOr<AuditRecord> SqliteAuditLog::Append(AuditRecord record) {
   Pending p{std::move(record), {}};
   std::future<absl::StatusOr<AuditRecord>> result = p.done.get_future();
+  if (options_.sync == Sync::kNormal) {
+    // No fsync to share: the caller writes its own transaction, without a hand-off to the
+    // writer thread (two context switches on the path every Decide waits on).
+    std::vector<Pending*> batch = {&p};
+    CommitBatch(batch);
+    return result.get();
+  }
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
     if (stop_) {
