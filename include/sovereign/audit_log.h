@@ -7,8 +7,9 @@
 // (count, head hash, time) with an Ed25519 key; auditors who hold the public key can verify a
 // copy of the database offline.
 //
-// Thread-safety: AuditLog is safe to use from many threads. Concurrent Append calls are
-// serialised into one chain; with Sync::kFull they share fsyncs (group commit).
+// Thread-safety: AuditLog is safe to use from many threads. Concurrent appends are serialised
+// into one chain; appends that arrive while a transaction is being written share the next one
+// (group commit: with Sync::kFull they share its fsync).
 #pragma once
 
 #include <chrono>
@@ -84,6 +85,12 @@ struct AuditOptions {
   std::string signing_key_path = "/var/lib/sovereign/audit-signing.pem";
 };
 
+// How appends were grouped into transactions since the log was opened.
+struct CommitStats {
+  int64_t transactions = 0;
+  int64_t records = 0;  // appended in them (stored records handed back again are not counted)
+};
+
 struct AuditQuery {
   std::optional<int64_t> job_id;
   std::string user, account, dataset, region, partition, verdict;  // empty = any
@@ -107,10 +114,19 @@ class AuditLog {
   static absl::StatusOr<std::unique_ptr<AuditLog>> Open(const AuditOptions& options);
   virtual ~AuditLog() = default;
 
-  // Appends and makes durable per options.sync before returning. Fills seq, prev_hash, hash.
-  // A decision whose decision_id is already logged is not appended again: the stored record
-  // comes back instead. RESOURCE_EXHAUSTED when the disk is full; nothing is half-written.
-  virtual absl::StatusOr<AuditRecord> Append(AuditRecord record) = 0;
+  using AppendDone = std::function<void(absl::StatusOr<AuditRecord>)>;
+
+  // Appends and makes durable per options.sync, then calls `done` with the stored record (seq,
+  // prev_hash and hash filled). A decision whose decision_id is already logged is not appended
+  // again: the stored record comes back instead. RESOURCE_EXHAUSTED when the disk is full;
+  // nothing is half-written. `done` runs exactly once, on the calling thread when the log was
+  // idle or on the log's writer thread, and must not call back into the log's append path.
+  virtual void AppendAsync(AuditRecord record, AppendDone done) = 0;
+
+  // AppendAsync, waiting for the result.
+  absl::StatusOr<AuditRecord> Append(AuditRecord record);
+
+  virtual CommitStats GetCommitStats() = 0;
 
   virtual absl::StatusOr<AuditRecord> Get(const std::string& decision_id) = 0;
   virtual absl::StatusOr<std::vector<AuditRecord>> List(const AuditQuery& query) = 0;

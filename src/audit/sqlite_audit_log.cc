@@ -1,16 +1,21 @@
 // AuditLog on SQLite (WAL).
 //
-// With Sync::kNormal each Append() commits its own transaction under the write lock. With
-// Sync::kFull one writer thread owns the commits: Append() queues its record and waits; the writer
-// takes everything queued (with Sync::kFull it first waits up to commit_window for more, so that
-// concurrent callers share one fsync), appends the batch in one transaction, and only then
-// answers each caller. A failed transaction (disk full, I/O error) is rolled back whole and
-// every caller in it gets the error: nothing is half-written and the chain head is unchanged.
-// Readers use their own connection; WAL lets them read while the writer writes.
+// Appends are grouped into transactions. When the log is idle, an append writes its own
+// transaction on the caller's thread (no hand-off on the path a lone caller, like one
+// slurmctld, waits on). Appends that arrive while a transaction is being written queue up; the
+// writer thread takes everything queued as the next transaction (with Sync::kFull it first waits
+// up to commit_window for more, so that concurrent callers share one fsync) and then answers
+// each caller. A failed transaction (disk full, I/O error) is rolled back whole and every caller
+// in it gets the error: nothing is half-written and the chain head is unchanged.
+//
+// WAL checkpoints (copying committed pages back into the database file, with an fsync) run on
+// their own thread and connection instead of inside whichever commit crosses SQLite's
+// auto-checkpoint threshold. Readers use their own connection; WAL lets them read while the
+// writer writes.
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <condition_variable>
-#include <deque>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -25,6 +30,12 @@ namespace sovereign::audit {
 namespace {
 
 constexpr int kSchemaVersion = 1;
+
+// A WAL checkpoint is asked for once the WAL holds this many pages (about 4 MiB, SQLite's
+// default auto-checkpoint size) ...
+constexpr int kWalCheckpointFrames = 1000;
+// ... and made to restart the WAL, briefly holding the writer back, past this many (64 MiB).
+constexpr int kWalRestartFrames = 16384;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -55,7 +66,8 @@ class SqliteAuditLog : public AuditLog {
   ~SqliteAuditLog() override;
 
   absl::Status Init();
-  absl::StatusOr<AuditRecord> Append(AuditRecord record) override;
+  void AppendAsync(AuditRecord record, AppendDone done) override;
+  CommitStats GetCommitStats() override;
   absl::StatusOr<AuditRecord> Get(const std::string& decision_id) override;
   absl::StatusOr<std::vector<AuditRecord>> List(const AuditQuery& query) override;
   absl::StatusOr<std::vector<AuditRecord>> Range(int64_t first, int64_t last) override;
@@ -68,10 +80,14 @@ class SqliteAuditLog : public AuditLog {
  private:
   struct Pending {
     AuditRecord record;
-    std::promise<absl::StatusOr<AuditRecord>> done;
+    AppendDone done;
   };
   void WriterLoop();
-  void CommitBatch(std::vector<Pending*>& batch);
+  // Writes `batch` as one transaction and answers every caller in it.
+  void CommitBatch(std::vector<Pending>& batch);
+  // Runs WAL checkpoints when the writer says the WAL has grown.
+  void CheckpointLoop();
+  static int OnWalCommit(void* self, sqlite3* db, const char* name, int frames);
   absl::StatusOr<Checkpoint> CheckpointLocked();  // writer connection, caller holds write_mu_
 
   const AuditOptions options_;
@@ -84,9 +100,18 @@ class SqliteAuditLog : public AuditLog {
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
-  std::deque<Pending*> queue_;
+  std::vector<Pending> queue_;
+  bool committing_ = false;  // a transaction is being written (by a caller or the writer)
   bool stop_ = false;
   std::thread writer_;
+  CommitStats stats_;  // guarded by write_mu_
+
+  sqlite::Db checkpoint_db_;
+  std::mutex wal_mu_;
+  std::condition_variable wal_cv_;
+  bool wal_grown_ = false;
+  bool wal_stop_ = false;
+  std::thread checkpointer_;
 
   std::mutex head_mu_;  // published head for WaitForAppend
   std::condition_variable head_cv_;
@@ -103,6 +128,14 @@ SqliteAuditLog::~SqliteAuditLog() {
   queue_cv_.notify_all();
   if (writer_.joinable()) {
     writer_.join();
+  }
+  {
+    std::lock_guard<std::mutex> lock(wal_mu_);
+    wal_stop_ = true;
+  }
+  wal_cv_.notify_all();
+  if (checkpointer_.joinable()) {
+    checkpointer_.join();
   }
 }
 
@@ -156,44 +189,59 @@ absl::Status SqliteAuditLog::Init() {
   if (absl::Status s = read_db_.Open(options_.path, /*read_only=*/true); !s.ok()) {
     return s;
   }
+  if (absl::Status s = checkpoint_db_.Open(options_.path, /*read_only=*/false); !s.ok()) {
+    return s;
+  }
+  // Replaces SQLite's auto-checkpoint, which would run inside the committing append.
+  sqlite3_wal_hook(write_db_.raw(), &SqliteAuditLog::OnWalCommit, this);
   writer_ = std::thread([this] { WriterLoop(); });
+  checkpointer_ = std::thread([this] { CheckpointLoop(); });
   return absl::OkStatus();
 }
 
-absl::StatusOr<AuditRecord> SqliteAuditLog::Append(AuditRecord record) {
-  Pending p{std::move(record), {}};
-  std::future<absl::StatusOr<AuditRecord>> result = p.done.get_future();
-  if (options_.sync == Sync::kNormal) {
-    // No fsync to share: the caller writes its own transaction, without a hand-off to the
-    // writer thread (two context switches on the path every Decide waits on).
-    std::vector<Pending*> batch = {&p};
+void SqliteAuditLog::AppendAsync(AuditRecord record, AppendDone done) {
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  if (stop_) {
+    lock.unlock();
+    done(absl::UnavailableError("audit log is closing"));
+    return;
+  }
+  if (options_.sync == Sync::kNormal && !committing_ && queue_.empty()) {
+    // Idle, and no fsync to share: write it here.
+    committing_ = true;
+    lock.unlock();
+    std::vector<Pending> batch;
+    batch.push_back(Pending{std::move(record), std::move(done)});
     CommitBatch(batch);
-    return result.get();
+    return;
   }
-  {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    if (stop_) {
-      return absl::UnavailableError("audit log is closing");
-    }
-    queue_.push_back(&p);
+  queue_.push_back(Pending{std::move(record), std::move(done)});
+  bool wake = !committing_;
+  lock.unlock();
+  if (wake) {
+    queue_cv_.notify_one();
   }
-  queue_cv_.notify_one();
-  return result.get();
+}
+
+CommitStats SqliteAuditLog::GetCommitStats() {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return stats_;
 }
 
 void SqliteAuditLog::WriterLoop() {
   std::unique_lock<std::mutex> lock(queue_mu_);
   while (true) {
-    queue_cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
-    if (queue_.empty() && stop_) {
-      return;
+    queue_cv_.wait(lock, [this] { return (stop_ && !committing_) || (!queue_.empty() && !committing_); });
+    if (queue_.empty()) {
+      return;  // stopping, and nothing left to write
     }
+    committing_ = true;
     if (options_.sync == Sync::kFull && options_.commit_window.count() > 0) {
       // Let concurrent callers join this fsync.
       queue_cv_.wait_for(lock, options_.commit_window,
                          [this] { return stop_ || queue_.size() >= 512; });
     }
-    std::vector<Pending*> batch(queue_.begin(), queue_.end());
+    std::vector<Pending> batch = std::move(queue_);
     queue_.clear();
     lock.unlock();
     CommitBatch(batch);
@@ -201,71 +249,128 @@ void SqliteAuditLog::WriterLoop() {
   }
 }
 
-void SqliteAuditLog::CommitBatch(std::vector<Pending*>& batch) {
-  std::lock_guard<std::mutex> lock(write_mu_);
-  int64_t seq = head_seq_;
-  std::string hash = head_hash_;
+void SqliteAuditLog::CommitBatch(std::vector<Pending>& batch) {
   std::vector<absl::StatusOr<AuditRecord>> results;
   results.reserve(batch.size());
-  absl::flat_hash_map<std::string, size_t> in_batch;  // decision id -> index in results
-  absl::Status failed = write_db_.Exec("BEGIN IMMEDIATE");
-  for (size_t i = 0; failed.ok() && i < batch.size(); ++i) {
-    AuditRecord& r = batch[i]->record;
-    if (r.kind == RecordKind::kDecision) {
-      if (auto it = in_batch.find(r.decision_id); it != in_batch.end()) {
-        results.push_back(results[it->second]);
-        continue;
-      }
-      absl::StatusOr<std::optional<AuditRecord>> existing = write_db_.FindDecision(r.decision_id);
-      if (!existing.ok()) {
-        failed = existing.status();
-        break;
-      }
-      if (existing->has_value()) {
-        results.push_back(**existing);  // exactly once: the stored record comes back
-        continue;
-      }
-      in_batch[r.decision_id] = results.size();
-    }
-    r.seq = ++seq;
-    r.prev_hash = hash;
-    r.hash = chain::RecordHash(hash, r);
-    hash = r.hash;
-    failed = write_db_.InsertRecord(r);
-    results.push_back(r);
-  }
-  if (failed.ok()) {
-    failed = write_db_.Exec("COMMIT");
-  }
-  if (!failed.ok()) {
-    write_db_.Exec("ROLLBACK").IgnoreError();
-    absl::Status s = failed.code() == absl::StatusCode::kResourceExhausted
-                         ? absl::ResourceExhaustedError(absl::StrCat(
-                               "audit log ", options_.path,
-                               ": disk full, the decision was not recorded (", failed.message(), ")"))
-                         : absl::InternalError(absl::StrCat("audit log ", options_.path,
-                                                            ": cannot append: ", failed.message()));
-    for (Pending* p : batch) {
-      p->done.set_value(s);
-    }
-    return;
-  }
-  const int64_t before = head_seq_;
-  head_seq_ = seq;
-  head_hash_ = hash;
-  if (options_.checkpoint_interval > 0 &&
-      head_seq_ / options_.checkpoint_interval > before / options_.checkpoint_interval) {
-    CheckpointLocked().IgnoreError();  // a failed checkpoint is retried at the next interval
-  }
   {
-    std::lock_guard<std::mutex> hl(head_mu_);
-    published_head_ = head_seq_;
+    std::lock_guard<std::mutex> lock(write_mu_);
+    int64_t seq = head_seq_;
+    std::string hash = head_hash_;
+    absl::flat_hash_map<std::string, size_t> in_batch;  // decision id -> index in results
+    absl::Status failed = write_db_.Exec("BEGIN IMMEDIATE");
+    for (size_t i = 0; failed.ok() && i < batch.size(); ++i) {
+      AuditRecord& r = batch[i].record;
+      if (r.kind == RecordKind::kDecision) {
+        if (auto it = in_batch.find(r.decision_id); it != in_batch.end()) {
+          results.push_back(results[it->second]);
+          continue;
+        }
+        absl::StatusOr<std::optional<AuditRecord>> existing =
+            write_db_.FindDecision(r.decision_id);
+        if (!existing.ok()) {
+          failed = existing.status();
+          break;
+        }
+        if (existing->has_value()) {
+          results.push_back(**existing);  // exactly once: the stored record comes back
+          continue;
+        }
+        in_batch[r.decision_id] = results.size();
+      }
+      r.seq = ++seq;
+      r.prev_hash = hash;
+      r.hash = chain::RecordHash(hash, r);
+      hash = r.hash;
+      failed = write_db_.InsertRecord(r);
+      results.push_back(r);
+    }
+    if (failed.ok()) {
+      failed = write_db_.Exec("COMMIT");
+    }
+    if (!failed.ok()) {
+      write_db_.Exec("ROLLBACK").IgnoreError();
+      absl::Status s =
+          failed.code() == absl::StatusCode::kResourceExhausted
+              ? absl::ResourceExhaustedError(absl::StrCat("audit log ", options_.path,
+                                                          ": disk full, the decision was not "
+                                                          "recorded (",
+                                                          failed.message(), ")"))
+              : absl::InternalError(absl::StrCat("audit log ", options_.path,
+                                                 ": cannot append: ", failed.message()));
+      results.assign(batch.size(), s);
+    } else {
+      const int64_t before = head_seq_;
+      ++stats_.transactions;
+      stats_.records += seq - before;
+      head_seq_ = seq;
+      head_hash_ = hash;
+      if (options_.checkpoint_interval > 0 &&
+          head_seq_ / options_.checkpoint_interval > before / options_.checkpoint_interval) {
+        CheckpointLocked().IgnoreError();  // a failed checkpoint is retried at the next interval
+      }
+      std::lock_guard<std::mutex> hl(head_mu_);
+      published_head_ = head_seq_;
+    }
+  }
+  head_cv_.notify_all();
+  // The next transaction may start while this one's callers are answered.
+  bool more;
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    committing_ = false;
+    more = !queue_.empty() || stop_;
+  }
+  if (more) {
+    queue_cv_.notify_all();
   }
   // Answer only now: a caller that sees its record acknowledged also sees the head past it.
   for (size_t i = 0; i < batch.size(); ++i) {
-    batch[i]->done.set_value(std::move(results[i]));
+    batch[i].done(std::move(results[i]));
   }
-  head_cv_.notify_all();
+}
+
+int SqliteAuditLog::OnWalCommit(void* self, sqlite3* /*db*/, const char* /*name*/, int frames) {
+  if (frames >= kWalCheckpointFrames) {
+    auto* log = static_cast<SqliteAuditLog*>(self);
+    {
+      std::lock_guard<std::mutex> lock(log->wal_mu_);
+      log->wal_grown_ = true;
+    }
+    log->wal_cv_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void SqliteAuditLog::CheckpointLoop() {
+  std::unique_lock<std::mutex> lock(wal_mu_);
+  while (true) {
+    wal_cv_.wait(lock, [this] { return wal_stop_ || wal_grown_; });
+    bool stopping = wal_stop_;
+    wal_grown_ = false;
+    lock.unlock();
+    // PASSIVE never blocks the writer; the WAL restarts from its beginning once a checkpoint
+    // has copied everything. At close, TRUNCATE leaves no WAL behind.
+    int log_frames = 0, done_frames = 0;
+    int rc = sqlite3_wal_checkpoint_v2(
+        checkpoint_db_.raw(), nullptr,
+        stopping ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+        &done_frames);
+    if (rc == SQLITE_OK && !stopping && log_frames >= kWalRestartFrames) {
+      // Under sustained load a passive checkpoint never catches up with the writer and the
+      // WAL (and every look-up in it) keeps growing. Past this size, wait for the writer
+      // between two transactions so that the next one starts the WAL afresh.
+      rc = sqlite3_wal_checkpoint_v2(checkpoint_db_.raw(), nullptr, SQLITE_CHECKPOINT_RESTART,
+                                     &log_frames, &done_frames);
+    }
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+      // Disk full or I/O error: the WAL keeps the records; the next commit asks again.
+      spdlog::warn("{}", std::string(checkpoint_db_.Error(rc, "WAL checkpoint").message()));
+    }
+    if (stopping) {
+      return;
+    }
+    lock.lock();
+  }
 }
 
 absl::StatusOr<Checkpoint> SqliteAuditLog::CheckpointLocked() {
@@ -341,6 +446,14 @@ VerifyReport SqliteAuditLog::Verify() {
 }
 
 }  // namespace
+
+absl::StatusOr<AuditRecord> AuditLog::Append(AuditRecord record) {
+  std::promise<absl::StatusOr<AuditRecord>> result;
+  std::future<absl::StatusOr<AuditRecord>> future = result.get_future();
+  AppendAsync(std::move(record),
+              [&result](absl::StatusOr<AuditRecord> stored) { result.set_value(std::move(stored)); });
+  return future.get();
+}
 
 absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const AuditOptions& options) {
   auto log = std::make_unique<SqliteAuditLog>(options);

@@ -104,29 +104,29 @@ absl::Status Db::Exec(const std::string& sql) {
   return rc == SQLITE_OK ? absl::OkStatus() : Error(rc, sql.substr(0, sql.find(' ')));
 }
 
-sqlite3_stmt* Db::Prepare(const std::string& sql) {
+Statement Db::Prepare(const std::string& sql) {
   auto it = cache_.find(sql);
   if (it != cache_.end()) {
     sqlite3_reset(it->second);
     sqlite3_clear_bindings(it->second);
-    return it->second;
+    return Statement(it->second);
   }
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) !=
       SQLITE_OK) {
-    return nullptr;
+    return Statement(nullptr);
   }
   cache_[sql] = st;
-  return st;
+  return Statement(st);
 }
 
 bool Db::HasTables() {
-  sqlite3_stmt* st = Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+  Statement st = Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'");
   return st != nullptr && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
 }
 
 absl::StatusOr<std::optional<std::string>> Db::MetaValue(const std::string& key) {
-  sqlite3_stmt* st = Prepare("SELECT value FROM meta WHERE key = ?");
+  Statement st = Prepare("SELECT value FROM meta WHERE key = ?");
   if (st == nullptr) {
     return absl::NotFoundError(absl::StrCat("audit log ", path_, ": no meta table"));
   }
@@ -142,7 +142,7 @@ absl::StatusOr<std::optional<std::string>> Db::MetaValue(const std::string& key)
 }
 
 absl::Status Db::SetMeta(const std::string& key, const std::string& value) {
-  sqlite3_stmt* st = Prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
+  Statement st = Prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
   if (st == nullptr) {
     return Error(sqlite3_errcode(db_), "cannot prepare meta update");
   }
@@ -153,7 +153,7 @@ absl::Status Db::SetMeta(const std::string& key, const std::string& value) {
 }
 
 absl::StatusOr<std::pair<int64_t, std::string>> Db::Head() {
-  sqlite3_stmt* st = Prepare("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1");
+  Statement st = Prepare("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1");
   if (st == nullptr) {
     return Error(sqlite3_errcode(db_), "cannot read the head");
   }
@@ -168,7 +168,7 @@ absl::StatusOr<std::pair<int64_t, std::string>> Db::Head() {
 }
 
 absl::StatusOr<std::optional<AuditRecord>> Db::FindDecision(const std::string& decision_id) {
-  sqlite3_stmt* st = Prepare(absl::StrCat("SELECT ", kRecordColumns,
+  Statement st = Prepare(absl::StrCat("SELECT ", kRecordColumns,
                                           " FROM records WHERE kind = 0 AND decision_id = ?"));
   if (st == nullptr) {
     return Error(sqlite3_errcode(db_), "cannot prepare look-up");
@@ -185,7 +185,7 @@ absl::StatusOr<std::optional<AuditRecord>> Db::FindDecision(const std::string& d
 }
 
 absl::Status Db::InsertRecord(const AuditRecord& r) {
-  sqlite3_stmt* st = Prepare(absl::StrCat("INSERT INTO records (", kRecordColumns,
+  Statement st = Prepare(absl::StrCat("INSERT INTO records (", kRecordColumns,
                                           ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
   if (st == nullptr) {
     return Error(sqlite3_errcode(db_), "cannot prepare insert");
@@ -210,7 +210,7 @@ absl::Status Db::InsertRecord(const AuditRecord& r) {
   if (rc != SQLITE_DONE) {
     return Error(rc, "cannot insert record");
   }
-  sqlite3_stmt* ds = Prepare("INSERT OR IGNORE INTO record_datasets (dataset, seq) VALUES (?, ?)");
+  Statement ds = Prepare("INSERT OR IGNORE INTO record_datasets (dataset, seq) VALUES (?, ?)");
   for (const std::string& d : r.datasets) {
     Bind(ds, 1, d);
     sqlite3_bind_int64(ds, 2, r.seq);
@@ -224,7 +224,7 @@ absl::Status Db::InsertRecord(const AuditRecord& r) {
 }
 
 absl::Status Db::InsertCheckpoint(const Checkpoint& c) {
-  sqlite3_stmt* st = Prepare(
+  Statement st = Prepare(
       "INSERT INTO checkpoints (count, head_hash, time_us, signature, public_key) "
       "VALUES (?, ?, ?, ?, ?)");
   if (st == nullptr) {
@@ -240,7 +240,7 @@ absl::Status Db::InsertCheckpoint(const Checkpoint& c) {
 }
 
 absl::StatusOr<std::vector<Checkpoint>> Db::Checkpoints() {
-  sqlite3_stmt* st = Prepare(
+  Statement st = Prepare(
       "SELECT count, head_hash, time_us, signature, public_key FROM checkpoints ORDER BY id");
   if (st == nullptr) {
     return Error(sqlite3_errcode(db_), "cannot read checkpoints");
@@ -331,7 +331,7 @@ absl::StatusOr<std::vector<AuditRecord>> Db::Query(const AuditQuery& q) {
 }
 
 absl::StatusOr<std::vector<AuditRecord>> Db::Range(int64_t first, int64_t last) {
-  sqlite3_stmt* st = Prepare(absl::StrCat("SELECT ", kRecordColumns,
+  Statement st = Prepare(absl::StrCat("SELECT ", kRecordColumns,
                                           " FROM records WHERE seq >= ? AND seq <= ? ORDER BY seq"));
   if (st == nullptr) {
     return Error(sqlite3_errcode(db_), "cannot prepare range");

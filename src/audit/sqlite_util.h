@@ -15,6 +15,24 @@
 
 namespace sovereign::audit::sqlite {
 
+// A cached statement in use: reset when it goes out of scope, so that no half-read statement
+// keeps a read transaction (and with it the WAL, which then cannot be checkpointed) open.
+class Statement {
+ public:
+  explicit Statement(sqlite3_stmt* st) : st_(st) {}
+  ~Statement() {
+    if (st_ != nullptr) {
+      sqlite3_reset(st_);
+    }
+  }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  operator sqlite3_stmt*() const { return st_; }  // NOLINT: used as the raw statement
+
+ private:
+  sqlite3_stmt* st_;
+};
+
 class Db {
  public:
   Db() = default;
@@ -47,7 +65,7 @@ class Db {
 
   // SQLite result code -> status, naming the path and the operation.
   absl::Status Error(int rc, const std::string& what) const;
-  sqlite3_stmt* Prepare(const std::string& sql);  // cached; null on error
+  Statement Prepare(const std::string& sql);  // cached; null on error
 
  private:
   sqlite3* db_ = nullptr;

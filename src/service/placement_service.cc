@@ -3,6 +3,7 @@
 #include <pwd.h>
 
 #include <algorithm>
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -101,22 +102,22 @@ absl::StatusOr<JobRequest> PlacementServiceImpl::Authorise(const Caller& caller,
   return request;
 }
 
-absl::Status PlacementServiceImpl::DecideFor(const Caller& caller, const v1::JobRequest& job,
-                                             const std::string& wanted_id, bool record,
-                                             v1::Decision* out) {
+void PlacementServiceImpl::DecideFor(const Caller& caller, const v1::JobRequest& job,
+                                     const std::string& wanted_id, bool record, v1::Decision* out,
+                                     const std::function<void(absl::Status)>& finish) {
   absl::Time now = absl::Now();
   absl::StatusOr<JobRequest> request = Authorise(caller, job, now);
   if (!request.ok()) {
-    return request.status();
+    return finish(request.status());
   }
   if (!wanted_id.empty()) {
     if (!caller.Has(Role::kService)) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          caller.Describe(), " may not choose a decision id: it needs the service role"));
+      return finish(absl::PermissionDeniedError(absl::StrCat(
+          caller.Describe(), " may not choose a decision id: it needs the service role")));
     }
     if (!ValidDecisionId(wanted_id)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "decision id \"", wanted_id, "\" must be 1 to 64 characters of A-Z a-z 0-9 . _ -"));
+      return finish(absl::InvalidArgumentError(absl::StrCat(
+          "decision id \"", wanted_id, "\" must be 1 to 64 characters of A-Z a-z 0-9 . _ -")));
     }
   }
   // The register is held for the whole decision: a concurrent Apply does not change it midway.
@@ -130,58 +131,71 @@ absl::Status PlacementServiceImpl::DecideFor(const Caller& caller, const v1::Job
   if (decision.verdict == Verdict::kPlace) {
     out->set_job_tag(FormatJobTag(id, decision, reg));
   }
-  if (record && ctx_->log != nullptr) {
-    audit::AuditRecord rec;
-    rec.kind = audit::RecordKind::kDecision;
-    rec.decision_id = id;
-    rec.time = decision.decided_at;
-    rec.caller = caller.Describe();
-    rec.user = request->user;
-    rec.account = request->account;
-    rec.datasets = decision.labels;
-    rec.region = decision.region;
-    rec.partition = decision.partition_name;
-    rec.verdict = std::string(VerdictName(decision.verdict));
-    rec.register_version = decision.register_version;
-    rec.body_json = DecisionBody(*request, decision, reg, id, rec.caller);
-    std::string body = rec.body_json;
-    absl::StatusOr<audit::AuditRecord> stored = ctx_->log->Append(std::move(rec));
-    if (!stored.ok()) {
-      // Nothing is answered that is not written down.
-      return stored.status();
-    }
-    if (stored->body_json != body) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("decision ", id, " was recorded before (seq ", stored->seq,
-                       "); read it with GetDecision instead of deciding again"));
-    }
-    out->set_recorded(true);
-    out->set_audit_seq(stored->seq);
+  if (!record || ctx_->log == nullptr) {
+    ctx_->decisions_served.fetch_add(1, std::memory_order_relaxed);
+    return finish(absl::OkStatus());
   }
-  ctx_->decisions_served.fetch_add(1, std::memory_order_relaxed);
-  return absl::OkStatus();
+  audit::AuditRecord rec;
+  rec.kind = audit::RecordKind::kDecision;
+  rec.decision_id = id;
+  rec.time = decision.decided_at;
+  rec.caller = caller.Describe();
+  rec.user = request->user;
+  rec.account = request->account;
+  rec.datasets = decision.labels;
+  rec.region = decision.region;
+  rec.partition = decision.partition_name;
+  rec.verdict = std::string(VerdictName(decision.verdict));
+  rec.register_version = decision.register_version;
+  rec.body_json = DecisionBody(*request, decision, reg, id, rec.caller);
+  // Nothing is answered that is not written down: the answer goes out from the log's
+  // completion, which runs once the record is durable.
+  std::string body = rec.body_json;
+  ctx_->log->AppendAsync(
+      std::move(rec), [this, out, id, finish, body = std::move(body)](
+                          absl::StatusOr<audit::AuditRecord> stored) {
+        if (!stored.ok()) {
+          return finish(stored.status());
+        }
+        if (stored->body_json != body) {
+          return finish(absl::AlreadyExistsError(
+              absl::StrCat("decision ", id, " was recorded before (seq ", stored->seq,
+                           "); read it with GetDecision instead of deciding again")));
+        }
+        out->set_recorded(true);
+        out->set_audit_seq(stored->seq);
+        ctx_->decisions_served.fetch_add(1, std::memory_order_relaxed);
+        finish(absl::OkStatus());
+      });
 }
 
-grpc::Status PlacementServiceImpl::Decide(grpc::ServerContext* context,
+grpc::ServerUnaryReactor* PlacementServiceImpl::Decide(grpc::CallbackServerContext* context,
                                           const v1::DecideRequest* request,
                                           v1::DecideResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<Caller> caller = AuthoriseCall(*ctx_, *context, kAnyCaller, "ask for a placement");
   if (!caller.ok()) {
-    return ToGrpcStatus(caller.status());
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
   }
-  return ToGrpcStatus(DecideFor(*caller, request->job(), request->decision_id(),
-                                /*record=*/true, response->mutable_decision()));
+  DecideFor(*caller, request->job(), request->decision_id(), /*record=*/true,
+            response->mutable_decision(),
+            [reactor](absl::Status s) { reactor->Finish(ToGrpcStatus(s)); });
+  return reactor;
 }
 
-grpc::Status PlacementServiceImpl::Explain(grpc::ServerContext* context,
+grpc::ServerUnaryReactor* PlacementServiceImpl::Explain(grpc::CallbackServerContext* context,
                                            const v1::ExplainRequest* request,
                                            v1::ExplainResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<Caller> caller = AuthoriseCall(*ctx_, *context, kAnyCaller, "ask for a placement");
   if (!caller.ok()) {
-    return ToGrpcStatus(caller.status());
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
   }
-  return ToGrpcStatus(
-      DecideFor(*caller, request->job(), "", /*record=*/false, response->mutable_decision()));
+  DecideFor(*caller, request->job(), "", /*record=*/false, response->mutable_decision(),
+            [reactor](absl::Status s) { reactor->Finish(ToGrpcStatus(s)); });
+  return reactor;
 }
 
 }  // namespace sovereign::service

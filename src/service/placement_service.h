@@ -6,11 +6,14 @@
 // themselves: the daemon fills user, uid and groups from the connection's credentials, and a
 // request naming another user, uid, or a group the caller is not in is refused.
 //
-// Thread-safety: the gRPC sync server calls the handlers from its thread pool concurrently.
+// Thread-safety: a callback service. gRPC calls the handlers concurrently from its threads; a
+// Decide's answer is sent from the audit log's completion (the caller's thread when the log was
+// idle, else the log's writer thread), so no gRPC thread waits for a group commit.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -20,22 +23,26 @@
 
 namespace sovereign::service {
 
-class PlacementServiceImpl final : public v1::PlacementService::Service {
+class PlacementServiceImpl final : public v1::PlacementService::CallbackService {
  public:
   explicit PlacementServiceImpl(ServiceContext* ctx);
 
-  grpc::Status Decide(grpc::ServerContext* context, const v1::DecideRequest* request,
-                      v1::DecideResponse* response) override;
-  grpc::Status Explain(grpc::ServerContext* context, const v1::ExplainRequest* request,
-                       v1::ExplainResponse* response) override;
+  grpc::ServerUnaryReactor* Decide(grpc::CallbackServerContext* context,
+                                   const v1::DecideRequest* request,
+                                   v1::DecideResponse* response) override;
+  grpc::ServerUnaryReactor* Explain(grpc::CallbackServerContext* context,
+                                    const v1::ExplainRequest* request,
+                                    v1::ExplainResponse* response) override;
 
   // The request as it will be decided for `caller` (authorisation and identity filled in).
   static absl::StatusOr<JobRequest> Authorise(const Caller& caller, const v1::JobRequest& job,
                                               absl::Time now);
 
  private:
-  absl::Status DecideFor(const Caller& caller, const v1::JobRequest& job,
-                         const std::string& wanted_id, bool record, v1::Decision* out);
+  // Decides for `caller` into `out` and calls `finish` exactly once: at once, or, when
+  // `record`, from the audit log's completion once the record is durable.
+  void DecideFor(const Caller& caller, const v1::JobRequest& job, const std::string& wanted_id,
+                 bool record, v1::Decision* out, const std::function<void(absl::Status)>& finish);
   std::string NextDecisionId(absl::Time now);
 
   ServiceContext* const ctx_;

@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <fstream>
 #include <thread>
 
@@ -345,8 +347,98 @@ TEST_F(AuditLogTest, ConcurrentAppendersShareOneChain) {
 }
 
 TEST_F(AuditLogTest, ConcurrentAppendersShareOneChainWithoutFsync) {
-  options_.sync = Sync::kNormal;  // each caller commits its own transaction
+  options_.sync = Sync::kNormal;  // an idle log commits on the caller's thread, else batches
   RunConcurrentAppenders();
+  CommitStats stats = log_->GetCommitStats();
+  EXPECT_EQ(stats.records, 16 * 1000);
+  EXPECT_LE(stats.transactions, stats.records);
+}
+
+TEST_F(AuditLogTest, AnIdleLogAnswersOnTheCallersThread) {
+  options_.sync = Sync::kNormal;
+  Open();
+  bool answered = false;
+  int64_t seq = 0;
+  log_->AppendAsync(Decision("d1", "alice", {"patients-eu"}, "eu"),
+                    [&](absl::StatusOr<AuditRecord> r) {
+                      ASSERT_TRUE(r.ok()) << r.status();
+                      seq = r->seq;
+                      answered = true;
+                    });
+  EXPECT_TRUE(answered);  // no hand-off: written and answered before AppendAsync returned
+  EXPECT_EQ(seq, 1);
+  EXPECT_EQ(log_->GetCommitStats().transactions, 1);
+}
+
+TEST_F(AuditLogTest, QueuedAppendsShareOneTransactionAndAreAnsweredInOrder) {
+  options_.sync = Sync::kFull;
+  options_.commit_window = std::chrono::milliseconds(200);  // wide: all ten arrive inside it
+  Open();
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<int64_t> seqs;
+  for (int i = 0; i < 10; ++i) {
+    log_->AppendAsync(Decision(absl::StrCat("q", i), "alice", {"patients-eu"}, "eu"),
+                      [&](absl::StatusOr<AuditRecord> r) {
+                        std::lock_guard<std::mutex> lock(mu);
+                        seqs.push_back(r.ok() ? r->seq : -1);
+                        cv.notify_all();
+                      });
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return seqs.size() == 10; }));
+  }
+  EXPECT_THAT(seqs, ElementsAre(1, 2, 3, 4, 5, 6, 7, 8, 9, 10));
+  CommitStats stats = log_->GetCommitStats();
+  EXPECT_EQ(stats.transactions, 1);
+  EXPECT_EQ(stats.records, 10);
+  // A repeated id inside one batch is stored once; both callers get the stored record.
+  std::vector<int64_t> again;
+  for (int i = 0; i < 2; ++i) {
+    log_->AppendAsync(Decision("same", "alice", {"patients-eu"}, "eu"),
+                      [&](absl::StatusOr<AuditRecord> r) {
+                        std::lock_guard<std::mutex> lock(mu);
+                        again.push_back(r.ok() ? r->seq : -1);
+                        cv.notify_all();
+                      });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return again.size() == 2; }));
+  EXPECT_THAT(again, ElementsAre(11, 11));
+  EXPECT_EQ(log_->HeadSeq(), 11);
+}
+
+// Reads between appends must not leave half-read statements open: an open read transaction pins
+// the WAL, which then grows by every page written (a daemon was seen at 1.8 GB of WAL after
+// ~100,000 decisions, every look-up in it slower). Checkpoints run beside the writer and the WAL
+// stays bounded; at close it is emptied.
+TEST_F(AuditLogTest, TheWalStaysBoundedUnderReadsAndWrites) {
+  Open();
+  constexpr int kRecords = 10000;
+  for (int i = 0; i < kRecords; ++i) {
+    AuditRecord r = Decision(absl::StrCat("w", i), absl::StrCat("user", i % 97), {"patients-eu"},
+                             i % 2 ? "eu" : "us");
+    r.body_json = std::string(1000, 'x');
+    ASSERT_TRUE(log_->Append(std::move(r)).ok());
+    if (i % 100 == 0) {
+      AuditQuery q;
+      q.limit = 1;  // stops after one row: the statement is left mid-way
+      ASSERT_TRUE(log_->List(q).ok());
+      ASSERT_TRUE(log_->Get(absl::StrCat("w", i)).ok());
+      ASSERT_TRUE(log_->LatestCheckpoint().ok());
+    }
+  }
+  // The WAL file never shrinks while open: its size is its high-water mark.
+  EXPECT_LT(fs::file_size(options_.path + "-wal"), 150u << 20);
+  EXPECT_GT(fs::file_size(options_.path), 10u << 20);  // checkpointed into the database
+  log_.reset();
+  // Closing checkpoints everything and leaves an empty WAL.
+  EXPECT_FALSE(fs::exists(options_.path + "-wal") && fs::file_size(options_.path + "-wal") > 0);
+  Open();
+  EXPECT_EQ(log_->HeadSeq(), kRecords);
+  VerifyReport report = log_->Verify();
+  EXPECT_TRUE(report.ok) << report.problem;
 }
 
 // A real full disk: the log on a 256 KiB tmpfs in a private mount namespace (needs
