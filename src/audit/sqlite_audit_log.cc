@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -34,7 +35,7 @@ constexpr int kSchemaVersion = 1;
 // A WAL checkpoint is asked for once the WAL holds this many pages (about 4 MiB, SQLite's
 // default auto-checkpoint size) ...
 constexpr int kWalCheckpointFrames = 1000;
-// ... and made to restart the WAL, briefly holding the writer back, past this many (64 MiB).
+// ... and made to restart the WAL, holding the writer back meanwhile, past this many (64 MiB).
 constexpr int kWalRestartFrames = 16384;
 
 constexpr const char* kSchema = R"sql(
@@ -110,6 +111,7 @@ class SqliteAuditLog : public AuditLog {
   std::mutex wal_mu_;
   std::condition_variable wal_cv_;
   bool wal_grown_ = false;
+  std::atomic<int> wal_frames_{0};  // WAL size after the last commit, in pages
   bool wal_stop_ = false;
   std::thread checkpointer_;
 
@@ -308,8 +310,10 @@ void SqliteAuditLog::CommitBatch(std::vector<Pending>& batch) {
           head_seq_ / options_.checkpoint_interval > before / options_.checkpoint_interval) {
         CheckpointLocked().IgnoreError();  // a failed checkpoint is retried at the next interval
       }
-      std::lock_guard<std::mutex> hl(head_mu_);
-      published_head_ = head_seq_;
+      {
+        std::lock_guard<std::mutex> hl(head_mu_);
+        published_head_ = head_seq_;
+      }
     }
   }
   head_cv_.notify_all();
@@ -330,8 +334,9 @@ void SqliteAuditLog::CommitBatch(std::vector<Pending>& batch) {
 }
 
 int SqliteAuditLog::OnWalCommit(void* self, sqlite3* /*db*/, const char* /*name*/, int frames) {
+  auto* log = static_cast<SqliteAuditLog*>(self);
+  log->wal_frames_.store(frames, std::memory_order_relaxed);
   if (frames >= kWalCheckpointFrames) {
-    auto* log = static_cast<SqliteAuditLog*>(self);
     {
       std::lock_guard<std::mutex> lock(log->wal_mu_);
       log->wal_grown_ = true;
@@ -348,20 +353,26 @@ void SqliteAuditLog::CheckpointLoop() {
     bool stopping = wal_stop_;
     wal_grown_ = false;
     lock.unlock();
-    // PASSIVE never blocks the writer; the WAL restarts from its beginning once a checkpoint
-    // has copied everything. At close, TRUNCATE leaves no WAL behind.
+    // PASSIVE never blocks the writer, and SQLite starts the WAL afresh once a checkpoint has
+    // copied everything in it. Under sustained load that never happens (every checkpoint ends
+    // with newer pages behind it) and the WAL, and every look-up in it, keeps growing: past
+    // kWalRestartFrames the writer is held back while a RESTART checkpoint copies what is left,
+    // so that the next transaction starts the WAL from its beginning. At close, TRUNCATE
+    // leaves no WAL behind.
     int log_frames = 0, done_frames = 0;
-    int rc = sqlite3_wal_checkpoint_v2(
-        checkpoint_db_.raw(), nullptr,
-        stopping ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE, &log_frames,
-        &done_frames);
-    if (rc == SQLITE_OK && !stopping && log_frames >= kWalRestartFrames) {
-      // Under sustained load a passive checkpoint never catches up with the writer and the
-      // WAL (and every look-up in it) keeps growing. Past this size, wait for the writer
-      // between two transactions so that the next one starts the WAL afresh.
-      rc = sqlite3_wal_checkpoint_v2(checkpoint_db_.raw(), nullptr, SQLITE_CHECKPOINT_RESTART,
+    int rc;
+    if (stopping || wal_frames_.load(std::memory_order_relaxed) >= kWalRestartFrames) {
+      std::lock_guard<std::mutex> writer(write_mu_);
+      rc = sqlite3_wal_checkpoint_v2(
+          checkpoint_db_.raw(), nullptr,
+          stopping ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_RESTART, &log_frames,
+          &done_frames);
+      wal_frames_.store(0, std::memory_order_relaxed);
+    } else {
+      rc = sqlite3_wal_checkpoint_v2(checkpoint_db_.raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                      &log_frames, &done_frames);
     }
+
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       // Disk full or I/O error: the WAL keeps the records; the next commit asks again.
       spdlog::warn("{}", std::string(checkpoint_db_.Error(rc, "WAL checkpoint").message()));
