@@ -1,32 +1,43 @@
 // sovereignd's Decide over gRPC on its unix socket, as slurmctld-side callers see it.
 //
 //   BM_InProcessDecide        the core's Decide() alone, same register and request: the floor
+//   BM_EmptyRpc               gRPC's health Check on the audit-free daemon: what one unary call
+//                             on this machine costs with no work in it
 //   BM_Serial/<audit>         one client calling Decide back to back (latency p50/p99, in µs)
 //   BM_Throughput/<audit>     1, 4 and 16 client threads, each on its own connection
 // <audit> is the audit log's mode: normal (sync=normal), full (sync=full, group commit) or off
 // (audit.enabled: false, a benchmark-only daemon: what gRPC and placement cost without the log).
-// All three daemons run in this process, started once, on temporary sockets and databases, so
-// their figures come from the same run on the same machine. The summary at the end gives every
-// figure as a ratio to the in-process Decide and to the audit-free daemon.
+// Each daemon is a real sovereignd process (as in production: clients and daemon do not share
+// gRPC's threads), started on first use on a temporary socket and database and stopped at exit,
+// so their figures come from the same run on the same machine. The summary at the end gives
+// every figure as a ratio to the in-process Decide and to the audit-free daemon.
 #include <benchmark/benchmark.h>
 #include <grpcpp/create_channel.h>
-#include <spdlog/spdlog.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
-#include "daemon.h"
-#include "register_manager.h"
 #include "sovereign/placement.h"
+#include "sovereign/register.h"
 #include "sovereign/v1/placement.grpc.pb.h"
+
+extern char** environ;
 
 namespace sovereign {
 namespace {
@@ -35,39 +46,74 @@ constexpr const char* kModes[] = {"normal", "full", "off"};
 
 struct BenchDaemon {
   std::string dir;
-  std::unique_ptr<service::Daemon> daemon;
+  std::string socket;
+  pid_t pid = -1;
 };
 
-// Daemons by audit mode, started on first use and stopped at exit.
-BenchDaemon& DaemonFor(const std::string& mode) {
-  static std::mutex mu;
-  static std::map<std::string, BenchDaemon> daemons;
-  std::lock_guard<std::mutex> lock(mu);
+std::mutex daemons_mu;
+std::map<std::string, BenchDaemon> daemons;
+
+// Stops the daemons this benchmark started (by PID) and removes their directories.
+void StopDaemons() {
+  std::lock_guard<std::mutex> lock(daemons_mu);
+  for (auto& [mode, d] : daemons) {
+    if (d.pid > 0) {
+      kill(d.pid, SIGTERM);
+      waitpid(d.pid, nullptr, 0);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(d.dir, ec);
+  }
+  daemons.clear();
+}
+
+// The daemon for an audit mode: a sovereignd process, started on first use.
+const BenchDaemon& DaemonFor(const std::string& mode) {
+  std::lock_guard<std::mutex> lock(daemons_mu);
   BenchDaemon& d = daemons[mode];
-  if (d.daemon != nullptr) {
+  if (d.pid > 0) {
     return d;
   }
   char tmpl[] = "/tmp/sovereignd-bench-XXXXXX";
   d.dir = mkdtemp(tmpl);
-  service::DaemonConfig c;
-  c.socket_path = d.dir + "/sovereignd.sock";
-  c.register_path = d.dir + "/register.yaml";
-  c.register_history_path = d.dir + "/registers.db";
-  c.audit.path = d.dir + "/audit.db";
-  c.audit.signing_key_path = d.dir + "/audit-signing.pem";
-  c.audit.sync = mode == "full" ? audit::Sync::kFull : audit::Sync::kNormal;
-  c.audit_enabled = mode != "off";
-  absl::Status w = service::WriteFileAtomically(
-      c.register_path,
-      *service::ReadFileToString(SOVEREIGN_SOURCE_DIR "/config/register.example.yaml"));
-  auto started = service::Daemon::Start(c);
-  if (!w.ok() || !started.ok()) {
-    std::fprintf(stderr, "cannot start the %s daemon: %s\n", mode.c_str(),
-                 std::string(started.status().message()).c_str());
-    std::abort();
+  d.socket = d.dir + "/sovereignd.sock";
+  std::filesystem::copy_file(SOVEREIGN_SOURCE_DIR "/config/register.example.yaml",
+                             d.dir + "/register.yaml");
+  std::string config = d.dir + "/sovereignd.yaml";
+  std::ofstream(config) << "socket:\n  path: " << d.socket << "\n"
+                        << "register:\n  path: " << d.dir << "/register.yaml\n"
+                        << "  history_database: " << d.dir << "/registers.db\n"
+                        << "audit:\n  enabled: " << (mode == "off" ? "false" : "true") << "\n"
+                        << "  sync: " << (mode == "full" ? "full" : "normal") << "\n"
+                        << "  database: " << d.dir << "/audit.db\n"
+                        << "  signing_key: " << d.dir << "/audit-signing.pem\n"
+                        << "log:\n  level: warn\n";
+  std::string log = d.dir + "/sovereignd.log";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  std::vector<std::string> args = {SOVEREIGND_PATH, "--config", config};
+  std::vector<char*> argv;
+  for (std::string& a : args) {
+    argv.push_back(a.data());
   }
-  d.daemon = *std::move(started);
-  return d;
+  argv.push_back(nullptr);
+  int rc = posix_spawn(&d.pid, SOVEREIGND_PATH, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  // Bounded wait for the socket; a daemon that does not come up ends the benchmark.
+  for (int i = 0; rc == 0 && i < 200; ++i) {
+    struct stat st;
+    if (stat(d.socket.c_str(), &st) == 0) {
+      return d;
+    }
+    if (waitpid(d.pid, nullptr, WNOHANG) == d.pid) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::fprintf(stderr, "sovereignd (%s) did not start; its log: %s\n", mode.c_str(), log.c_str());
+  std::abort();
 }
 
 v1::DecideRequest Request(int client) {
@@ -112,18 +158,15 @@ void BM_InProcessDecide(benchmark::State& state) {
 }
 BENCHMARK(BM_InProcessDecide);
 
-void BM_Serial(benchmark::State& state) {
-  const std::string mode = kModes[state.range(0)];
-  state.SetLabel(mode);
-  auto stub = Connect(DaemonFor(mode).daemon->socket_path());
-  v1::DecideRequest req = Request(0);
-  DecideOnce(stub.get(), req);  // connect outside the measurement
+// Times `call` back to back and reports p50/p99 in µs.
+template <typename Call>
+void TimeSerially(benchmark::State& state, const Call& call) {
   std::vector<double> micros;
   micros.reserve(1 << 16);
   for (auto _ : state) {
     auto start = std::chrono::steady_clock::now();
-    if (!DecideOnce(stub.get(), req)) {
-      state.SkipWithError("Decide failed");
+    if (!call()) {
+      state.SkipWithError("call failed");
       break;
     }
     micros.push_back(
@@ -137,12 +180,50 @@ void BM_Serial(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
+
+// grpc.health.v1.Health/Check with an empty request (the whole server): no sovereign code runs.
+void BM_EmptyRpc(benchmark::State& state) {
+  auto channel = grpc::CreateChannel("unix:" + DaemonFor("off").socket,
+                                     grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue cq;
+  auto check = [&] {
+    grpc::ClientContext ctx;
+    grpc::ByteBuffer request, response;
+    grpc::Slice empty;
+    request = grpc::ByteBuffer(&empty, 1);
+    grpc::Status status;
+    auto call = stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check", request, &cq);
+    call->StartCall();
+    call->Finish(&response, &status, reinterpret_cast<void*>(1));
+    void* tag = nullptr;
+    bool ok = false;
+    return cq.Next(&tag, &ok) && ok && status.ok();
+  };
+  check();  // connect outside the measurement
+  TimeSerially(state, check);
+  cq.Shutdown();
+  void* tag;
+  bool ok;
+  while (cq.Next(&tag, &ok)) {
+  }
+}
+BENCHMARK(BM_EmptyRpc)->UseRealTime();
+
+void BM_Serial(benchmark::State& state) {
+  const std::string mode = kModes[state.range(0)];
+  state.SetLabel(mode);
+  auto stub = Connect(DaemonFor(mode).socket);
+  v1::DecideRequest req = Request(0);
+  DecideOnce(stub.get(), req);  // connect outside the measurement
+  TimeSerially(state, [&] { return DecideOnce(stub.get(), req); });
+}
 BENCHMARK(BM_Serial)->Arg(0)->Arg(1)->Arg(2)->UseRealTime();
 
 void BM_Throughput(benchmark::State& state) {
   const std::string mode = kModes[state.range(0)];
   state.SetLabel(mode);
-  auto stub = Connect(DaemonFor(mode).daemon->socket_path());
+  auto stub = Connect(DaemonFor(mode).socket);
   v1::DecideRequest req = Request(state.thread_index());
   DecideOnce(stub.get(), req);
   for (auto _ : state) {
@@ -177,34 +258,48 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
   void PrintSummary() const {
     double in_process = 0;
-    std::map<std::string, double> rate, p99;
+    std::map<std::string, double> rate, p50, p99;
     for (const Run& r : runs_) {
       auto items = r.counters.find("items_per_second");
       double per_second = items != r.counters.end() ? items->second.value : 0;
       std::string name = r.benchmark_name();
       if (name.rfind("BM_InProcessDecide", 0) == 0) {
         in_process = per_second;
-      } else {
-        rate[name] = per_second;
-        if (auto it = r.counters.find("p99_us"); it != r.counters.end()) {
-          p99[name] = it->second.value;
-        }
+        continue;
+      }
+      rate[name] = per_second;
+      if (auto it = r.counters.find("p50_us"); it != r.counters.end()) {
+        p50[name] = it->second.value;
+      }
+      if (auto it = r.counters.find("p99_us"); it != r.counters.end()) {
+        p99[name] = it->second.value;
       }
     }
-    std::printf("\n%-34s %12s %10s %14s %14s\n", "benchmark", "decisions/s", "p99 us",
-                "x in-process", "x audit-off");
+    auto micros = [](const std::map<std::string, double>& m, const std::string& name) {
+      return m.count(name) ? std::to_string(static_cast<int>(m.at(name))) : std::string();
+    };
+    std::printf("\n%-38s %11s %7s %7s %12s %11s %11s\n", "benchmark", "calls/s", "p50 us",
+                "p99 us", "x in-process", "x audit-off", "p99 x empty");
+    const std::string empty = "BM_EmptyRpc/real_time";
     for (const auto& [name, per_second] : rate) {
       // The same benchmark against the audit-free daemon: "/2" is mode off.
       std::string off = name;
       size_t slash = off.find('/');
-      if (slash != std::string::npos) {
+      if (slash != std::string::npos && name != empty) {
         off.replace(slash + 1, 1, "2");
       }
       auto base = rate.find(off);
-      std::printf("%-34s %12.0f %10s %14.4f %14.3f\n", name.c_str(), per_second,
-                  p99.count(name) ? std::to_string(static_cast<int>(p99.at(name))).c_str() : "",
+      std::string vs_empty;
+      if (p99.count(name) && p99.count(empty) && p99.at(empty) > 0) {
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), "%.2f", p99.at(name) / p99.at(empty));
+        vs_empty = buf;
+      }
+      std::printf("%-38s %11.0f %7s %7s %12.4f %11.3f %11s\n", name.c_str(), per_second,
+                  micros(p50, name).c_str(), micros(p99, name).c_str(),
                   in_process > 0 ? per_second / in_process : 0,
-                  base != rate.end() && base->second > 0 ? per_second / base->second : 0);
+                  base != rate.end() && base->second > 0 ? per_second / base->second : 0,
+                  vs_empty.c_str());
     }
   }
 
@@ -216,7 +311,6 @@ class RatioReporter : public benchmark::ConsoleReporter {
 }  // namespace sovereign
 
 int main(int argc, char** argv) {
-  spdlog::set_level(spdlog::level::warn);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
     return 1;
@@ -224,6 +318,7 @@ int main(int argc, char** argv) {
   sovereign::RatioReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   reporter.PrintSummary();
+  sovereign::StopDaemons();
   benchmark::Shutdown();
   return 0;
 }
