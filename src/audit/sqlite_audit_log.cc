@@ -259,7 +259,7 @@ void SqliteAuditLog::CommitBatch(std::vector<Pending>& batch) {
     int64_t seq = head_seq_;
     std::string hash = head_hash_;
     absl::flat_hash_map<std::string, size_t> in_batch;  // decision id -> index in results
-    absl::Status failed = write_db_.Exec("BEGIN IMMEDIATE");
+    absl::Status failed = write_db_.Run("BEGIN IMMEDIATE");
     for (size_t i = 0; failed.ok() && i < batch.size(); ++i) {
       AuditRecord& r = batch[i].record;
       if (r.kind == RecordKind::kDecision) {
@@ -287,10 +287,10 @@ void SqliteAuditLog::CommitBatch(std::vector<Pending>& batch) {
       results.push_back(r);
     }
     if (failed.ok()) {
-      failed = write_db_.Exec("COMMIT");
+      failed = write_db_.Run("COMMIT");
     }
     if (!failed.ok()) {
-      write_db_.Exec("ROLLBACK").IgnoreError();
+      write_db_.Run("ROLLBACK").IgnoreError();
       absl::Status s =
           failed.code() == absl::StatusCode::kResourceExhausted
               ? absl::ResourceExhaustedError(absl::StrCat("audit log ", options_.path,

@@ -97,6 +97,15 @@ absl::Status Db::Open(const std::string& path, bool read_only) {
   return absl::OkStatus();
 }
 
+absl::Status Db::Run(const std::string& sql) {
+  Statement st = Prepare(sql);
+  if (st == nullptr) {
+    return Error(sqlite3_errcode(db_), sql);
+  }
+  int rc = sqlite3_step(st);
+  return rc == SQLITE_DONE || rc == SQLITE_ROW ? absl::OkStatus() : Error(rc, sql);
+}
+
 absl::Status Db::Exec(const std::string& sql) {
   char* err = nullptr;
   int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
@@ -168,8 +177,10 @@ absl::StatusOr<std::pair<int64_t, std::string>> Db::Head() {
 }
 
 absl::StatusOr<std::optional<AuditRecord>> Db::FindDecision(const std::string& decision_id) {
-  Statement st = Prepare(absl::StrCat("SELECT ", kRecordColumns,
-                                          " FROM records WHERE kind = 0 AND decision_id = ?"));
+  // Built once: these run for every appended record.
+  static const std::string* const kSql = new std::string(
+      absl::StrCat("SELECT ", kRecordColumns, " FROM records WHERE kind = 0 AND decision_id = ?"));
+  Statement st = Prepare(*kSql);
   if (st == nullptr) {
     return Error(sqlite3_errcode(db_), "cannot prepare look-up");
   }
@@ -185,8 +196,9 @@ absl::StatusOr<std::optional<AuditRecord>> Db::FindDecision(const std::string& d
 }
 
 absl::Status Db::InsertRecord(const AuditRecord& r) {
-  Statement st = Prepare(absl::StrCat("INSERT INTO records (", kRecordColumns,
-                                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+  static const std::string* const kSql = new std::string(absl::StrCat(
+      "INSERT INTO records (", kRecordColumns, ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+  Statement st = Prepare(*kSql);
   if (st == nullptr) {
     return Error(sqlite3_errcode(db_), "cannot prepare insert");
   }

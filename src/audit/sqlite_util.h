@@ -44,6 +44,8 @@ class Db {
   // FAILED_PRECONDITION when it is not a SQLite database.
   absl::Status Open(const std::string& path, bool read_only);
   absl::Status Exec(const std::string& sql);
+  // One statement, prepared once and cached (BEGIN, COMMIT: no parse per transaction).
+  absl::Status Run(const std::string& sql);
 
   // NOT_FOUND when there is no meta table (not an audit log).
   absl::StatusOr<std::optional<std::string>> MetaValue(const std::string& key);
