@@ -40,19 +40,20 @@ json DecisionToJson(const Decision& d, const JobRequest& request, const Register
     std::string status = c.exclusion != Exclusion::kEligible ? "excluded"
                          : c.rank == 1                       ? "chosen"
                                                              : "eligible";
-    candidates.push_back(json{{"partition", p.name},
-                              {"site", s.name},
-                              {"region", s.region},
-                              {"gpu_type", p.gpu_type},
-                              {"status", status},
-                              {"exclusion", std::string(ExclusionName(c.exclusion))},
-                              {"why", DescribeExclusion(c, d, reg)},
-                              {"rank", c.rank},
-                              {"nodes", c.nodes},
-                              {"energy_kwh", Round4(c.energy_kwh)},
-                              {"jobs_per_kwh", Round4(c.jobs_per_kwh)},
-                              {"co2_grams", Round4(c.co2_grams)},
-                              {"free_gpus", c.free_gpus}});
+    json& j = candidates.emplace_back(json::object());
+    j["partition"] = p.name;
+    j["site"] = s.name;
+    j["region"] = s.region;
+    j["gpu_type"] = p.gpu_type;
+    j["status"] = std::move(status);
+    j["exclusion"] = std::string(ExclusionName(c.exclusion));
+    j["why"] = DescribeExclusion(c, d, reg);
+    j["rank"] = c.rank;
+    j["nodes"] = c.nodes;
+    j["energy_kwh"] = Round4(c.energy_kwh);
+    j["jobs_per_kwh"] = Round4(c.jobs_per_kwh);
+    j["co2_grams"] = Round4(c.co2_grams);
+    j["free_gpus"] = c.free_gpus;
   }
   return json{{"request", JobRequestToJson(request)},
               {"verdict", std::string(VerdictName(d.verdict))},
