@@ -12,6 +12,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "sovereign/digest.h"
 
 namespace sovereign::audit::chain {
 namespace {
@@ -22,18 +23,6 @@ void Put(std::string* out, absl::string_view field) {
     out->push_back(static_cast<char>((n >> (8 * i)) & 0xff));
   }
   out->append(field.data(), field.size());
-}
-
-std::string Sha256Hex(absl::string_view a, absl::string_view b) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  EVP_DigestUpdate(ctx, a.data(), a.size());
-  EVP_DigestUpdate(ctx, b.data(), b.size());
-  EVP_DigestFinal_ex(ctx, digest, &len);
-  EVP_MD_CTX_free(ctx);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), len));
 }
 
 std::string PublicPem(EVP_PKEY* key) {

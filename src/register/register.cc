@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "register_internal.h"
+#include "sovereign/digest.h"
 
 namespace sovereign {
 
@@ -90,7 +91,7 @@ absl::StatusOr<std::shared_ptr<const Register>> Register::FromParts(
   }
   std::shared_ptr<Register> reg(new Register());
   reg->canonical_ = register_internal::Canonicalize(parts);
-  reg->version_ = register_internal::Sha256Hex(reg->canonical_);
+  reg->version_ = Sha256Hex(reg->canonical_);
   reg->policy_ = std::move(parts.policy);
   reg->regions_ = std::move(parts.regions);
   reg->sites_ = std::move(parts.sites);

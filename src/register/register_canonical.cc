@@ -3,7 +3,6 @@
 // Everything an admin writes that carries meaning goes in, including free text shown to
 // auditors (descriptions, legal bases); nothing that is only presentation does (key order,
 // list order of named objects and of set-like lists, comments, formatting, source locations).
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -100,11 +99,5 @@ std::string Canonicalize(const Parts& parts) {
   return root.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string Sha256Hex(const std::string& bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), len));
-}
 
 }  // namespace sovereign::register_internal

@@ -69,7 +69,6 @@ absl::Status CheckParts(const Parts& parts, std::vector<Diagnostic> found,
 std::string Canonicalize(const Parts& parts);
 
 // Lowercase hex SHA-256 of `bytes`.
-std::string Sha256Hex(const std::string& bytes);
 
 // ---- Lexical rules shared by parser and validator (register_rules.cc) ----
 

@@ -1,7 +1,6 @@
 #include "sovereign/snapshot_file.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
+#include "sovereign/digest.h"
 
 namespace sovereign::snapshot {
 namespace {
@@ -23,13 +23,6 @@ constexpr absl::string_view kMagic = "SOVEREIGN-SNAPSHOT";
 constexpr int kFormat = 1;
 // A register of 10,000 partitions and datasets is a few MiB; anything far larger is not ours.
 constexpr size_t kMaxBytes = 256u << 20;
-
-std::string Sha256Hex(absl::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), len));
-}
 
 absl::Status Errno(absl::string_view what, const std::string& path) {
   int err = errno;

@@ -2,6 +2,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "register_internal.h"
+#include "sovereign/digest.h"
 
 namespace sovereign::register_internal {
 namespace {
@@ -83,6 +84,8 @@ TEST(RegisterRulesTest, Utf8) {
 
 TEST(RegisterRulesTest, Sha256) {
   EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(Sha256Hex("a", "bc"), Sha256Hex("abc"));  // the two parts are hashed as one
+  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 TEST(RegisterRulesTest, Labels) {

@@ -6,6 +6,7 @@
 #include "gtest/gtest.h"
 #include "register_internal.h"
 #include "register_test_util.h"
+#include "sovereign/digest.h"
 #include "sovereign/register.h"
 
 namespace sovereign {
@@ -69,7 +70,7 @@ TEST(RegisterVersionTest, IsTheSha256OfTheCanonicalForm) {
             R"({"description":"","law":"","name":"us"}],)"
             R"("sites":[{"carbon_intensity":31.0,"country":"FR","name":"paris-1",)"
             R"("operator":"Example SAS","operator_jurisdiction":"EU","pue":1.2,"region":"eu"}]})");
-  EXPECT_EQ((*reg)->version(), register_internal::Sha256Hex((*reg)->canonical()));
+  EXPECT_EQ((*reg)->version(), Sha256Hex((*reg)->canonical()));
   EXPECT_EQ((*reg)->version().size(), 64u);
   EXPECT_EQ((*reg)->short_version(), (*reg)->version().substr(0, 12));
 }
