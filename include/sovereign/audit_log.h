@@ -93,6 +93,8 @@ struct CommitStats {
 
 struct AuditQuery {
   std::optional<int64_t> job_id;
+  // Records of this decision: the decision itself and its attestations.
+  std::string decision_id;
   std::string user, account, dataset, region, partition, verdict;  // empty = any
   std::optional<absl::Time> since, until;                          // [since, until)
   std::optional<RecordKind> kind;

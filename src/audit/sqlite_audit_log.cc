@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS records (
   job_id INTEGER NOT NULL, register_version TEXT NOT NULL, body TEXT NOT NULL,
   prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS records_decision ON records(decision_id) WHERE kind = 0;
+CREATE INDEX IF NOT EXISTS records_attestation ON records(decision_id, seq) WHERE kind = 1;
 CREATE INDEX IF NOT EXISTS records_user ON records(user, seq);
 CREATE INDEX IF NOT EXISTS records_account ON records(account, seq);
 CREATE INDEX IF NOT EXISTS records_region ON records(region, seq);

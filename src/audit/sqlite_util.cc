@@ -303,6 +303,10 @@ absl::StatusOr<std::vector<AuditRecord>> Db::Query(const AuditQuery& q) {
     where.push_back(absl::StrCat(driven ? "+" : "", condition));
     driven = true;
   };
+  if (!q.decision_id.empty()) {
+    filter("r.decision_id = ?");
+    texts.push_back(q.decision_id);
+  }
   if (q.job_id.has_value()) {
     filter(absl::StrCat("r.job_id = ", *q.job_id));
   }

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "nlohmann/json.hpp"
 #include "commands.h"
 #include "daemon_client.h"
 #include "proto_convert.h"
@@ -48,6 +49,7 @@ absl::Status BuildFilter(const AuditArgs& a, v1::DecisionFilter* f) {
   if (a.job_id >= 0) {
     f->set_job_id(a.job_id);
   }
+  f->set_decision_id(a.decision_id);
   f->set_user(a.user);
   f->set_account(a.account);
   f->set_dataset(a.dataset);
@@ -114,6 +116,24 @@ int List(const GlobalOptions& g, const AuditArgs& a) {
   return kExitOk;
 }
 
+// The nodes an attestation names ("fr-a100-1,fr-a100-2"), from its body; its violation, if any.
+std::string AttestedNodes(const v1::AuditRecord& a) {
+  nlohmann::json body = nlohmann::json::parse(a.body_json(), nullptr, /*allow_exceptions=*/false);
+  std::vector<std::string> nodes;
+  if (body.is_object() && body.contains("nodes") && body["nodes"].is_array()) {
+    for (const nlohmann::json& n : body["nodes"]) {
+      if (n.is_object() && n.contains("node") && n["node"].is_string()) {
+        nodes.push_back(n["node"].get<std::string>());
+      }
+    }
+  }
+  std::string text = nodes.empty() ? "?" : absl::StrJoin(nodes, ",");
+  if (body.is_object() && body.contains("violation") && body["violation"].is_string()) {
+    absl::StrAppend(&text, " - ", body["violation"].get<std::string>());
+  }
+  return text;
+}
+
 int Show(const GlobalOptions& g, const AuditArgs& a) {
   v1::GetDecisionRequest req;
   req.set_decision_id(a.decision_id);
@@ -139,6 +159,15 @@ int Show(const GlobalOptions& g, const AuditArgs& a) {
             << "register:   " << r.register_version() << "\n"
             << "hash:       " << r.hash() << "\n"
             << "body:       " << r.body_json() << "\n";
+  if (resp.attestations().empty()) {
+    std::cout << "ran on:     (no attestation yet: the job has not started, or was never "
+                 "submitted)\n";
+  }
+  for (const v1::AuditRecord& a : resp.attestations()) {
+    std::cout << "ran on:     " << AttestedNodes(a) << " (job " << a.job_id() << ", "
+              << a.verdict() << ", seq " << a.seq() << ", " << FormatTime(a.time().seconds())
+              << ")\n";
+  }
   return kExitOk;
 }
 
@@ -265,6 +294,7 @@ int Export(const GlobalOptions& g, const AuditArgs& a) {
 
 void AddFilterOptions(CLI::App* cmd, AuditArgs* a) {
   cmd->add_option("--job-id", a->job_id, "Slurm job id");
+  cmd->add_option("--decision", a->decision_id, "a decision and its attestations");
   cmd->add_option("--user", a->user, "Unix user");
   cmd->add_option("--account", a->account, "Slurm account");
   cmd->add_option("--dataset", a->dataset, "dataset label");

@@ -14,5 +14,6 @@ target_include_directories(sovereign_cli_online PUBLIC ${CMAKE_CURRENT_LIST_DIR}
 target_compile_definitions(sovereign_cli_online PUBLIC SOVEREIGN_CLI_ONLINE)
 target_link_libraries(sovereign_cli_online
   PUBLIC sovereign_proto sovereign_proto_convert sovereign_placement CLI11::CLI11
-  PRIVATE sovereign_audit gRPC::grpc++ absl::strings absl::str_format absl::time)
+  PRIVATE sovereign_audit gRPC::grpc++ absl::strings absl::str_format absl::time
+          nlohmann_json::nlohmann_json)
 target_link_libraries(sovereignctl PRIVATE sovereign_cli_online)

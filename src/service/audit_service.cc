@@ -90,6 +90,17 @@ grpc::Status AuditServiceImpl::GetDecision(grpc::ServerContext* context,
                      request->decision_id(), " is not one of them (auditor role needed)")));
   }
   ToProto(*record, response->mutable_record());
+  audit::AuditQuery attestations;
+  attestations.decision_id = request->decision_id();
+  attestations.kind = audit::RecordKind::kAttestation;
+  attestations.limit = 1000;
+  absl::StatusOr<std::vector<audit::AuditRecord>> found = ctx_->log->List(attestations);
+  if (!found.ok()) {
+    return ToGrpcStatus(found.status());
+  }
+  for (auto it = found->rbegin(); it != found->rend(); ++it) {  // oldest first
+    ToProto(*it, response->add_attestations());
+  }
   return grpc::Status::OK;
 }
 

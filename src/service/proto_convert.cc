@@ -238,6 +238,7 @@ audit::AuditQuery FromProto(const v1::DecisionFilter& in) {
   if (in.has_job_id()) {
     q.job_id = in.job_id();
   }
+  q.decision_id = in.decision_id();
   q.user = in.user();
   q.account = in.account();
   q.dataset = in.dataset();
@@ -265,7 +266,7 @@ bool Matches(const audit::AuditQuery& q, const audit::AuditRecord& r) {
   if (q.job_id.has_value() && *q.job_id != r.job_id) {
     return false;
   }
-  if (!field(q.user, r.user) || !field(q.account, r.account) || !field(q.region, r.region) ||
+  if (!field(q.decision_id, r.decision_id) || !field(q.user, r.user) || !field(q.account, r.account) || !field(q.region, r.region) ||
       !field(q.partition, r.partition) || !field(q.verdict, r.verdict)) {
     return false;
   }

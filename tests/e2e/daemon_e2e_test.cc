@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fcntl.h>
 
@@ -223,6 +224,19 @@ TEST_F(DaemonE2ETest, DecisionsReachTheLogAndJobsAreAttested) {
   EXPECT_EQ(attestation->decision_id, placed.decision_id);
   EXPECT_EQ(attestation->verdict, "ok");
   EXPECT_THAT(attestation->body, HasSubstr("\"node\":\"in-l40s-1\""));
+  // What an auditor sees: the decision and where its job ran.
+  CommandResult show = cluster_->Run({SOVEREIGNCTL_PATH, "--socket", state_ + "/sovereignd.sock",
+                                      "audit", "show", placed.decision_id});
+  EXPECT_EQ(show.exit_code, 0) << show.Describe();
+  EXPECT_THAT(show.out, HasSubstr("partition:  gpu-in-l40s\n"));
+  EXPECT_THAT(show.out, HasSubstr(absl::StrCat("ran on:     in-l40s-1 (job ", id, ", ok, seq ",
+                                               attestation->seq, ", ")));
+  CommandResult listed =
+      cluster_->Run({SOVEREIGNCTL_PATH, "--socket", state_ + "/sovereignd.sock", "audit", "list",
+                     "--decision", placed.decision_id});
+  EXPECT_EQ(listed.exit_code, 0) << listed.Describe();
+  EXPECT_THAT(listed.out, HasSubstr("in-l40s"));  // both rows: the decision and its attestation
+  EXPECT_EQ(std::count(listed.out.begin(), listed.out.end(), '\n'), 3) << listed.out;
   audit::VerifyReport v = audit::VerifyDatabase(state_ + "/audit.db", PublicKey(state_ + "/audit.db"));
   EXPECT_TRUE(v.ok) << v.problem;
 }

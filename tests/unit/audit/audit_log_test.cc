@@ -354,6 +354,32 @@ TEST_F(AuditLogTest, ConcurrentAppendersShareOneChainWithoutFsync) {
   EXPECT_LE(stats.transactions, stats.records);
 }
 
+TEST_F(AuditLogTest, ADecisionAndItsAttestations) {
+  Open();
+  ASSERT_TRUE(log_->Append(Decision("d1", "alice", {"patients-eu"}, "eu")).ok());
+  ASSERT_TRUE(log_->Append(Decision("d2", "alice", {"patients-eu"}, "eu")).ok());
+  AuditRecord ran = Decision("d1", "alice", {"patients-eu"}, "eu", "ok");
+  ran.kind = RecordKind::kAttestation;
+  ran.job_id = 42;
+  ASSERT_TRUE(log_->Append(ran).ok());
+  AuditQuery q;
+  q.decision_id = "d1";
+  auto all = log_->List(q);
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].seq, 3);  // newest first: the attestation, then the decision
+  EXPECT_EQ((*all)[0].kind, RecordKind::kAttestation);
+  EXPECT_EQ((*all)[0].job_id, 42);
+  EXPECT_EQ((*all)[1].seq, 1);
+  q.kind = RecordKind::kAttestation;
+  auto attestations = log_->List(q);
+  ASSERT_TRUE(attestations.ok());
+  ASSERT_EQ(attestations->size(), 1u);
+  EXPECT_EQ((*attestations)[0].seq, 3);
+  q.decision_id = "d2";
+  EXPECT_TRUE(log_->List(q)->empty());
+}
+
 TEST_F(AuditLogTest, AnIdleLogAnswersOnTheCallersThread) {
   options_.sync = Sync::kNormal;
   Open();
