@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "sovereign/cluster.h"
+#include "sovereign/placement.h"
 #include "sovereign/register.h"
 
 namespace sovereign::snapshot {
@@ -36,6 +37,20 @@ struct LoadedSnapshot {
   ClusterView static_view;  // every partition up and idle: used when `cluster` is too old
   absl::Time published_at = absl::InfinitePast();
 };
+
+// The cluster view a decision is made against: the snapshot's live view, or, when that view is
+// older than `max_cluster_age`, the static one (every partition up and idle: residency is
+// enforced as always, scoring uses the register's figures). The Slurm plugin and sovereignd's
+// PlacementService both decide through this, so that the same snapshot gives the same answer.
+struct ChosenView {
+  const ClusterView* view = nullptr;
+  bool stale = false;
+};
+ChosenView ChooseView(const LoadedSnapshot& snapshot, absl::Time now,
+                      absl::Duration max_cluster_age);
+
+// Says in a placed decision's reason that it was scored without a fresh cluster view.
+void NoteStaleView(absl::Duration max_cluster_age, Decision* decision);
 
 // Serialises a snapshot (header line and body).
 std::string EncodeSnapshot(const std::string& register_yaml, const std::string& register_source,

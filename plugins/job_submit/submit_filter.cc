@@ -221,19 +221,16 @@ SubmitAnswer SubmitFilter::Submit(const job_desc_msg_t& desc, uint32_t submit_ui
     answer.log_line = answer.message;
     return answer;
   }
-  const bool stale = now - snap->cluster.taken_at > options_.max_cluster_age;
-  const ClusterView& view = stale ? snap->static_view : snap->view;
+  const snapshot::ChosenView chosen = snapshot::ChooseView(*snap, now, options_.max_cluster_age);
 
   spool::SpooledDecision rec;
   rec.decision_id = NextDecisionId(now);
-  rec.stale_cluster = stale;
+  rec.stale_cluster = chosen.stale;
   rec.request = *std::move(request);
-  rec.decision = Decide(rec.request, view, *snap->reg, now);
+  rec.decision = Decide(rec.request, *chosen.view, *snap->reg, now);
   Decision& d = rec.decision;
-  if (stale && d.verdict == Verdict::kPlace) {
-    absl::StrAppend(&d.reason, " (cluster view older than ",
-                    absl::FormatDuration(options_.max_cluster_age),
-                    ": scored from the register's static figures)");
+  if (chosen.stale) {
+    snapshot::NoteStaleView(options_.max_cluster_age, &d);
   }
   std::string payload;
   payload.reserve(1024);

@@ -230,6 +230,11 @@ absl::Status Daemon::StartSlurm() {
   publisher_->Start();
   spdlog::info("publishing the snapshot to {} every {} ms", sc.snapshot_path,
                sc.publish_interval_ms);
+  snapshot::WatcherOptions wo;
+  wo.path = sc.snapshot_path;
+  snapshot_watcher_ = std::make_unique<snapshot::SnapshotWatcher>(wo);
+  ctx_.max_cluster_age = absl::Seconds(sc.max_cluster_age_s);
+  ctx_.snapshot.store(snapshot_watcher_.get(), std::memory_order_release);
   if (log_ != nullptr) {
     IngesterOptions io;
     io.spool_dir = sc.spool_dir;
@@ -275,6 +280,8 @@ void Daemon::Shutdown() {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
     server_->Wait();
   }
+  ctx_.snapshot.store(nullptr);
+  snapshot_watcher_.reset();
   log_.reset();
   spdlog::info("sovereignd stopped");
 }

@@ -76,6 +76,8 @@ class Daemon {
   absl::Status StartSlurm();
   std::shared_ptr<const Register> RegisterByVersion(const std::string& version);
   std::unique_ptr<slurm::SnapshotPublisher> publisher_;
+  // Reads back the published snapshot, as the plugin does, for PlacementService.
+  std::unique_ptr<snapshot::SnapshotWatcher> snapshot_watcher_;
   std::unique_ptr<SpoolIngester> ingester_;
   std::unique_ptr<Reconciler> reconciler_;
   std::mutex versions_mu_;

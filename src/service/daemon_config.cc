@@ -287,6 +287,9 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
                       }},
                      {"rederive_after_s", [&](const YAML::Node& v, const std::string& kk) {
                         p.Int(v, kk, 1, 86400, &c.slurm.rederive_after_s);
+                      }},
+                     {"max_cluster_age_s", [&](const YAML::Node& v, const std::string& kk) {
+                        p.Int(v, kk, 1, 86400, &c.slurm.max_cluster_age_s);
                       }}});
             }},
            {"tcp",

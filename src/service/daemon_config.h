@@ -47,6 +47,9 @@ struct SlurmConfig {
   // A tagged job whose decision is still not in the log after this long gets one re-derived
   // from its tag, in seconds.
   int64_t rederive_after_s = 120;
+  // Decide/Explain treat the published cluster view as stale after this long, in seconds: keep
+  // it equal to the plugin's max_cluster_age (default 5m) so that both answer alike.
+  int64_t max_cluster_age_s = 300;
 };
 
 struct DaemonConfig {

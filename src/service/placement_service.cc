@@ -122,8 +122,24 @@ void PlacementServiceImpl::DecideFor(const Caller& caller, const v1::JobRequest&
   }
   // The register is held for the whole decision: a concurrent Apply does not change it midway.
   std::shared_ptr<const ActiveRegister> active = ctx_->registers->Current();
-  const Register& reg = *active->reg;
-  Decision decision = sovereign::Decide(*request, active->view, reg, now);
+  // With Slurm, decide as the plugin does: against the published snapshot's cluster view (and
+  // its staleness rule), as long as the snapshot carries the register in force (a new register
+  // is republished within half a second).
+  const snapshot::SnapshotWatcher* watcher = ctx_->snapshot.load(std::memory_order_acquire);
+  std::shared_ptr<const snapshot::LoadedSnapshot> snap =
+      watcher != nullptr ? watcher->Current() : nullptr;
+  if (snap != nullptr && snap->reg->version() != active->reg->version()) {
+    snap = nullptr;
+  }
+  const Register& reg = snap != nullptr ? *snap->reg : *active->reg;
+  snapshot::ChosenView chosen{&active->view, false};
+  if (snap != nullptr) {
+    chosen = snapshot::ChooseView(*snap, now, ctx_->max_cluster_age);
+  }
+  Decision decision = sovereign::Decide(*request, *chosen.view, reg, now);
+  if (chosen.stale) {
+    snapshot::NoteStaleView(ctx_->max_cluster_age, &decision);
+  }
   std::string id = wanted_id.empty() ? NextDecisionId(now) : wanted_id;
 
   ToProto(decision, reg, out);

@@ -18,6 +18,7 @@
 #include "caller.h"
 #include "register_manager.h"
 #include "sovereign/audit_log.h"
+#include "sovereign/snapshot_file.h"
 
 namespace sovereign::service {
 
@@ -27,6 +28,10 @@ struct ServiceContext {
   // nullptr when the audit log is disabled (benchmarks only).
   audit::AuditLog* log = nullptr;
   std::string audit_sync = "normal";
+  // The snapshot sovereignd publishes for the Slurm plugin (null without Slurm integration):
+  // PlacementService decides against it, as the plugin does.
+  std::atomic<const snapshot::SnapshotWatcher*> snapshot{nullptr};
+  absl::Duration max_cluster_age = absl::Minutes(5);
   absl::Time started_at = absl::UnixEpoch();
   // Set when the daemon shuts down: long-running streams end.
   std::atomic<bool> stopping{false};

@@ -129,6 +129,20 @@ absl::StatusOr<std::shared_ptr<const LoadedSnapshot>> DecodeSnapshot(const std::
   return std::shared_ptr<const LoadedSnapshot>(std::move(loaded));
 }
 
+ChosenView ChooseView(const LoadedSnapshot& snapshot, absl::Time now,
+                      absl::Duration max_cluster_age) {
+  const bool stale = now - snapshot.cluster.taken_at > max_cluster_age;
+  return ChosenView{stale ? &snapshot.static_view : &snapshot.view, stale};
+}
+
+void NoteStaleView(absl::Duration max_cluster_age, Decision* decision) {
+  if (decision->verdict == Verdict::kPlace) {
+    absl::StrAppend(&decision->reason, " (cluster view older than ",
+                    absl::FormatDuration(max_cluster_age),
+                    ": scored from the register's static figures)");
+  }
+}
+
 absl::Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
   std::string tmp = absl::StrCat(path, ".tmp.", getpid());
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

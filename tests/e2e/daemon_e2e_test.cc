@@ -10,14 +10,17 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <fcntl.h>
 
 #include <fstream>
 #include <set>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -25,6 +28,7 @@
 #include "absl/strings/strip.h"
 #include "e2e/minicluster.h"
 #include "gmock/gmock.h"
+#include "nlohmann/json.hpp"
 #include "gtest/gtest.h"
 #include "sovereign/audit_log.h"
 
@@ -32,6 +36,7 @@ namespace sovereign::e2e {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string ReadText(const std::string& path) {
   std::ifstream in(path);
@@ -239,6 +244,64 @@ TEST_F(DaemonE2ETest, DecisionsReachTheLogAndJobsAreAttested) {
   EXPECT_EQ(std::count(listed.out.begin(), listed.out.end(), '\n'), 3) << listed.out;
   audit::VerifyReport v = audit::VerifyDatabase(state_ + "/audit.db", PublicKey(state_ + "/audit.db"));
   EXPECT_TRUE(v.ok) << v.problem;
+}
+
+// PlacementService decides against the snapshot sovereignd publishes, as the plugin does: with
+// the only node of gpu-in-l40s drained, both move the job elsewhere (against an every-partition-
+// idle view, as before, Explain would still have answered gpu-in-l40s, where the test above
+// sees the job go when the cluster is idle).
+TEST_F(DaemonE2ETest, ExplainGivesThePluginsAnswerForTheSameSnapshot) {
+  StartDaemon();
+  CommandResult drain = cluster_->Run(
+      {"scontrol", "update", "nodename=in-l40s-1", "state=drain", "reason=sovereign-e2e"});
+  ASSERT_EQ(drain.exit_code, 0) << drain.Describe();
+  const std::vector<std::string> explain = {
+      SOVEREIGNCTL_PATH, "--socket", state_ + "/sovereignd.sock", "--json", "explain",
+      "--user", "root", "--uid", "0", "--group", "root", "--dataset", "imagenet-public",
+      "--gpus", "1"};
+  // The daemon republishes every 2 s here; wait (bounded) until its answer reflects the drain.
+  nlohmann::json explained;
+  for (int i = 0; i < 100; ++i) {
+    CommandResult answer = cluster_->Run(explain);
+    ASSERT_EQ(answer.exit_code, 0) << answer.Describe();
+    explained = nlohmann::json::parse(answer.out);
+    if (explained.value("partition", "") != "gpu-in-l40s") {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // the plugin's watcher, too
+  uint32_t id = Submit({"--dataset=imagenet-public", "--gres=gpu:1", "--hold", "--wrap", "true"});
+  ASSERT_GT(id, 0u);
+  std::vector<Row> rows = WaitForRows([](const std::vector<Row>& r) { return !r.empty(); });
+  ASSERT_FALSE(rows.empty()) << ReadText(state_ + "/sovereignd.log");
+  const Row& plugin_row = rows.back();
+  EXPECT_THAT(*cluster_->JobField(id, "AdminComment"), HasSubstr("id=" + plugin_row.decision_id));
+  nlohmann::json plugin = nlohmann::json::parse(plugin_row.body);
+  EXPECT_EQ(plugin.value("source", ""), "job_submit/sovereign");
+  CommandResult again = cluster_->Run(explain);
+  ASSERT_EQ(again.exit_code, 0) << again.Describe();
+  explained = nlohmann::json::parse(again.out);
+  // Where it goes, and every candidate's rank, free GPUs and energy, alike on both paths.
+  EXPECT_EQ(plugin.value("partition", ""), "gpu-fr-a100");
+  EXPECT_EQ(explained.value("partition", ""), plugin.value("partition", ""));
+  EXPECT_EQ(explained.value("region", ""), plugin.value("region", ""));
+  EXPECT_EQ(cluster_->JobField(id, "Partition").value_or(""), "gpu-fr-a100");
+  using Scores = std::map<std::string, std::tuple<int, int, double>>;
+  auto scores = [](const nlohmann::json& decision) {
+    Scores out;
+    for (const nlohmann::json& c : decision.value("candidates", nlohmann::json::array())) {
+      out[c.value("partition", "")] = {c.value("rank", 0), c.value("free_gpus", 0),
+                                       std::round(c.value("energy_kwh", 0.0) * 1e4) / 1e4};
+    }
+    return out;
+  };
+  Scores from_plugin = scores(plugin), from_daemon = scores(explained);
+  EXPECT_EQ(from_plugin.size(), 5u);
+  EXPECT_EQ(from_daemon, from_plugin) << again.out << "\n" << plugin_row.body;
+  // The drained partition is no longer the choice on either path.
+  EXPECT_NE(std::get<0>(from_daemon["gpu-in-l40s"]), 1);
+  cluster_->Run({"scontrol", "update", "nodename=in-l40s-1", "state=resume"});
 }
 
 TEST_F(DaemonE2ETest, JobsArePlacedWhileTheDaemonIsDownAndLoggedOnceAfter) {

@@ -62,6 +62,31 @@ TEST_F(SnapshotFileTest, RoundTrips) {
   EXPECT_FALSE(fs::exists(path + ".tmp." + std::to_string(getpid())));
 }
 
+TEST_F(SnapshotFileTest, AnOldClusterViewFallsBackToStaticFigures) {
+  auto loaded = DecodeSnapshot(Encode(), "snapshot");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const LoadedSnapshot& snap = **loaded;
+  ChosenView fresh = ChooseView(snap, cluster_.taken_at + absl::Minutes(5), absl::Minutes(5));
+  EXPECT_FALSE(fresh.stale);
+  EXPECT_EQ(fresh.view, &snap.view);
+  ChosenView old =
+      ChooseView(snap, cluster_.taken_at + absl::Minutes(5) + absl::Seconds(1), absl::Minutes(5));
+  EXPECT_TRUE(old.stale);
+  EXPECT_EQ(old.view, &snap.static_view);
+  Decision placed;
+  placed.verdict = Verdict::kPlace;
+  placed.reason = "placed on gpu-fr-a100 (region eu)";
+  NoteStaleView(absl::Minutes(5), &placed);
+  EXPECT_EQ(placed.reason,
+            "placed on gpu-fr-a100 (region eu) (cluster view older than 5m: scored from the "
+            "register's static figures)");
+  Decision refused;
+  refused.verdict = Verdict::kReject;
+  refused.reason = "dataset unknown";
+  NoteStaleView(absl::Minutes(5), &refused);
+  EXPECT_EQ(refused.reason, "dataset unknown");  // residency does not depend on the view
+}
+
 TEST_F(SnapshotFileTest, DamageIsDetected) {
   std::string bytes = Encode();
   std::string flipped = bytes;
