@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "decision_body.h"
 #include "grpc_status.h"
+#include "job_translate.h"
 #include "proto_convert.h"
 #include "sovereign/placement.h"
 
@@ -40,12 +41,6 @@ uint32_t UidOfUser(const std::string& user) {
 }
 
 }  // namespace
-
-std::string FormatJobTag(const std::string& decision_id, const Decision& decision,
-                         const Register& reg) {
-  return absl::StrCat("sovereign:v1 id=", decision_id, " ds=", absl::StrJoin(decision.labels, ","),
-                      " region=", decision.region, " reg=", std::string(reg.short_version()));
-}
 
 PlacementServiceImpl::PlacementServiceImpl(ServiceContext* ctx)
     : ctx_(ctx), nonce_(std::random_device{}()) {}
@@ -145,7 +140,9 @@ void PlacementServiceImpl::DecideFor(const Caller& caller, const v1::JobRequest&
   ToProto(decision, reg, out);
   out->set_decision_id(id);
   if (decision.verdict == Verdict::kPlace) {
-    out->set_job_tag(FormatJobTag(id, decision, reg));
+    // The tag exactly as the Slurm plugin writes it into admin_comment.
+    out->set_job_tag(plugin::FormatJobTag(
+        {id, decision.labels, decision.region, std::string(reg.short_version())}));
   }
   if (!record || ctx_->log == nullptr) {
     ctx_->decisions_served.fetch_add(1, std::memory_order_relaxed);

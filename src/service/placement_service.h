@@ -50,8 +50,5 @@ class PlacementServiceImpl final : public v1::PlacementService::CallbackService 
   std::atomic<uint64_t> counter_{0};
 };
 
-// "sovereign:v1 id=<id> ds=a,b region=eu reg=<12 hex>": the tag a placed job carries.
-std::string FormatJobTag(const std::string& decision_id, const Decision& decision,
-                         const Register& reg);
 
 }  // namespace sovereign::service

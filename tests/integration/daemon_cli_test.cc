@@ -64,8 +64,9 @@ TEST_F(DaemonCliTest, DecideIsRecordedBeforeTheAnswerAndCarriesTheJobTag) {
   EXPECT_EQ(d["recorded"], true);
   std::string id = d["decision_id"];
   std::string reg = d["register_version"];
-  EXPECT_EQ(d["job_tag"], absl::StrCat("sovereign:v1 id=", id,
-                                       " ds=patients-eu region=eu reg=", reg.substr(0, 12)));
+  // The plugin's admin_comment format (no spaces: `scontrol show job -o` keeps it one field).
+  EXPECT_EQ(d["job_tag"], absl::StrCat("sovereign:v1;id=", id,
+                                       ";ds=patients-eu;region=eu;reg=", reg.substr(0, 12)));
   RunResult show = daemon_.Ctl({"--json", "audit", "show", id});
   ASSERT_EQ(show.exit_code, 0) << show.err;
   json rec = json::parse(show.out)["record"];
