@@ -171,7 +171,8 @@ cat <<EOF
 The cluster and sovereignd are still running. Try it yourself:
   eval "\$(${mc} env --dir ${dir})"; export SOVEREIGN_SOCKET=${SOVEREIGN_SOCKET}
   runuser -u sov-alice -- sbatch --dataset=patients-eu --gres=gpu:1 --wrap hostname
-  ${ctl} explain --register ${state}/register.yaml --user sov-alice --group oncology --dataset patients-eu --gpus 2 --time 2h
+  runuser -u sov-alice -- ${ctl} explain --dataset patients-eu --gpus 2 --time 2h   # the live cluster, as the plugin sees it
   ${ctl} audit list
+  ${ctl} audit show <decision id>                                              # the record, and where its job ran
 Stop everything with: make demo-down
 EOF
