@@ -282,6 +282,11 @@ void Daemon::Shutdown() {
   }
   ctx_.snapshot.store(nullptr);
   snapshot_watcher_.reset();
+  if (log_ != nullptr) {
+    audit::CommitStats stats = log_->GetCommitStats();
+    spdlog::info("audit log: {} records appended in {} transactions since start", stats.records,
+                 stats.transactions);
+  }
   log_.reset();
   spdlog::info("sovereignd stopped");
 }
