@@ -270,7 +270,8 @@ TEST_F(DaemonE2ETest, ExplainGivesThePluginsAnswerForTheSameSnapshot) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // the plugin's watcher, too
+  // The plugin polls the same file every 500 ms: give it three polls.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   uint32_t id = Submit({"--dataset=imagenet-public", "--gres=gpu:1", "--hold", "--wrap", "true"});
   ASSERT_GT(id, 0u);
   std::vector<Row> rows = WaitForRows([](const std::vector<Row>& r) { return !r.empty(); });
