@@ -234,7 +234,7 @@ CommitStats SqliteAuditLog::GetCommitStats() {
 void SqliteAuditLog::WriterLoop() {
   std::unique_lock<std::mutex> lock(queue_mu_);
   while (true) {
-    queue_cv_.wait(lock, [this] { return (stop_ && !committing_) || (!queue_.empty() && !committing_); });
+    queue_cv_.wait(lock, [this] { return !committing_ && (stop_ || !queue_.empty()); });
     if (queue_.empty()) {
       return;  // stopping, and nothing left to write
     }
@@ -373,7 +373,6 @@ void SqliteAuditLog::CheckpointLoop() {
       rc = sqlite3_wal_checkpoint_v2(checkpoint_db_.raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                      &log_frames, &done_frames);
     }
-
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       // Disk full or I/O error: the WAL keeps the records; the next commit asks again.
       spdlog::warn("{}", std::string(checkpoint_db_.Error(rc, "WAL checkpoint").message()));

@@ -295,9 +295,9 @@ absl::StatusOr<std::vector<AuditRecord>> Db::Query(const AuditQuery& q) {
   // Which index walks the records, newest first, is chosen here rather than by SQLite's planner:
   // without statistics it takes every equality as equally selective and may walk the verdict
   // index (two values) for "user X and verdict reject", seconds at 10 million records. The
-  // dataset filter drives when given; else the first given of job id, user, account,
-  // partition, region, verdict (most to least selective in a typical log). Every other filter
-  // is checked on the row ("+col" keeps SQLite from using its index).
+  // dataset filter drives when given; else the first given of decision id, job id, user,
+  // account, partition, region, verdict (most to least selective in a typical log). Every other
+  // filter is checked on the row ("+col" keeps SQLite from using its index).
   bool driven = !q.dataset.empty();
   auto filter = [&](const std::string& condition) {
     where.push_back(absl::StrCat(driven ? "+" : "", condition));

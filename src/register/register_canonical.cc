@@ -1,13 +1,11 @@
-// The canonical form of a register and its SHA-256: the register's version.
+// The canonical form of a register; its SHA-256 (sovereign/digest.h) is the register's version.
 //
 // Everything an admin writes that carries meaning goes in, including free text shown to
 // auditors (descriptions, legal bases); nothing that is only presentation does (key order,
 // list order of named objects and of set-like lists, comments, formatting, source locations).
-
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "absl/strings/escaping.h"
 #include "absl/time/time.h"
 #include "register_internal.h"
 
@@ -98,6 +96,5 @@ std::string Canonicalize(const Parts& parts) {
   // Invalid UTF-8 in free text is replaced rather than thrown on: dump() must not throw.
   return root.dump(-1, ' ', false, json::error_handler_t::replace);
 }
-
 
 }  // namespace sovereign::register_internal

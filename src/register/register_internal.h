@@ -68,8 +68,6 @@ absl::Status CheckParts(const Parts& parts, std::vector<Diagnostic> found,
 // source locations. Independent of YAML formatting and order.
 std::string Canonicalize(const Parts& parts);
 
-// Lowercase hex SHA-256 of `bytes`.
-
 // ---- Lexical rules shared by parser and validator (register_rules.cc) ----
 
 // How an object is named in diagnostics: `site "paris-1"`, `site #2` when it has no name yet,

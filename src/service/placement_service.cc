@@ -9,7 +9,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "decision_body.h"
 #include "grpc_status.h"
 #include "job_translate.h"
