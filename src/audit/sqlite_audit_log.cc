@@ -26,14 +26,15 @@
 #include "absl/strings/str_join.h"
 #include "chain.h"
 #include "sqlite_util.h"
+#include "wal_coalesce.h"
 
 namespace sovereign::audit {
 namespace {
 
 constexpr int kSchemaVersion = 1;
 
-// A WAL checkpoint is asked for once the WAL holds this many pages (about 4 MiB, SQLite's
-// default auto-checkpoint size) ...
+// A WAL checkpoint is asked for each time the WAL has grown by this many pages (about 4 MiB,
+// SQLite's default auto-checkpoint size) ...
 constexpr int kWalCheckpointFrames = 1000;
 // ... and made to restart the WAL, holding the writer back meanwhile, past this many (64 MiB).
 constexpr int kWalRestartFrames = 16384;
@@ -113,6 +114,8 @@ class SqliteAuditLog : public AuditLog {
   std::condition_variable wal_cv_;
   bool wal_grown_ = false;
   std::atomic<int> wal_frames_{0};  // WAL size after the last commit, in pages
+  // The WAL size at which the next checkpoint is asked for.
+  std::atomic<int> wal_checkpoint_at_{kWalCheckpointFrames};
   bool wal_stop_ = false;
   std::thread checkpointer_;
 
@@ -143,7 +146,10 @@ SqliteAuditLog::~SqliteAuditLog() {
 }
 
 absl::Status SqliteAuditLog::Init() {
-  if (absl::Status s = write_db_.Open(options_.path, /*read_only=*/false); !s.ok()) {
+  // The writer's WAL frames go to the kernel in one write per transaction (wal_coalesce.h).
+  if (absl::Status s = write_db_.Open(options_.path, /*read_only=*/false,
+                                      sqlite::CoalescingWalVfs());
+      !s.ok()) {
     return s;
   }
   const char* sync = options_.sync == Sync::kFull ? "FULL" : "NORMAL";
@@ -336,8 +342,15 @@ void SqliteAuditLog::CommitBatch(std::vector<Pending>& batch) {
 
 int SqliteAuditLog::OnWalCommit(void* self, sqlite3* /*db*/, const char* /*name*/, int frames) {
   auto* log = static_cast<SqliteAuditLog*>(self);
-  log->wal_frames_.store(frames, std::memory_order_relaxed);
-  if (frames >= kWalCheckpointFrames) {
+  int before = log->wal_frames_.exchange(frames, std::memory_order_relaxed);
+  if (frames < before) {
+    // The WAL started afresh: count from its beginning.
+    log->wal_checkpoint_at_.store(kWalCheckpointFrames, std::memory_order_relaxed);
+  }
+  if (frames >= log->wal_checkpoint_at_.load(std::memory_order_relaxed)) {
+    // Asked once per kWalCheckpointFrames of growth: a checkpoint costs two fsyncs, and one
+    // asked for on every commit past the threshold keeps the disk busy under the writer.
+    log->wal_checkpoint_at_.store(frames + kWalCheckpointFrames, std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lock(log->wal_mu_);
       log->wal_grown_ = true;
@@ -369,6 +382,7 @@ void SqliteAuditLog::CheckpointLoop() {
           stopping ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_RESTART, &log_frames,
           &done_frames);
       wal_frames_.store(0, std::memory_order_relaxed);
+      wal_checkpoint_at_.store(kWalCheckpointFrames, std::memory_order_relaxed);
     } else {
       rc = sqlite3_wal_checkpoint_v2(checkpoint_db_.raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                      &log_frames, &done_frames);

@@ -78,10 +78,10 @@ absl::Status Db::Error(int rc, const std::string& what) const {
   }
 }
 
-absl::Status Db::Open(const std::string& path, bool read_only) {
+absl::Status Db::Open(const std::string& path, bool read_only, const char* vfs) {
   path_ = path;
   int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, vfs);
   if (rc != SQLITE_OK) {
     absl::Status s = Error(rc, "cannot open");
     sqlite3_close_v2(db_);

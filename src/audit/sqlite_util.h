@@ -42,7 +42,8 @@ class Db {
 
   // Errors name the path: NOT_FOUND / PERMISSION_DENIED when it cannot be opened,
   // FAILED_PRECONDITION when it is not a SQLite database.
-  absl::Status Open(const std::string& path, bool read_only);
+  // `vfs`: a registered SQLite VFS by name (null: the default).
+  absl::Status Open(const std::string& path, bool read_only, const char* vfs = nullptr);
   absl::Status Exec(const std::string& sql);
   // One statement, prepared once and cached (BEGIN, COMMIT: no parse per transaction).
   absl::Status Run(const std::string& sql);

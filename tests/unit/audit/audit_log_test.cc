@@ -117,7 +117,9 @@ class AuditLogTest : public ::testing::Test {
           auto r =
               log_->Append(Decision(absl::StrCat("t", t, "-", i), "alice", {"patients-eu"}, "eu"));
           if (!r.ok() || r->seq <= 0) {
-            ++failures;
+            if (failures++ == 0) {
+              ADD_FAILURE() << (r.ok() ? "no seq" : r.status().ToString());
+            }
           }
         }
       });
