@@ -3,12 +3,16 @@
 // Reported as ratios: BM_Baseline walks the same partitions doing the energy arithmetic only
 // (the least any placement must do), so Decide/Baseline at the same size says what the rules,
 // the ranking and the reason cost on top, independent of how loaded the machine is.
+//
+// BM_DecisionJson/{text,tree} render one decision on the example register (the audit record's
+// body): written directly, and as a JSON tree dumped, beside BM_DecideExample, the decision.
 #include <benchmark/benchmark.h>
 
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "sovereign/decision_json.h"
 #include "sovereign/placement.h"
 
 namespace sovereign {
@@ -112,6 +116,46 @@ void BM_DecideUnknownDataset(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_DecideUnknownDataset);
+
+// The example register and a request that sees all its five partitions as candidates.
+struct Example {
+  std::shared_ptr<const Register> reg = *Register::Load(SOVEREIGN_SOURCE_DIR
+                                                        "/config/register.example.yaml");
+  ClusterView view = ClusterView::AllUp(*reg);
+  JobRequest req = [] {
+    JobRequest r;
+    r.user = "alice";
+    r.uid = 2001;
+    r.groups = {"oncology"};
+    r.account = "oncology";
+    r.datasets = {"patients-eu"};
+    r.gpus = 8;
+    return r;
+  }();
+};
+
+void BM_DecideExample(benchmark::State& state) {
+  Example e;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(Decide(e.req, e.view, *e.reg, absl::UnixEpoch()));
+  }
+}
+BENCHMARK(BM_DecideExample);
+
+void BM_DecisionJson(benchmark::State& state) {
+  Example e;
+  Decision d = Decide(e.req, e.view, *e.reg, absl::UnixEpoch());
+  const bool tree = state.range(0) == 1;
+  state.SetLabel(tree ? "tree" : "text");
+  for (auto _ : state) {
+    if (tree) {
+      benchmark::DoNotOptimize(DecisionToJson(d, e.req, *e.reg).dump());
+    } else {
+      benchmark::DoNotOptimize(DecisionJsonText(d, e.req, *e.reg));
+    }
+  }
+}
+BENCHMARK(BM_DecisionJson)->Arg(0)->Arg(1);
 
 }  // namespace
 }  // namespace sovereign

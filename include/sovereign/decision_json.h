@@ -4,14 +4,28 @@
 // Figures are rounded to 4 decimals so that outputs are stable across compilers.
 #pragma once
 
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
 #include "nlohmann/json.hpp"
 #include "sovereign/placement.h"
 
 namespace sovereign {
 
-nlohmann::json JobRequestToJson(const JobRequest& request);
+// Compact JSON text, members in sorted order; ill-formed UTF-8 in a name becomes U+FFFD.
+std::string JobRequestJsonText(const JobRequest& request);
 
-// `reg` must be the register the decision was made under (its partition indexes).
+// The decision document as compact JSON text (the audit log's body; no JSON tree is built),
+// with `extra` string members appended. `reg` must be the register the decision was made
+// under (its partition indexes).
+std::string DecisionJsonText(
+    const Decision& decision, const JobRequest& request, const Register& reg,
+    std::initializer_list<std::pair<const char*, std::string_view>> extra = {});
+
+// The same documents as JSON values.
+nlohmann::json JobRequestToJson(const JobRequest& request);
 nlohmann::json DecisionToJson(const Decision& decision, const JobRequest& request,
                               const Register& reg);
 

@@ -10,7 +10,7 @@
 
 namespace sovereign::service {
 
-// DecisionToJson(...) with "id", "source": "sovereignd" and "caller" added; compact JSON.
+// DecisionJsonText(...) with "id", "source": "sovereignd" and "caller" added; compact JSON.
 std::string DecisionBody(const JobRequest& request, const Decision& decision, const Register& reg,
                          const std::string& decision_id, const std::string& caller);
 

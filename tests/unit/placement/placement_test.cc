@@ -1,5 +1,6 @@
 #include "sovereign/placement.h"
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -380,6 +381,54 @@ TEST_F(PlacementTest, DeterministicAndRenderedAsJson) {
   EXPECT_EQ(a["candidates"][1]["status"], "eligible");
   EXPECT_EQ(a["candidates"][2]["status"], "excluded");
   EXPECT_EQ(a["candidates"][2]["exclusion"], "jurisdiction_not_accepted");
+}
+
+TEST_F(PlacementTest, JsonTextIsWhatNlohmannWouldWrite) {
+  // Placed and rejected, with every candidate: the directly written text is byte for byte the
+  // compact dump of the same document as a JSON value (sorted members, same numbers).
+  for (const JobRequest& r : {Job({"patients-eu"}), Job({"patients-eu"}, /*gpus=*/4096)}) {
+    Decision d = Run(r);
+    std::string text = DecisionJsonText(d, r, *reg_, {{"id", "d-1"}, {"caller", "uid=0(root)"}});
+    nlohmann::json value = nlohmann::json::parse(text);
+    EXPECT_EQ(value["id"], "d-1");
+    EXPECT_EQ(value["caller"], "uid=0(root)");
+    value.erase("id");
+    value.erase("caller");
+    EXPECT_EQ(value.dump(), DecisionJsonText(d, r, *reg_));
+    EXPECT_EQ(value, DecisionToJson(d, r, *reg_));
+  }
+}
+
+TEST_F(PlacementTest, JsonTextEscapesNamesAndReplacesIllFormedUtf8) {
+  JobRequest r = Job({"patients-eu"});
+  r.user = "a\"b\\c\n\t\x01\x7f";
+  r.account = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x92";  // well-formed: kept as is
+  r.groups = {"bad\xff", "cut\xe2\x82", "overlong\xc0\xaf", "surrogate\xed\xa0\x80"};
+  std::string text = JobRequestJsonText(r);
+  EXPECT_NE(text.find(R"("user":"a\"b\\c\n\t\u0001)" + std::string("\x7f\"")), std::string::npos)
+      << text;
+  nlohmann::json value = nlohmann::json::parse(text);  // throws on invalid JSON or UTF-8
+  EXPECT_EQ(value["user"], r.user);
+  EXPECT_EQ(value["account"], r.account);
+  EXPECT_EQ(value["groups"][0], "bad\xef\xbf\xbd");
+  EXPECT_EQ(value["groups"][1], "cut\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_EQ(value["groups"][2], "overlong\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_EQ(value["groups"][3], "surrogate\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+}
+
+TEST_F(PlacementTest, JsonTextWritesNumbersAsNlohmannDoes) {
+  JobRequest r = Job({"patients-eu"});
+  Decision d = Run(r);
+  ASSERT_FALSE(d.candidates.empty());
+  for (double v : {0.0, 5.0, 0.0001, 0.0002, 0.0123, 173.29, 2824077.312, 123456789012345.0,
+                   1e15, 1234567890123456.0, 1e21, 1.5e300, -2.5, -0.0003}) {
+    d.candidates[0].co2_grams = v;
+    std::string text = DecisionJsonText(d, r, *reg_);
+    size_t at = text.find("\"co2_grams\":") + 12;
+    std::string written = text.substr(at, text.find(',', at) - at);
+    double rounded = std::round(v * 1e4) / 1e4;  // figures are rounded to 4 decimals
+    EXPECT_EQ(written, nlohmann::json(rounded).dump()) << v;
+  }
 }
 
 }  // namespace
