@@ -338,6 +338,21 @@ class RatioReporter : public benchmark::ConsoleReporter {
                   base != rate.end() && base->second > 0 ? per_second / base->second : 0,
                   vs_empty.c_str(), vs_empty16.c_str());
     }
+    // The targets beside this machine's floor: a target past the floor cannot be met here.
+    const std::string serial_normal = "BM_Serial/0/real_time";
+    if (p99.count(serial_normal) && p99.count(empty)) {
+      std::printf("\ntarget serial p99 <= 150 us (sync normal): %.0f us; empty RPC p99 %.0f us%s\n",
+                  p99.at(serial_normal), p99.at(empty),
+                  p99.at(empty) > 150 ? " (the floor is past the target)" : "");
+    }
+    if (rate.count(empty16)) {
+      std::printf("target >= 20000/s at 16 clients: normal %.0f/s, full %.0f/s; empty RPC %.0f/s%s\n",
+                  rate.count("BM_Throughput/0/real_time/threads:16")
+                      ? rate.at("BM_Throughput/0/real_time/threads:16") : 0.0,
+                  rate.count("BM_Throughput/1/real_time/threads:16")
+                      ? rate.at("BM_Throughput/1/real_time/threads:16") : 0.0,
+                  rate.at(empty16), rate.at(empty16) < 20000 ? " (the floor is past the target)" : "");
+    }
   }
 
  private:
