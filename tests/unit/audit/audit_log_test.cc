@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "child_process.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -471,22 +472,11 @@ TEST_F(AuditLogTest, TheWalStaysBoundedUnderReadsAndWrites) {
 // A real full disk: the log on a 256 KiB tmpfs in a private mount namespace (needs
 // CAP_SYS_ADMIN), grown afterwards with a remount.
 TEST_F(AuditLogTest, FullDiskRefusesTheRecordAndKeepsTheLogUsable) {
-  int pipefd[2];
-  ASSERT_EQ(pipe(pipefd), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    close(pipefd[0]);
-    auto report = [&](const std::string& msg, int code) {
-      (void)!write(pipefd[1], msg.data(), msg.size());
-      _exit(code);
-    };
-    std::string mnt = dir_ + "/small";
-    fs::create_directory(mnt);
-    if (unshare(CLONE_NEWNS) != 0 ||
-        mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
-        mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=256k") != 0) {
-      report("no mount namespace", 77);
+  std::string mnt = dir_ + "/small";
+  fs::create_directory(mnt);
+  testing::ChildResult child = testing::RunInChild([&](const testing::Report& report) {
+    if (!testing::MountSmallTmpfs(mnt, "256k")) {
+      report("no mount namespace", testing::kChildCannotSetUp);
     }
     AuditOptions o = options_;
     o.path = mnt + "/audit.db";
@@ -517,22 +507,13 @@ TEST_F(AuditLogTest, FullDiskRefusesTheRecordAndKeepsTheLogUsable) {
                         after_full.ok && after_full.records_checked == appended && head == appended,
                         "|", again.ok() && again->seq == appended + 1, "|", final_check.ok),
            0);
+  });
+  if (child.exited && child.exit_code == testing::kChildCannotSetUp) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << child.report;
   }
-  close(pipefd[1]);
-  std::string out;
-  char buf[1024];
-  for (ssize_t n; (n = read(pipefd[0], buf, sizeof buf)) > 0;) {
-    out.append(buf, n);
-  }
-  close(pipefd[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
-    GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << out;
-  }
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
-  std::vector<std::string> parts = absl::StrSplit(out, '|');
-  ASSERT_EQ(parts.size(), 5u) << out;
+  ASSERT_TRUE(child.exited && child.exit_code == 0) << child.report;
+  std::vector<std::string> parts = absl::StrSplit(child.report, '|');
+  ASSERT_EQ(parts.size(), 5u) << child.report;
   EXPECT_EQ(parts[0], absl::StrCat(static_cast<int>(absl::StatusCode::kResourceExhausted)));
   EXPECT_THAT(parts[1], ::testing::StartsWith("audit log " + dir_ +
                                               "/small/audit.db: disk full, the decision was not "

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "child_process.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sovereign/spool_record.h"
@@ -243,30 +244,16 @@ TEST_F(SubmitFilterTest, GarbageSnapshotKeepsTheLastGoodOne) {
 TEST_F(SubmitFilterTest, UnwritableSpoolRefusesTheJob) {
   Publish(now_);
   Start();
-  int pipefd[2];
-  ASSERT_EQ(pipe(pipefd), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    close(pipefd[0]);
+  testing::ChildResult child = testing::RunInChild([&](const testing::Report& report) {
     signal(SIGXFSZ, SIG_IGN);
     struct rlimit lim = {0, 0};  // no file may grow: every write fails with EFBIG
     setrlimit(RLIMIT_FSIZE, &lim);
     Job job;
     job.Datasets("patients-eu");
     SubmitAnswer a = filter_->Submit(job.d, 1000, now_);
-    std::string out = (a.accept ? "accepted|" : "refused|") + a.message;
-    (void)!write(pipefd[1], out.data(), out.size());
-    _exit(0);
-  }
-  close(pipefd[1]);
-  std::string out;
-  char buf[1024];
-  for (ssize_t n; (n = read(pipefd[0], buf, sizeof buf)) > 0;) {
-    out.append(buf, n);
-  }
-  close(pipefd[0]);
-  waitpid(pid, nullptr, 0);
+    report((a.accept ? "accepted|" : "refused|") + a.message, 0);
+  });
+  const std::string& out = child.report;
   EXPECT_THAT(out, MatchesRegex("refused\\|sovereign: cannot record the placement decision, so "
                                 "the job is refused \\(spool .*/spool/0000000000000001.spool: "
                                 "cannot write decision record: File too large\\); ask your "

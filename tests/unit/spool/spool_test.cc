@@ -1,9 +1,6 @@
 #include "sovereign/spool.h"
 
 #include <fcntl.h>
-#include <sched.h>
-#include <sys/mount.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -11,6 +8,7 @@
 #include <fstream>
 #include <string>
 
+#include "child_process.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -203,19 +201,9 @@ TEST_F(SpoolTest, ReaderNeedsAnExistingDirectory) {
 
 // A real full disk: a 64 KiB tmpfs in a private mount namespace (needs CAP_SYS_ADMIN).
 TEST_F(SpoolTest, FullDiskRefusesTheRecordAndLeavesNoPartialFrame) {
-  int pipefd[2];
-  ASSERT_EQ(pipe(pipefd), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    close(pipefd[0]);
-    auto report = [&](const std::string& msg, int code) {
-      (void)!write(pipefd[1], msg.data(), msg.size());
-      _exit(code);
-    };
-    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
-        mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=64k") != 0) {
-      report("no mount namespace", 77);
+  testing::ChildResult child = testing::RunInChild([&](const testing::Report& report) {
+    if (!testing::MountSmallTmpfs(dir_, "64k")) {
+      report("no mount namespace", testing::kChildCannotSetUp);
     }
     SpoolWriterOptions o;
     o.dir = dir_ + "/spool";
@@ -238,23 +226,15 @@ TEST_F(SpoolTest, FullDiskRefusesTheRecordAndLeavesNoPartialFrame) {
     report(std::to_string(static_cast<int>(s.code())) + "|" + std::to_string(intact) + "|" +
                std::string(s.message()),
            0);
+  });
+  if (child.exited && child.exit_code == testing::kChildCannotSetUp) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << child.report;
   }
-  close(pipefd[1]);
-  std::string out;
-  char buf[512];
-  for (ssize_t n; (n = read(pipefd[0], buf, sizeof buf)) > 0;) {
-    out.append(buf, n);
-  }
-  close(pipefd[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
-    GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << out;
-  }
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
-  EXPECT_THAT(out, HasSubstr(std::to_string(static_cast<int>(absl::StatusCode::kResourceExhausted)) +
-                             "|1|spool " + dir_ + "/spool/0000000000000001.spool: "
-                             "cannot write decision record: No space left on device"));
+  ASSERT_TRUE(child.exited && child.exit_code == 0) << child.report;
+  EXPECT_THAT(child.report,
+              HasSubstr(std::to_string(static_cast<int>(absl::StatusCode::kResourceExhausted)) +
+                        "|1|spool " + dir_ + "/spool/0000000000000001.spool: "
+                        "cannot write decision record: No space left on device"));
 }
 
 }  // namespace

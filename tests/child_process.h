@@ -1,0 +1,75 @@
+// Tests that must change the process itself (a full disk in a private mount namespace, a file
+// size limit) run that part in a forked child, which reports one line back through a pipe.
+// Header-only; for unit tests.
+#pragma once
+
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <functional>
+#include <string>
+
+namespace sovereign::testing {
+
+// The child's exit code when it could not set up what the test needs (see GTEST_SKIP).
+inline constexpr int kChildCannotSetUp = 77;
+
+struct ChildResult {
+  bool exited = false;  // exited (not killed by a signal)
+  int exit_code = -1;
+  std::string report;  // what the child reported
+};
+
+// Ends the child: writes `message` to the parent and exits with `code`.
+using Report = std::function<void(const std::string& message, int code)>;
+
+// Runs `body` in a forked child and waits for it. `body` ends by calling its Report (exiting
+// without one reports "" with code 0).
+inline ChildResult RunInChild(const std::function<void(const Report&)>& body) {
+  ChildResult result;
+  int pipefd[2];
+  if (pipe(pipefd) != 0) {
+    result.report = "pipe failed";
+    return result;
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(pipefd[0]);
+    close(pipefd[1]);
+    result.report = "fork failed";
+    return result;
+  }
+  if (pid == 0) {
+    close(pipefd[0]);
+    Report report = [&](const std::string& message, int code) {
+      (void)!write(pipefd[1], message.data(), message.size());
+      _exit(code);
+    };
+    body(report);
+    _exit(0);
+  }
+  close(pipefd[1]);
+  char buf[1024];
+  for (ssize_t n; (n = read(pipefd[0], buf, sizeof buf)) > 0;) {
+    result.report.append(buf, static_cast<size_t>(n));
+  }
+  close(pipefd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  result.exited = WIFEXITED(status);
+  result.exit_code = result.exited ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+// In the child: a private mount namespace with a tmpfs of `size` ("64k") on `dir`, so that the
+// disk fills for real and for this process only. Needs CAP_SYS_ADMIN; false when not possible.
+inline bool MountSmallTmpfs(const std::string& dir, const char* size) {
+  std::string options = std::string("size=") + size;
+  return unshare(CLONE_NEWNS) == 0 &&
+         mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+         mount("tmpfs", dir.c_str(), "tmpfs", 0, options.c_str()) == 0;
+}
+
+}  // namespace sovereign::testing
