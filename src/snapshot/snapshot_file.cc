@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 #include "sovereign/digest.h"
+#include "sovereign/errno_status.h"
 
 namespace sovereign::snapshot {
 namespace {
@@ -24,20 +25,7 @@ constexpr int kFormat = 1;
 constexpr size_t kMaxBytes = 256u << 20;
 
 absl::Status Errno(absl::string_view what, const std::string& path) {
-  int err = errno;
-  std::string msg = absl::StrCat("snapshot ", path, ": ", what, ": ", std::strerror(err));
-  switch (err) {
-    case ENOENT:
-      return absl::NotFoundError(msg);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(msg);
-    case ENOSPC:
-    case EDQUOT:
-      return absl::ResourceExhaustedError(msg);
-    default:
-      return absl::InternalError(msg);
-  }
+  return FileErrorStatus(errno, "snapshot", path, what);
 }
 
 std::string FileIdentity(const std::string& path) {

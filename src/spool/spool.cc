@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "sovereign/errno_status.h"
 
 namespace sovereign::spool {
 namespace {
@@ -74,17 +75,7 @@ size_t NextValidFrame(const std::string& data, size_t from) {
 }
 
 absl::Status ErrnoStatus(int err, absl::string_view what, absl::string_view path) {
-  std::string msg = absl::StrCat("spool ", path, ": ", what, ": ", std::strerror(err));
-  if (err == ENOSPC || err == EDQUOT || err == EFBIG) {
-    return absl::ResourceExhaustedError(msg);
-  }
-  if (err == EACCES || err == EPERM || err == EROFS) {
-    return absl::PermissionDeniedError(msg);
-  }
-  if (err == ENOENT) {
-    return absl::NotFoundError(msg);
-  }
-  return absl::InternalError(msg);
+  return FileErrorStatus(err, "spool", path, what);
 }
 
 }  // namespace
