@@ -1,6 +1,8 @@
 // sovereignctl status: is sovereignd up, which register is in force, how big is the log.
 #include <iostream>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "commands.h"
 #include "daemon_client.h"
@@ -8,6 +10,21 @@
 
 namespace sovereign::cli {
 namespace {
+
+// "since start:      1200 records in 310 commits (3.9 per commit)", or nothing.
+std::string CommitLine(const v1::GetStatusResponse& resp) {
+  if (!resp.audit_enabled()) {
+    return "";
+  }
+  std::string line = absl::StrCat("since start:      ", resp.audit_records_appended(),
+                                  " records in ", resp.audit_transactions(), " commits");
+  if (resp.audit_transactions() > 0) {
+    absl::StrAppend(&line, absl::StrFormat(" (%.1f per commit)",
+                                           static_cast<double>(resp.audit_records_appended()) /
+                                               static_cast<double>(resp.audit_transactions())));
+  }
+  return line + "\n";
+}
 
 int Status(const GlobalOptions& g) {
   v1::GetStatusResponse resp;
@@ -29,6 +46,7 @@ int Status(const GlobalOptions& g) {
                     ? std::to_string(resp.audit_head_seq()) + " records, sync " + resp.audit_sync()
                     : std::string("DISABLED"))
             << "\n"
+            << CommitLine(resp)
             << "decisions served: " << resp.decisions_served() << "\n"
             << "failed reloads:   " << resp.reload_failures() << "\n"
             << "you:              " << resp.caller() << " ("

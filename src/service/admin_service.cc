@@ -25,6 +25,11 @@ grpc::Status AdminServiceImpl::GetStatus(grpc::ServerContext* context,
   response->set_audit_enabled(ctx_->log != nullptr);
   response->set_audit_head_seq(ctx_->log != nullptr ? ctx_->log->HeadSeq() : 0);
   response->set_audit_sync(ctx_->audit_sync);
+  if (ctx_->log != nullptr) {
+    audit::CommitStats commits = ctx_->log->GetCommitStats();
+    response->set_audit_records_appended(commits.records);
+    response->set_audit_transactions(commits.transactions);
+  }
   response->set_decisions_served(ctx_->decisions_served.load());
   response->set_reload_failures(ctx_->registers->reload_failures());
   for (const std::string& role : caller->RoleNames()) {

@@ -276,6 +276,22 @@ TEST_F(DaemonCliTest, SighupReloadsAValidRegisterAndKeepsTheOldOnAnInvalidOne) {
   EXPECT_THAT(daemon_.Log(), HasSubstr("register reload refused, the register in force stays"));
 }
 
+TEST_F(DaemonCliTest, StatusCountsRecordsAndTheCommitsTheyWentInto) {
+  RunResult before = daemon_.Ctl({"--json", "status"});
+  ASSERT_EQ(before.exit_code, 0) << before.err;
+  int64_t records = std::stoll(json::parse(before.out).value("audit_records_appended", "0"));
+  Decide(kAliceJob);
+  Decide(kAliceJob);
+  json after = json::parse(daemon_.Ctl({"--json", "status"}).out);
+  EXPECT_EQ(std::stoll(after.value("audit_records_appended", "0")), records + 2);
+  int64_t commits = std::stoll(after.value("audit_transactions", "0"));
+  EXPECT_GE(commits, 1);
+  EXPECT_LE(commits, records + 2);
+  RunResult text = daemon_.Ctl({"status"});
+  EXPECT_THAT(text.out, HasSubstr(absl::StrCat("since start:      ", records + 2, " records in ",
+                                               commits, " commits (")));
+}
+
 TEST_F(DaemonCliTest, StatusNamesTheCallerAndItsRoles) {
   RunResult r = daemon_.Ctl({"status"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
