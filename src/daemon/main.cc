@@ -12,9 +12,11 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "daemon.h"
 #include "daemon_config.h"
+#include "plugin_agreement.h"
 #include "register_manager.h"
 #include "sovereign/register.h"
 
@@ -30,6 +32,26 @@ int CheckConfig(const sovereign::service::DaemonConfig& config, const std::strin
   }
   std::cout << "sovereignd: config " << path << " is valid; register " << config.register_path
             << " is valid (version " << (*reg)->short_version() << ")\n";
+  if (!config.slurm.slurm_conf.empty()) {
+    // Not an error: slurmctld's environment may name another plugin config.
+    const std::string plugin_conf = sovereign::service::PluginConfPath(config.slurm);
+    absl::StatusOr<sovereign::plugin::FilterOptions> plugin =
+        sovereign::service::ReadPluginConf(plugin_conf);
+    if (!plugin.ok()) {
+      std::cerr << "sovereignd: warning: cannot compare with the job_submit plugin's config: "
+                << plugin.status().message() << "\n";
+    } else {
+      std::vector<std::string> problems =
+          sovereign::service::PluginDisagreements(config.slurm, *plugin, plugin_conf);
+      for (const std::string& problem : problems) {
+        std::cerr << "sovereignd: warning: " << problem << "\n";
+      }
+      if (problems.empty()) {
+        std::cout << "sovereignd: " << plugin_conf
+                  << " names the same snapshot, spool and max_cluster_age\n";
+      }
+    }
+  }
   return 0;
 }
 

@@ -270,6 +270,9 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
                     {{"slurm_conf", [&](const YAML::Node& v, const std::string& kk) {
                         p.String(v, kk, &c.slurm.slurm_conf);
                       }},
+                     {"plugin_conf", [&](const YAML::Node& v, const std::string& kk) {
+                        p.String(v, kk, &c.slurm.plugin_conf);
+                      }},
                      {"snapshot", [&](const YAML::Node& v, const std::string& kk) {
                         p.String(v, kk, &c.slurm.snapshot_path);
                       }},

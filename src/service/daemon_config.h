@@ -34,6 +34,9 @@ struct SlurmConfig {
   // slurm.conf of the cluster this daemon serves. Empty: no Slurm integration (no snapshot is
   // published, no spool ingested, no job reconciled).
   std::string slurm_conf;
+  // The job_submit plugin's config, compared with the settings below at start and by
+  // --check-config. Empty: sovereign-plugin.conf in the directory of slurm_conf.
+  std::string plugin_conf;
   // The snapshot file the plugin decides from (its sovereign-plugin.conf `snapshot`).
   std::string snapshot_path = "/var/lib/sovereign/snapshot";
   // The plugin's spool folder (its sovereign-plugin.conf `spool`).

@@ -116,6 +116,8 @@ class DaemonE2ETest : public ::testing::Test {
         "slurm:\n  slurm_conf: ", cluster_->slurm_conf(), "\n  snapshot: ", cluster_->dir(),
         "/sovereign/snapshot\n  spool: ", cluster_->dir(),
         "/sovereign/spool\n  publish_interval_ms: 2000\n  reconcile_interval_ms: 500\n",
+        // The minicluster's sovereign-plugin.conf says max_cluster_age = 2m.
+        "  max_cluster_age_s: 120\n",
         "log:\n  level: info\n");
   }
 
@@ -302,6 +304,11 @@ TEST_F(DaemonE2ETest, ExplainGivesThePluginsAnswerForTheSameSnapshot) {
   EXPECT_EQ(from_daemon, from_plugin) << again.out << "\n" << plugin_row.body;
   // The drained partition is no longer the choice on either path.
   EXPECT_NE(std::get<0>(from_daemon["gpu-in-l40s"]), 1);
+  // Both sides are configured alike: sovereignd found nothing to warn about in the plugin's
+  // sovereign-plugin.conf (same snapshot, spool and staleness).
+  std::string log = ReadText(state_ + "/sovereignd.log");
+  EXPECT_THAT(log, Not(HasSubstr("sovereign-plugin.conf has"))) << log;
+  EXPECT_THAT(log, Not(HasSubstr("cannot compare with the job_submit plugin's config"))) << log;
   cluster_->Run({"scontrol", "update", "nodename=in-l40s-1", "state=resume"});
 }
 

@@ -364,6 +364,41 @@ TEST(SovereigndStartTest, CheckConfig) {
                                               " is invalid:\n")));
 }
 
+TEST(SovereigndStartTest, CheckConfigComparesWithThePluginConfig) {
+  DaemonProcess d;
+  d.AddConfig(absl::StrCat("slurm:\n  slurm_conf: ", d.dir(), "/slurm.conf\n  snapshot: ", d.dir(),
+                           "/snapshot\n  spool: ", d.dir(), "/spool\n"));
+  const std::string plugin_conf = d.dir() + "/sovereign-plugin.conf";
+  WriteFile(d.config_path(), d.ConfigText());
+  RunResult missing = RunProgram({SOVEREIGND_PATH, "--config", d.config_path(), "--check-config"});
+  EXPECT_EQ(missing.exit_code, 0) << missing.err;
+  EXPECT_EQ(missing.err, absl::StrCat("sovereignd: warning: cannot compare with the job_submit "
+                                      "plugin's config: cannot read ",
+                                      plugin_conf, ": No such file or directory\n"));
+
+  WriteFile(plugin_conf, absl::StrCat("snapshot = ", d.dir(), "/snapshot\nspool = ", d.dir(),
+                                      "/spool/\n"));
+  RunResult same = RunProgram({SOVEREIGND_PATH, "--config", d.config_path(), "--check-config"});
+  EXPECT_EQ(same.exit_code, 0) << same.err;
+  EXPECT_EQ(same.err, "");
+  EXPECT_THAT(same.out, HasSubstr(absl::StrCat("sovereignd: ", plugin_conf,
+                                               " names the same snapshot, spool and "
+                                               "max_cluster_age\n")));
+
+  WriteFile(plugin_conf, absl::StrCat("snapshot = /srv/other-snapshot\nspool = ", d.dir(),
+                                      "/spool\nmax_cluster_age = 2m\n"));
+  RunResult differ = RunProgram({SOVEREIGND_PATH, "--config", d.config_path(), "--check-config"});
+  EXPECT_EQ(differ.exit_code, 0) << differ.err;
+  EXPECT_EQ(differ.err,
+            absl::StrCat("sovereignd: warning: ", plugin_conf,
+                         " has snapshot = /srv/other-snapshot but sovereignd publishes to ",
+                         d.dir(), "/snapshot (slurm.snapshot): the plugin does not see this "
+                         "daemon's register and refuses labelled jobs\n"
+                         "sovereignd: warning: ", plugin_conf,
+                         " has max_cluster_age = 2m but sovereignd's slurm.max_cluster_age_s is "
+                         "300: Decide and explain may score a job differently from the plugin\n"));
+}
+
 TEST(SovereigndStartTest, SecondDaemonOnTheSameSocketIsRefused) {
   DaemonProcess a;
   ASSERT_TRUE(a.Start().ok()) << a.Log();

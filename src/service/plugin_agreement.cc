@@ -1,0 +1,64 @@
+#include "plugin_agreement.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "register_manager.h"
+
+namespace sovereign::service {
+namespace {
+
+// "/var/spool/sovereign/" and "/var/spool/./sovereign" are "/var/spool/sovereign".
+std::filesystem::path Normal(const std::string& path) {
+  std::filesystem::path p = std::filesystem::path(path).lexically_normal();
+  if (!p.has_filename() && p != p.root_path()) {
+    p = p.parent_path();
+  }
+  return p;
+}
+
+bool SamePath(const std::string& a, const std::string& b) { return Normal(a) == Normal(b); }
+
+}  // namespace
+
+std::string PluginConfPath(const SlurmConfig& slurm) {
+  if (!slurm.plugin_conf.empty()) {
+    return slurm.plugin_conf;
+  }
+  std::filesystem::path dir = std::filesystem::path(slurm.slurm_conf).parent_path();
+  return (dir.empty() ? std::filesystem::path(".") : dir).append("sovereign-plugin.conf").string();
+}
+
+absl::StatusOr<plugin::FilterOptions> ReadPluginConf(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) {
+    return text.status();
+  }
+  return plugin::ParseFilterConfig(*text, path);
+}
+
+std::vector<std::string> PluginDisagreements(const SlurmConfig& slurm,
+                                             const plugin::FilterOptions& plugin,
+                                             const std::string& plugin_conf_path) {
+  std::vector<std::string> out;
+  if (!SamePath(plugin.snapshot_path, slurm.snapshot_path)) {
+    out.push_back(absl::StrCat(plugin_conf_path, " has snapshot = ", plugin.snapshot_path,
+                               " but sovereignd publishes to ", slurm.snapshot_path,
+                               " (slurm.snapshot): the plugin does not see this daemon's register"
+                               " and refuses labelled jobs"));
+  }
+  if (!SamePath(plugin.spool_dir, slurm.spool_dir)) {
+    out.push_back(absl::StrCat(plugin_conf_path, " has spool = ", plugin.spool_dir,
+                               " but sovereignd reads ", slurm.spool_dir,
+                               " (slurm.spool): the plugin's decisions do not reach the audit log"));
+  }
+  if (plugin.max_cluster_age != absl::Seconds(slurm.max_cluster_age_s)) {
+    out.push_back(absl::StrCat(
+        plugin_conf_path, " has max_cluster_age = ", absl::FormatDuration(plugin.max_cluster_age),
+        " but sovereignd's slurm.max_cluster_age_s is ", slurm.max_cluster_age_s,
+        ": Decide and explain may score a job differently from the plugin"));
+  }
+  return out;
+}
+
+}  // namespace sovereign::service
