@@ -34,22 +34,13 @@ int CheckConfig(const sovereign::service::DaemonConfig& config, const std::strin
             << " is valid (version " << (*reg)->short_version() << ")\n";
   if (!config.slurm.slurm_conf.empty()) {
     // Not an error: slurmctld's environment may name another plugin config.
-    const std::string plugin_conf = sovereign::service::PluginConfPath(config.slurm);
-    absl::StatusOr<sovereign::plugin::FilterOptions> plugin =
-        sovereign::service::ReadPluginConf(plugin_conf);
-    if (!plugin.ok()) {
-      std::cerr << "sovereignd: warning: cannot compare with the job_submit plugin's config: "
-                << plugin.status().message() << "\n";
-    } else {
-      std::vector<std::string> problems =
-          sovereign::service::PluginDisagreements(config.slurm, *plugin, plugin_conf);
-      for (const std::string& problem : problems) {
-        std::cerr << "sovereignd: warning: " << problem << "\n";
-      }
-      if (problems.empty()) {
-        std::cout << "sovereignd: " << plugin_conf
-                  << " names the same snapshot, spool and max_cluster_age\n";
-      }
+    std::vector<std::string> warnings = sovereign::service::PluginConfigWarnings(config.slurm);
+    for (const std::string& warning : warnings) {
+      std::cerr << "sovereignd: warning: " << warning << "\n";
+    }
+    if (warnings.empty()) {
+      std::cout << "sovereignd: " << sovereign::service::PluginConfPath(config.slurm)
+                << " names the same snapshot, spool and max_cluster_age\n";
     }
   }
   return 0;

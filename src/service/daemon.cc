@@ -200,15 +200,8 @@ std::shared_ptr<const Register> Daemon::RegisterByVersion(const std::string& ver
 absl::Status Daemon::StartSlurm() {
   const SlurmConfig& sc = config_.slurm;
   // The plugin's own config must name the same snapshot, spool and staleness: say so if not.
-  const std::string plugin_conf = PluginConfPath(sc);
-  absl::StatusOr<plugin::FilterOptions> plugin_options = ReadPluginConf(plugin_conf);
-  if (!plugin_options.ok()) {
-    spdlog::warn("cannot compare with the job_submit plugin's config: {}",
-                 std::string(plugin_options.status().message()));
-  } else {
-    for (const std::string& problem : PluginDisagreements(sc, *plugin_options, plugin_conf)) {
-      spdlog::warn("{}", problem);
-    }
+  for (const std::string& warning : PluginConfigWarnings(sc)) {
+    spdlog::warn("{}", warning);
   }
   if (absl::Status s = slurm::InitSlurm(sc.slurm_conf); !s.ok()) {
     return s;

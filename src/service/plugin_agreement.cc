@@ -61,4 +61,14 @@ std::vector<std::string> PluginDisagreements(const SlurmConfig& slurm,
   return out;
 }
 
+std::vector<std::string> PluginConfigWarnings(const SlurmConfig& slurm) {
+  const std::string path = PluginConfPath(slurm);
+  absl::StatusOr<plugin::FilterOptions> plugin = ReadPluginConf(path);
+  if (!plugin.ok()) {
+    return {absl::StrCat("cannot compare with the job_submit plugin's config: ",
+                         plugin.status().message())};
+  }
+  return PluginDisagreements(slurm, *plugin, path);
+}
+
 }  // namespace sovereign::service

@@ -25,4 +25,8 @@ std::vector<std::string> PluginDisagreements(const SlurmConfig& slurm,
                                              const plugin::FilterOptions& plugin,
                                              const std::string& plugin_conf_path);
 
+// What sovereignd says at start and --check-config: the disagreements with the plugin's config
+// at PluginConfPath(slurm), or why that file cannot be compared; empty when they agree.
+std::vector<std::string> PluginConfigWarnings(const SlurmConfig& slurm);
+
 }  // namespace sovereign::service
