@@ -33,14 +33,26 @@ struct PartitionStatus {
   std::optional<double> current_watts;
 };
 
+// A node, with what says where it is: its partitions and its features (the site feature).
+struct NodeStatus {
+  std::string name;
+  std::vector<std::string> partitions;
+  std::vector<std::string> features;  // available features, as slurm.conf or scontrol set them
+};
+
 struct ClusterSnapshot {
   absl::Time taken_at = absl::InfinitePast();
   std::vector<PartitionStatus> partitions;
+  // Every node slurmctld knows (optional in the JSON form): the job_modify guard checks a new
+  // node list against the nodes' sites.
+  std::vector<NodeStatus> nodes;
 
   // Parses the JSON form:
   // {"taken_at": "2026-11-22T10:00:00Z",
   //  "partitions": [{"name": "gpu-fr-a100", "state": "up", "nodes_up": 4,
-  //                  "gpus_total": 32, "gpus_free": 12, "current_watts": 9100}]}
+  //                  "gpus_total": 32, "gpus_free": 12, "current_watts": 9100}],
+  //  "nodes": [{"name": "fr-a100-1", "partitions": ["gpu-fr-a100"],
+  //             "features": ["site_paris-1"]}]}
   // `source` names the input in error messages. INVALID_ARGUMENT names the field and value.
   static absl::StatusOr<ClusterSnapshot> FromJson(std::string_view json, std::string_view source);
   static absl::StatusOr<ClusterSnapshot> Load(const std::string& path);

@@ -54,6 +54,7 @@ enum class RejectCode {
   kRegionConflict,       // the labels' allowed regions do not intersect
   kPartitionOutsideRegion,  // every partition the user asked for is outside the allowed set
   kNoCandidate,          // compliant partitions exist, but none can run this job
+  kModificationRefused,  // a change to a placed job would break its residency (job_modify)
 };
 std::string_view RejectCodeName(RejectCode c);
 

@@ -152,7 +152,8 @@ class Register {
   const std::vector<Dataset>& datasets() const { return datasets_; }
   const std::vector<Account>& accounts() const { return accounts_; }
 
-  // Look-ups by name; nullptr when not declared.
+  // Look-ups by name; nullptr when not declared. Account names are compared as Slurm compares
+  // them, without regard to case.
   const Region* FindRegion(std::string_view name) const;
   const Site* FindSite(std::string_view name) const;
   const Partition* FindPartition(std::string_view name) const;

@@ -7,6 +7,7 @@
 // version).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -16,7 +17,9 @@ namespace sovereign::spool {
 
 struct SpooledDecision {
   std::string decision_id;
-  std::string source = "plugin";  // who decided
+  std::string source = "plugin";  // who decided: "plugin" (job_submit), "plugin-modify"
+  // The Slurm job a modification was asked for; 0 for a submission (no id exists yet).
+  uint32_t job_id = 0;
   JobRequest request;
   Decision decision;
   // True when the cluster view was too old and the static register figures were used.

@@ -86,6 +86,19 @@ bool ReadAdminComment(const job_record_t* job, const char** admin_comment) {
   return true;
 }
 
+// The id of the job an update names: job_id, or the leading number of job_id_str ("12",
+// "12_3"). 0 when neither says.
+uint32_t JobIdOf(const job_desc_msg_t& desc) {
+  if (desc.job_id != 0 && desc.job_id != NO_VAL) {
+    return desc.job_id;
+  }
+  uint32_t id = 0;
+  for (const char* p = desc.job_id_str; p != nullptr && *p >= '0' && *p <= '9'; ++p) {
+    id = id * 10 + static_cast<uint32_t>(*p - '0');
+  }
+  return id;
+}
+
 std::string ConfigPath() {
   if (const char* p = std::getenv("SOVEREIGN_PLUGIN_CONF"); p != nullptr && *p != '\0') {
     return p;
@@ -207,8 +220,10 @@ SOVEREIGN_EXPORT int job_modify(job_desc_msg_t* job_desc, job_record_t* job_ptr,
     if (filter == nullptr) {
       return admin_comment == nullptr ? SLURM_SUCCESS : ESLURM_ACCESS_DENIED;
     }
-    sovereign::plugin::ModifyAnswer a =
-        filter->Modify(*job_desc, admin_comment, submit_uid, absl::Now());
+    sovereign::plugin::CurrentJob job;
+    job.admin_comment = admin_comment;
+    job.job_id = JobIdOf(*job_desc);
+    sovereign::plugin::ModifyAnswer a = filter->Modify(*job_desc, job, submit_uid, absl::Now());
     if (!a.log_line.empty()) {
       (a.accept ? LogInfo : LogError)(a.log_line);
     }

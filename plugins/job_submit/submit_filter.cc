@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "sovereign/residency.h"
 #include "sovereign/spool_record.h"
 
 namespace sovereign::plugin {
@@ -94,14 +95,6 @@ absl::StatusOr<bool> ParseYesNo(absl::string_view v) {
   return absl::InvalidArgumentError("expected yes or no");
 }
 
-std::string AddFeature(const char* existing, const std::string& feature) {
-  if (existing == nullptr || *existing == '\0') {
-    return feature;
-  }
-  // Slurm's feature expression: '&' binds the guard to whatever the user asked for.
-  return absl::StrCat("(", existing, ")&", feature);
-}
-
 }  // namespace
 
 std::unique_ptr<UserDirectory> NewNssUserDirectory(absl::Duration ttl) {
@@ -133,6 +126,8 @@ absl::StatusOr<FilterOptions> ParseFilterConfig(const std::string& text,
       o.spool_dir = value;
     } else if (key == "region_feature_prefix") {
       o.region_feature_prefix = value;
+    } else if (key == "site_feature_prefix") {
+      o.site_feature_prefix = value;
     } else if (key == "spool_fdatasync") {
       absl::StatusOr<bool> b = ParseYesNo(value);
       if (!b.ok()) {
@@ -148,8 +143,8 @@ absl::StatusOr<FilterOptions> ParseFilterConfig(const std::string& text,
     } else {
       return fail(absl::StrCat(
           "unknown key \"", key,
-          "\" (known: snapshot, spool, spool_fdatasync, max_cluster_age, region_feature_prefix, "
-          "user_cache_ttl)"));
+          "\" (known: snapshot, spool, spool_fdatasync, max_cluster_age, site_feature_prefix, "
+          "region_feature_prefix, user_cache_ttl)"));
     }
   }
   return o;
@@ -183,6 +178,21 @@ SubmitFilter::SubmitFilter(FilterOptions options, std::unique_ptr<UserDirectory>
   snapshot::WatcherOptions wo;
   wo.path = options_.snapshot_path;
   watcher_ = std::make_unique<snapshot::SnapshotWatcher>(wo);
+}
+
+std::shared_ptr<const std::vector<char>> SubmitFilter::SitesWithNodes(
+    const std::shared_ptr<const snapshot::LoadedSnapshot>& snap) {
+  if (snap->cluster.nodes.empty()) {
+    return nullptr;  // a view without nodes says nothing about features
+  }
+  std::lock_guard<std::mutex> lock(sites_mu_);
+  if (sites_snapshot_ != snap.get()) {
+    sites_with_nodes_ = std::make_shared<const std::vector<char>>(sovereign::SitesWithNodes(
+        *snap->reg, options_.site_feature_prefix, snap->cluster.nodes));
+    sites_snapshot_ = snap.get();
+    sites_snapshot_keep_ = snap;
+  }
+  return sites_with_nodes_;
 }
 
 std::string SubmitFilter::NextDecisionId(absl::Time now) {
@@ -232,6 +242,50 @@ SubmitAnswer SubmitFilter::Submit(const job_desc_msg_t& desc, uint32_t submit_ui
   if (chosen.stale) {
     snapshot::NoteStaleView(options_.max_cluster_age, &d);
   }
+  // The node-set guard, decided before anything is written down.
+  std::string features = desc.features == nullptr ? "" : desc.features;
+  if (d.verdict == Verdict::kPlace && !options_.region_feature_prefix.empty()) {
+    features = AppendSiteGuard(features, options_.region_feature_prefix + d.region);
+  }
+  if (d.verdict == Verdict::kPlace && !options_.site_feature_prefix.empty()) {
+    // The labels of a placed decision are all in this register.
+    absl::StatusOr<Residency> residency = Residency::OfNames(d.labels, *snap->reg);
+    if (!residency.ok()) {
+      answer.slurm_error = ESLURM_INVALID_FEATURE;
+      answer.message = absl::StrCat("sovereign: ", residency.status().message());
+      answer.log_line = answer.message;
+      return answer;
+    }
+    std::shared_ptr<const std::vector<char>> present = SitesWithNodes(snap);
+    const std::string guard =
+        SiteGuardTerm(*residency, options_.site_feature_prefix, present.get());
+    const int chosen_site = snap->reg->SiteOfPartition(d.partition);
+    if (!residency->unrestricted() && present != nullptr && !(*present)[chosen_site]) {
+      // Slurm would refuse the guard with "Invalid feature specification": say why instead.
+      answer.slurm_error = ESLURM_INVALID_FEATURE;
+      answer.message = absl::StrCat(
+          "sovereign: no node carries the site feature ",
+          SiteFeature(options_.site_feature_prefix, snap->reg->sites()[chosen_site].name),
+          " of partition ", d.partition_name,
+          ", so the job cannot be kept on its allowed sites; ask your cluster admins to declare "
+          "it (docs/admin.md)");
+      answer.log_line = answer.message;
+      return answer;
+    }
+    if (!guard.empty()) {
+      if (desc.features != nullptr && std::strchr(desc.features, '*') != nullptr) {
+        // Slurm enforces only the counted terms of an expression with node counts.
+        answer.slurm_error = ESLURM_INVALID_FEATURE;
+        answer.message = absl::StrCat(
+            "sovereign: --constraint \"", desc.features,
+            "\" uses node counts (*N), which cannot be combined with the guard that keeps the "
+            "job on the sites its datasets allow; drop the counts or submit without them");
+        answer.log_line = answer.message;
+        return answer;
+      }
+      features = AppendSiteGuard(features, guard);
+    }
+  }
   std::string payload;
   payload.reserve(1024);
   spool::EncodeSpooledDecision(rec, &payload);
@@ -255,69 +309,193 @@ SubmitAnswer SubmitFilter::Submit(const job_desc_msg_t& desc, uint32_t submit_ui
   answer.partition = d.partition_name;
   answer.admin_comment = FormatJobTag(
       {rec.decision_id, d.labels, d.region, std::string(snap->reg->short_version())});
-  if (!options_.region_feature_prefix.empty()) {
-    answer.features = AddFeature(desc.features, options_.region_feature_prefix + d.region);
+  if (features != (desc.features == nullptr ? "" : desc.features)) {
+    answer.features = std::move(features);
   }
   answer.log_line = absl::StrCat("sovereign: uid ", uid, " -> ", d.partition_name, " (",
                                  d.region, ") [decision ", rec.decision_id, "]");
   return answer;
 }
 
-ModifyAnswer SubmitFilter::Modify(const job_desc_msg_t& desc, const char* current_admin_comment,
-                                  uint32_t submit_uid, absl::Time /*now*/) {
+ModifyAnswer SubmitFilter::RefuseModify(const job_desc_msg_t& desc, const CurrentJob& job,
+                                        const JobTag& tag, uint32_t submit_uid, absl::Time now,
+                                        const std::string& register_version, std::string why) {
   ModifyAnswer answer;
-  absl::StatusOr<JobTag> tag = ParseJobTag(current_admin_comment);
+  answer.accept = false;
+  spool::SpooledDecision rec;
+  rec.decision_id = NextDecisionId(now);
+  rec.source = "plugin-modify";
+  rec.job_id = job.job_id;
+  JobRequest& r = rec.request;
+  r.uid = submit_uid;
+  if (absl::StatusOr<UserInfo> user = users_->Lookup(submit_uid); user.ok()) {
+    r.user = user->name;
+  }
+  if (desc.account != nullptr) {
+    r.account = desc.account;
+  }
+  r.datasets = tag.datasets;
+  if (desc.partition != nullptr) {
+    r.partitions = absl::StrSplit(desc.partition, ',', absl::SkipEmpty());
+  }
+  r.submit_time = now;
+  Decision& d = rec.decision;
+  d.verdict = Verdict::kReject;
+  d.code = RejectCode::kModificationRefused;
+  d.labels = tag.datasets;
+  d.register_version = register_version;
+  d.decided_at = now;
+  d.reason = absl::StrCat("refused a change to job ", job.job_id, " by uid ", submit_uid,
+                          " (decision ", tag.decision_id, ", datasets ",
+                          tag.datasets.empty() ? "none" : absl::StrJoin(tag.datasets, ","), "): ",
+                          why);
+  std::string payload;
+  spool::EncodeSpooledDecision(rec, &payload);
+  absl::Status spooled = spool_->Append(payload);
+  answer.log_line = absl::StrCat("sovereign: ", d.reason, " [decision ", rec.decision_id, "]",
+                                 spooled.ok() ? "" : absl::StrCat(" (not spooled: ",
+                                                                  spooled.message(), ")"));
+  return answer;
+}
+
+ModifyAnswer SubmitFilter::Modify(const job_desc_msg_t& desc, const CurrentJob& job,
+                                  uint32_t submit_uid, absl::Time now) {
+  ModifyAnswer answer;
+  absl::StatusOr<JobTag> tag = ParseJobTag(job.admin_comment);
   if (!tag.ok()) {
     return answer;  // not a job we placed
   }
-  // Only slurmctld's own user (the plugin's spool owner) and root may touch the tag.
-  if (desc.admin_comment != nullptr) {
-    absl::StatusOr<JobTag> new_tag = ParseJobTag(desc.admin_comment);
-    if (!new_tag.ok() || new_tag->decision_id != tag->decision_id ||
-        new_tag->region != tag->region || new_tag->datasets != tag->datasets) {
-      answer.accept = false;
-      answer.log_line = absl::StrCat("sovereign: refused change of the residency tag of a job by uid ",
-                                     submit_uid, " (decision ", tag->decision_id, ")");
-      return answer;
-    }
+  const bool touches_residency = desc.partition != nullptr || desc.features != nullptr ||
+                                 desc.req_nodes != nullptr || desc.reservation != nullptr ||
+                                 desc.account != nullptr || desc.comment != nullptr ||
+                                 desc.admin_comment != nullptr;
+  if (!touches_residency) {
+    return answer;  // time limit, priority, hold, release, ...
   }
   std::shared_ptr<const snapshot::LoadedSnapshot> snap = watcher_->Current();
-  auto region_of = [&](absl::string_view partition) -> std::string {
-    if (snap == nullptr) {
-      return "";
-    }
-    int idx = snap->reg->PartitionIndex(std::string(partition));
-    return idx < 0 ? "" : snap->reg->regions()[snap->reg->RegionOfPartition(idx)].name;
+  if (snap == nullptr) {
+    return RefuseModify(desc, job, *tag, submit_uid, now, "",
+                        "no sovereignty register has been published, so the change cannot be "
+                        "checked");
+  }
+  const Register& reg = *snap->reg;
+  auto refuse = [&](std::string why) {
+    return RefuseModify(desc, job, *tag, submit_uid, now, reg.version(), std::move(why));
   };
+
+  // The datasets the job is held to: the tag's, or a new tag's (only ever more of them).
+  std::vector<std::string> labels = tag->datasets;
+  if (desc.admin_comment != nullptr) {
+    absl::StatusOr<JobTag> new_tag = ParseJobTag(desc.admin_comment);
+    if (!new_tag.ok()) {
+      return refuse(absl::StrCat("the new admin comment \"", desc.admin_comment,
+                                 "\" drops the residency tag"));
+    }
+    for (const std::string& ds : tag->datasets) {
+      if (std::find(new_tag->datasets.begin(), new_tag->datasets.end(), ds) ==
+          new_tag->datasets.end()) {
+        return refuse(absl::StrCat("the new tag drops dataset ", ds));
+      }
+    }
+    if (desc.features == nullptr && !options_.site_feature_prefix.empty()) {
+      return refuse("a new tag must come with features that carry its site guard");
+    }
+    labels = new_tag->datasets;
+  }
+  absl::StatusOr<Residency> residency = Residency::OfNames(labels, reg);
+  if (!residency.ok()) {
+    return refuse(absl::StrCat(residency.status().message(), ", so the change cannot be checked"));
+  }
+
   if (desc.partition != nullptr) {
     for (absl::string_view p : absl::StrSplit(desc.partition, ',', absl::SkipEmpty())) {
-      std::string region = region_of(p);
-      if (region != tag->region) {
-        answer.accept = false;
-        answer.log_line = absl::StrCat(
-            "sovereign: refused moving a job of decision ", tag->decision_id, " (datasets ",
-            tag->datasets.empty() ? "none" : absl::StrJoin(tag->datasets, ","), ", region ",
-            tag->region, ") to partition ", p, " (",
-            region.empty() ? "not in the register" : absl::StrCat("region ", region), ")");
-        return answer;
+      const int pi = reg.PartitionIndex(std::string(p));
+      if (pi < 0) {
+        return refuse(absl::StrCat("partition ", p, " is not in the sovereignty register"));
+      }
+      const int site = reg.SiteOfPartition(pi);
+      if (!residency->site_allowed(site)) {
+        return refuse(absl::StrCat("partition ", p, " (site ", reg.sites()[site].name,
+                                   "): ", residency->WhyNot(site)));
       }
     }
   }
-  if (desc.features != nullptr && !options_.region_feature_prefix.empty()) {
-    std::string guard = options_.region_feature_prefix + tag->region;
-    if (std::strstr(desc.features, guard.c_str()) == nullptr) {
-      answer.accept = false;
-      answer.log_line = absl::StrCat("sovereign: refused features \"", desc.features,
-                                     "\" for a job of decision ", tag->decision_id,
-                                     ": they drop the region guard ", guard);
-      return answer;
+  if (desc.features != nullptr && !options_.site_feature_prefix.empty() &&
+      !residency->unrestricted()) {
+    absl::StatusOr<std::vector<std::string>> sites =
+        TrailingSiteGuard(desc.features, options_.site_feature_prefix);
+    if (!sites.ok()) {
+      return refuse(absl::StrCat(sites.status().message(), "; keep the guard ",
+                                 SiteGuardTerm(*residency, options_.site_feature_prefix),
+                                 " as the last term"));
+    }
+    for (const std::string& name : *sites) {
+      const Site* site = reg.FindSite(name);
+      if (site == nullptr) {
+        return refuse(absl::StrCat("features \"", desc.features, "\" name site ", name,
+                                   ", which is not in the register"));
+      }
+      const int si = static_cast<int>(site - reg.sites().data());
+      if (!residency->site_allowed(si)) {
+        return refuse(absl::StrCat("features \"", desc.features, "\" allow site ", name, ": ",
+                                   residency->WhyNot(si)));
+      }
     }
   }
-  if (desc.req_nodes != nullptr || desc.exc_nodes != nullptr || desc.reservation != nullptr) {
-    // Node lists and reservations are bounded by the job's partition and its region feature,
-    // which stay; log so that auditors can see the change.
-    answer.log_line = absl::StrCat("sovereign: node list or reservation changed for decision ",
-                                   tag->decision_id, "; partition and region guard unchanged");
+  if (desc.req_nodes != nullptr && !residency->unrestricted()) {
+    absl::StatusOr<std::vector<std::string>> nodes = ExpandNodeList(desc.req_nodes);
+    if (!nodes.ok()) {
+      return refuse(absl::StrCat(nodes.status().message(), ", so it cannot be checked"));
+    }
+    for (const std::string& name : *nodes) {
+      const NodeStatus* node = nullptr;
+      for (const NodeStatus& n : snap->cluster.nodes) {
+        if (n.name == name) {
+          node = &n;
+          break;
+        }
+      }
+      if (node == nullptr) {
+        return refuse(absl::StrCat("node ", name, " is not in the published cluster view"));
+      }
+      const NodeSite at =
+          SiteOfNode(reg, options_.site_feature_prefix, node->partitions, node->features);
+      if (at.site < 0) {
+        return refuse(absl::StrCat("node ", name, " has no known site: ", at.why));
+      }
+      if (!residency->site_allowed(at.site)) {
+        return refuse(absl::StrCat("node ", name, " (site ", reg.sites()[at.site].name, "): ",
+                                   residency->WhyNot(at.site)));
+      }
+    }
+  }
+  // Datasets the change would declare: by the comment channel, or implied by a new account.
+  absl::StatusOr<std::vector<std::string>> declared = DeclaredDatasets(desc);
+  if (!declared.ok()) {
+    return refuse(std::string(declared.status().message()));
+  }
+  for (const std::string& ds : *declared) {
+    if (std::find(labels.begin(), labels.end(), ds) == labels.end()) {
+      return refuse(absl::StrCat("the comment declares dataset ", ds,
+                                 ", which the job was not placed for; submit a new job"));
+    }
+  }
+  if (desc.account != nullptr) {
+    if (const Account* account = reg.FindAccount(desc.account); account != nullptr) {
+      for (const std::string& ds : account->datasets) {
+        if (std::find(labels.begin(), labels.end(), ds) == labels.end()) {
+          return refuse(absl::StrCat("account ", account->name, " implies dataset ", ds,
+                                     ", which the job was not placed for; submit a new job "
+                                     "under that account"));
+        }
+      }
+    }
+  }
+  if (desc.reservation != nullptr) {
+    // A reservation's nodes are bounded by the site guard, which stays; logged for auditors.
+    answer.log_line = absl::StrCat("sovereign: job ", job.job_id, " (decision ",
+                                   tag->decision_id, ") moved to reservation ", desc.reservation,
+                                   "; its site guard still applies");
   }
   return answer;
 }

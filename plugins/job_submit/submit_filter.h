@@ -37,9 +37,13 @@ struct FilterOptions {
   // the register, partitions are scored from the register's static figures, and the decision
   // says so. The register part of a snapshot never ages.
   absl::Duration max_cluster_age = absl::Minutes(5);
-  // Node feature that marks a region (features "<prefix><region>" on the nodes): added to
-  // the job's features as a second guard. Empty: do not add a feature.
-  std::string region_feature_prefix = "region_";
+  // Node feature that names a node's site ("<prefix><site>" on every node, e.g.
+  // site_paris-1). A placed job's features get one AND term that only nodes of the sites its
+  // datasets allow satisfy: the node-set guard. Empty: no guard (test configurations only).
+  std::string site_feature_prefix = "site_";
+  // Node feature that marks a region ("<prefix><region>"): when set, also added to the job's
+  // features (informational: the site guard is the one that confines). Empty: not added.
+  std::string region_feature_prefix;
   // How long a user's name and groups are cached.
   absl::Duration user_cache_ttl = absl::Seconds(60);
 };
@@ -66,6 +70,12 @@ struct ModifyAnswer {
   std::string log_line;  // why it was refused (22.05 cannot tell the user)
 };
 
+// What slurmctld knows of the job being modified, besides the change itself.
+struct CurrentJob {
+  uint32_t job_id = 0;
+  const char* admin_comment = nullptr;  // the tag, or null
+};
+
 // Looks up a uid's name and groups. The default uses NSS (getpwuid_r, getgrouplist), cached.
 class UserDirectory {
  public:
@@ -83,11 +93,13 @@ class SubmitFilter {
       FilterOptions options, std::unique_ptr<UserDirectory> users);
 
   SubmitAnswer Submit(const job_desc_msg_t& desc, uint32_t submit_uid, absl::Time now);
-  // `current_admin_comment` is the job's tag as slurmctld holds it (null if none). A change of
-  // partition or features that leaves the tag's region, or a change of the tag itself, is
-  // refused.
-  ModifyAnswer Modify(const job_desc_msg_t& desc, const char* current_admin_comment,
-                      uint32_t submit_uid, absl::Time now);
+  // Re-checks a change to a tagged job against the full residency rule of the register in
+  // force, whoever asks (root and SlurmUser included): a partition, node list or feature
+  // expression that reaches outside the sites the tag's datasets allow, an account or comment
+  // that declares datasets the job was not placed for, or a tag that drops datasets, is
+  // refused, and the refusal is spooled as an audit record. Jobs without a tag pass.
+  ModifyAnswer Modify(const job_desc_msg_t& desc, const CurrentJob& job, uint32_t submit_uid,
+                      absl::Time now);
 
   // The snapshot in use (null if none yet).
   std::shared_ptr<const snapshot::LoadedSnapshot> CurrentSnapshot() const {
@@ -99,6 +111,14 @@ class SubmitFilter {
   SubmitFilter(FilterOptions options, std::unique_ptr<UserDirectory> users,
                std::unique_ptr<spool::SpoolWriter> spool);
   std::string NextDecisionId(absl::Time now);
+  // By site index, whether some node of the snapshot's cluster carries the site feature
+  // (computed once per snapshot); null when the snapshot lists no nodes.
+  std::shared_ptr<const std::vector<char>> SitesWithNodes(
+      const std::shared_ptr<const snapshot::LoadedSnapshot>& snap);
+  // Refuses a modification: logs `why` and spools it as a rejected decision for the job.
+  ModifyAnswer RefuseModify(const job_desc_msg_t& desc, const CurrentJob& job,
+                            const JobTag& tag, uint32_t submit_uid, absl::Time now,
+                            const std::string& register_version, std::string why);
 
   const FilterOptions options_;
   std::unique_ptr<UserDirectory> users_;
@@ -106,6 +126,10 @@ class SubmitFilter {
   std::unique_ptr<snapshot::SnapshotWatcher> watcher_;
   const uint64_t nonce_;
   std::atomic<uint64_t> counter_{0};
+  std::mutex sites_mu_;
+  const snapshot::LoadedSnapshot* sites_snapshot_ = nullptr;
+  std::shared_ptr<const snapshot::LoadedSnapshot> sites_snapshot_keep_;
+  std::shared_ptr<const std::vector<char>> sites_with_nodes_;
 };
 
 }  // namespace sovereign::plugin

@@ -122,6 +122,40 @@ absl::StatusOr<ClusterSnapshot> ClusterSnapshot::FromJson(std::string_view text,
     }
     snap.partitions.push_back(std::move(s));
   }
+  if (auto nodes = doc.find("nodes"); nodes != doc.end()) {
+    if (!nodes->is_array()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cluster snapshot ", src, ": field \"nodes\": expected a list of nodes"));
+    }
+    for (size_t i = 0; i < nodes->size(); ++i) {
+      const json& n = (*nodes)[i];
+      NodeStatus node;
+      auto strings = [](const json& j, const char* key, std::vector<std::string>* out) {
+        auto it = j.find(key);
+        if (it == j.end()) {
+          return true;
+        }
+        if (!it->is_array()) {
+          return false;
+        }
+        for (const json& v : *it) {
+          if (!v.is_string()) {
+            return false;
+          }
+          out->push_back(v.get<std::string>());
+        }
+        return true;
+      };
+      if (!n.is_object() || !n.contains("name") || !n["name"].is_string() ||
+          !strings(n, "partitions", &node.partitions) || !strings(n, "features", &node.features)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "cluster snapshot ", src, ": nodes[", i,
+            "]: expected {\"name\": ..., \"partitions\": [...], \"features\": [...]}"));
+      }
+      node.name = n["name"].get<std::string>();
+      snap.nodes.push_back(std::move(node));
+    }
+  }
   return snap;
 }
 
@@ -149,6 +183,13 @@ std::string ClusterSnapshot::ToJson() const {
     parts.push_back(std::move(p));
   }
   json doc = {{"partitions", std::move(parts)}};
+  if (!nodes.empty()) {
+    json list = json::array();
+    for (const NodeStatus& n : nodes) {
+      list.push_back({{"name", n.name}, {"partitions", n.partitions}, {"features", n.features}});
+    }
+    doc["nodes"] = std::move(list);
+  }
   if (taken_at != absl::InfinitePast()) {
     doc["taken_at"] = absl::FormatTime(absl::RFC3339_full, taken_at, absl::UTCTimeZone());
   }

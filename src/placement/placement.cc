@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "sovereign/residency.h"
 #include "sovereign/text.h"
 
 namespace sovereign {
@@ -41,8 +43,7 @@ struct Work {
   const Register& reg;
   Decision& d;
   std::vector<const Dataset*> datasets;  // the labels, resolved
-  std::vector<char> region_allowed;      // by region index
-  std::vector<char> site_accepted;       // by site index: operator jurisdiction accepted
+  std::optional<Residency> residency;    // where they may be processed (site level)
 };
 
 void Reject(Decision& d, RejectCode code, std::string reason) {
@@ -138,47 +139,14 @@ bool ResolveLabels(Work& w) {
 // Step 3: allowed regions and accepted operator jurisdictions. False when rejected.
 bool ResolveRegions(Work& w) {
   const Register& reg = w.reg;
+  w.residency = Residency::Of(w.datasets, reg);
   const size_t nregions = reg.regions().size();
-  w.region_allowed.assign(nregions, 1);
-  if (w.datasets.empty() && reg.policy().unlabelled == UnlabelledRule::kDefaultRegion) {
-    w.region_allowed.assign(nregions, 0);
-    int r = reg.RegionIndex(reg.policy().default_region);
-    if (r >= 0) {
-      w.region_allowed[r] = 1;
-    }
-  }
-  for (const Dataset* ds : w.datasets) {
-    std::vector<char> mine(nregions, 0);
-    for (const std::string& region : ds->regions) {
-      int r = reg.RegionIndex(region);
-      if (r >= 0) {
-        mine[r] = 1;
-      }
-    }
-    for (size_t r = 0; r < nregions; ++r) {
-      w.region_allowed[r] = w.region_allowed[r] && mine[r];
-    }
-  }
   for (size_t r = 0; r < nregions; ++r) {
-    if (w.region_allowed[r]) {
+    if (w.residency->region_allowed(static_cast<int>(r))) {
       w.d.allowed_regions.push_back(reg.regions()[r].name);
     }
   }
   std::sort(w.d.allowed_regions.begin(), w.d.allowed_regions.end());
-
-  w.site_accepted.assign(reg.sites().size(), 1);
-  for (const Dataset* ds : w.datasets) {
-    if (ds->jurisdictions.empty()) {
-      continue;
-    }
-    for (size_t s = 0; s < reg.sites().size(); ++s) {
-      const std::string& j = reg.sites()[s].operator_jurisdiction;
-      if (std::find(ds->jurisdictions.begin(), ds->jurisdictions.end(), j) ==
-          ds->jurisdictions.end()) {
-        w.site_accepted[s] = 0;
-      }
-    }
-  }
 
   if (!w.d.allowed_regions.empty()) {
     return true;
@@ -250,6 +218,8 @@ std::string_view RejectCodeName(RejectCode c) {
       return "partition_outside_region";
     case RejectCode::kNoCandidate:
       return "no_candidate";
+    case RejectCode::kModificationRefused:
+      return "modification_refused";
   }
   return "unknown";
 }
@@ -283,7 +253,7 @@ Decision Decide(const JobRequest& request, const ClusterView& view, const Regist
   Decision d;
   d.decided_at = now;
   d.register_version = reg.version();
-  Work w{request, view, reg, d, {}, {}, {}};
+  Work w{request, view, reg, d, {}, std::nullopt};
   if (!ResolveLabels(w)) {
     return d;
   }
@@ -330,9 +300,10 @@ Decision Decide(const JobRequest& request, const ClusterView& view, const Regist
     c.co2_grams = c.energy_kwh * f.carbon_intensity;
     c.free_gpus = live.present ? live.gpus_free : 0;
 
-    if (!regions_ok || !w.region_allowed[f.region]) {
+    const SiteRule rule = regions_ok ? w.residency->site_rule(f.site) : SiteRule::kRegion;
+    if (rule == SiteRule::kRegion) {
       c.exclusion = Exclusion::kRegionNotAllowed;
-    } else if (!w.site_accepted[f.site]) {
+    } else if (rule == SiteRule::kJurisdiction) {
       c.exclusion = Exclusion::kJurisdictionNotAccepted;
     } else if (!requested.empty() && !requested[i]) {
       c.exclusion = Exclusion::kNotRequested;
@@ -490,14 +461,15 @@ std::string DescribeExclusion(const Candidate& c, const Decision& d, const Regis
     case Exclusion::kEligible:
       return c.rank == 1 ? "chosen" : absl::StrCat("eligible, ranked ", c.rank);
     case Exclusion::kRegionNotAllowed:
-      if (d.labels.empty()) {
-        return absl::StrCat("region ", s.region, " is outside the default region for jobs "
-                            "without datasets");
+    case Exclusion::kJurisdictionNotAccepted: {
+      // The labels of a decision are all in its register: only the rule can be asked here.
+      absl::StatusOr<Residency> residency = Residency::OfNames(d.labels, reg);
+      if (residency.ok() && residency->site_rule(reg.SiteOfPartition(c.partition)) !=
+                                SiteRule::kAllowed) {
+        return residency->WhyNot(reg.SiteOfPartition(c.partition));
       }
-      return absl::StrCat("region ", s.region, " is not allowed for ", absl::StrJoin(d.labels, ", "));
-    case Exclusion::kJurisdictionNotAccepted:
-      return absl::StrCat("operator ", s.operator_name, " is under ", s.operator_jurisdiction,
-                          " jurisdiction, not accepted for ", absl::StrJoin(d.labels, ", "));
+      return absl::StrCat("site ", s.name, " is not allowed for ", absl::StrJoin(d.labels, ", "));
+    }
     case Exclusion::kNotRequested:
       return "not among the partitions requested with -p";
     case Exclusion::kNotInCluster:

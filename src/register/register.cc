@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "register_internal.h"
@@ -113,7 +114,12 @@ void Register::BuildIndexes() {
   index(sites_, &site_index_);
   index(partitions_, &partition_index_);
   index(datasets_, &dataset_index_);
-  index(accounts_, &account_index_);
+  // Slurm compares account names without regard to case (it stores them in lower case):
+  // `-A Oncology` is account oncology.
+  account_index_.reserve(accounts_.size());
+  for (size_t i = 0; i < accounts_.size(); ++i) {
+    account_index_.emplace(absl::AsciiStrToLower(accounts_[i].name), static_cast<int>(i));
+  }
   partition_site_.resize(partitions_.size());
   partition_region_.resize(partitions_.size());
   for (size_t i = 0; i < partitions_.size(); ++i) {
@@ -150,7 +156,8 @@ const Dataset* Register::FindDataset(std::string_view name) const {
   return FindIn(datasets_, dataset_index_, name);
 }
 const Account* Register::FindAccount(std::string_view name) const {
-  return FindIn(accounts_, account_index_, name);
+  return FindIn(accounts_, account_index_,
+                absl::AsciiStrToLower(absl::string_view(name.data(), name.size())));
 }
 
 int Register::PartitionIndex(std::string_view name) const {

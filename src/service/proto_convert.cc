@@ -41,6 +41,8 @@ v1::RejectCode ToProto(RejectCode c) {
       return v1::REJECT_CODE_PARTITION_OUTSIDE_REGION;
     case RejectCode::kNoCandidate:
       return v1::REJECT_CODE_NO_CANDIDATE;
+    case RejectCode::kModificationRefused:
+      return v1::REJECT_CODE_MODIFICATION_REFUSED;
   }
   return v1::REJECT_CODE_UNSPECIFIED;
 }

@@ -16,7 +16,10 @@ audit::AuditRecord SpooledToRecord(const spool::SpooledDecision& d, const Regist
   r.kind = audit::RecordKind::kDecision;
   r.decision_id = d.decision_id;
   r.time = d.decision.decided_at;
-  r.caller = absl::StrCat("uid=", d.request.uid, "(", d.request.user, ") via job_submit/sovereign");
+  const bool modify = d.source == "plugin-modify";
+  r.caller = absl::StrCat("uid=", d.request.uid, "(", d.request.user, ") via job_submit/sovereign",
+                          modify ? " job_modify" : "");
+  r.job_id = d.job_id;
   r.user = d.request.user;
   r.account = d.request.account;
   r.datasets = d.decision.labels;
@@ -50,7 +53,10 @@ audit::AuditRecord SpooledToRecord(const spool::SpooledDecision& d, const Regist
     body["candidates"] = std::move(cands);
   }
   body["id"] = d.decision_id;
-  body["source"] = "job_submit/sovereign";
+  body["source"] = modify ? "job_submit/sovereign job_modify" : "job_submit/sovereign";
+  if (d.job_id != 0) {
+    body["job_id"] = d.job_id;
+  }
   body["caller"] = r.caller;
   body["stale_cluster"] = d.stale_cluster;
   r.body_json = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

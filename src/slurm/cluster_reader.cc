@@ -119,6 +119,7 @@ ClusterSnapshot Aggregate(const std::vector<PartitionRow>& partitions,
     snap.partitions.push_back(s);
   }
   for (const NodeRow& n : nodes) {
+    snap.nodes.push_back({n.name, n.partitions, n.features});
     if (!n.usable) {
       continue;
     }
@@ -171,6 +172,7 @@ absl::StatusOr<ClusterSnapshot> ReadClusterSnapshot(absl::Time now) {
     row.gres = Str(n.gres);
     row.gres_used = Str(n.gres_used);
     row.partitions = absl::StrSplit(Str(n.partitions), ',', absl::SkipEmpty());
+    row.features = absl::StrSplit(Str(n.features), ',', absl::SkipEmpty());
     if (n.energy != nullptr && n.energy->current_watts != NO_VAL &&
         n.energy->current_watts != 0) {
       row.current_watts = n.energy->current_watts;

@@ -28,6 +28,7 @@ struct NodeRow {
   std::string gres_used;  // "gpu:a100:1(IDX:0)"
   std::vector<std::string> partitions;
   std::optional<double> current_watts;  // absent when the node reports none
+  std::vector<std::string> features;  // available features (the site feature among them)
 };
 
 struct PartitionRow {

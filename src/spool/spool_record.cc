@@ -89,6 +89,9 @@ void EncodeSpooledDecision(const SpooledDecision& d, std::string* out) {
   AppendString(d.decision_id, out);
   AppendField("src", out);
   AppendString(d.source, out);
+  if (d.job_id != 0) {
+    absl::StrAppend(out, ",\"job\":", d.job_id);
+  }
   absl::StrAppend(out, ",\"t\":", absl::ToUnixMicros(x.decided_at));
   absl::StrAppend(out, ",\"submit\":", absl::ToUnixMicros(r.submit_time));
   AppendField("user", out);
@@ -173,6 +176,12 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
       return step;
     }
   }
+  if (auto job = j.find("job"); job != j.end()) {
+    if (!job->is_number_unsigned()) {
+      return absl::InvalidArgumentError("spooled decision: field \"job\" has the wrong type");
+    }
+    d.job_id = job->get<uint32_t>();
+  }
   x.decided_at = absl::FromUnixMicros(t);
   r.submit_time = absl::FromUnixMicros(submit);
   r.time_limit = absl::Seconds(time_limit_s);
@@ -185,7 +194,7 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
         absl::StrCat("spooled decision: unknown verdict \"", verdict, "\""));
   }
   x.code = RejectCode::kNone;
-  for (int c = static_cast<int>(RejectCode::kNone); c <= static_cast<int>(RejectCode::kNoCandidate);
+  for (int c = static_cast<int>(RejectCode::kNone); c <= static_cast<int>(RejectCode::kModificationRefused);
        ++c) {
     if (RejectCodeName(static_cast<RejectCode>(c)) == code) {
       x.code = static_cast<RejectCode>(c);

@@ -133,7 +133,7 @@ TEST_F(ClusterE2ETest, EveryPartitionRunsJobsOnItsOwnNodes) {
   }
 }
 
-TEST_F(ClusterE2ETest, NodesCarryRegionFeaturesAndTypedGpus) {
+TEST_F(ClusterE2ETest, NodesCarryRegionAndSiteFeaturesAndTypedGpus) {
   const CommandResult r = cluster().Run({"sinfo", "-h", "-N", "-o", "%N %P %t %G %f"});
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   std::set<std::string> lines;
@@ -143,13 +143,13 @@ TEST_F(ClusterE2ETest, NodesCarryRegionFeaturesAndTypedGpus) {
   EXPECT_EQ(
       lines,
       (std::set<std::string>{
-          "de-cloud-h100-1 gpu-de-cloud-h100 idle gpu:h100:2 region_eu,site_de_cloud,gpu_h100",
-          "de-h100-1 gpu-de-h100 idle gpu:h100:2 region_eu,site_de,gpu_h100",
-          "de-h100-2 gpu-de-h100 idle gpu:h100:2 region_eu,site_de,gpu_h100",
-          "fr-a100-1 gpu-fr-a100* idle gpu:a100:2 region_eu,site_fr,gpu_a100",
-          "fr-a100-2 gpu-fr-a100* idle gpu:a100:2 region_eu,site_fr,gpu_a100",
-          "in-l40s-1 gpu-in-l40s idle gpu:l40s:2 region_in,site_in,gpu_l40s",
-          "us-h100-1 gpu-us-h100 idle gpu:h100:2 region_us,site_us,gpu_h100",
+          "de-cloud-h100-1 gpu-de-cloud-h100 idle gpu:h100:2 region_eu,site_fra-cloud-1,gpu_h100",
+          "de-h100-1 gpu-de-h100 idle gpu:h100:2 region_eu,site_munich-1,gpu_h100",
+          "de-h100-2 gpu-de-h100 idle gpu:h100:2 region_eu,site_munich-1,gpu_h100",
+          "fr-a100-1 gpu-fr-a100* idle gpu:a100:2 region_eu,site_paris-1,gpu_a100",
+          "fr-a100-2 gpu-fr-a100* idle gpu:a100:2 region_eu,site_paris-1,gpu_a100",
+          "in-l40s-1 gpu-in-l40s idle gpu:l40s:2 region_in,site_mumbai-1,gpu_l40s",
+          "us-h100-1 gpu-us-h100 idle gpu:h100:2 region_us,site_sanjose-1,gpu_h100",
       }));
 }
 

@@ -169,7 +169,7 @@ TEST_F(PluginE2ETest, EuPatientJobLandsInTheEuTaggedAndSpooled) {
   auto state = cluster().WaitForJobState(id, {"COMPLETED"});
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_EQ(*cluster().JobField(id, "Partition"), "gpu-fr-a100");
-  EXPECT_EQ(*cluster().JobField(id, "Features"), "region_eu");
+  EXPECT_EQ(*cluster().JobField(id, "Features"), "(site_paris-1|site_munich-1)");
   EXPECT_THAT(*cluster().JobField(id, "AdminComment"),
               MatchesRegex("sovereign:v1;id=[0-9a-f-]+;ds=patients-eu;region=eu;reg=[0-9a-f]{12}"));
   EXPECT_THAT(ReadText(absl::StrCat(cluster().output_dir(), "/", id, ".out")),
@@ -218,7 +218,8 @@ TEST_F(PluginE2ETest, MovingATaggedJobOutOfRegionIsRefused) {
   EXPECT_THAT(move.err, HasSubstr("Access/permission denied"));
   EXPECT_EQ(*cluster().JobField(id, "Partition"), "gpu-fr-a100");
   EXPECT_THAT(ReadText(cluster().log_dir() + "/slurmctld.log"),
-              HasSubstr("to partition gpu-us-h100 (region us)"));
+              HasSubstr("partition gpu-us-h100 (site sanjose-1): region us is not allowed for "
+                        "patients-eu"));
   // Inside the region the change goes through.
   CommandResult inside = cluster().Run({"scontrol", "update", absl::StrCat("jobid=", id),
                                         "partition=gpu-de-h100"});

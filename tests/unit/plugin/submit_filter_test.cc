@@ -86,6 +86,7 @@ class SubmitFilterTest : public ::testing::Test {
     for (const auto& p : (*reg)->partitions()) {
       cluster.partitions.push_back({p.name, PartitionState::kUp, 2, 4, 4, {}});
     }
+    cluster.nodes = nodes_;
     ASSERT_TRUE(snapshot::WriteFileAtomically(
                     options_.snapshot_path,
                     snapshot::EncodeSnapshot(yaml.str(), "register.yaml", **reg, cluster, now_))
@@ -116,6 +117,7 @@ class SubmitFilterTest : public ::testing::Test {
   }
 
   std::string dir_;
+  std::vector<NodeStatus> nodes_;  // the published cluster's nodes (none by default)
   FilterOptions options_;
   std::unique_ptr<SubmitFilter> filter_;
   absl::Time now_ = absl::FromUnixSeconds(1795000000);
@@ -144,7 +146,9 @@ TEST_F(SubmitFilterTest, PlacesTagsAndSpoolsBeforeAnswering) {
   SubmitAnswer a = filter_->Submit(job.d, 1000, now_);
   ASSERT_TRUE(a.accept) << a.message;
   EXPECT_EQ(a.partition, "gpu-fr-a100");
-  EXPECT_EQ(a.features, "region_eu");
+  // The node-set guard: only nodes of the sites patients-eu allows (not fra-cloud-1, whose
+  // operator is under US jurisdiction).
+  EXPECT_EQ(a.features, "(site_paris-1|site_munich-1)");
   EXPECT_THAT(a.admin_comment,
               MatchesRegex("sovereign:v1;id=[0-9a-f]+-[0-9a-f]+-0;ds=patients-eu;region=eu;"
                            "reg=[0-9a-f]{12}"));
@@ -162,14 +166,49 @@ TEST_F(SubmitFilterTest, PlacesTagsAndSpoolsBeforeAnswering) {
   EXPECT_EQ(rec.decision.decided_at, now_);
 }
 
-TEST_F(SubmitFilterTest, UserFeaturesKeepTheRegionGuard) {
+TEST_F(SubmitFilterTest, UserFeaturesKeepTheSiteGuardAsTheLastAndTerm) {
   Publish(now_);
   Start();
   Job job;
   job.Datasets("patients-eu");
   char features[] = "gpu_a100|gpu_h100";
   job.d.features = features;
-  EXPECT_EQ(filter_->Submit(job.d, 1000, now_).features, "(gpu_a100|gpu_h100)&region_eu");
+  // Slurm evaluates & and | left to right: ((gpu_a100|gpu_h100)&(site...)).
+  EXPECT_EQ(filter_->Submit(job.d, 1000, now_).features,
+            "gpu_a100|gpu_h100&(site_paris-1|site_munich-1)");
+  // Node counts: Slurm enforces only the counted terms, which would drop the guard.
+  char counted[] = "gpu_a100*1";
+  job.d.features = counted;
+  SubmitAnswer a = filter_->Submit(job.d, 1000, now_);
+  EXPECT_FALSE(a.accept);
+  EXPECT_EQ(a.message,
+            "sovereign: --constraint \"gpu_a100*1\" uses node counts (*N), which cannot be "
+            "combined with the guard that keeps the job on the sites its datasets allow; drop "
+            "the counts or submit without them");
+  // A job without datasets in an any-region register is not confined.
+  Job open;
+  EXPECT_EQ(filter_->Submit(open.d, 1000, now_).features, "");
+}
+
+TEST_F(SubmitFilterTest, GuardNamesOnlySitesWhoseFeatureSomeNodeCarries) {
+  nodes_ = {{"fr-a100-1", {"gpu-fr-a100"}, {"region_eu", "site_paris-1"}},
+            {"us-h100-1", {"gpu-us-h100"}, {"site_sanjose-1"}}};
+  Publish(now_);
+  Start();
+  Job job;
+  job.Datasets("patients-eu");
+  SubmitAnswer a = filter_->Submit(job.d, 1000, now_);
+  ASSERT_TRUE(a.accept) << a.message;
+  EXPECT_EQ(a.features, "site_paris-1");
+  // Nodes without site features: refused with the reason, not Slurm's "Invalid feature".
+  nodes_ = {{"fr-a100-1", {"gpu-fr-a100"}, {"region_eu"}}};
+  Publish(now_);
+  a = filter_->Submit(job.d, 1000, now_);
+  EXPECT_FALSE(a.accept);
+  EXPECT_EQ(a.message,
+            "sovereign: no node carries the site feature site_paris-1 of partition gpu-fr-a100, "
+            "so the job cannot be kept on its allowed sites; ask your cluster admins to declare "
+            "it (docs/admin.md)");
 }
 
 TEST_F(SubmitFilterTest, RefusalsCarryTheReasonAndAreSpooledToo) {
@@ -260,51 +299,135 @@ TEST_F(SubmitFilterTest, UnwritableSpoolRefusesTheJob) {
                                 "cluster admins"));
 }
 
-TEST_F(SubmitFilterTest, ModifyGuardsTheRegion) {
+TEST_F(SubmitFilterTest, ModifyHoldsEveryChangeToTheFullRuleAndSpoolsRefusals) {
+  nodes_ = {{"fr-a100-1", {"gpu-fr-a100"}, {"site_paris-1"}},
+            {"de-cloud-h100-1", {"gpu-de-cloud-h100"}, {"site_fra-cloud-1"}},
+            {"us-h100-1", {"gpu-us-h100"}, {"site_sanjose-1"}}};
   Publish(now_);
   Start();
-  const char* tag = "sovereign:v1;id=abc-1;ds=patients-eu;region=eu;reg=0123456789ab";
+  CurrentJob job;
+  job.job_id = 42;
+  job.admin_comment = "sovereign:v1;id=abc-1;ds=patients-eu;region=eu;reg=0123456789ab";
+  const std::string prefix = "sovereign: refused a change to job 42 by uid ";
+
+  // Same region, operator under another jurisdiction: the region alone would let it through.
   Job change;
-  change.Partition("gpu-us-h100");
-  ModifyAnswer m = filter_->Modify(change.d, tag, 1000, now_);
+  change.Partition("gpu-de-cloud-h100");
+  ModifyAnswer m = filter_->Modify(change.d, job, 1000, now_);
   EXPECT_FALSE(m.accept);
-  EXPECT_EQ(m.log_line,
-            "sovereign: refused moving a job of decision abc-1 (datasets patients-eu, region eu) "
-            "to partition gpu-us-h100 (region us)");
+  EXPECT_THAT(m.log_line,
+              MatchesRegex(prefix + "1000 \\(decision abc-1, datasets patients-eu\\): partition "
+                                    "gpu-de-cloud-h100 \\(site fra-cloud-1\\): operator Example "
+                                    "Cloud Inc. \\(Frankfurt region\\) is under US jurisdiction, "
+                                    "not accepted for patients-eu \\[decision [0-9a-f-]+\\]"));
   change.Partition("gpu-de-h100");
-  EXPECT_TRUE(filter_->Modify(change.d, tag, 1000, now_).accept);
+  EXPECT_TRUE(filter_->Modify(change.d, job, 1000, now_).accept);
   change.Partition("gpu-nowhere");
-  EXPECT_THAT(filter_->Modify(change.d, tag, 0, now_).log_line,
-              HasSubstr("to partition gpu-nowhere (not in the register)"));
+  EXPECT_THAT(filter_->Modify(change.d, job, 0, now_).log_line,
+              HasSubstr("by uid 0 (decision abc-1, datasets patients-eu): partition gpu-nowhere "
+                        "is not in the sovereignty register"));
   // A job the plugin did not tag is not its business.
   change.Partition("gpu-us-h100");
-  EXPECT_TRUE(filter_->Modify(change.d, nullptr, 1000, now_).accept);
+  EXPECT_TRUE(filter_->Modify(change.d, CurrentJob{42, nullptr}, 1000, now_).accept);
 
+  // Features must keep a guard that allows only allowed sites.
   Job features;
   char f1[] = "gpu_h100";
   features.d.features = f1;
-  m = filter_->Modify(features.d, tag, 1000, now_);
+  m = filter_->Modify(features.d, job, 1000, now_);
   EXPECT_FALSE(m.accept);
-  EXPECT_EQ(m.log_line,
-            "sovereign: refused features \"gpu_h100\" for a job of decision abc-1: they drop the "
-            "region guard region_eu");
-  char f2[] = "(gpu_h100)&region_eu";
+  EXPECT_THAT(m.log_line, HasSubstr("features \"gpu_h100\" do not end with a site guard "
+                                    "(site_...); keep the guard (site_paris-1|site_munich-1) as "
+                                    "the last term"));
+  char f2[] = "gpu_h100&(site_munich-1|site_fra-cloud-1)";
   features.d.features = f2;
-  EXPECT_TRUE(filter_->Modify(features.d, tag, 1000, now_).accept);
+  EXPECT_THAT(filter_->Modify(features.d, job, 1000, now_).log_line,
+              HasSubstr("allow site fra-cloud-1: operator Example Cloud Inc."));
+  char f3[] = "gpu_h100&site_munich-1";
+  features.d.features = f3;
+  EXPECT_TRUE(filter_->Modify(features.d, job, 1000, now_).accept);
 
+  // A node list is checked node by node against the nodes' sites.
+  Job nodes;
+  char n1[] = "us-h100-1";
+  nodes.d.req_nodes = n1;
+  EXPECT_THAT(filter_->Modify(nodes.d, job, 1000, now_).log_line,
+              HasSubstr("node us-h100-1 (site sanjose-1): region us is not allowed for "
+                        "patients-eu"));
+  char n2[] = "fr-a100-[1-2]";
+  nodes.d.req_nodes = n2;
+  EXPECT_THAT(filter_->Modify(nodes.d, job, 1000, now_).log_line,
+              HasSubstr("node fr-a100-2 is not in the published cluster view"));
+  char n3[] = "fr-a100-1";
+  nodes.d.req_nodes = n3;
+  EXPECT_TRUE(filter_->Modify(nodes.d, job, 1000, now_).accept);
+
+  // An account or comment that declares a dataset the job was not placed for.
+  Job account;
+  char fintech[] = "FinTech-In";
+  account.d.account = fintech;
+  EXPECT_THAT(filter_->Modify(account.d, job, 1000, now_).log_line,
+              HasSubstr("account fintech-in implies dataset finance-in, which the job was not "
+                        "placed for; submit a new job under that account"));
+  char oncology[] = "oncology";
+  account.d.account = oncology;
+  EXPECT_TRUE(filter_->Modify(account.d, job, 1000, now_).accept);
+  Job comment;
+  char c1[] = "dataset:imagenet-public";
+  comment.d.comment = c1;
+  EXPECT_THAT(filter_->Modify(comment.d, job, 1000, now_).log_line,
+              HasSubstr("the comment declares dataset imagenet-public, which the job was not "
+                        "placed for; submit a new job"));
+
+  // The tag: never fewer datasets, and a new one only with a guard for it.
   Job retag;
-  char other[] = "sovereign:v1;id=abc-1;ds=;region=us;reg=0123456789ab";
+  char other[] = "sovereign:v1;id=abc-2;ds=;region=us;reg=0123456789ab";
   retag.d.admin_comment = other;
-  m = filter_->Modify(retag.d, tag, 0, now_);
-  EXPECT_FALSE(m.accept);
-  EXPECT_EQ(m.log_line,
-            "sovereign: refused change of the residency tag of a job by uid 0 (decision abc-1)");
+  EXPECT_THAT(filter_->Modify(retag.d, job, 0, now_).log_line,
+              HasSubstr("the new tag drops dataset patients-eu"));
+  char more[] = "sovereign:v1;id=abc-2;ds=imagenet-public,patients-eu;region=eu;reg=0123456789ab";
+  retag.d.admin_comment = more;
+  EXPECT_THAT(filter_->Modify(retag.d, job, 0, now_).log_line,
+              HasSubstr("a new tag must come with features that carry its site guard"));
+  char guard[] = "site_paris-1";
+  retag.d.features = guard;
+  EXPECT_TRUE(filter_->Modify(retag.d, job, 0, now_).accept);
+
+  // Changes that do not touch residency are not looked at.
+  Job limit;
+  limit.d.time_limit = 60;
+  EXPECT_TRUE(filter_->Modify(limit.d, job, 1000, now_).accept);
+
+  // Every refusal above is an audit record: a rejected decision bound to the job.
+  std::vector<spool::SpooledDecision> spooled = Spooled();
+  ASSERT_EQ(spooled.size(), 10u);
+  EXPECT_EQ(spooled[0].source, "plugin-modify");
+  EXPECT_EQ(spooled[0].job_id, 42u);
+  EXPECT_EQ(spooled[0].decision.code, RejectCode::kModificationRefused);
+  EXPECT_EQ(spooled[0].request.user, "alice");
+  EXPECT_THAT(spooled[0].request.partitions, ::testing::ElementsAre("gpu-de-cloud-h100"));
+  EXPECT_THAT(spooled[0].decision.reason,
+              StartsWith("refused a change to job 42 by uid 1000 (decision abc-1"));
+}
+
+TEST_F(SubmitFilterTest, ModifyWithoutARegisterRefusesResidencyChangesOnly) {
+  Start();
+  CurrentJob job{7, "sovereign:v1;id=abc-1;ds=patients-eu;region=eu;reg=0123456789ab"};
+  Job change;
+  change.Partition("gpu-fr-a100");
+  EXPECT_THAT(filter_->Modify(change.d, job, 0, now_).log_line,
+              HasSubstr("no sovereignty register has been published, so the change cannot be "
+                        "checked"));
+  Job limit;
+  limit.d.time_limit = 60;
+  EXPECT_TRUE(filter_->Modify(limit.d, job, 0, now_).accept);
 }
 
 TEST(ParseFilterConfig, ReadsEveryKeyAndNamesBadLines) {
   auto o = ParseFilterConfig(
       "# plugin config\nsnapshot = /s\nspool=/sp\nspool_fdatasync = yes\n"
-      "max_cluster_age = 2m\nregion_feature_prefix =\nuser_cache_ttl = 10s\n",
+      "max_cluster_age = 2m\nregion_feature_prefix =\nuser_cache_ttl = 10s\n"
+      "site_feature_prefix = sov_site_\n",
       "p.conf");
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->snapshot_path, "/s");
@@ -312,12 +435,13 @@ TEST(ParseFilterConfig, ReadsEveryKeyAndNamesBadLines) {
   EXPECT_TRUE(o->spool_fdatasync);
   EXPECT_EQ(o->max_cluster_age, absl::Minutes(2));
   EXPECT_EQ(o->region_feature_prefix, "");
+  EXPECT_EQ(o->site_feature_prefix, "sov_site_");
   EXPECT_EQ(o->user_cache_ttl, absl::Seconds(10));
   EXPECT_EQ(ParseFilterConfig("spool /x\n", "p.conf").status().message(),
             "p.conf:1: expected \"key = value\", got \"spool /x\"");
   EXPECT_EQ(ParseFilterConfig("\nspol = /x\n", "p.conf").status().message(),
             "p.conf:2: unknown key \"spol\" (known: snapshot, spool, spool_fdatasync, "
-            "max_cluster_age, region_feature_prefix, user_cache_ttl)");
+            "max_cluster_age, site_feature_prefix, region_feature_prefix, user_cache_ttl)");
   EXPECT_EQ(ParseFilterConfig("max_cluster_age = soon", "p.conf").status().message(),
             "p.conf:1: max_cluster_age: \"soon\": expected a duration such as 30s or 5m");
   EXPECT_EQ(ParseFilterConfig("spool_fdatasync = maybe", "p.conf").status().message(),
