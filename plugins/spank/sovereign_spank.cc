@@ -35,9 +35,10 @@ constexpr char kParentVar[] = "SOVEREIGN_PARENT_JOB";  // the job sbatch/srun/sa
 
 // Process-wide state of one sbatch/srun/salloc run. Slurm calls a plugin from one thread.
 DatasetOptionLimits g_limits;
-// Union of every --dataset value seen, first-seen order. sbatch calls the option's callback
-// for its command line, then for the script's #SBATCH lines, then for the command line again:
-// a value seen twice adds nothing.
+// Union of every --dataset value seen, first-seen order. sbatch 22.05 calls the option's
+// callback for each #SBATCH line, then for each command-line occurrence (its early pass over
+// the command line does not call it); inside a job Slurm's SLURM_SPANK__SLURM_SPANK_OPTION_*
+// variable calls it once more first. A value seen twice adds nothing.
 std::vector<std::string> g_datasets;
 
 // The exception firewall around every entry point: nothing unwinds into Slurm, and a failure

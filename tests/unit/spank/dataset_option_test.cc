@@ -82,17 +82,18 @@ TEST(ParseDatasetOption, TooManyNames) {
 
 TEST(AddDatasetOption, EveryOptionAddsUpInFirstSeenOrder) {
   // sbatch --dataset=imagenet-public job.sh, job.sh has #SBATCH --dataset=patients-eu: sbatch
-  // calls the option for the command line, then the script, then the command line again.
-  Checked<std::vector<std::string>> r = AddDatasetOption({}, "imagenet-public", {});
-  ASSERT_TRUE(r.ok()) << r.error;
-  r = AddDatasetOption(r.value, "patients-eu", {});
+  // calls the option for the script, then the command line; a value seen again (a second
+  // pass) changes nothing.
+  Checked<std::vector<std::string>> r = AddDatasetOption({}, "patients-eu", {});
   ASSERT_TRUE(r.ok()) << r.error;
   r = AddDatasetOption(r.value, "imagenet-public", {});
   ASSERT_TRUE(r.ok()) << r.error;
-  EXPECT_THAT(r.value, ElementsAre("imagenet-public", "patients-eu"));
+  r = AddDatasetOption(r.value, "imagenet-public", {});
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_THAT(r.value, ElementsAre("patients-eu", "imagenet-public"));
   r = AddDatasetOption(r.value, "genomics-eu-us,patients-eu", {});
   ASSERT_TRUE(r.ok()) << r.error;
-  EXPECT_THAT(r.value, ElementsAre("imagenet-public", "patients-eu", "genomics-eu-us"));
+  EXPECT_THAT(r.value, ElementsAre("patients-eu", "imagenet-public", "genomics-eu-us"));
 }
 
 TEST(AddDatasetOption, TheLimitAppliesToTheUnionAndRepeatsDoNotCount) {
