@@ -1,6 +1,7 @@
 // job_submit/sovereign: the C-ABI shell slurmctld loads. Everything it decides comes from
-// SubmitFilter; this file only resolves Slurm's allocator and logger, reads the plugin config,
-// and applies answers to job_desc_msg_t. Every entry point is an exception firewall that fails
+// SubmitFilter; this file only resolves Slurm's allocator, logger and job lookup, reads the
+// plugin config, looks up the tag of the job a job was submitted from, and applies answers to
+// job_desc_msg_t. Every entry point is an exception firewall that fails
 // closed: a job the plugin cannot judge is refused, never waved through.
 #include <dlfcn.h>
 
@@ -27,6 +28,8 @@ using XstrdupFn = char* (*)(const char*);
 // single-argument builds under the x86-64 calling convention.
 using XfreeFn = void (*)(void**, const char*, int, const char*);
 using LogFn = void (*)(const char*, ...);
+// slurmctld's own lookup of a job it holds (src/slurmctld/job_mgr.c), exported by slurmctld.
+using FindJobRecordFn = job_record_t* (*)(uint32_t);
 
 struct SlurmApi {
   XstrdupFn xstrdup = nullptr;
@@ -34,6 +37,7 @@ struct SlurmApi {
   LogFn info = nullptr;
   LogFn verbose = nullptr;
   LogFn error = nullptr;
+  FindJobRecordFn find_job_record = nullptr;
 };
 
 SlurmApi api;
@@ -99,6 +103,34 @@ uint32_t JobIdOf(const job_desc_msg_t& desc) {
   return id;
 }
 
+// The tag of the running job this one was submitted from (ParentJobIds): *admin_comment is
+// that job's admin_comment, null when no parent is named, slurmctld no longer holds it (ended
+// and purged), or it has none. The job read lock is held around job_submit. False, with
+// *why, when a named parent cannot be read.
+bool ParentAdminComment(const job_desc_msg_t& desc, const char** admin_comment,
+                        std::string* why) {
+  *admin_comment = nullptr;
+  for (uint32_t id : sovereign::plugin::ParentJobIds(desc)) {
+    if (api.find_job_record == nullptr) {
+      *why = absl::StrCat("sovereign: this job was submitted from inside job ", id,
+                          ", whose datasets cannot be looked up (find_job_record is missing in "
+                          "slurmctld); ask your cluster admins");
+      return false;
+    }
+    const job_record_t* parent = api.find_job_record(id);
+    if (parent == nullptr) {
+      continue;
+    }
+    if (!ReadAdminComment(parent, admin_comment)) {
+      *why = absl::StrCat("sovereign: this job was submitted from inside job ", id,
+                          ", whose record cannot be read; ask your cluster admins");
+      return false;
+    }
+    return true;
+  }
+  return true;
+}
+
 std::string ConfigPath() {
   if (const char* p = std::getenv("SOVEREIGN_PLUGIN_CONF"); p != nullptr && *p != '\0') {
     return p;
@@ -130,9 +162,16 @@ SOVEREIGN_EXPORT int init(void) {
     api.info = reinterpret_cast<LogFn>(dlsym(RTLD_DEFAULT, "slurm_info"));
     api.verbose = reinterpret_cast<LogFn>(dlsym(RTLD_DEFAULT, "slurm_verbose"));
     api.error = reinterpret_cast<LogFn>(dlsym(RTLD_DEFAULT, "slurm_error"));
+    api.find_job_record =
+        reinterpret_cast<FindJobRecordFn>(dlsym(RTLD_DEFAULT, "find_job_record"));
     if (api.xstrdup == nullptr || api.xfree == nullptr) {
       LogError("job_submit/sovereign: slurm_xstrdup/slurm_xfree not found in the host process");
       return SLURM_ERROR;
+    }
+    if (api.find_job_record == nullptr) {
+      // Jobs submitted from inside a job are refused then; all others are placed as usual.
+      LogError("job_submit/sovereign: find_job_record not found in the host process: jobs "
+               "submitted from inside a job will be refused");
     }
     std::string path = ConfigPath();
     std::ifstream in(path);
@@ -185,7 +224,14 @@ SOVEREIGN_EXPORT int job_submit(job_desc_msg_t* job_desc, uint32_t submit_uid, c
       *err_msg = api.xstrdup("sovereign: the placement plugin is not initialised; ask your cluster admins");
       return ESLURM_INVALID_FEATURE;
     }
-    sovereign::plugin::SubmitAnswer a = filter->Submit(*job_desc, submit_uid, absl::Now());
+    const char* parent_admin_comment = nullptr;
+    if (std::string why; !ParentAdminComment(*job_desc, &parent_admin_comment, &why)) {
+      LogError(why);
+      *err_msg = api.xstrdup(why.c_str());
+      return ESLURM_INVALID_FEATURE;
+    }
+    sovereign::plugin::SubmitAnswer a =
+        filter->Submit(*job_desc, submit_uid, absl::Now(), parent_admin_comment);
     if (!a.accept) {
       LogInfo(a.log_line);
       *err_msg = api.xstrdup(a.message.c_str());

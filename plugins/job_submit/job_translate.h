@@ -2,11 +2,21 @@
 // JobRequest, and of the labels a job may carry. Plain functions over Slurm's public struct:
 // unit-tested without slurmctld.
 //
-// Where a job's datasets come from, in order:
+// Where a job's datasets come from; every source adds up, none overrides another:
 //   - the SPANK option `--dataset=a,b` (spank_job_env "SOVEREIGN_DATASETS=a,b", which
-//     slurmctld later shows to prologs as SPANK_SOVEREIGN_DATASETS);
-//   - a `dataset:a,b` token in --comment, for clusters without the SPANK plugin;
-//   - the account's implied datasets (added later by the core, from the register).
+//     slurmctld later shows to prologs as SPANK_SOVEREIGN_DATASETS): already the union of
+//     every --dataset option and #SBATCH --dataset line;
+//   - `dataset:a,b` (or `datasets:a,b`) tokens in --comment, for clusters without the SPANK
+//     plugin. Tokens are separated by white space and ';'. The key is matched case-insensitively
+//     (`Dataset:a`, `DATASETS:a,b`); the names are taken as typed;
+//   - the account's implied datasets (added later by the core, from the register);
+//   - the datasets of the job it was submitted from (ParentJobIds; added by SubmitFilter).
+//
+// A comment token that evidently tries to declare datasets but cannot be read refuses the job,
+// never is ignored: a token that starts with "dataset" or "datasets" (any case) followed by ':'
+// or '=' or the end of the token, and is not `dataset:<names>`. So `dataset=a`, `dataset:`
+// (including `dataset: a`, with a space), `dataset`, `Datasets = a` are refused, while
+// `dataset_v2`, `datasets.` or `mydataset:a` are ordinary comment text.
 // GPUs come from the TRES fields 22.05 fills: --gpus (tres_per_job), --gres=gpu:T:N and
 // --gpus-per-node (tres_per_node), --gpus-per-task (tres_per_task x tasks).
 #pragma once
@@ -36,8 +46,18 @@ struct UserInfo {
 absl::StatusOr<int> GpusInTres(const char* tres, std::string* type);
 
 // Datasets declared in the SPANK environment and the comment, in that order, de-duplicated.
-// INVALID_ARGUMENT (with the researcher-facing text) for an empty name in a list.
+// INVALID_ARGUMENT (with the researcher-facing text) for an empty name in a list and for an
+// unreadable declaration in the comment (see above).
 absl::StatusOr<std::vector<std::string>> DeclaredDatasets(const job_desc_msg_t& desc);
+
+// The jobs a job was submitted from inside of, whose datasets it inherits: the ids in
+// spank_job_env's SOVEREIGN_PARENT_JOB (with or without the "SPANK_" prefix), set by the SPANK
+// plugin from the submitter's SLURM_JOB_ID; when there is none, SLURM_JOB_ID in the
+// environment sbatch sends (desc.environment). Values that are not a job id (1..2^32-1) are
+// skipped. Empty when the job was not submitted from inside a job, or when the submitter
+// removed SLURM_JOB_ID: this is a guard against losing labels by accident, not against a
+// researcher who means to (every field here is written by the submitting client).
+std::vector<uint32_t> ParentJobIds(const job_desc_msg_t& desc);
 
 // The full request. `submit_uid` is the caller's uid (job_desc->user_id may name another user
 // when root submits on someone's behalf: that user is the one whose rights count).

@@ -95,6 +95,33 @@ absl::StatusOr<bool> ParseYesNo(absl::string_view v) {
   return absl::InvalidArgumentError("expected yes or no");
 }
 
+// A job submitted from inside a running job inherits that job's datasets, read from the
+// parent's tag (which only the plugin and admins can write).
+absl::Status AddParentDatasets(const job_desc_msg_t& desc, const char* parent_admin_comment,
+                               std::vector<std::string>* datasets) {
+  if (parent_admin_comment == nullptr) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<JobTag> tag = ParseJobTag(parent_admin_comment);
+  if (absl::IsNotFound(tag.status())) {
+    return absl::OkStatus();  // the parent was not placed by this plugin
+  }
+  if (!tag.ok()) {
+    const std::vector<uint32_t> parents = ParentJobIds(desc);
+    return absl::InvalidArgumentError(absl::StrCat(
+        "this job was submitted from inside job ",
+        parents.empty() ? std::string("(unknown)") : absl::StrCat(parents.front()),
+        ", whose residency tag cannot be read (", tag.status().message(),
+        "), so the datasets it inherits are unknown; ask your cluster admins"));
+  }
+  for (std::string& name : tag->datasets) {
+    if (std::find(datasets->begin(), datasets->end(), name) == datasets->end()) {
+      datasets->push_back(std::move(name));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::unique_ptr<UserDirectory> NewNssUserDirectory(absl::Duration ttl) {
@@ -203,7 +230,7 @@ std::string SubmitFilter::NextDecisionId(absl::Time now) {
 }
 
 SubmitAnswer SubmitFilter::Submit(const job_desc_msg_t& desc, uint32_t submit_uid,
-                                  absl::Time now) {
+                                  absl::Time now, const char* parent_admin_comment) {
   SubmitAnswer answer;
   uint32_t uid = desc.user_id != NO_VAL ? desc.user_id : submit_uid;
   absl::StatusOr<UserInfo> user = users_->Lookup(uid);
@@ -214,6 +241,12 @@ SubmitAnswer SubmitFilter::Submit(const job_desc_msg_t& desc, uint32_t submit_ui
     return answer;
   }
   absl::StatusOr<JobRequest> request = TranslateJobDesc(desc, *user, now);
+  if (request.ok()) {
+    if (absl::Status s = AddParentDatasets(desc, parent_admin_comment, &request->datasets);
+        !s.ok()) {
+      request = s;
+    }
+  }
   if (!request.ok()) {
     answer.slurm_error = ESLURM_INVALID_FEATURE;
     answer.message = absl::StrCat("sovereign: ", request.status().message());

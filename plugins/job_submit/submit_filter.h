@@ -92,7 +92,12 @@ class SubmitFilter {
   static absl::StatusOr<std::unique_ptr<SubmitFilter>> Create(
       FilterOptions options, std::unique_ptr<UserDirectory> users);
 
-  SubmitAnswer Submit(const job_desc_msg_t& desc, uint32_t submit_uid, absl::Time now);
+  // `parent_admin_comment` is the admin_comment of the running job this one was submitted
+  // from (ParentJobIds), as slurmctld holds it; null when there is none or it is gone. The
+  // datasets of its tag add to the job's declared datasets; a parent without a tag adds
+  // nothing; a malformed parent tag refuses the job.
+  SubmitAnswer Submit(const job_desc_msg_t& desc, uint32_t submit_uid, absl::Time now,
+                      const char* parent_admin_comment = nullptr);
   // Re-checks a change to a tagged job against the full residency rule of the register in
   // force, whoever asks (root and SlurmUser included): a partition, node list or feature
   // expression that reaches outside the sites the tag's datasets allow, an account or comment

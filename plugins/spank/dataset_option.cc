@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
 
 namespace sovereign::spank {
@@ -111,7 +112,14 @@ Checked<DatasetOptionLimits> ParseDatasetOptionArgs(const std::vector<std::strin
 
 Checked<std::vector<std::string>> ParseDatasetOption(std::string_view value,
                                                      const DatasetOptionLimits& limits) {
+  return AddDatasetOption({}, value, limits);
+}
+
+Checked<std::vector<std::string>> AddDatasetOption(const std::vector<std::string>& declared,
+                                                   std::string_view value,
+                                                   const DatasetOptionLimits& limits) {
   Checked<std::vector<std::string>> out;
+  out.value = declared;
   if (Strip(value).empty()) {
     out.error = "--dataset needs one or more dataset names, " + std::string(kExample);
     return out;
@@ -136,13 +144,28 @@ Checked<std::vector<std::string>> ParseDatasetOption(std::string_view value,
     if (std::find(names.begin(), names.end(), name) == names.end()) {
       if (static_cast<int>(names.size()) == limits.max_names) {
         out.error = "--dataset: more than " + std::to_string(limits.max_names) +
-                    " datasets; a job may declare at most " + std::to_string(limits.max_names);
+                    " datasets; a job may declare at most " + std::to_string(limits.max_names) +
+                    ", counting every --dataset option and #SBATCH --dataset line";
         return out;
       }
       names.emplace_back(name);
     }
   }
   return out;
+}
+
+bool IsJobId(std::string_view text) {
+  if (text.empty() || text.size() > 10) {
+    return false;
+  }
+  uint64_t n = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') {
+      return false;
+    }
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return n > 0 && n <= 0xffffffffull;
 }
 
 std::string JoinDatasets(const std::vector<std::string>& names) {

@@ -50,6 +50,19 @@ Checked<DatasetOptionLimits> ParseDatasetOptionArgs(const std::vector<std::strin
 Checked<std::vector<std::string>> ParseDatasetOption(std::string_view value,
                                                      const DatasetOptionLimits& limits);
 
+// Adds the names of one more --dataset value to `declared` (the names of the values seen so
+// far, first-seen order) and returns the union: a job's datasets are every --dataset option and
+// every `#SBATCH --dataset` line together. Names already declared are dropped, so seeing the
+// same value twice (sbatch reads its command line twice) changes nothing. max_names applies to
+// the union. The error is ParseDatasetOption's.
+Checked<std::vector<std::string>> AddDatasetOption(const std::vector<std::string>& declared,
+                                                   std::string_view value,
+                                                   const DatasetOptionLimits& limits);
+
+// True when `text` is a job id as Slurm writes SLURM_JOB_ID: 1..10 decimal digits, no sign,
+// no space. Anything else is not passed to slurmctld as a parent job.
+bool IsJobId(std::string_view text);
+
 // The canonical form passed to slurmctld as SPANK_SOVEREIGN_DATASETS: names joined by ",".
 std::string JoinDatasets(const std::vector<std::string>& names);
 

@@ -4,7 +4,9 @@
 // Client side (local and allocator contexts) it checks the value's syntax, so that a typo is
 // reported by sbatch itself, and hands the canonical list to slurmctld with
 // spank_job_control_setenv(): the job_submit plugin finds it as "SPANK_SOVEREIGN_DATASETS=a,b"
-// in job_desc->spank_job_env. Everywhere else (slurmd, slurmstepd) it only registers the option
+// in job_desc->spank_job_env. Every --dataset option and #SBATCH --dataset line adds up. When
+// the command runs inside a job (SLURM_JOB_ID is set), it also passes that job's id as
+// SOVEREIGN_PARENT_JOB, so that the new job inherits the running job's datasets. Everywhere else (slurmd, slurmstepd) it only registers the option
 // so that Slurm can forward it.
 //
 // A thin C ABI shell: every entry point catches everything, nothing unwinds into Slurm. The
@@ -13,6 +15,7 @@
 //
 // Enable it with a plugstack.conf line:
 //   required /usr/lib/sovereign/sovereign_spank.so [max_name_bytes=64] [max_names=16]
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,10 +31,15 @@ namespace {
 using sovereign::spank::DatasetOptionLimits;
 
 constexpr char kControlVar[] = "SOVEREIGN_DATASETS";  // slurmctld sees SPANK_SOVEREIGN_DATASETS
+constexpr char kParentVar[] = "SOVEREIGN_PARENT_JOB";  // the job sbatch/srun/salloc runs inside
 
 // Process-wide state of one sbatch/srun/salloc run. Slurm calls a plugin from one thread.
 DatasetOptionLimits g_limits;
-std::string g_datasets;  // canonical value of the last --dataset given; empty when none
+// Union of every --dataset value seen, first-seen order. sbatch 22.05 calls the option's
+// callback for each #SBATCH line, then for each command-line occurrence (its early pass over
+// the command line does not call it); inside a job Slurm's SLURM_SPANK__SLURM_SPANK_OPTION_*
+// variable calls it once more first. A value seen twice adds nothing.
+std::vector<std::string> g_datasets;
 
 // The exception firewall around every entry point: nothing unwinds into Slurm, and a failure
 // we did not foresee refuses the command (-1) with a message rather than letting it go on.
@@ -53,14 +61,16 @@ int Refuse(const std::string& message) {
 
 int OnDatasetOption(int /*val*/, const char* optarg, int /*remote*/) {
   return Firewall("--dataset", [&] {
-    const sovereign::spank::Checked<std::vector<std::string>> names =
-        sovereign::spank::ParseDatasetOption(optarg == nullptr ? "" : optarg, g_limits);
+    sovereign::spank::Checked<std::vector<std::string>> names = sovereign::spank::AddDatasetOption(
+        g_datasets, optarg == nullptr ? "" : optarg, g_limits);
     if (!names.ok()) {
       return Refuse(names.error);
     }
-    // Like every Slurm option the last one wins: sbatch reads the command line after the
-    // script's #SBATCH lines, so the command line overrides the script.
-    g_datasets = sovereign::spank::JoinDatasets(names.value);
+    // Unlike Slurm's own options, every --dataset adds up: a dataset named in the script
+    // still counts when the command line names another one.
+    g_datasets = std::move(names.value);
+    slurm_debug("sovereign_spank: --dataset=%s: datasets now %s", optarg == nullptr ? "" : optarg,
+                sovereign::spank::JoinDatasets(g_datasets).c_str());
     return 0;
   });
 }
@@ -101,13 +111,26 @@ int slurm_spank_init(spank_t sp, int ac, char** av) {
 int slurm_spank_init_post_opt(spank_t sp, int /*ac*/, char** /*av*/) {
   return Firewall("slurm_spank_init_post_opt", [&] {
     const spank_context_t ctx = spank_context();
-    if ((ctx != S_CTX_LOCAL && ctx != S_CTX_ALLOCATOR) || g_datasets.empty()) {
+    if (ctx != S_CTX_LOCAL && ctx != S_CTX_ALLOCATOR) {
       return 0;
     }
-    const spank_err_t rc = spank_job_control_setenv(sp, kControlVar, g_datasets.c_str(), 1);
-    if (rc != ESPANK_SUCCESS) {
-      slurm_error("--dataset: cannot pass the datasets to slurmctld: %s", spank_strerror(rc));
-      return -1;
+    if (!g_datasets.empty()) {
+      const std::string value = sovereign::spank::JoinDatasets(g_datasets);
+      const spank_err_t rc = spank_job_control_setenv(sp, kControlVar, value.c_str(), 1);
+      if (rc != ESPANK_SUCCESS) {
+        slurm_error("--dataset: cannot pass the datasets to slurmctld: %s", spank_strerror(rc));
+        return -1;
+      }
+    }
+    // Submitted from inside a job: name that job, whose datasets the new job inherits.
+    const char* parent = std::getenv("SLURM_JOB_ID");
+    if (sovereign::spank::IsJobId(parent == nullptr ? "" : parent)) {
+      const spank_err_t rc = spank_job_control_setenv(sp, kParentVar, parent, 1);
+      if (rc != ESPANK_SUCCESS) {
+        slurm_error("sovereign_spank.so: cannot pass the parent job %s to slurmctld: %s", parent,
+                    spank_strerror(rc));
+        return -1;
+      }
     }
     return 0;
   });

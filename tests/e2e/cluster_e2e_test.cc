@@ -195,7 +195,9 @@ TEST_F(ClusterE2ETest, DatasetOptionReachesTheController) {
   EXPECT_THAT(ControllerSpankEnv(without), Not(HasSubstr("SOVEREIGN_DATASETS")));
 }
 
-TEST_F(ClusterE2ETest, CommandLineDatasetOverridesTheScriptDirective) {
+// Unlike Slurm's own options, --dataset adds up: sbatch calls the option for the script's
+// #SBATCH lines, then for the command line, so the script's names come first.
+TEST_F(ClusterE2ETest, CommandLineAndScriptDatasetsAddUp) {
   const std::string script_path = cluster().output_dir() + "/with-directive.sh";
   {
     FILE* f = fopen(script_path.c_str(), "w");
@@ -206,10 +208,10 @@ TEST_F(ClusterE2ETest, CommandLineDatasetOverridesTheScriptDirective) {
   uint32_t directive = 0;
   RunBatch({script_path}, &directive);
   EXPECT_THAT(ControllerSpankEnv(directive), HasSubstr("SPANK_SOVEREIGN_DATASETS=from-script\n"));
-  uint32_t overridden = 0;
-  RunBatch({"--dataset=from-command-line", script_path}, &overridden);
-  EXPECT_THAT(ControllerSpankEnv(overridden),
-              HasSubstr("SPANK_SOVEREIGN_DATASETS=from-command-line\n"));
+  uint32_t both = 0;
+  RunBatch({"--dataset=from-command-line", "--dataset=from-script", script_path}, &both);
+  EXPECT_THAT(ControllerSpankEnv(both),
+              HasSubstr("SPANK_SOVEREIGN_DATASETS=from-script,from-command-line\n"));
 }
 
 TEST_F(ClusterE2ETest, SrunAndSallocPassTheDatasetToo) {
@@ -250,7 +252,8 @@ TEST_F(ClusterE2ETest, BadDatasetSyntaxIsRefusedBySbatch) {
        "--dataset: dataset \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\" is 65 bytes long; "
        "the limit is 64"},
       {"a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q",
-       "--dataset: more than 16 datasets; a job may declare at most 16"},
+       "--dataset: more than 16 datasets; a job may declare at most 16, counting every "
+       "--dataset option and #SBATCH --dataset line"},
   };
   int n = 0;
   for (const Case& c : cases) {

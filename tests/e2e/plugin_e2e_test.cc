@@ -272,5 +272,119 @@ TEST_F(PluginE2ETest, GarbageSnapshotKeepsTheLastGoodRegister) {
   cluster().Run({"scancel", absl::StrCat(id)});
 }
 
+// A job's datasets are the union of every declaration: the tests below submit held jobs
+// (placement and tag are decided at submission) and read the tag slurmctld keeps.
+
+// A job script every user can read, in the cluster's output folder.
+std::string WriteScript(const std::string& dir, const std::string& name, const std::string& text) {
+  const std::string path = dir + "/" + name;
+  std::ofstream(path) << text;
+  chmod(path.c_str(), 0755);
+  return path;
+}
+
+// Polls `path` until it holds a complete line (bounded), and returns its contents.
+absl::StatusOr<std::string> WaitForLine(const std::string& path, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  std::string text;
+  while (absl::Now() < deadline) {
+    text = ReadText(path);
+    if (text.find('\n') != std::string::npos) {
+      return text;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return absl::DeadlineExceededError(absl::StrCat(path, " has no complete line after ",
+                                                  absl::FormatDuration(timeout), ": \"", text,
+                                                  "\""));
+}
+
+constexpr char kEuPartition[] = "gpu-(fr-a100|de-h100)";
+
+TEST_F(PluginE2ETest, ScriptAndCommandLineDatasetsAddUp) {
+  Publish();
+  const std::string script = WriteScript(cluster().output_dir(), "script-and-cli.sh",
+                                         "#!/bin/sh\n#SBATCH --dataset=patients-eu\ntrue\n");
+  uint32_t id = SubmitOk(kAlice, {"--dataset=imagenet-public", "--hold", script});
+  ASSERT_GT(id, 0u);
+  EXPECT_THAT(*cluster().JobField(id, "AdminComment"),
+              MatchesRegex("sovereign:v1;id=[0-9a-f-]+;ds=imagenet-public,patients-eu;region=eu;"
+                           "reg=[0-9a-f]{12}"));
+  EXPECT_THAT(*cluster().JobField(id, "Partition"), MatchesRegex(kEuPartition));
+  cluster().Run({"scancel", absl::StrCat(id)});
+}
+
+TEST_F(PluginE2ETest, RepeatedDatasetOptionsAllCount) {
+  Publish();
+  uint32_t id = SubmitOk(kAlice, {"--dataset=patients-eu", "--dataset=imagenet-public", "--hold",
+                                  "--wrap", "true"});
+  ASSERT_GT(id, 0u);
+  EXPECT_THAT(*cluster().JobField(id, "AdminComment"),
+              HasSubstr(";ds=imagenet-public,patients-eu;region=eu;"));
+  EXPECT_THAT(*cluster().JobField(id, "Partition"), MatchesRegex(kEuPartition));
+  cluster().Run({"scancel", absl::StrCat(id)});
+}
+
+TEST_F(PluginE2ETest, CommentKeyIsCaseInsensitive) {
+  Publish();
+  uint32_t id = SubmitOk(kAlice, {"--comment=Dataset:patients-eu", "--hold", "--wrap", "true"});
+  ASSERT_GT(id, 0u);
+  EXPECT_THAT(*cluster().JobField(id, "AdminComment"), HasSubstr(";ds=patients-eu;region=eu;"));
+  EXPECT_THAT(*cluster().JobField(id, "Partition"), MatchesRegex(kEuPartition));
+  cluster().Run({"scancel", absl::StrCat(id)});
+}
+
+TEST_F(PluginE2ETest, UnreadableCommentDeclarationIsRefused) {
+  Publish();
+  CommandResult r = Sbatch(kAlice, {"--comment=dataset: patients-eu", "--wrap", "true"});
+  EXPECT_NE(r.exit_code, 0) << r.Describe();
+  EXPECT_THAT(r.err, HasSubstr("sbatch: error: sovereign: cannot read the dataset declaration "
+                               "\"dataset: patients-eu\" in --comment; write \"dataset:\" and the "
+                               "names as one word, without spaces, e.g. "
+                               "--comment=dataset:patients-eu or "
+                               "--comment=dataset:patients-eu,imagenet-public"));
+}
+
+TEST_F(PluginE2ETest, AJobSubmittedFromInsideALabelledJobInheritsItsDatasets) {
+  Publish();
+  // The outer job submits the inner one with sbatch, as a pipeline step would, and writes
+  // the inner job's id to its output file.
+  const std::string out = cluster().output_dir();
+  uint32_t outer = SubmitOk(
+      kAlice, {"--dataset=patients-eu", "--wrap",
+               absl::StrCat("sbatch --parsable --hold -o ", out,
+                            "/inner-%j.out --dataset=imagenet-public --wrap true")});
+  ASSERT_GT(outer, 0u);
+  absl::StatusOr<std::string> line =
+      WaitForLine(absl::StrCat(out, "/", outer, ".out"), absl::Seconds(60));
+  ASSERT_TRUE(line.ok()) << line.status();
+  uint32_t inner = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(*line), &inner)) << *line;
+  EXPECT_THAT(*cluster().JobField(inner, "AdminComment"),
+              HasSubstr(";ds=imagenet-public,patients-eu;region=eu;"));
+  EXPECT_THAT(*cluster().JobField(inner, "Partition"), MatchesRegex(kEuPartition));
+  cluster().Run({"scancel", absl::StrCat(inner)});
+}
+
+// Slurm itself hands the outer job's last --dataset value to an sbatch run inside it (the
+// job's SLURM_SPANK__SLURM_SPANK_OPTION_* variable). A parent that declared its dataset in the
+// comment has no such variable: only the parent-job lookup carries it to the inner job.
+TEST_F(PluginE2ETest, AJobSubmittedFromInsideACommentLabelledJobInheritsItsDatasets) {
+  Publish();
+  const std::string out = cluster().output_dir();
+  uint32_t outer = SubmitOk(
+      kAlice, {"--comment=dataset:patients-eu", "--wrap",
+               absl::StrCat("sbatch --parsable --hold -o ", out, "/inner-%j.out --wrap true")});
+  ASSERT_GT(outer, 0u);
+  absl::StatusOr<std::string> line =
+      WaitForLine(absl::StrCat(out, "/", outer, ".out"), absl::Seconds(60));
+  ASSERT_TRUE(line.ok()) << line.status();
+  uint32_t inner = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(*line), &inner)) << *line;
+  EXPECT_THAT(*cluster().JobField(inner, "AdminComment"), HasSubstr(";ds=patients-eu;region=eu;"));
+  EXPECT_THAT(*cluster().JobField(inner, "Partition"), MatchesRegex(kEuPartition));
+  cluster().Run({"scancel", absl::StrCat(inner)});
+}
+
 }  // namespace
 }  // namespace sovereign::e2e

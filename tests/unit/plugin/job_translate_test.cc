@@ -81,6 +81,110 @@ TEST(DeclaredDatasets, EmptyNameIsRefusedWithAHint) {
             "as --dataset=patients-eu,imagenet-public");
 }
 
+// DeclaredDatasets of a job whose only label channel is `comment`.
+absl::StatusOr<std::vector<std::string>> FromComment(std::string comment) {
+  Desc desc;
+  desc.d.comment = comment.data();
+  return DeclaredDatasets(desc.d);
+}
+
+std::string RefusalOf(const std::string& comment) {
+  auto ds = FromComment(comment);
+  EXPECT_FALSE(ds.ok()) << "accepted: " << comment;
+  EXPECT_EQ(ds.status().code(), absl::StatusCode::kInvalidArgument);
+  return std::string(ds.status().message());
+}
+
+std::string Unreadable(const std::string& typed) {
+  return "cannot read the dataset declaration \"" + typed +
+         "\" in --comment; write \"dataset:\" and the names as one word, without spaces, e.g. "
+         "--comment=dataset:patients-eu or --comment=dataset:patients-eu,imagenet-public";
+}
+
+TEST(DeclaredDatasets, CommentKeyIsCaseInsensitiveNamesAreKept) {
+  EXPECT_THAT(*FromComment("Dataset:patients-eu"), ElementsAre("patients-eu"));
+  EXPECT_THAT(*FromComment("DATASETS:patients-eu,ImageNet"), ElementsAre("patients-eu", "ImageNet"));
+  EXPECT_THAT(*FromComment("run 7;dataSet:a dataset:b;datasets:a"), ElementsAre("a", "b"));
+}
+
+TEST(DeclaredDatasets, SpankAndEveryCommentTokenAddUp) {
+  Desc desc;
+  char env0[] = "SPANK_SOVEREIGN_DATASETS=imagenet-public";
+  char* env[] = {env0};
+  desc.d.spank_job_env = env;
+  desc.d.spank_job_env_size = 1;
+  char comment[] = "Dataset:patients-eu datasets:genomics-eu-us,imagenet-public";
+  desc.d.comment = comment;
+  EXPECT_THAT(*DeclaredDatasets(desc.d),
+              ElementsAre("imagenet-public", "patients-eu", "genomics-eu-us"));
+}
+
+TEST(DeclaredDatasets, UnreadableCommentDeclarationsAreRefusedQuotingWhatWasTyped) {
+  EXPECT_EQ(RefusalOf("dataset=patients-eu"), Unreadable("dataset=patients-eu"));
+  EXPECT_EQ(RefusalOf("run 7; Datasets=a,b"), Unreadable("Datasets=a,b"));
+  EXPECT_EQ(RefusalOf("dataset: patients-eu"), Unreadable("dataset: patients-eu"));
+  EXPECT_EQ(RefusalOf("dataset:"), Unreadable("dataset:"));
+  EXPECT_EQ(RefusalOf("dataset: "), Unreadable("dataset:"));
+  EXPECT_EQ(RefusalOf("dataset= x"), Unreadable("dataset= x"));
+  EXPECT_EQ(RefusalOf("dataset = patients-eu"), Unreadable("dataset = patients-eu"));
+  EXPECT_EQ(RefusalOf("datasets patients-eu"), Unreadable("datasets patients-eu"));
+  EXPECT_EQ(RefusalOf("uses the dataset"), Unreadable("dataset"));
+  // A readable declaration before an unreadable one does not make the job acceptable.
+  EXPECT_EQ(RefusalOf("dataset:a;dataset=b"), Unreadable("dataset=b"));
+  // Control bytes are shown escaped, long text is cut.
+  EXPECT_EQ(RefusalOf("dataset:\tpatients-eu"), Unreadable("dataset:\\x09patients-eu"));
+  EXPECT_EQ(RefusalOf("dataset=" + std::string(80, 'x')),
+            Unreadable("dataset=" + std::string(52, 'x') + "..."));
+}
+
+TEST(DeclaredDatasets, CommentTextThatOnlyMentionsDatasetsIsNotADeclaration) {
+  EXPECT_THAT(*FromComment("dataset_v2 datasets. mydataset:a datasetname=x"), IsEmpty());
+  EXPECT_THAT(*FromComment("dataset-tools:3"), IsEmpty());
+}
+
+TEST(ParentJobIds, SpankEnvironmentFirstWithOrWithoutPrefix) {
+  Desc desc;
+  char env0[] = "SPANK_SOVEREIGN_PARENT_JOB=41";
+  char env1[] = "SOVEREIGN_DATASETS=x";
+  char env2[] = "SOVEREIGN_PARENT_JOB=42";
+  char* spank[] = {env0, env1, env2};
+  desc.d.spank_job_env = spank;
+  desc.d.spank_job_env_size = 3;
+  char var0[] = "SLURM_JOB_ID=7";
+  char* environment[] = {var0};
+  desc.d.environment = environment;
+  desc.d.env_size = 1;
+  EXPECT_THAT(ParentJobIds(desc.d), ElementsAre(41u, 42u));
+}
+
+TEST(ParentJobIds, ElseSlurmJobIdInTheSubmittersEnvironment) {
+  Desc desc;
+  char var0[] = "HOME=/home/alice";
+  char var1[] = "SLURM_JOB_IDX=5";
+  char var2[] = "SLURM_JOB_ID=1234";
+  char* environment[] = {var0, var1, var2};
+  desc.d.environment = environment;
+  desc.d.env_size = 3;
+  EXPECT_THAT(ParentJobIds(desc.d), ElementsAre(1234u));
+}
+
+TEST(ParentJobIds, NoneOrNotAJobId) {
+  Desc desc;
+  EXPECT_THAT(ParentJobIds(desc.d), IsEmpty());
+  char bad0[] = "SOVEREIGN_PARENT_JOB=12x";
+  char* spank[] = {bad0};
+  desc.d.spank_job_env = spank;
+  desc.d.spank_job_env_size = 1;
+  char var0[] = "SLURM_JOB_ID=0";
+  char var1[] = "SLURM_JOB_ID=99999999999";
+  char var2[] = "SLURM_JOB_ID=-3";
+  char var3[] = "SLURM_JOB_ID=";
+  char* environment[] = {var0, var1, var2, var3};
+  desc.d.environment = environment;
+  desc.d.env_size = 4;
+  EXPECT_THAT(ParentJobIds(desc.d), IsEmpty());
+}
+
 TEST(TranslateJobDesc, GresPerNodeTimesNodes) {
   Desc desc;
   char account[] = "oncology";

@@ -252,6 +252,76 @@ TEST_F(SubmitFilterTest, UnknownUserAndBadDatasetSyntax) {
             "list such as --dataset=patients-eu,imagenet-public");
 }
 
+TEST_F(SubmitFilterTest, UnreadableCommentDeclarationIsRefusedNotIgnored) {
+  Publish(now_);
+  Start();
+  Job job;
+  char comment[] = "dataset: patients-eu";
+  job.d.comment = comment;
+  SubmitAnswer a = filter_->Submit(job.d, 1000, now_);
+  EXPECT_FALSE(a.accept);
+  EXPECT_EQ(a.slurm_error, ESLURM_INVALID_FEATURE);
+  EXPECT_EQ(a.message,
+            "sovereign: cannot read the dataset declaration \"dataset: patients-eu\" in --comment; "
+            "write \"dataset:\" and the names as one word, without spaces, e.g. "
+            "--comment=dataset:patients-eu or --comment=dataset:patients-eu,imagenet-public");
+  char capital[] = "Dataset:patients-eu";
+  job.d.comment = capital;
+  a = filter_->Submit(job.d, 1000, now_);
+  ASSERT_TRUE(a.accept) << a.message;
+  EXPECT_THAT(a.admin_comment, HasSubstr(";ds=patients-eu;region=eu;"));
+}
+
+TEST_F(SubmitFilterTest, AJobSubmittedFromInsideAJobInheritsItsDatasets) {
+  Publish(now_);
+  Start();
+  Job job;
+  job.Datasets("imagenet-public");
+  char parent_id[] = "SLURM_JOB_ID=77";
+  char* environment[] = {parent_id};
+  job.d.environment = environment;
+  job.d.env_size = 1;
+  const char* parent_tag = "sovereign:v1;id=p-1;ds=patients-eu;region=eu;reg=0123456789ab";
+  SubmitAnswer a = filter_->Submit(job.d, 1000, now_, parent_tag);
+  ASSERT_TRUE(a.accept) << a.message;
+  EXPECT_THAT(a.partition, MatchesRegex("gpu-(fr-a100|de-h100)"));
+  EXPECT_THAT(a.admin_comment, HasSubstr(";ds=imagenet-public,patients-eu;region=eu;"));
+  auto spooled = Spooled();
+  ASSERT_EQ(spooled.size(), 1u);
+  EXPECT_THAT(spooled[0].request.datasets, ::testing::ElementsAre("imagenet-public", "patients-eu"));
+
+  // Bob may not use what the job he submits from holds.
+  Job bob(1001);
+  bob.d.environment = environment;
+  bob.d.env_size = 1;
+  a = filter_->Submit(bob.d, 1001, now_, parent_tag);
+  EXPECT_FALSE(a.accept);
+  EXPECT_THAT(a.message, StartsWith("sovereign: user bob may not use dataset patients-eu"));
+}
+
+TEST_F(SubmitFilterTest, AParentWithoutATagAddsNothingAMalformedOneRefuses) {
+  Publish(now_);
+  Start();
+  Job job;
+  char parent_id[] = "SPANK_SOVEREIGN_PARENT_JOB=77";
+  char* spank_env[] = {parent_id};
+  job.d.spank_job_env = spank_env;
+  job.d.spank_job_env_size = 1;
+  SubmitAnswer a = filter_->Submit(job.d, 1000, now_, "set by an admin");
+  ASSERT_TRUE(a.accept) << a.message;
+  EXPECT_THAT(a.admin_comment, HasSubstr(";ds=;"));
+  a = filter_->Submit(job.d, 1000, now_, nullptr);
+  ASSERT_TRUE(a.accept) << a.message;
+  EXPECT_THAT(a.admin_comment, HasSubstr(";ds=;"));
+  a = filter_->Submit(job.d, 1000, now_, "sovereign:v1;ds=patients-eu;region=eu");
+  EXPECT_FALSE(a.accept);
+  EXPECT_EQ(a.slurm_error, ESLURM_INVALID_FEATURE);
+  EXPECT_EQ(a.message,
+            "sovereign: this job was submitted from inside job 77, whose residency tag cannot be "
+            "read (malformed sovereign tag \"sovereign:v1;ds=patients-eu;region=eu\": no decision "
+            "id), so the datasets it inherits are unknown; ask your cluster admins");
+}
+
 TEST_F(SubmitFilterTest, StaleClusterViewScoresFromTheRegisterAndSaysSo) {
   Publish(now_ - absl::Hours(1));
   Start();

@@ -74,9 +74,61 @@ TEST(ParseDatasetOption, OverLongName) {
 
 TEST(ParseDatasetOption, TooManyNames) {
   EXPECT_EQ(ErrorOf("a,b,c", {.max_names = 2}),
-            "--dataset: more than 2 datasets; a job may declare at most 2");
+            "--dataset: more than 2 datasets; a job may declare at most 2, counting every "
+            "--dataset option and #SBATCH --dataset line");
   // Repeats do not count.
   EXPECT_TRUE(ParseDatasetOption("a,b,a,b", {.max_names = 2}).ok());
+}
+
+TEST(AddDatasetOption, EveryOptionAddsUpInFirstSeenOrder) {
+  // sbatch --dataset=imagenet-public job.sh, job.sh has #SBATCH --dataset=patients-eu: sbatch
+  // calls the option for the script, then the command line; a value seen again (a second
+  // pass) changes nothing.
+  Checked<std::vector<std::string>> r = AddDatasetOption({}, "patients-eu", {});
+  ASSERT_TRUE(r.ok()) << r.error;
+  r = AddDatasetOption(r.value, "imagenet-public", {});
+  ASSERT_TRUE(r.ok()) << r.error;
+  r = AddDatasetOption(r.value, "imagenet-public", {});
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_THAT(r.value, ElementsAre("patients-eu", "imagenet-public"));
+  r = AddDatasetOption(r.value, "genomics-eu-us,patients-eu", {});
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_THAT(r.value, ElementsAre("patients-eu", "imagenet-public", "genomics-eu-us"));
+}
+
+TEST(AddDatasetOption, TheLimitAppliesToTheUnionAndRepeatsDoNotCount) {
+  const DatasetOptionLimits two{.max_names = 2};
+  Checked<std::vector<std::string>> r = AddDatasetOption({"a"}, "b", two);
+  ASSERT_TRUE(r.ok()) << r.error;
+  // The command line seen a second time.
+  r = AddDatasetOption(r.value, "a,b", two);
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_THAT(r.value, ElementsAre("a", "b"));
+  Checked<std::vector<std::string>> over = AddDatasetOption(r.value, "c", two);
+  EXPECT_FALSE(over.ok());
+  EXPECT_EQ(over.error,
+            "--dataset: more than 2 datasets; a job may declare at most 2, counting every "
+            "--dataset option and #SBATCH --dataset line");
+}
+
+TEST(AddDatasetOption, ABadValueIsRefusedWhateverCameBefore) {
+  EXPECT_EQ(AddDatasetOption({"patients-eu"}, "", {}).error,
+            "--dataset needs one or more dataset names, e.g. --dataset=patients-eu,imagenet-public");
+  EXPECT_EQ(AddDatasetOption({"patients-eu"}, "pat/ients", {}).error,
+            "--dataset: dataset \"pat/ients\" has '/' at position 4; names start with a letter or "
+            "digit and use only letters, digits, '.', '_' and '-'");
+}
+
+TEST(IsJobId, OnlyWhatSlurmWritesAsSlurmJobId) {
+  EXPECT_TRUE(IsJobId("1"));
+  EXPECT_TRUE(IsJobId("4294967295"));
+  EXPECT_FALSE(IsJobId(""));
+  EXPECT_FALSE(IsJobId("0"));
+  EXPECT_FALSE(IsJobId("4294967296"));
+  EXPECT_FALSE(IsJobId("12345678901"));
+  EXPECT_FALSE(IsJobId("-1"));
+  EXPECT_FALSE(IsJobId("12 "));
+  EXPECT_FALSE(IsJobId("12_3"));
 }
 
 TEST(ParseDatasetOptionArgs, DefaultsAndOverrides) {
