@@ -352,8 +352,10 @@ TEST_F(SubmitFilterTest, GarbageSnapshotKeepsTheLastGoodOne) {
 // A spool that cannot take the record: the job is refused (fail closed).
 TEST_F(SubmitFilterTest, UnwritableSpoolRefusesTheJob) {
   Publish(now_);
-  Start();
   testing::ChildResult child = testing::RunInChild([&](const testing::Report& report) {
+    // The filter (and its snapshot watcher thread) is made in the child: a fork while the
+    // parent's watcher held its lock would leave the child's copy of the lock held forever.
+    Start();
     signal(SIGXFSZ, SIG_IGN);
     struct rlimit lim = {0, 0};  // no file may grow: every write fails with EFBIG
     setrlimit(RLIMIT_FSIZE, &lim);
