@@ -85,7 +85,8 @@ std::string AppendSiteGuard(std::string_view features, std::string_view guard);
 
 // The sites named by the guard that ends `features` (the inverse of AppendSiteGuard).
 // INVALID_ARGUMENT when `features` does not end with a guard term, or when what precedes it
-// could escape it (an unbalanced bracket or parenthesis).
+// could escape it: an unbalanced bracket or parenthesis, or a node count (`gpu*2&site_a`:
+// Slurm 22.05 then enforces only the counted terms; seen on the mini cluster).
 absl::StatusOr<std::vector<std::string>> TrailingSiteGuard(std::string_view features,
                                                            std::string_view prefix);
 

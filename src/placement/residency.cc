@@ -175,6 +175,10 @@ absl::StatusOr<std::vector<std::string>> TrailingSiteGuard(std::string_view feat
     return absl::InvalidArgumentError(
         absl::StrCat("features \"", f, "\" ", why));
   };
+  if (f.find('*') != absl::string_view::npos) {
+    // Seen on Slurm 22.05: with a count anywhere, only the counted terms are enforced.
+    return not_guarded("use node counts (*N), under which Slurm does not enforce a site guard");
+  }
   // The guard is either the whole expression or what follows the last top-level '&'.
   int depth = 0;
   size_t cut = absl::string_view::npos;

@@ -94,6 +94,9 @@ TEST_F(ResidencyTest, GuardIsTheLastAndTermAndCanBeReadBack) {
   EXPECT_EQ(TrailingSiteGuard("gpu)&site_a", "site_").status().message(),
             "features \"gpu)&site_a\" have an unbalanced bracket");
   EXPECT_FALSE(TrailingSiteGuard("[gpu&site_a]", "site_").ok());
+  EXPECT_EQ(TrailingSiteGuard("gpu*1&site_a", "site_").status().message(),
+            "features \"gpu*1&site_a\" use node counts (*N), under which Slurm does not enforce "
+            "a site guard");
 }
 
 TEST_F(ResidencyTest, NodeSiteNeedsItsFeatureAndItsPartitionsToAgree) {
