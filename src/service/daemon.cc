@@ -180,6 +180,18 @@ absl::Status Daemon::Reload() {
   return absl::OkStatus();
 }
 
+std::shared_ptr<const Register> Daemon::RegisterInForceAt(absl::Time t) {
+  absl::StatusOr<std::optional<std::string>> version = store_->VersionInForceAt(t);
+  if (version.ok() && version->has_value()) {
+    if (std::shared_ptr<const Register> reg = RegisterByVersion(**version)) {
+      return reg;
+    }
+  }
+  // Before the first recorded revision (or the store cannot say): the register in force now.
+  std::shared_ptr<const ActiveRegister> active = registers_->Current();
+  return active == nullptr ? nullptr : active->reg;
+}
+
 std::shared_ptr<const Register> Daemon::RegisterByVersion(const std::string& version) {
   std::lock_guard<std::mutex> lock(versions_mu_);
   if (auto it = versions_.find(version); it != versions_.end()) {
@@ -250,9 +262,12 @@ absl::Status Daemon::StartSlurm() {
     ReconcilerOptions ro;
     ro.interval = std::chrono::milliseconds(sc.reconcile_interval_ms);
     ro.rederive_after = absl::Seconds(sc.rederive_after_s);
-    reconciler_ = std::make_unique<Reconciler>(ro, log_.get(), [this] {
-      std::shared_ptr<const ActiveRegister> active = registers_->Current();
-      return active == nullptr ? nullptr : active->reg;
+    absl::StatusOr<plugin::FilterOptions> plugin_conf = ReadPluginConf(PluginConfPath(sc));
+    if (plugin_conf.ok()) {
+      ro.site_feature_prefix = plugin_conf->site_feature_prefix;
+    }
+    reconciler_ = std::make_unique<Reconciler>(ro, log_.get(), [this](absl::Time t) {
+      return RegisterInForceAt(t);
     });
     reconciler_->Start();
     spdlog::info("ingesting the plugin's spool {}; reconciling jobs every {} ms", sc.spool_dir,

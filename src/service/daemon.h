@@ -75,6 +75,9 @@ class Daemon {
   // The Slurm side (config.slurm.slurm_conf set): snapshot out, spool in, jobs checked.
   absl::Status StartSlurm();
   std::shared_ptr<const Register> RegisterByVersion(const std::string& version);
+  // The register in force at time t (from the store's revisions; the current one before the
+  // first).
+  std::shared_ptr<const Register> RegisterInForceAt(absl::Time t);
   std::unique_ptr<slurm::SnapshotPublisher> publisher_;
   // Reads back the published snapshot, as the plugin does, for PlacementService.
   std::unique_ptr<snapshot::SnapshotWatcher> snapshot_watcher_;

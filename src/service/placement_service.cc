@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "decision_body.h"
+#include "audit_records.h"
 #include "grpc_status.h"
 #include "job_translate.h"
 #include "proto_convert.h"
@@ -147,19 +147,7 @@ void PlacementServiceImpl::DecideFor(const Caller& caller, const v1::JobRequest&
     ctx_->decisions_served.fetch_add(1, std::memory_order_relaxed);
     return finish(absl::OkStatus());
   }
-  audit::AuditRecord rec;
-  rec.kind = audit::RecordKind::kDecision;
-  rec.decision_id = id;
-  rec.time = decision.decided_at;
-  rec.caller = caller.Describe();
-  rec.user = request->user;
-  rec.account = request->account;
-  rec.datasets = decision.labels;
-  rec.region = decision.region;
-  rec.partition = decision.partition_name;
-  rec.verdict = std::string(VerdictName(decision.verdict));
-  rec.register_version = decision.register_version;
-  rec.body_json = DecisionBody(*request, decision, reg, id, rec.caller);
+  audit::AuditRecord rec = DecisionRecord(*request, decision, reg, id, caller.Describe());
   // Nothing is answered that is not written down: the answer goes out from the log's
   // completion, which runs once the record is durable.
   std::string body = rec.body_json;

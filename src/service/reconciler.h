@@ -2,10 +2,12 @@
 //
 // Every round it reads the jobs slurmctld knows (libslurm). For each job carrying the plugin's
 // tag in admin_comment that has been given nodes, it appends one attestation record to the
-// chain: the decision id, the job id, the nodes, the regions of those nodes (from the register
-// in force and Slurm's node-to-partition map), and "ok" or "violation". A violation (a node
-// outside the tag's region: a changed slurm.conf, a manual scontrol, a bug) is also logged as
-// an error.
+// chain (AttestationRecord): the decision id, the job id, each node with its partitions and
+// site, and "ok" or "violation", judged against the full residency rule (region, operator
+// jurisdiction) of the register in force when the job started. A node's site comes from its
+// site feature and its partitions, which must agree (SiteOfNode). A violation (a node outside
+// the allowed sites: a changed slurm.conf, a manual scontrol, guards switched off, a bug) names
+// the node, its site, the rule and the register, and is logged as an error.
 //
 // A tagged job whose decision never reached the log (the controller's machine lost the spool
 // record in a power cut before its page cache was written) gets a decision record re-derived
@@ -28,6 +30,7 @@
 
 #include "absl/status/statusor.h"
 #include "cluster_reader.h"
+#include "sovereign/cluster.h"
 #include "sovereign/audit_log.h"
 #include "sovereign/register.h"
 
@@ -40,7 +43,9 @@ struct ReconcilerOptions {
   absl::Duration rederive_after = absl::Minutes(2);
   // Where jobs and nodes come from; the defaults read slurmctld through libslurm.
   std::function<absl::StatusOr<std::vector<slurm::JobRow>>()> read_jobs;
-  std::function<absl::StatusOr<std::map<std::string, std::vector<std::string>>>()> read_nodes;
+  std::function<absl::StatusOr<std::vector<NodeStatus>>()> read_nodes;
+  // The node feature that names a site (the plugin's site_feature_prefix).
+  std::string site_feature_prefix = "site_";
 };
 
 struct ReconcileStats {
@@ -51,8 +56,9 @@ struct ReconcileStats {
 
 class Reconciler {
  public:
+  // `register_at(t)` is the register that was in force at time t (null when none was).
   Reconciler(ReconcilerOptions options, audit::AuditLog* log,
-             std::function<std::shared_ptr<const Register>()> current_register);
+             std::function<std::shared_ptr<const Register>(absl::Time)> register_at);
   ~Reconciler();
   Reconciler(const Reconciler&) = delete;
   Reconciler& operator=(const Reconciler&) = delete;
@@ -65,7 +71,7 @@ class Reconciler {
 
   const ReconcilerOptions options_;
   audit::AuditLog* const log_;
-  const std::function<std::shared_ptr<const Register>()> current_;
+  const std::function<std::shared_ptr<const Register>(absl::Time)> register_at_;
   std::mutex mu_;
   std::set<uint32_t> attested_;  // job ids already attested (also found in the log)
   std::mutex stop_mu_;

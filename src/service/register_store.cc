@@ -216,4 +216,24 @@ absl::StatusOr<StoredRegister> RegisterStore::FindVersion(const std::string& pre
   return *std::move(found);
 }
 
+absl::StatusOr<std::optional<std::string>> RegisterStore::VersionInForceAt(absl::Time t) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_,
+               "SELECT version FROM register_revisions WHERE applied_at_us <= ?"
+               " ORDER BY revision DESC LIMIT 1");
+  if (!st.ok()) {
+    return absl::InternalError(absl::StrCat("register store: ", st.Error()));
+  }
+  st.Bind(1, static_cast<int64_t>(absl::ToUnixMicros(t)));
+  const int rc = sqlite3_step(st.get());
+  if (rc == SQLITE_DONE) {
+    return std::optional<std::string>();
+  }
+  if (rc != SQLITE_ROW) {
+    return absl::InternalError(absl::StrCat("register store: ", st.Error()));
+  }
+  return std::optional<std::string>(
+      reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0)));
+}
+
 }  // namespace sovereign::service

@@ -51,6 +51,9 @@ class RegisterStore {
   // The newest revision of a version given in full or as a unique prefix of at least 6 hex
   // digits. NOT_FOUND when no revision has it; INVALID_ARGUMENT for a short or ambiguous prefix.
   absl::StatusOr<StoredRegister> FindVersion(const std::string& version_or_prefix);
+  // The version of the newest revision applied at or before `t` (the register in force then);
+  // nullopt when none was.
+  absl::StatusOr<std::optional<std::string>> VersionInForceAt(absl::Time t);
 
  private:
   explicit RegisterStore(sqlite3* db) : db_(db) {}

@@ -6,62 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
-#include "sovereign/decision_json.h"
+#include "audit_records.h"
 #include "spdlog/spdlog.h"
 
 namespace sovereign::service {
-
-audit::AuditRecord SpooledToRecord(const spool::SpooledDecision& d, const Register* reg) {
-  audit::AuditRecord r;
-  r.kind = audit::RecordKind::kDecision;
-  r.decision_id = d.decision_id;
-  r.time = d.decision.decided_at;
-  const bool modify = d.source == "plugin-modify";
-  r.caller = absl::StrCat("uid=", d.request.uid, "(", d.request.user, ") via job_submit/sovereign",
-                          modify ? " job_modify" : "");
-  r.job_id = d.job_id;
-  r.user = d.request.user;
-  r.account = d.request.account;
-  r.datasets = d.decision.labels;
-  r.region = d.decision.region;
-  r.partition = d.decision.partition_name;
-  r.verdict = std::string(VerdictName(d.decision.verdict));
-  r.register_version = d.decision.register_version;
-  nlohmann::json body;
-  if (reg != nullptr) {
-    body = DecisionToJson(d.decision, d.request, *reg);
-  } else {
-    // Without the register the candidates keep their indexes: still complete, less readable.
-    body = nlohmann::json{{"request", JobRequestToJson(d.request)},
-                          {"verdict", r.verdict},
-                          {"code", std::string(RejectCodeName(d.decision.code))},
-                          {"reason", d.decision.reason},
-                          {"partition", r.partition},
-                          {"region", r.region},
-                          {"labels", d.decision.labels},
-                          {"allowed_regions", d.decision.allowed_regions},
-                          {"register_version", r.register_version},
-                          {"register_unknown", true}};
-    nlohmann::json cands = nlohmann::json::array();
-    for (const Candidate& c : d.decision.candidates) {
-      cands.push_back({{"partition_index", c.partition},
-                       {"exclusion", std::string(ExclusionName(c.exclusion))},
-                       {"rank", c.rank},
-                       {"energy_kwh", c.energy_kwh},
-                       {"co2_grams", c.co2_grams}});
-    }
-    body["candidates"] = std::move(cands);
-  }
-  body["id"] = d.decision_id;
-  body["source"] = modify ? "job_submit/sovereign job_modify" : "job_submit/sovereign";
-  if (d.job_id != 0) {
-    body["job_id"] = d.job_id;
-  }
-  body["caller"] = r.caller;
-  body["stale_cluster"] = d.stale_cluster;
-  r.body_json = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return r;
-}
 
 SpoolIngester::SpoolIngester(IngesterOptions options, audit::AuditLog* log,
                              RegisterLookup registers)

@@ -39,10 +39,7 @@ struct IngesterOptions {
 // Looks up a register by its full version (every applied version is kept); null if unknown.
 using RegisterLookup = std::function<std::shared_ptr<const Register>(const std::string& version)>;
 
-// The audit record of a spooled decision. The body is the core's DecisionToJson (candidate
-// names resolved with the register the decision was made under) plus id, source and caller;
-// without that register the candidates stay as the plugin wrote them (by index).
-audit::AuditRecord SpooledToRecord(const spool::SpooledDecision& d, const Register* reg);
+
 
 class SpoolIngester {
  public:

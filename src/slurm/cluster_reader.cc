@@ -184,7 +184,7 @@ absl::StatusOr<ClusterSnapshot> ReadClusterSnapshot(absl::Time now) {
   return Aggregate(prows, nrows, now);
 }
 
-absl::StatusOr<std::map<std::string, std::vector<std::string>>> ReadNodePartitions() {
+absl::StatusOr<std::vector<NodeStatus>> ReadNodes() {
   partition_info_msg_t* parts = nullptr;
   if (slurm_load_partitions(0, &parts, SHOW_ALL) != SLURM_SUCCESS) {
     return SlurmError("cannot load partitions");
@@ -196,11 +196,12 @@ absl::StatusOr<std::map<std::string, std::vector<std::string>>> ReadNodePartitio
     return s;
   }
   slurm_populate_node_partitions(nodes, parts);
-  std::map<std::string, std::vector<std::string>> out;
+  std::vector<NodeStatus> out;
   for (uint32_t i = 0; i < nodes->record_count; ++i) {
     const node_info_t& n = nodes->node_array[i];
     if (n.name != nullptr) {
-      out[n.name] = absl::StrSplit(Str(n.partitions), ',', absl::SkipEmpty());
+      out.push_back({n.name, absl::StrSplit(Str(n.partitions), ',', absl::SkipEmpty()),
+                     absl::StrSplit(Str(n.features), ',', absl::SkipEmpty())});
     }
   }
   slurm_free_node_info_msg(nodes);

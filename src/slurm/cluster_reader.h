@@ -67,8 +67,8 @@ struct JobRow {
 // Loads every job slurmctld still knows (pending, running and recently finished).
 absl::StatusOr<std::vector<JobRow>> ReadJobs();
 
-// Which partitions each node is in ("fr-a100-1" -> {"gpu-fr-a100"}).
-absl::StatusOr<std::map<std::string, std::vector<std::string>>> ReadNodePartitions();
+// Every node with its partitions and available features (where it is: its site feature).
+absl::StatusOr<std::vector<NodeStatus>> ReadNodes();
 
 // Expands a Slurm host list ("fr-a100-[1-2],us-h100-1") with libslurm's hostlist.
 std::vector<std::string> ExpandHostList(const std::string& expression);

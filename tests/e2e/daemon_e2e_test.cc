@@ -248,6 +248,59 @@ TEST_F(DaemonE2ETest, DecisionsReachTheLogAndJobsAreAttested) {
   EXPECT_TRUE(v.ok) << v.problem;
 }
 
+// The guards are fooled by admin acts outside job_modify (a node's site feature rewritten to
+// an allowed site, the node put in the job's partition): the job runs there, and the
+// attestation, which asks both the node's feature and its partitions, records a violation
+// naming the node, its site, the rule and the register.
+TEST_F(DaemonE2ETest, AJobThatReachesANodeOfAnExcludedSiteIsAttestedAViolation) {
+  EnsureResearchers();
+  StartDaemon();
+  CommandResult held = cluster_->Run({"runuser", "-u", kAlice, "--", "sbatch", "--parsable",
+                                      "--dataset=patients-eu", "--hold", "-o", "/dev/null",
+                                      "--wrap", "true"});
+  ASSERT_EQ(held.exit_code, 0) << held.Describe();
+  uint32_t id = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(held.out), &id)) << held.Describe();
+  ASSERT_EQ(*cluster_->JobField(id, "Partition"), "gpu-fr-a100");
+  for (const std::vector<std::string>& act :
+       {std::vector<std::string>{"scontrol", "update", "nodename=us-h100-1",
+                                 "availablefeatures=region_eu,site_paris-1,gpu_h100",
+                                 "activefeatures=region_eu,site_paris-1,gpu_h100"},
+        std::vector<std::string>{"scontrol", "update", "partitionname=gpu-fr-a100",
+                                 "nodes=us-h100-1"},
+        std::vector<std::string>{"scontrol", "release", absl::StrCat(id)}}) {
+    CommandResult r = cluster_->Run(act);
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  }
+  ASSERT_TRUE(cluster_->WaitForJobState(id, {"COMPLETED"}).ok());
+  EXPECT_EQ(*cluster_->JobField(id, "NodeList"), "us-h100-1");
+  std::vector<Row> rows = WaitForRows([&](const std::vector<Row>& r) {
+    return std::any_of(r.begin(), r.end(),
+                       [&](const Row& x) { return x.kind == 1 && x.job_id == id; });
+  });
+  const Row* attestation = nullptr;
+  for (const Row& r : rows) {
+    if (r.kind == 1 && r.job_id == id) {
+      attestation = &r;
+    }
+  }
+  ASSERT_NE(attestation, nullptr) << ReadText(state_ + "/sovereignd.log");
+  EXPECT_EQ(attestation->verdict, "violation");
+  const nlohmann::json body = nlohmann::json::parse(attestation->body);
+  EXPECT_EQ(body.value("violation", ""),
+            "node us-h100-1 has no known site: its feature says site paris-1 but it is in "
+            "partition gpu-us-h100 of site sanjose-1");
+  EXPECT_EQ(body["allowed_sites"], nlohmann::json::array({"paris-1", "munich-1"}));
+  EXPECT_EQ(body.value("register_version", "").size(), 64u);
+  EXPECT_THAT(ReadText(state_ + "/sovereignd.log"),
+              HasSubstr(absl::StrCat("job ", id, " (decision ")));
+  // Auditors find it by its verdict.
+  CommandResult listed = cluster_->Run({SOVEREIGNCTL_PATH, "--socket", state_ + "/sovereignd.sock",
+                                        "audit", "list", "--verdict", "violation"});
+  EXPECT_EQ(listed.exit_code, 0) << listed.Describe();
+  EXPECT_THAT(listed.out, HasSubstr(attestation->decision_id));
+}
+
 // PlacementService decides against the snapshot sovereignd publishes, as the plugin does: with
 // the only node of gpu-in-l40s drained, both move the job elsewhere (against an every-partition-
 // idle view, as before, Explain would still have answered gpu-in-l40s, where the test above

@@ -466,4 +466,19 @@ std::string MiniCluster::ControllerSpankEnvPath(uint32_t job_id) const {
   return absl::StrCat(log_dir(), "/spank-env/", job_id, ".env");
 }
 
+void EnsureResearchers() {
+  auto run = [](const std::vector<std::string>& argv) {
+    return RunCommand(argv, CleanEnvironment({}), absl::Seconds(30), "/tmp");
+  };
+  if (run({"getent", "group", "oncology"}).exit_code != 0) {
+    run({"groupadd", "oncology"});
+  }
+  if (run({"id", kAlice}).exit_code != 0) {
+    run({"useradd", "--no-create-home", "--shell", "/bin/sh", "-G", "oncology", kAlice});
+  }
+  if (run({"id", kBob}).exit_code != 0) {
+    run({"useradd", "--no-create-home", "--shell", "/bin/sh", kBob});
+  }
+}
+
 }  // namespace sovereign::e2e

@@ -136,4 +136,10 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::vector
 // Contents of a file, or NOT_FOUND / an error naming the path.
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 
+// Researchers of the example register, as real Unix users: sov-alice works on the oncology
+// project (group oncology, dataset patients-eu), sov-bob does not. Created when missing.
+constexpr char kAlice[] = "sov-alice";
+constexpr char kBob[] = "sov-bob";
+void EnsureResearchers();
+
 }  // namespace sovereign::e2e

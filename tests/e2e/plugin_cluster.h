@@ -29,25 +29,6 @@
 
 namespace sovereign::e2e {
 
-// Researchers of the example register: alice works on the oncology project, bob does not.
-constexpr char kAlice[] = "sov-alice";
-constexpr char kBob[] = "sov-bob";
-
-inline void EnsureUsers() {
-  auto run = [](const std::vector<std::string>& argv) {
-    return RunCommand(argv, CleanEnvironment({}), absl::Seconds(30), "/tmp");
-  };
-  if (run({"getent", "group", "oncology"}).exit_code != 0) {
-    run({"groupadd", "oncology"});
-  }
-  if (run({"id", kAlice}).exit_code != 0) {
-    run({"useradd", "--no-create-home", "--shell", "/bin/sh", "-G", "oncology", kAlice});
-  }
-  if (run({"id", kBob}).exit_code != 0) {
-    run({"useradd", "--no-create-home", "--shell", "/bin/sh", kBob});
-  }
-}
-
 inline std::string ReadText(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -58,7 +39,7 @@ inline std::string ReadText(const std::string& path) {
 class PluginClusterTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    EnsureUsers();
+    EnsureResearchers();
     MiniClusterOptions options;
     options.spank_so = SOVEREIGN_SPANK_SO;
     options.plugin_dir = SOVEREIGN_PLUGIN_DIR;

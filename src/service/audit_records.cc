@@ -1,0 +1,201 @@
+#include "audit_records.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "nlohmann/json.hpp"
+#include "sovereign/decision_json.h"
+#include "sovereign/residency.h"
+
+namespace sovereign::service {
+
+std::string DecisionBody(const JobRequest& request, const Decision& decision, const Register& reg,
+                         const std::string& decision_id, const std::string& caller) {
+  return DecisionJsonText(decision, request, reg,
+                          {{"id", decision_id}, {"source", "sovereignd"}, {"caller", caller}});
+}
+
+audit::AuditRecord DecisionRecord(const JobRequest& request, const Decision& decision,
+                                  const Register& reg, const std::string& decision_id,
+                                  const std::string& caller) {
+  audit::AuditRecord rec;
+  rec.kind = audit::RecordKind::kDecision;
+  rec.decision_id = decision_id;
+  rec.time = decision.decided_at;
+  rec.caller = caller;
+  rec.user = request.user;
+  rec.account = request.account;
+  rec.datasets = decision.labels;
+  rec.region = decision.region;
+  rec.partition = decision.partition_name;
+  rec.verdict = std::string(VerdictName(decision.verdict));
+  rec.register_version = decision.register_version;
+  rec.body_json = DecisionBody(request, decision, reg, decision_id, caller);
+  return rec;
+}
+
+audit::AuditRecord SpooledToRecord(const spool::SpooledDecision& d, const Register* reg) {
+  audit::AuditRecord r;
+  r.kind = audit::RecordKind::kDecision;
+  r.decision_id = d.decision_id;
+  r.time = d.decision.decided_at;
+  const bool modify = d.source == "plugin-modify";
+  r.caller = absl::StrCat("uid=", d.request.uid, "(", d.request.user, ") via job_submit/sovereign",
+                          modify ? " job_modify" : "");
+  r.job_id = d.job_id;
+  r.user = d.request.user;
+  r.account = d.request.account;
+  r.datasets = d.decision.labels;
+  r.region = d.decision.region;
+  r.partition = d.decision.partition_name;
+  r.verdict = std::string(VerdictName(d.decision.verdict));
+  r.register_version = d.decision.register_version;
+  nlohmann::json body;
+  if (reg != nullptr) {
+    body = DecisionToJson(d.decision, d.request, *reg);
+  } else {
+    // Without the register the candidates keep their indexes: still complete, less readable.
+    body = nlohmann::json{{"request", JobRequestToJson(d.request)},
+                          {"verdict", r.verdict},
+                          {"code", std::string(RejectCodeName(d.decision.code))},
+                          {"reason", d.decision.reason},
+                          {"partition", r.partition},
+                          {"region", r.region},
+                          {"labels", d.decision.labels},
+                          {"allowed_regions", d.decision.allowed_regions},
+                          {"register_version", r.register_version},
+                          {"register_unknown", true}};
+    nlohmann::json cands = nlohmann::json::array();
+    for (const Candidate& c : d.decision.candidates) {
+      cands.push_back({{"partition_index", c.partition},
+                       {"exclusion", std::string(ExclusionName(c.exclusion))},
+                       {"rank", c.rank},
+                       {"energy_kwh", c.energy_kwh},
+                       {"co2_grams", c.co2_grams}});
+    }
+    body["candidates"] = std::move(cands);
+  }
+  body["id"] = d.decision_id;
+  body["source"] = modify ? "job_submit/sovereign job_modify" : "job_submit/sovereign";
+  if (d.job_id != 0) {
+    body["job_id"] = d.job_id;
+  }
+  body["caller"] = r.caller;
+  body["stale_cluster"] = d.stale_cluster;
+  r.body_json = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+audit::AuditRecord RederivedDecisionRecord(const slurm::JobRow& job, const plugin::JobTag& tag,
+                                           absl::Time now) {
+  audit::AuditRecord r;
+  r.kind = audit::RecordKind::kDecision;
+  r.decision_id = tag.decision_id;
+  r.time = now;
+  r.caller = "sovereignd reconciler (re-derived from the job's tag)";
+  r.user = absl::StrCat("uid ", job.user_id);
+  r.datasets = tag.datasets;
+  r.region = tag.region;
+  r.partition = job.partition;
+  r.verdict = "place";
+  r.job_id = job.job_id;
+  r.register_version = tag.register_version;
+  r.body_json = nlohmann::json{{"rederived", true},
+                               {"why", "the spooled decision never reached the log"},
+                               {"id", tag.decision_id},
+                               {"job_id", job.job_id},
+                               {"uid", job.user_id},
+                               {"tag", job.admin_comment},
+                               {"partition", job.partition}}
+                    .dump();
+  return r;
+}
+
+Attestation AttestationRecord(const slurm::JobRow& job, const plugin::JobTag& tag,
+                              const audit::AuditRecord& decision, const Register& reg,
+                              const std::vector<NodeStatus>& nodes,
+                              const std::string& site_feature_prefix, absl::Time now) {
+  Attestation out;
+  absl::StatusOr<Residency> residency = Residency::OfNames(tag.datasets, reg);
+  nlohmann::json judged = nlohmann::json::array();
+  for (const std::string& name : slurm::ExpandHostList(job.nodes)) {
+    const NodeStatus* node = nullptr;
+    for (const NodeStatus& n : nodes) {
+      if (n.name == name) {
+        node = &n;
+        break;
+      }
+    }
+    nlohmann::json row = {{"node", name}};
+    NodeSite at;
+    if (node == nullptr) {
+      at.why = "slurmctld does not know it";
+    } else {
+      row["partitions"] = node->partitions;
+      at = SiteOfNode(reg, site_feature_prefix, node->partitions, node->features);
+    }
+    std::string why;
+    if (at.site < 0) {
+      why = absl::StrCat("node ", name, " has no known site: ", at.why);
+    } else {
+      row["site"] = reg.sites()[at.site].name;
+      if (!residency.ok()) {
+        why = absl::StrCat("node ", name, " (site ", reg.sites()[at.site].name, "): ",
+                           residency.status().message());
+      } else if (!residency->site_allowed(at.site)) {
+        why = absl::StrCat("node ", name, " (site ", reg.sites()[at.site].name, "): ",
+                           residency->WhyNot(at.site));
+      }
+    }
+    row["allowed"] = why.empty();
+    if (!why.empty()) {
+      row["why"] = why;
+      out.violations.push_back(std::move(why));
+    }
+    judged.push_back(std::move(row));
+  }
+  audit::AuditRecord& a = out.record;
+  a.kind = audit::RecordKind::kAttestation;
+  a.decision_id = tag.decision_id;
+  a.time = now;
+  a.caller = "sovereignd reconciler";
+  a.user = decision.user;
+  a.account = decision.account;
+  a.datasets = tag.datasets;
+  a.region = tag.region;
+  a.partition = job.partition;
+  a.verdict = out.violations.empty() ? "ok" : "violation";
+  a.job_id = job.job_id;
+  // The register the run was judged against: the one in force when it started.
+  a.register_version = reg.version();
+  nlohmann::json body = {{"job_id", job.job_id},
+                         {"state", job.state},
+                         {"partition", job.partition},
+                         {"nodes", std::move(judged)},
+                         {"datasets", tag.datasets},
+                         {"register_version", reg.version()},
+                         {"decision_register_version", decision.register_version},
+                         {"verdict", a.verdict}};
+  if (residency.ok()) {
+    std::vector<std::string> allowed;
+    for (int s : residency->allowed_sites()) {
+      allowed.push_back(reg.sites()[s].name);
+    }
+    body["allowed_sites"] = allowed;
+  }
+  if (job.array_job_id != 0) {
+    body["array_job_id"] = job.array_job_id;
+    body["array_task_id"] = job.array_task_id;
+  }
+  if (job.start_time != absl::InfinitePast()) {
+    body["start_time"] = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", job.start_time, absl::UTCTimeZone());
+  }
+  if (!out.violations.empty()) {
+    body["violation"] = absl::StrJoin(out.violations, "; ");
+  }
+  a.body_json = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return out;
+}
+
+}  // namespace sovereign::service

@@ -1,0 +1,59 @@
+// Every record sovereignd writes into the audit log is built here, and only here:
+//   - a decision made by PlacementService (DecisionRecord),
+//   - a decision or a refused job modification spooled by the Slurm plugin (SpooledToRecord),
+//   - a decision re-derived from a job's tag when its spooled record was lost
+//     (RederivedDecisionRecord),
+//   - an attestation: where a job really ran, judged against the full residency rule of the
+//     register in force when it started (AttestationRecord).
+// Bodies are compact JSON, hashed into the chain verbatim.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cluster_reader.h"
+#include "job_translate.h"
+#include "sovereign/audit_log.h"
+#include "sovereign/cluster.h"
+#include "sovereign/placement.h"
+#include "sovereign/register.h"
+#include "sovereign/spool_record.h"
+
+namespace sovereign::service {
+
+// DecisionJsonText(...) with "id", "source": "sovereignd" and "caller" added; compact JSON.
+std::string DecisionBody(const JobRequest& request, const Decision& decision, const Register& reg,
+                         const std::string& decision_id, const std::string& caller);
+
+// A decision PlacementService made for `caller` (Caller::Describe()).
+audit::AuditRecord DecisionRecord(const JobRequest& request, const Decision& decision,
+                                  const Register& reg, const std::string& decision_id,
+                                  const std::string& caller);
+
+// A record the plugin spooled: a decision at submission, or a refused modification (source
+// "plugin-modify", bound to its job id). `reg` is the register the record names, or null when
+// sovereignd does not know it (the candidates then keep their indexes).
+audit::AuditRecord SpooledToRecord(const spool::SpooledDecision& d, const Register* reg);
+
+// A placement re-derived from a running job's tag, when its spooled decision never reached the
+// log (marked "rederived").
+audit::AuditRecord RederivedDecisionRecord(const slurm::JobRow& job, const plugin::JobTag& tag,
+                                           absl::Time now);
+
+// Where a job ran, judged node by node. `reg` is the register in force when the job started,
+// `nodes` what slurmctld says of each node (partitions, features), `site_feature_prefix` the
+// plugin's. A node is allowed when its site is known (SiteOfNode) and allowed for the tag's
+// datasets (Residency); otherwise the verdict is "violation" and `violations` names each node,
+// its site and the rule it broke.
+struct Attestation {
+  audit::AuditRecord record;
+  std::vector<std::string> violations;
+};
+Attestation AttestationRecord(const slurm::JobRow& job, const plugin::JobTag& tag,
+                              const audit::AuditRecord& decision, const Register& reg,
+                              const std::vector<NodeStatus>& nodes,
+                              const std::string& site_feature_prefix, absl::Time now);
+
+}  // namespace sovereign::service
