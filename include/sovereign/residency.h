@@ -103,6 +103,22 @@ NodeSite SiteOfNode(const Register& reg, std::string_view prefix,
                     const std::vector<std::string>& partitions,
                     const std::vector<std::string>& features);
 
+// Judges the nodes a job was given: each node's site (SiteOfNode, from `nodes`, what
+// slurmctld says of every node) against the residency of `labels` under `reg`. One entry per
+// name in `node_names`; `why` is empty for an allowed node, else names the node, its site and
+// the rule it breaks ("node us-h100-1 (site sanjose-1): region us is not allowed for
+// patients-eu"). A node slurmctld does not list, or whose site is unknown, is not allowed.
+struct NodeVerdict {
+  std::string node;
+  int site = -1;  // index into Register::sites(), -1 when unknown
+  std::vector<std::string> partitions;
+  std::string why;
+};
+std::vector<NodeVerdict> JudgeNodes(const Register& reg, std::string_view prefix,
+                                    const std::vector<std::string>& labels,
+                                    const std::vector<std::string>& node_names,
+                                    const std::vector<NodeStatus>& nodes);
+
 // Expands a Slurm host list ("fr-a100-[1-2],us-h100-1", "n[01-03,7]"): one bracket group per
 // name. INVALID_ARGUMENT for anything else, so that a caller that cannot read a node list
 // refuses rather than guesses.

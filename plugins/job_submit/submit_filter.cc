@@ -480,25 +480,10 @@ ModifyAnswer SubmitFilter::Modify(const job_desc_msg_t& desc, const CurrentJob& 
     if (!nodes.ok()) {
       return refuse(absl::StrCat(nodes.status().message(), ", so it cannot be checked"));
     }
-    for (const std::string& name : *nodes) {
-      const NodeStatus* node = nullptr;
-      for (const NodeStatus& n : snap->cluster.nodes) {
-        if (n.name == name) {
-          node = &n;
-          break;
-        }
-      }
-      if (node == nullptr) {
-        return refuse(absl::StrCat("node ", name, " is not in the published cluster view"));
-      }
-      const NodeSite at =
-          SiteOfNode(reg, options_.site_feature_prefix, node->partitions, node->features);
-      if (at.site < 0) {
-        return refuse(absl::StrCat("node ", name, " has no known site: ", at.why));
-      }
-      if (!residency->site_allowed(at.site)) {
-        return refuse(absl::StrCat("node ", name, " (site ", reg.sites()[at.site].name, "): ",
-                                   residency->WhyNot(at.site)));
+    for (const NodeVerdict& v :
+         JudgeNodes(reg, options_.site_feature_prefix, labels, *nodes, snap->cluster.nodes)) {
+      if (!v.why.empty()) {
+        return refuse(v.why);
       }
     }
   }

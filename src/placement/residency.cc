@@ -258,6 +258,40 @@ NodeSite SiteOfNode(const Register& reg, std::string_view prefix,
   return out;
 }
 
+std::vector<NodeVerdict> JudgeNodes(const Register& reg, std::string_view prefix,
+                                    const std::vector<std::string>& labels,
+                                    const std::vector<std::string>& node_names,
+                                    const std::vector<NodeStatus>& nodes) {
+  absl::StatusOr<Residency> residency = Residency::OfNames(labels, reg);
+  std::vector<NodeVerdict> out;
+  out.reserve(node_names.size());
+  for (const std::string& name : node_names) {
+    NodeVerdict v;
+    v.node = name;
+    const auto it = std::find_if(nodes.begin(), nodes.end(),
+                                 [&](const NodeStatus& n) { return n.name == name; });
+    NodeSite at;
+    if (it == nodes.end()) {
+      at.why = "slurmctld does not list it";
+    } else {
+      v.partitions = it->partitions;
+      at = SiteOfNode(reg, prefix, it->partitions, it->features);
+    }
+    v.site = at.site;
+    if (at.site < 0) {
+      v.why = absl::StrCat("node ", name, " has no known site: ", at.why);
+    } else if (!residency.ok()) {
+      v.why = absl::StrCat("node ", name, " (site ", reg.sites()[at.site].name, "): ",
+                           residency.status().message());
+    } else if (!residency->site_allowed(at.site)) {
+      v.why = absl::StrCat("node ", name, " (site ", reg.sites()[at.site].name, "): ",
+                           residency->WhyNot(at.site));
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<std::string>> ExpandNodeList(std::string_view list) {
   absl::string_view text(list.data(), list.size());
   std::vector<std::string> out;

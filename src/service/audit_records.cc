@@ -117,41 +117,16 @@ Attestation AttestationRecord(const slurm::JobRow& job, const plugin::JobTag& ta
                               const std::vector<NodeStatus>& nodes,
                               const std::string& site_feature_prefix, absl::Time now) {
   Attestation out;
-  absl::StatusOr<Residency> residency = Residency::OfNames(tag.datasets, reg);
   nlohmann::json judged = nlohmann::json::array();
-  for (const std::string& name : slurm::ExpandHostList(job.nodes)) {
-    const NodeStatus* node = nullptr;
-    for (const NodeStatus& n : nodes) {
-      if (n.name == name) {
-        node = &n;
-        break;
-      }
+  for (NodeVerdict& v : JudgeNodes(reg, site_feature_prefix, tag.datasets,
+                                   slurm::ExpandHostList(job.nodes), nodes)) {
+    nlohmann::json row = {{"node", v.node}, {"partitions", v.partitions}, {"allowed", v.why.empty()}};
+    if (v.site >= 0) {
+      row["site"] = reg.sites()[v.site].name;
     }
-    nlohmann::json row = {{"node", name}};
-    NodeSite at;
-    if (node == nullptr) {
-      at.why = "slurmctld does not know it";
-    } else {
-      row["partitions"] = node->partitions;
-      at = SiteOfNode(reg, site_feature_prefix, node->partitions, node->features);
-    }
-    std::string why;
-    if (at.site < 0) {
-      why = absl::StrCat("node ", name, " has no known site: ", at.why);
-    } else {
-      row["site"] = reg.sites()[at.site].name;
-      if (!residency.ok()) {
-        why = absl::StrCat("node ", name, " (site ", reg.sites()[at.site].name, "): ",
-                           residency.status().message());
-      } else if (!residency->site_allowed(at.site)) {
-        why = absl::StrCat("node ", name, " (site ", reg.sites()[at.site].name, "): ",
-                           residency->WhyNot(at.site));
-      }
-    }
-    row["allowed"] = why.empty();
-    if (!why.empty()) {
-      row["why"] = why;
-      out.violations.push_back(std::move(why));
+    if (!v.why.empty()) {
+      row["why"] = v.why;
+      out.violations.push_back(std::move(v.why));
     }
     judged.push_back(std::move(row));
   }
@@ -177,7 +152,7 @@ Attestation AttestationRecord(const slurm::JobRow& job, const plugin::JobTag& ta
                          {"register_version", reg.version()},
                          {"decision_register_version", decision.register_version},
                          {"verdict", a.verdict}};
-  if (residency.ok()) {
+  if (absl::StatusOr<Residency> residency = Residency::OfNames(tag.datasets, reg); residency.ok()) {
     std::vector<std::string> allowed;
     for (int s : residency->allowed_sites()) {
       allowed.push_back(reg.sites()[s].name);

@@ -429,7 +429,7 @@ TEST_F(SubmitFilterTest, ModifyHoldsEveryChangeToTheFullRuleAndSpoolsRefusals) {
   char n2[] = "fr-a100-[1-2]";
   nodes.d.req_nodes = n2;
   EXPECT_THAT(filter_->Modify(nodes.d, job, 1000, now_).log_line,
-              HasSubstr("node fr-a100-2 is not in the published cluster view"));
+              HasSubstr("node fr-a100-2 has no known site: slurmctld does not list it"));
   char n3[] = "fr-a100-1";
   nodes.d.req_nodes = n3;
   EXPECT_TRUE(filter_->Modify(nodes.d, job, 1000, now_).accept);
