@@ -55,6 +55,7 @@ enum class RejectCode {
   kPartitionOutsideRegion,  // every partition the user asked for is outside the allowed set
   kNoCandidate,          // compliant partitions exist, but none can run this job
   kModificationRefused,  // a change to a placed job would break its residency (job_modify)
+  kStartRefused,         // the nodes a job was given break its residency (PrologSlurmctld)
 };
 std::string_view RejectCodeName(RejectCode c);
 

@@ -107,7 +107,8 @@ NodeSite SiteOfNode(const Register& reg, std::string_view prefix,
 // slurmctld says of every node) against the residency of `labels` under `reg`. One entry per
 // name in `node_names`; `why` is empty for an allowed node, else names the node, its site and
 // the rule it breaks ("node us-h100-1 (site sanjose-1): region us is not allowed for
-// patients-eu"). A node slurmctld does not list, or whose site is unknown, is not allowed.
+// patients-eu"). A node slurmctld does not list, or whose site is unknown, is not allowed,
+// unless the labels restrict nothing (Residency::unrestricted).
 struct NodeVerdict {
   std::string node;
   int site = -1;  // index into Register::sites(), -1 when unknown

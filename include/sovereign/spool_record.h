@@ -17,8 +17,10 @@ namespace sovereign::spool {
 
 struct SpooledDecision {
   std::string decision_id;
-  std::string source = "plugin";  // who decided: "plugin" (job_submit), "plugin-modify"
-  // The Slurm job a modification was asked for; 0 for a submission (no id exists yet).
+  // Who decided: "plugin" (job_submit), "plugin-modify" (job_modify), "prolog"
+  // (PrologSlurmctld).
+  std::string source = "plugin";
+  // The Slurm job a modification or a start was checked for; 0 for a submission (no id yet).
   uint32_t job_id = 0;
   JobRequest request;
   Decision decision;

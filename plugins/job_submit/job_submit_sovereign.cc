@@ -6,9 +6,7 @@
 #include <dlfcn.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -131,18 +129,6 @@ bool ParentAdminComment(const job_desc_msg_t& desc, const char** admin_comment,
   return true;
 }
 
-std::string ConfigPath() {
-  if (const char* p = std::getenv("SOVEREIGN_PLUGIN_CONF"); p != nullptr && *p != '\0') {
-    return p;
-  }
-  std::string conf = "/etc/slurm/slurm.conf";
-  if (const char* p = std::getenv("SLURM_CONF"); p != nullptr && *p != '\0') {
-    conf = p;
-  }
-  size_t slash = conf.find_last_of('/');
-  return (slash == std::string::npos ? std::string(".") : conf.substr(0, slash)) +
-         "/sovereign-plugin.conf";
-}
 
 }  // namespace
 
@@ -173,17 +159,14 @@ SOVEREIGN_EXPORT int init(void) {
       LogError("job_submit/sovereign: find_job_record not found in the host process: jobs "
                "submitted from inside a job will be refused");
     }
-    std::string path = ConfigPath();
-    std::ifstream in(path);
-    if (!in) {
+    std::string path = sovereign::plugin::PluginConfigPath();
+    absl::StatusOr<sovereign::plugin::FilterOptions> options =
+        sovereign::plugin::ReadFilterConfig(path);
+    if (absl::IsNotFound(options.status())) {
       LogError(absl::StrCat("job_submit/sovereign: cannot read ", path,
                             " (set SOVEREIGN_PLUGIN_CONF or create it next to slurm.conf)"));
       return SLURM_ERROR;
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    absl::StatusOr<sovereign::plugin::FilterOptions> options =
-        sovereign::plugin::ParseFilterConfig(text.str(), path);
     if (!options.ok()) {
       LogError(absl::StrCat("job_submit/sovereign: ", options.status().message()));
       return SLURM_ERROR;

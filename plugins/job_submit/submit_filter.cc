@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <cstring>
 #include <vector>
 
@@ -175,6 +178,29 @@ absl::StatusOr<FilterOptions> ParseFilterConfig(const std::string& text,
     }
   }
   return o;
+}
+
+std::string PluginConfigPath() {
+  if (const char* p = std::getenv("SOVEREIGN_PLUGIN_CONF"); p != nullptr && *p != '\0') {
+    return p;
+  }
+  std::string conf = "/etc/slurm/slurm.conf";
+  if (const char* p = std::getenv("SLURM_CONF"); p != nullptr && *p != '\0') {
+    conf = p;
+  }
+  size_t slash = conf.find_last_of('/');
+  return (slash == std::string::npos ? std::string(".") : conf.substr(0, slash)) +
+         "/sovereign-plugin.conf";
+}
+
+absl::StatusOr<FilterOptions> ReadFilterConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseFilterConfig(text.str(), path);
 }
 
 absl::StatusOr<std::unique_ptr<SubmitFilter>> SubmitFilter::Create(

@@ -53,6 +53,13 @@ struct FilterOptions {
 // values are errors naming the file and line.
 absl::StatusOr<FilterOptions> ParseFilterConfig(const std::string& text, const std::string& source);
 
+// Where the plugin (and the PrologSlurmctld program) read their config: $SOVEREIGN_PLUGIN_CONF,
+// else sovereign-plugin.conf beside $SLURM_CONF, else /etc/slurm/sovereign-plugin.conf.
+std::string PluginConfigPath();
+
+// Reads and parses the file at `path`. NOT_FOUND when it cannot be read.
+absl::StatusOr<FilterOptions> ReadFilterConfig(const std::string& path);
+
 // What to do with a submitted job.
 struct SubmitAnswer {
   bool accept = false;

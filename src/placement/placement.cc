@@ -220,6 +220,8 @@ std::string_view RejectCodeName(RejectCode c) {
       return "no_candidate";
     case RejectCode::kModificationRefused:
       return "modification_refused";
+    case RejectCode::kStartRefused:
+      return "start_refused";
   }
   return "unknown";
 }

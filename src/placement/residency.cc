@@ -278,7 +278,9 @@ std::vector<NodeVerdict> JudgeNodes(const Register& reg, std::string_view prefix
       at = SiteOfNode(reg, prefix, it->partitions, it->features);
     }
     v.site = at.site;
-    if (at.site < 0) {
+    if (residency.ok() && residency->unrestricted()) {
+      // Nothing to keep anywhere: a job without datasets under an any-region policy.
+    } else if (at.site < 0) {
       v.why = absl::StrCat("node ", name, " has no known site: ", at.why);
     } else if (!residency.ok()) {
       v.why = absl::StrCat("node ", name, " (site ", reg.sites()[at.site].name, "): ",

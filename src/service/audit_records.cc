@@ -41,7 +41,9 @@ audit::AuditRecord SpooledToRecord(const spool::SpooledDecision& d, const Regist
   r.decision_id = d.decision_id;
   r.time = d.decision.decided_at;
   const bool modify = d.source == "plugin-modify";
-  r.caller = absl::StrCat("uid=", d.request.uid, "(", d.request.user, ") via job_submit/sovereign",
+  const bool prolog = d.source == "prolog";
+  r.caller = absl::StrCat("uid=", d.request.uid, "(", d.request.user, ") via ",
+                          prolog ? "PrologSlurmctld" : "job_submit/sovereign",
                           modify ? " job_modify" : "");
   r.job_id = d.job_id;
   r.user = d.request.user;
@@ -77,7 +79,9 @@ audit::AuditRecord SpooledToRecord(const spool::SpooledDecision& d, const Regist
     body["candidates"] = std::move(cands);
   }
   body["id"] = d.decision_id;
-  body["source"] = modify ? "job_submit/sovereign job_modify" : "job_submit/sovereign";
+  body["source"] = prolog   ? "sovereign-prolog"
+                   : modify ? "job_submit/sovereign job_modify"
+                            : "job_submit/sovereign";
   if (d.job_id != 0) {
     body["job_id"] = d.job_id;
   }

@@ -259,6 +259,11 @@ absl::Status Daemon::StartSlurm() {
     ingester_ = std::make_unique<SpoolIngester>(
         io, log_.get(), [this](const std::string& v) { return RegisterByVersion(v); });
     ingester_->Start();
+    // sovereign-prolog's refused starts: their own folder, one writer at a time.
+    io.spool_dir = sc.spool_dir + "/prolog";
+    prolog_ingester_ = std::make_unique<SpoolIngester>(
+        io, log_.get(), [this](const std::string& v) { return RegisterByVersion(v); });
+    prolog_ingester_->Start();
     ReconcilerOptions ro;
     ro.interval = std::chrono::milliseconds(sc.reconcile_interval_ms);
     ro.rederive_after = absl::Seconds(sc.rederive_after_s);
@@ -288,6 +293,10 @@ void Daemon::Shutdown() {
   if (ingester_ != nullptr) {
     ingester_->IngestOnce().IgnoreError();  // what the plugin spooled so far
     ingester_.reset();
+  }
+  if (prolog_ingester_ != nullptr) {
+    prolog_ingester_->IngestOnce().IgnoreError();
+    prolog_ingester_.reset();
   }
   ctx_.stopping.store(true);
   if (listener_ != nullptr) {

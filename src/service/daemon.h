@@ -82,6 +82,7 @@ class Daemon {
   // Reads back the published snapshot, as the plugin does, for PlacementService.
   std::unique_ptr<snapshot::SnapshotWatcher> snapshot_watcher_;
   std::unique_ptr<SpoolIngester> ingester_;
+  std::unique_ptr<SpoolIngester> prolog_ingester_;
   std::unique_ptr<Reconciler> reconciler_;
   std::mutex versions_mu_;
   std::map<std::string, std::shared_ptr<const Register>> versions_;  // parsed, by version

@@ -43,6 +43,8 @@ v1::RejectCode ToProto(RejectCode c) {
       return v1::REJECT_CODE_NO_CANDIDATE;
     case RejectCode::kModificationRefused:
       return v1::REJECT_CODE_MODIFICATION_REFUSED;
+    case RejectCode::kStartRefused:
+      return v1::REJECT_CODE_START_REFUSED;
   }
   return v1::REJECT_CODE_UNSPECIFIED;
 }

@@ -226,6 +226,26 @@ std::vector<std::string> ExpandHostList(const std::string& expression) {
   return out;
 }
 
+namespace {
+
+JobRow ToRow(const slurm_job_info_t& j) {
+  JobRow row;
+  row.job_id = j.job_id;
+  row.array_job_id = j.array_job_id;
+  row.array_task_id = j.array_task_id == NO_VAL ? 0 : j.array_task_id;
+  row.user_id = j.user_id;
+  row.state = Str(slurm_job_state_string(j.job_state));
+  row.partition = Str(j.partition);
+  row.nodes = Str(j.nodes);
+  row.admin_comment = Str(j.admin_comment);
+  if (j.start_time > 0) {
+    row.start_time = absl::FromTimeT(j.start_time);
+  }
+  return row;
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<JobRow>> ReadJobs() {
   job_info_msg_t* jobs = nullptr;
   if (slurm_load_jobs(0, &jobs, SHOW_ALL) != SLURM_SUCCESS) {
@@ -234,23 +254,40 @@ absl::StatusOr<std::vector<JobRow>> ReadJobs() {
   std::vector<JobRow> out;
   out.reserve(jobs->record_count);
   for (uint32_t i = 0; i < jobs->record_count; ++i) {
-    const slurm_job_info_t& j = jobs->job_array[i];
-    JobRow row;
-    row.job_id = j.job_id;
-    row.array_job_id = j.array_job_id;
-    row.array_task_id = j.array_task_id == NO_VAL ? 0 : j.array_task_id;
-    row.user_id = j.user_id;
-    row.state = Str(slurm_job_state_string(j.job_state));
-    row.partition = Str(j.partition);
-    row.nodes = Str(j.nodes);
-    row.admin_comment = Str(j.admin_comment);
-    if (j.start_time > 0) {
-      row.start_time = absl::FromTimeT(j.start_time);
-    }
-    out.push_back(std::move(row));
+    out.push_back(ToRow(jobs->job_array[i]));
   }
   slurm_free_job_info_msg(jobs);
   return out;
+}
+
+absl::StatusOr<JobRow> ReadJob(uint32_t job_id) {
+  job_info_msg_t* jobs = nullptr;
+  if (slurm_load_job(&jobs, job_id, SHOW_ALL) != SLURM_SUCCESS) {
+    if (slurm_get_errno() == ESLURM_INVALID_JOB_ID) {
+      return absl::NotFoundError(absl::StrCat("job ", job_id, " is not known to slurmctld"));
+    }
+    return SlurmError(absl::StrCat("cannot load job ", job_id));
+  }
+  absl::StatusOr<JobRow> out =
+      absl::NotFoundError(absl::StrCat("job ", job_id, " is not known to slurmctld"));
+  for (uint32_t i = 0; i < jobs->record_count; ++i) {
+    if (jobs->job_array[i].job_id == job_id) {
+      out = ToRow(jobs->job_array[i]);
+    }
+  }
+  slurm_free_job_info_msg(jobs);
+  return out;
+}
+
+absl::Status HoldJob(uint32_t job_id) {
+  job_desc_msg_t desc;
+  slurm_init_job_desc_msg(&desc);
+  desc.job_id = job_id;
+  desc.priority = 0;
+  if (slurm_update_job(&desc) != SLURM_SUCCESS) {
+    return SlurmError(absl::StrCat("cannot hold job ", job_id));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace sovereign::slurm

@@ -66,6 +66,11 @@ struct JobRow {
 
 // Loads every job slurmctld still knows (pending, running and recently finished).
 absl::StatusOr<std::vector<JobRow>> ReadJobs();
+// Loads one job. NOT_FOUND when slurmctld does not know it.
+absl::StatusOr<JobRow> ReadJob(uint32_t job_id);
+// Holds a job (priority 0, Reason=JobHeldAdmin), as `scontrol hold` does; also while its
+// PrologSlurmctld runs, so that the requeue that follows a failed prolog leaves it held.
+absl::Status HoldJob(uint32_t job_id);
 
 // Every node with its partitions and available features (where it is: its site feature).
 absl::StatusOr<std::vector<NodeStatus>> ReadNodes();

@@ -194,7 +194,7 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
         absl::StrCat("spooled decision: unknown verdict \"", verdict, "\""));
   }
   x.code = RejectCode::kNone;
-  for (int c = static_cast<int>(RejectCode::kNone); c <= static_cast<int>(RejectCode::kModificationRefused);
+  for (int c = static_cast<int>(RejectCode::kNone); c <= static_cast<int>(RejectCode::kStartRefused);
        ++c) {
     if (RejectCodeName(static_cast<RejectCode>(c)) == code) {
       x.code = static_cast<RejectCode>(c);

@@ -275,6 +275,9 @@ absl::StatusOr<std::unique_ptr<MiniCluster>> MiniCluster::Start(MiniClusterOptio
     if (!options.plugin_dir.empty()) {
       env.push_back("SOVEREIGN_PLUGIN_DIR=" + options.plugin_dir);
     }
+    if (!options.prolog.empty()) {
+      env.push_back("SOVEREIGN_PROLOG=" + options.prolog);
+    }
     if (options.record_spank_env) {
       env.push_back("SOVEREIGN_CLUSTER_RECORD_SPANK_ENV=1");
     }

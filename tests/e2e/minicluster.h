@@ -38,6 +38,8 @@ struct MiniClusterOptions {
   // A PrologSlurmctld records each job's SPANK_* variables, as slurmctld holds them, in
   // ControllerSpankEnvPath(job_id).
   bool record_spank_env = false;
+  // sovereign-prolog to run as PrologSlurmctld (after the recording above, if any); empty: none.
+  std::string prolog;
   // First of the cluster's TCP ports (slurmctld; node i listens on base+i). 0 picks a free
   // block of 16 ports below the kernel's ephemeral range.
   int port_base = 0;

@@ -1,6 +1,6 @@
 // The fixture of the tests that run job_submit/sovereign inside a real slurmctld: one mini
 // cluster per test binary (scripts/minicluster with the SPANK option and the plugin loaded),
-// the example register's researchers as real Unix users, and helpers to publish the snapshot
+// sovereign-prolog as PrologSlurmctld, the example register's researchers as real Unix users, and helpers to publish the snapshot
 // as sovereignd does, submit as a user, and read the spool.
 //
 // Used by plugin_e2e_test.cc and residency_e2e_test.cc; each defines its own test class
@@ -43,6 +43,7 @@ class PluginClusterTest : public ::testing::Test {
     MiniClusterOptions options;
     options.spank_so = SOVEREIGN_SPANK_SO;
     options.plugin_dir = SOVEREIGN_PLUGIN_DIR;
+    options.prolog = SOVEREIGN_PROLOG_PATH;
     auto c = MiniCluster::Start(std::move(options));
     if (c.ok()) {
       cluster_ = c->release();

@@ -166,6 +166,64 @@ TEST_F(ResidencyE2ETest, APartitionsNodesChangedByAnAdminDoNotTakeTheJobOffItsSi
             0);
 }
 
+TEST_F(ResidencyE2ETest, TheStartCheckHoldsAJobAllocatedOutsideItsSites) {
+  Publish();
+  const uint32_t id = HeldPatientsJob();
+  // Admin acts that fool the site guard: a US node claims site paris-1 and joins the job's
+  // partition. Only the start check, which also asks the node's partitions, sees through it.
+  for (const std::vector<std::string>& act :
+       {std::vector<std::string>{"scontrol", "update", "nodename=us-h100-1",
+                                 "availablefeatures=region_eu,site_paris-1,gpu_h100",
+                                 "activefeatures=region_eu,site_paris-1,gpu_h100"},
+        std::vector<std::string>{"scontrol", "update", "partitionname=gpu-fr-a100",
+                                 "nodes=us-h100-1"},
+        std::vector<std::string>{"scontrol", "release", absl::StrCat(id)}}) {
+    CommandResult r = cluster().Run(act);
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  }
+  // The prolog holds the job and fails; slurmctld requeues it, held.
+  const std::string reason =
+      WaitForReason(id, [](const std::string& r) { return r == "JobHeldAdmin"; });
+  EXPECT_EQ(reason, "JobHeldAdmin");
+  EXPECT_EQ(*cluster().JobField(id, "JobState"), "PENDING");
+  EXPECT_EQ(*cluster().JobField(id, "Restarts"), "1");
+  // It never ran: no output file was written.
+  EXPECT_FALSE(ReadFile(absl::StrCat(cluster().output_dir(), "/", id, ".out")).ok());
+  EXPECT_THAT(ReadText(cluster().log_dir() + "/sovereign-prolog.log"),
+              HasSubstr(absl::StrCat("sovereign-prolog: refused to start job ", id,
+                                     " on us-h100-1: node us-h100-1 has no known site: its "
+                                     "feature says site paris-1 but it is in partition "
+                                     "gpu-us-h100 of site sanjose-1")));
+  // The refusal is spooled for the audit log.
+  auto reader = spool::SpoolReader::Open(SpoolDir() + "/prolog");
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto read = (*reader)->ReadNew(100);
+  ASSERT_TRUE(read.ok());
+  ASSERT_EQ(read->records.size(), 1u);
+  auto refused = spool::DecodeSpooledDecision(read->records[0].payload);
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_EQ(refused->source, "prolog");
+  EXPECT_EQ(refused->job_id, id);
+  EXPECT_EQ(refused->decision.code, RejectCode::kStartRefused);
+  EXPECT_THAT(refused->decision.labels, ::testing::ElementsAre("patients-eu"));
+  cluster().Run({"scancel", absl::StrCat(id)});
+  for (const std::vector<std::string>& undo :
+       {std::vector<std::string>{"scontrol", "update", "partitionname=gpu-fr-a100",
+                                 "nodes=fr-a100-[1-2]"},
+        std::vector<std::string>{"scontrol", "update", "nodename=us-h100-1",
+                                 "availablefeatures=region_us,site_sanjose-1,gpu_h100",
+                                 "activefeatures=region_us,site_sanjose-1,gpu_h100"}}) {
+    cluster().Run(undo);
+  }
+}
+
+TEST_F(ResidencyE2ETest, TheStartCheckLetsCompliantAndUnplacedJobsStart) {
+  Publish();
+  const uint32_t id = SubmitOk(kAlice, {"--dataset=patients-eu", "--wrap", "true"});
+  ASSERT_TRUE(cluster().WaitForJobState(id, {"COMPLETED"}).ok());
+  EXPECT_EQ(*cluster().JobField(id, "Restarts"), "0");
+}
+
 TEST_F(ResidencyE2ETest, AReservationOnAnExcludedSiteDoesNotReachIt) {
   Publish();
   const uint32_t id = HeldPatientsJob();
