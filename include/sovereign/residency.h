@@ -90,6 +90,10 @@ std::string AppendSiteGuard(std::string_view features, std::string_view guard);
 absl::StatusOr<std::vector<std::string>> TrailingSiteGuard(std::string_view features,
                                                            std::string_view prefix);
 
+// `features` without its trailing site guard (TrailingSiteGuard): what the user asked for.
+// `features` unchanged when it does not end with one.
+std::string StripSiteGuard(std::string_view features, std::string_view prefix);
+
 // The site a node is at, from the two things that say so: its site feature and the register
 // partitions it belongs to. Known (index into Register::sites()) only when the node carries
 // exactly one site feature naming a register site and every register partition it is in is

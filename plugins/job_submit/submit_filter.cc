@@ -456,8 +456,9 @@ ModifyAnswer SubmitFilter::Modify(const job_desc_msg_t& desc, const CurrentJob& 
         return refuse(absl::StrCat("the new tag drops dataset ", ds));
       }
     }
-    if (desc.features == nullptr && !options_.site_feature_prefix.empty()) {
-      return refuse("a new tag must come with features that carry its site guard");
+    const bool more = new_tag->datasets.size() > tag->datasets.size();
+    if (more && desc.features == nullptr && !options_.site_feature_prefix.empty()) {
+      return refuse("a tag with more datasets must come with features that carry its site guard");
     }
     labels = new_tag->datasets;
   }

@@ -20,6 +20,7 @@ struct RegisterArgs {
   std::string to;
   int limit = 20;
   bool yaml = false;
+  bool dry_run = false;
 };
 
 std::string ChangeName(v1::ChangeType c) {
@@ -46,6 +47,25 @@ void PrintRevision(const v1::ApplyRegisterResponse& r, const char* verb) {
   std::cout << "\n";
 }
 
+// What the register did (or would do) to the jobs slurmctld holds.
+void PrintImpact(const v1::JobImpact& i, bool dry_run) {
+  if (!i.checked() && i.errors().empty()) {
+    return;  // sovereignd has no Slurm side
+  }
+  if (i.checked()) {
+    std::cout << (dry_run ? "would move " : "moved ") << i.moved() << " and "
+              << (dry_run ? "hold " : "held ") << i.held() << " of " << i.pending_checked()
+              << " pending jobs; " << i.running_at_risk() << " running "
+              << (i.running_at_risk() == 1 ? "job" : "jobs") << " at risk\n";
+  }
+  for (const std::string& d : i.details()) {
+    std::cout << "  " << d << "\n";
+  }
+  for (const std::string& e : i.errors()) {
+    std::cout << "  error: " << e << "\n";
+  }
+}
+
 int Apply(const GlobalOptions& g, const RegisterArgs& a) {
   std::ifstream in(a.file);
   if (!in) {
@@ -59,6 +79,7 @@ int Apply(const GlobalOptions& g, const RegisterArgs& a) {
   req.set_filename(a.file);
   req.set_comment(a.comment);
   req.set_expected_version(a.expect);
+  req.set_dry_run(a.dry_run);
   v1::ApplyRegisterResponse resp;
   if (int rc = CallDaemon<v1::RegisterService>(g, &v1::RegisterService::Stub::Apply, req, &resp);
       rc != kExitOk) {
@@ -66,8 +87,14 @@ int Apply(const GlobalOptions& g, const RegisterArgs& a) {
   }
   if (g.json) {
     std::cout << ToJson(resp) << "\n";
+  } else if (a.dry_run) {
+    std::cout << "dry run: register " << resp.revision().version().substr(0, 12)
+              << " is valid and was not applied; in force: "
+              << resp.previous_version().substr(0, 12) << "\n";
+    PrintImpact(resp.impact(), true);
   } else {
     PrintRevision(resp, "applied");
+    PrintImpact(resp.impact(), false);
   }
   return kExitOk;
 }
@@ -85,6 +112,7 @@ int Rollback(const GlobalOptions& g, const RegisterArgs& a) {
     std::cout << ToJson(resp) << "\n";
   } else {
     PrintRevision(resp, "rolled back to");
+    PrintImpact(resp.impact(), false);
   }
   return kExitOk;
 }
@@ -182,6 +210,9 @@ void AddRegisterOnlineCommands(CLI::App& register_cmd, GlobalOptions& global, in
   apply->add_option("--comment", args->comment, "why (kept in the history)");
   apply->add_option("--expect", args->expect,
                     "apply only if this version (or prefix) is the one in force");
+  apply->add_flag("--dry-run", args->dry_run,
+                  "validate, and say which pending jobs would be moved or held and which "
+                  "running jobs would be at risk; apply nothing");
   apply->callback([&global, args, exit_code] { *exit_code = Apply(global, *args); });
 
   CLI::App* history =

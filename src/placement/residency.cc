@@ -217,6 +217,25 @@ absl::StatusOr<std::vector<std::string>> TrailingSiteGuard(std::string_view feat
   return sites;
 }
 
+std::string StripSiteGuard(std::string_view features, std::string_view prefix) {
+  absl::string_view f(features.data(), features.size());
+  if (!TrailingSiteGuard(features, prefix).ok()) {
+    return std::string(f);
+  }
+  int depth = 0;
+  size_t cut = absl::string_view::npos;
+  for (size_t i = 0; i < f.size(); ++i) {
+    if (f[i] == '(' || f[i] == '[') {
+      ++depth;
+    } else if (f[i] == ')' || f[i] == ']') {
+      --depth;
+    } else if (f[i] == '&' && depth == 0) {
+      cut = i;
+    }
+  }
+  return cut == absl::string_view::npos ? std::string() : std::string(f.substr(0, cut));
+}
+
 NodeSite SiteOfNode(const Register& reg, std::string_view prefix,
                     const std::vector<std::string>& partitions,
                     const std::vector<std::string>& features) {

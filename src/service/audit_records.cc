@@ -177,4 +177,28 @@ Attestation AttestationRecord(const slurm::JobRow& job, const plugin::JobTag& ta
   return out;
 }
 
+audit::AuditRecord AtRiskRecord(uint32_t job_id, const std::vector<std::string>& datasets,
+                                const std::string& decision_id, const std::string& why,
+                                const Register& reg, const std::string& action, absl::Time now) {
+  audit::AuditRecord r;
+  r.kind = audit::RecordKind::kDecision;
+  r.decision_id = decision_id;
+  r.time = now;
+  r.caller = absl::StrCat("sovereignd (register ", std::string(reg.short_version()), ")");
+  r.datasets = datasets;
+  r.verdict = "at_risk";
+  r.job_id = job_id;
+  r.register_version = reg.version();
+  r.body_json = nlohmann::json{{"id", decision_id},
+                               {"source", "sovereignd"},
+                               {"job_id", job_id},
+                               {"verdict", "at_risk"},
+                               {"datasets", datasets},
+                               {"why", why},
+                               {"action", action},
+                               {"register_version", reg.version()}}
+                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
 }  // namespace sovereign::service

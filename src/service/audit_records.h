@@ -42,6 +42,12 @@ audit::AuditRecord SpooledToRecord(const spool::SpooledDecision& d, const Regist
 audit::AuditRecord RederivedDecisionRecord(const slurm::JobRow& job, const plugin::JobTag& tag,
                                            absl::Time now);
 
+// A running job that the register now in force no longer allows where it runs; `action` is
+// what was done about it ("flag", "requeue", "cancel").
+audit::AuditRecord AtRiskRecord(uint32_t job_id, const std::vector<std::string>& datasets,
+                                const std::string& decision_id, const std::string& why,
+                                const Register& reg, const std::string& action, absl::Time now);
+
 // Where a job ran, judged node by node. `reg` is the register in force when the job started,
 // `nodes` what slurmctld says of each node (partitions, features), `site_feature_prefix` the
 // plugin's. A node is allowed when its site is known (SiteOfNode) and allowed for the tag's

@@ -176,8 +176,34 @@ absl::Status Daemon::Reload() {
   }
   if (!r->changed) {
     spdlog::info("register reload: {} unchanged", r->revision.version.substr(0, 12));
+  } else if (impact_ != nullptr) {
+    CheckJobs(*registers_->Current()->reg, /*dry_run=*/false).IgnoreError();  // logged inside
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<ImpactSummary> Daemon::CheckJobs(const Register& reg, bool dry_run) {
+  if (impact_ == nullptr) {
+    return absl::FailedPreconditionError("sovereignd has no Slurm side: no jobs to check");
+  }
+  // The cluster as the plugin sees it (the published snapshot), bound to `reg`.
+  ClusterSnapshot cluster;
+  if (const snapshot::SnapshotWatcher* w = ctx_.snapshot.load(std::memory_order_acquire)) {
+    if (std::shared_ptr<const snapshot::LoadedSnapshot> s = w->Current()) {
+      cluster = s->cluster;
+    }
+  }
+  absl::StatusOr<ImpactSummary> s =
+      impact_->Run(reg, ClusterView::Bind(cluster, reg), dry_run, absl::Now());
+  if (!s.ok()) {
+    spdlog::error("register {}: cannot check the jobs slurmctld holds: {}", reg.short_version(),
+                  std::string(s.status().message()));
+  } else if (!dry_run) {
+    spdlog::info("register {}: {} pending jobs checked, {} moved, {} held; {} running at risk",
+                 reg.short_version(), s->pending_checked, s->moved, s->held,
+                 s->running_at_risk);
+  }
+  return s;
 }
 
 std::shared_ptr<const Register> Daemon::RegisterInForceAt(absl::Time t) {
@@ -275,6 +301,11 @@ absl::Status Daemon::StartSlurm() {
       return RegisterInForceAt(t);
     });
     reconciler_->Start();
+    ImpactOptions impact_options;
+    impact_options.site_feature_prefix = ro.site_feature_prefix;
+    impact_options.at_risk = *ParseAtRiskAction(sc.running_at_risk);  // validated with the config
+    impact_ = std::make_unique<RegisterImpact>(impact_options, log_.get());
+    ctx_.check_jobs = [this](const Register& reg, bool dry_run) { return CheckJobs(reg, dry_run); };
     spdlog::info("ingesting the plugin's spool {}; reconciling jobs every {} ms", sc.spool_dir,
                  sc.reconcile_interval_ms);
   }

@@ -78,6 +78,9 @@ class Daemon {
   // The register in force at time t (from the store's revisions; the current one before the
   // first).
   std::shared_ptr<const Register> RegisterInForceAt(absl::Time t);
+  // Re-checks the jobs slurmctld holds against `reg` (RegisterImpact).
+  absl::StatusOr<ImpactSummary> CheckJobs(const Register& reg, bool dry_run);
+  std::unique_ptr<RegisterImpact> impact_;
   std::unique_ptr<slurm::SnapshotPublisher> publisher_;
   // Reads back the published snapshot, as the plugin does, for PlacementService.
   std::unique_ptr<snapshot::SnapshotWatcher> snapshot_watcher_;

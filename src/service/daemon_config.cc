@@ -11,6 +11,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "register_impact.h"
 #include "absl/strings/str_join.h"
 #include "register_manager.h"
 
@@ -293,6 +294,13 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
                       }},
                      {"max_cluster_age_s", [&](const YAML::Node& v, const std::string& kk) {
                         p.Int(v, kk, 1, 86400, &c.slurm.max_cluster_age_s);
+                      }},
+                     {"running_at_risk", [&](const YAML::Node& v, const std::string& kk) {
+                        p.String(v, kk, &c.slurm.running_at_risk);
+                        if (!ParseAtRiskAction(c.slurm.running_at_risk).ok()) {
+                          p.Error(v, kk, absl::StrCat("\"", c.slurm.running_at_risk,
+                                                      "\" is not one of flag, requeue, cancel"));
+                        }
                       }}});
             }},
            {"tcp",

@@ -53,6 +53,9 @@ struct SlurmConfig {
   // Decide/Explain treat the published cluster view as stale after this long, in seconds: keep
   // it equal to the plugin's max_cluster_age (default 5m) so that both answer alike.
   int64_t max_cluster_age_s = 300;
+  // What happens to a running job that a newly applied register no longer allows where it
+  // runs: "flag" (recorded as at_risk, left running), "requeue" or "cancel".
+  std::string running_at_risk = "flag";
 };
 
 struct DaemonConfig {

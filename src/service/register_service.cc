@@ -20,6 +20,31 @@ void FillApplyResponse(const ApplyResult& r, v1::ApplyRegisterResponse* out) {
   out->set_changed(r.changed);
 }
 
+// What `reg` does to the jobs slurmctld holds, into the response (nothing without Slurm).
+void CheckJobs(const ServiceContext& ctx, const Register& reg, bool dry_run,
+               v1::ApplyRegisterResponse* out) {
+  if (!ctx.check_jobs) {
+    return;
+  }
+  absl::StatusOr<ImpactSummary> s = ctx.check_jobs(reg, dry_run);
+  v1::JobImpact* impact = out->mutable_impact();
+  if (!s.ok()) {
+    impact->add_errors(std::string(s.status().message()));
+    return;
+  }
+  impact->set_checked(true);
+  impact->set_pending_checked(s->pending_checked);
+  impact->set_moved(s->moved);
+  impact->set_held(s->held);
+  impact->set_running_at_risk(s->running_at_risk);
+  for (const std::string& d : s->details) {
+    impact->add_details(d);
+  }
+  for (const std::string& e : s->errors) {
+    impact->add_errors(e);
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const Register>> RegisterServiceImpl::LoadVersion(
@@ -88,13 +113,27 @@ grpc::Status RegisterServiceImpl::Apply(grpc::ServerContext* context,
   if (!caller.ok()) {
     return ToGrpcStatus(caller.status());
   }
-  absl::StatusOr<ApplyResult> r = ctx_->registers->Apply(
-      request->yaml(), request->filename().empty() ? "register.yaml" : request->filename(),
-      caller->Describe(), "apply", request->comment(), request->expected_version());
+  const std::string filename =
+      request->filename().empty() ? "register.yaml" : request->filename();
+  if (request->dry_run()) {
+    absl::StatusOr<std::shared_ptr<const Register>> next =
+        Register::Parse(request->yaml(), filename);
+    if (!next.ok()) {
+      return ToGrpcStatus(next.status());
+    }
+    response->set_previous_version(ctx_->registers->Current()->reg->version());
+    response->mutable_revision()->set_version((*next)->version());
+    CheckJobs(*ctx_, **next, /*dry_run=*/true, response);
+    return grpc::Status::OK;
+  }
+  absl::StatusOr<ApplyResult> r =
+      ctx_->registers->Apply(request->yaml(), filename, caller->Describe(), "apply",
+                             request->comment(), request->expected_version());
   if (!r.ok()) {
     return ToGrpcStatus(r.status());
   }
   FillApplyResponse(*r, response);
+  CheckJobs(*ctx_, *ctx_->registers->Current()->reg, /*dry_run=*/false, response);
   return grpc::Status::OK;
 }
 
@@ -168,6 +207,7 @@ grpc::Status RegisterServiceImpl::Rollback(grpc::ServerContext* context,
     return ToGrpcStatus(r.status());
   }
   FillApplyResponse(*r, response);
+  CheckJobs(*ctx_, *ctx_->registers->Current()->reg, /*dry_run=*/false, response);
   return grpc::Status::OK;
 }
 

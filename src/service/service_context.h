@@ -17,6 +17,7 @@
 #include "authenticator.h"
 #include "caller.h"
 #include "register_manager.h"
+#include "register_impact.h"
 #include "sovereign/audit_log.h"
 #include "sovereign/snapshot_file.h"
 
@@ -36,6 +37,9 @@ struct ServiceContext {
   // Set when the daemon shuts down: long-running streams end.
   std::atomic<bool> stopping{false};
   std::atomic<int64_t> decisions_served{0};
+  // Re-checks the jobs slurmctld holds against a register (register_impact.h); unset without
+  // the Slurm side. Called after every apply and rollback, and for a dry run.
+  std::function<absl::StatusOr<ImpactSummary>(const Register&, bool dry_run)> check_jobs;
 };
 
 // Any caller (for AuthoriseCall's `roles`).

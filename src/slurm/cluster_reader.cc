@@ -1,5 +1,7 @@
 #include "cluster_reader.h"
 
+#include <signal.h>
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -241,6 +243,15 @@ JobRow ToRow(const slurm_job_info_t& j) {
   if (j.start_time > 0) {
     row.start_time = absl::FromTimeT(j.start_time);
   }
+  row.features = Str(j.features);
+  row.account = Str(j.account);
+  row.tres_per_job = Str(j.tres_per_job);
+  row.tres_per_node = Str(j.tres_per_node);
+  row.tres_per_task = Str(j.tres_per_task);
+  row.num_nodes = j.num_nodes == NO_VAL ? 0 : j.num_nodes;
+  row.num_tasks = j.num_tasks == NO_VAL ? 0 : j.num_tasks;
+  row.time_limit_minutes = j.time_limit == NO_VAL || j.time_limit == INFINITE ? 0 : j.time_limit;
+  row.held = j.priority == 0;
   return row;
 }
 
@@ -277,6 +288,44 @@ absl::StatusOr<JobRow> ReadJob(uint32_t job_id) {
   }
   slurm_free_job_info_msg(jobs);
   return out;
+}
+
+absl::Status UpdateJob(uint32_t job_id, const std::string& partition, const std::string& features,
+                       const std::string& admin_comment, bool hold) {
+  job_desc_msg_t desc;
+  slurm_init_job_desc_msg(&desc);
+  desc.job_id = job_id;
+  // libslurm only reads these strings.
+  if (!partition.empty()) {
+    desc.partition = const_cast<char*>(partition.c_str());
+  }
+  if (!features.empty()) {
+    desc.features = const_cast<char*>(features.c_str());
+  }
+  if (!admin_comment.empty()) {
+    desc.admin_comment = const_cast<char*>(admin_comment.c_str());
+  }
+  if (hold) {
+    desc.priority = 0;
+  }
+  if (slurm_update_job(&desc) != SLURM_SUCCESS) {
+    return SlurmError(absl::StrCat("cannot update job ", job_id));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RequeueJob(uint32_t job_id) {
+  if (slurm_requeue(job_id, 0) != SLURM_SUCCESS) {
+    return SlurmError(absl::StrCat("cannot requeue job ", job_id));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CancelJob(uint32_t job_id) {
+  if (slurm_kill_job(job_id, SIGKILL, 0) != SLURM_SUCCESS) {
+    return SlurmError(absl::StrCat("cannot cancel job ", job_id));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status HoldJob(uint32_t job_id) {

@@ -62,6 +62,14 @@ struct JobRow {
   std::string nodes;          // Slurm host list expression, e.g. "fr-a100-[1-2]"
   std::string admin_comment;
   absl::Time start_time = absl::InfinitePast();
+  // What re-deciding a pending job needs.
+  std::string features;
+  std::string account;
+  std::string tres_per_job, tres_per_node, tres_per_task;
+  uint32_t num_nodes = 0;
+  uint32_t num_tasks = 0;
+  uint32_t time_limit_minutes = 0;  // 0 = none (INFINITE / not set)
+  bool held = false;                 // priority 0
 };
 
 // Loads every job slurmctld still knows (pending, running and recently finished).
@@ -71,6 +79,15 @@ absl::StatusOr<JobRow> ReadJob(uint32_t job_id);
 // Holds a job (priority 0, Reason=JobHeldAdmin), as `scontrol hold` does; also while its
 // PrologSlurmctld runs, so that the requeue that follows a failed prolog leaves it held.
 absl::Status HoldJob(uint32_t job_id);
+
+// Moves a pending job: new partition, features and admin_comment in one update (the plugin's
+// job_modify checks it like any other change). Empty fields are left alone.
+absl::Status UpdateJob(uint32_t job_id, const std::string& partition, const std::string& features,
+                       const std::string& admin_comment, bool hold);
+
+// Requeues (running jobs) or cancels a job.
+absl::Status RequeueJob(uint32_t job_id);
+absl::Status CancelJob(uint32_t job_id);
 
 // Every node with its partitions and available features (where it is: its site feature).
 absl::StatusOr<std::vector<NodeStatus>> ReadNodes();

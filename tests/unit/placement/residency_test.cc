@@ -94,6 +94,9 @@ TEST_F(ResidencyTest, GuardIsTheLastAndTermAndCanBeReadBack) {
   EXPECT_EQ(TrailingSiteGuard("gpu)&site_a", "site_").status().message(),
             "features \"gpu)&site_a\" have an unbalanced bracket");
   EXPECT_FALSE(TrailingSiteGuard("[gpu&site_a]", "site_").ok());
+  EXPECT_EQ(StripSiteGuard("gpu_a100|gpu_h100&(site_a|site_b)", "site_"), "gpu_a100|gpu_h100");
+  EXPECT_EQ(StripSiteGuard("site_a", "site_"), "");
+  EXPECT_EQ(StripSiteGuard("gpu_a100", "site_"), "gpu_a100");
   EXPECT_EQ(TrailingSiteGuard("gpu*1&site_a", "site_").status().message(),
             "features \"gpu*1&site_a\" use node counts (*N), under which Slurm does not enforce "
             "a site guard");

@@ -460,10 +460,16 @@ TEST_F(SubmitFilterTest, ModifyHoldsEveryChangeToTheFullRuleAndSpoolsRefusals) {
   char more[] = "sovereign:v1;id=abc-2;ds=imagenet-public,patients-eu;region=eu;reg=0123456789ab";
   retag.d.admin_comment = more;
   EXPECT_THAT(filter_->Modify(retag.d, job, 0, now_).log_line,
-              HasSubstr("a new tag must come with features that carry its site guard"));
+              HasSubstr("a tag with more datasets must come with features that carry its "
+                        "site guard"));
   char guard[] = "site_paris-1";
   retag.d.features = guard;
   EXPECT_TRUE(filter_->Modify(retag.d, job, 0, now_).accept);
+  // The same datasets with a note after the tag (a hold reason): nothing to re-guard.
+  Job note;
+  char held[] = "sovereign:v1;id=abc-1;ds=patients-eu;region=eu;reg=0123456789ab; held: why";
+  note.d.admin_comment = held;
+  EXPECT_TRUE(filter_->Modify(note.d, job, 0, now_).accept);
 
   // Changes that do not touch residency are not looked at.
   Job limit;
