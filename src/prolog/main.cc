@@ -12,6 +12,7 @@
 // else /etc/slurm/sovereign-plugin.conf), for the snapshot, the spool folder and the site
 // feature prefix. Refusals are spooled under <spool>/prolog, one writer at a time (flock).
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,8 +39,8 @@ using sovereign::prolog::StartVerdict;
 
 // Writes the refusal to <spool>/prolog. Prologs of several jobs may run at once: an exclusive
 // lock on the folder's lock file makes each segment one writer's, finished before the next.
-absl::Status SpoolRefusal(const std::string& spool_dir, uint32_t job_id, const StartVerdict& v,
-                          const std::string& nodes) {
+absl::Status SpoolRefusal(const std::string& spool_dir, uint32_t job_id, uint32_t uid,
+                          const StartVerdict& v, const std::string& nodes) {
   const std::string dir = spool_dir + "/prolog";
   sovereign::spool::SpoolWriterOptions options;
   options.dir = dir;
@@ -53,6 +54,13 @@ absl::Status SpoolRefusal(const std::string& spool_dir, uint32_t job_id, const S
   rec.source = "prolog";
   rec.job_id = job_id;
   rec.request.datasets = v.datasets;
+  rec.request.uid = uid;
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  char buf[4096];
+  if (getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found != nullptr) {
+    rec.request.user = pw.pw_name;
+  }
   rec.request.submit_time = now;
   rec.decision.verdict = sovereign::Verdict::kReject;
   rec.decision.code = sovereign::RejectCode::kStartRefused;
@@ -129,7 +137,8 @@ int Run() {
                  std::string(held.message()).c_str());
   }
   if (options.ok()) {
-    if (absl::Status s = SpoolRefusal(options->spool_dir, job_id, v, nodes); !s.ok()) {
+    const uint32_t uid = job.ok() ? job->user_id : 0;
+    if (absl::Status s = SpoolRefusal(options->spool_dir, job_id, uid, v, nodes); !s.ok()) {
       std::fprintf(stderr, "sovereign-prolog: job %u: the refusal was not spooled: %s\n", job_id,
                    std::string(s.message()).c_str());
     }

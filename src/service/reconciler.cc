@@ -39,8 +39,11 @@ absl::StatusOr<ReconcileStats> Reconciler::ReconcileOnce(absl::Time now) {
   }
   std::optional<std::vector<NodeStatus>> nodes;
   for (const slurm::JobRow& job : *jobs) {
-    if (job.nodes.empty() || attested_.count(job.job_id) > 0) {
-      continue;  // not started yet, or done
+    if (job.nodes.empty() || job.state == "PENDING" || job.state == "CONFIGURING" ||
+        attested_.count(job.job_id) > 0) {
+      // Not started yet (a CONFIGURING job still waits for its PrologSlurmctld, which may
+      // refuse it), or attested already.
+      continue;
     }
     absl::StatusOr<plugin::JobTag> tag = plugin::ParseJobTag(job.admin_comment.c_str());
     if (!tag.ok()) {

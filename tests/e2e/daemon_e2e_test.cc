@@ -301,6 +301,83 @@ TEST_F(DaemonE2ETest, AJobThatReachesANodeOfAnExcludedSiteIsAttestedAViolation) 
   EXPECT_THAT(listed.out, HasSubstr(attestation->decision_id));
 }
 
+// A register applied under pending and running jobs: the pending job whose guard no longer
+// complies is moved (with a new guard and tag) or, when nothing complies, held with a reason
+// in its AdminComment; the running one is flagged at risk. --dry-run says so first.
+TEST_F(DaemonE2ETest, ARegisterChangeMovesHoldsAndFlagsTheJobsItConcerns) {
+  EnsureResearchers();
+  StartDaemon();
+  auto submit_as_alice = [&](const std::vector<std::string>& args) -> uint32_t {
+    std::vector<std::string> argv = {"runuser", "-u", kAlice, "--", "sbatch", "--parsable",
+                                     "-o", "/dev/null", "--dataset=patients-eu"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    CommandResult r = cluster_->Run(argv);
+    uint32_t id = 0;
+    EXPECT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(r.out), &id)) << r.Describe();
+    return id;
+  };
+  const uint32_t running = submit_as_alice({"--wrap", "sleep 300"});
+  ASSERT_TRUE(cluster_->WaitForJobState(running, {"RUNNING"}).ok());
+  const uint32_t pending = submit_as_alice({"--hold", "--wrap", "true"});
+  ASSERT_EQ(*cluster_->JobField(pending, "Partition"), "gpu-fr-a100");
+  ASSERT_THAT(*cluster_->JobField(running, "NodeList"), ::testing::StartsWith("fr-a100-"));
+
+  // A takeover: paris-1's operator now answers to US law, which patients-eu does not accept.
+  std::string yaml = ReadText(std::string(SOVEREIGN_SOURCE_DIR) + "/config/register.example.yaml");
+  const std::string paris = "operator_jurisdiction: EU\n    pue: 1.3 ";
+  ASSERT_NE(yaml.find(paris), std::string::npos);
+  yaml.replace(yaml.find(paris), paris.size(), "operator_jurisdiction: US\n    pue: 1.3 ");
+  std::ofstream(state_ + "/takeover.yaml") << yaml;
+  const std::vector<std::string> apply = {SOVEREIGNCTL_PATH, "--socket", state_ + "/sovereignd.sock",
+                                          "register", "apply", state_ + "/takeover.yaml"};
+  std::vector<std::string> dry = apply;
+  dry.push_back("--dry-run");
+  CommandResult preview = cluster_->Run(dry);
+  ASSERT_EQ(preview.exit_code, 0) << preview.Describe();
+  EXPECT_THAT(preview.out, HasSubstr("would move 1 and hold 0 of 1 pending jobs; 1 running job "
+                                     "at risk\n"));
+  EXPECT_THAT(preview.out, HasSubstr(absl::StrCat(
+                               "  job ", pending, ": moved to gpu-de-h100 (partition gpu-fr-a100 "
+                               "(site paris-1): operator Example Calcul SAS is under US "
+                               "jurisdiction, not accepted for patients-eu)\n")));
+  EXPECT_EQ(*cluster_->JobField(pending, "Partition"), "gpu-fr-a100");  // nothing applied
+
+  CommandResult applied = cluster_->Run(apply);
+  ASSERT_EQ(applied.exit_code, 0) << applied.Describe();
+  EXPECT_THAT(applied.out, HasSubstr("moved 1 and held 0 of 1 pending jobs; 1 running job at "
+                                     "risk\n"));
+  EXPECT_EQ(*cluster_->JobField(pending, "Partition"), "gpu-de-h100");
+  EXPECT_EQ(*cluster_->JobField(pending, "Features"), "site_munich-1");
+  EXPECT_THAT(*cluster_->JobField(pending, "AdminComment"),
+              ::testing::MatchesRegex("sovereign:v1;id=[0-9a-f]+-[0-9a-f]+-r[0-9a-f]+;"
+                                      "ds=patients-eu;region=eu;reg=[0-9a-f]{12}"));
+  std::vector<Row> rows = WaitForRows([&](const std::vector<Row>& r) {
+    return std::count_if(r.begin(), r.end(), [&](const Row& x) {
+             return (x.job_id == pending && x.verdict == "place") ||
+                    (x.job_id == running && x.verdict == "at_risk");
+           }) == 2;
+  });
+  EXPECT_EQ(std::count_if(rows.begin(), rows.end(),
+                          [&](const Row& x) { return x.job_id == running && x.verdict == "at_risk"; }),
+            1)
+      << ReadText(state_ + "/sovereignd.log");
+
+  // Narrowed again: patients-eu may now only be processed in the US, by EU operators: nowhere.
+  const std::string regions = "regions: [eu]\n    jurisdictions: [EU]";
+  ASSERT_NE(yaml.find(regions), std::string::npos);
+  yaml.replace(yaml.find(regions), regions.size(), "regions: [us]\n    jurisdictions: [EU]");
+  std::ofstream(state_ + "/nowhere.yaml") << yaml;
+  CommandResult held = cluster_->Run({SOVEREIGNCTL_PATH, "--socket", state_ + "/sovereignd.sock",
+                                      "register", "apply", state_ + "/nowhere.yaml"});
+  ASSERT_EQ(held.exit_code, 0) << held.Describe();
+  EXPECT_THAT(held.out, HasSubstr("moved 0 and held 1 of 1 pending jobs"));
+  EXPECT_THAT(*cluster_->JobField(pending, "AdminComment"), HasSubstr(";"));
+  CommandResult show = cluster_->Run({"scontrol", "show", "job", absl::StrCat(pending)});
+  EXPECT_THAT(show.out, HasSubstr("; held: register "));
+  EXPECT_THAT(show.out, HasSubstr("Reason=JobHeldAdmin"));
+  cluster_->Run({"scancel", absl::StrCat(running), absl::StrCat(pending)});
+}
+
 // PlacementService decides against the snapshot sovereignd publishes, as the plugin does: with
 // the only node of gpu-in-l40s drained, both move the job elsewhere (against an every-partition-
 // idle view, as before, Explain would still have answered gpu-in-l40s, where the test above
