@@ -38,7 +38,7 @@ if [[ "${1:-up}" == down ]]; then
 fi
 
 for bin in "${build}/src/daemon/sovereignd" "${build}/src/cli/sovereignctl" \
-           "${build}/plugins/job_submit/job_submit_sovereign.so" \
+           "${build}/plugins/job_submit/job_submit_sovereign.so" "${build}/src/prolog/sovereign-prolog" \
            "${build}/plugins/spank/sovereign_spank.so"; do
   [[ -e "${bin}" ]] || { echo "demo: ${bin} is missing: run make build first" >&2; exit 2; }
 done
@@ -60,7 +60,9 @@ ensure_user sov-omar oncology,fintech
 ensure_user sov-bob
 
 echo "== 1. A three-region Slurm cluster on this machine, with job_submit/sovereign loaded"
+echo "   and sovereign-prolog as PrologSlurmctld; every node carries its site as a feature"
 SOVEREIGN_PLUGIN_DIR="${build}/plugins/job_submit" \
+SOVEREIGN_PROLOG="${build}/src/prolog/sovereign-prolog" \
 SOVEREIGN_SPANK_SO="${build}/plugins/spank/sovereign_spank.so" \
   "${mc}" up --dir "${dir}"
 eval "$("${mc}" env --dir "${dir}")"
@@ -161,10 +163,38 @@ for r in "${refusals[@]}"; do
 done
 
 echo
-echo "== 6. The audit trail (sovereignctl audit list)"
-"${ctl}" audit list --limit 14 | sed 's/^/   /'
+echo "== 6. Residency holds after submission"
+held="$(runuser -u sov-alice -- sbatch --parsable --hold -o /dev/null --dataset=patients-eu \
+  --gres=gpu:1 -t 30 --wrap 'echo ran on $SLURMD_NODENAME')"
+held="${held%%;*}"
+field() { scontrol show job -o "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+echo "   sov-alice submits a held patients-eu job ${held}: partition $(field "${held}" Partition)," \
+  "features $(field "${held}" Features)"
+echo "   sov-alice moves it to gpu-de-cloud-h100 (in the EU, run by an operator under US law):"
+if runuser -u sov-alice -- scontrol update jobid="${held}" partition=gpu-de-cloud-h100 2>"${dir}/move.err"; then
+  echo "     accepted (unexpected)"
+else
+  echo "     scontrol: $(sed 's/^scontrol: error: //' "${dir}/move.err" | head -1)"
+  echo "     slurmctld's log: $(grep -o "refused a change to job ${held} .*" "${dir}/log/slurmctld.log" | head -1 | cut -c1-150)..."
+fi
+echo "   An admin applies a register in which paris-1's operator answers to US law (a takeover):"
+before="$(sed -n 's/.*"register_version":"\([0-9a-f]\{12\}\).*/\1/p' "${dir}/sovereign/snapshot" | head -1)"
+awk '/name: paris-1/{p=1} p && /operator_jurisdiction: EU/{sub(/EU/, "US"); p=0} {print}' \
+  "${state}/register.yaml" >"${dir}/takeover.yaml"
+"${ctl}" register apply --dry-run "${dir}/takeover.yaml" | sed 's/^/     /'
+"${ctl}" register apply --comment "paris-1 taken over" "${dir}/takeover.yaml" | sed 's/^/     /'
+echo "   job ${held} now: partition $(field "${held}" Partition), features $(field "${held}" Features)"
+echo "   The takeover is undone (the job stays where it is: it complies under both):"
+"${ctl}" register rollback "${before}" --comment "takeover undone" | sed 's/^/     /'
+scontrol release "${held}"
+for _ in $(seq 30); do [[ "$(field "${held}" JobState)" == COMPLETED ]] && break; sleep 1; done
+echo "   released, job ${held} ran on $(field "${held}" NodeList)"
+
 echo
-echo "== 7. Verification of the hash chain and its signed checkpoints (sovereignctl audit verify)"
+echo "== 7. The audit trail (sovereignctl audit list)"
+"${ctl}" audit list --limit 18 | sed 's/^/   /'
+echo
+echo "== 8. Verification of the hash chain and its signed checkpoints (sovereignctl audit verify)"
 "${ctl}" audit verify | sed 's/^/   /'
 
 cat <<EOF
