@@ -47,6 +47,13 @@ int Status(const GlobalOptions& g) {
                     : std::string("DISABLED"))
             << "\n"
             << CommitLine(resp)
+            << "violations:       " << resp.audit_violations()
+            << " runs attested outside their allowed sites, " << resp.audit_at_risk()
+            << " running jobs at risk after a register change"
+            << (resp.audit_violations() + resp.audit_at_risk() > 0
+                    ? " (sovereignctl audit list --verdict violation | at_risk)"
+                    : "")
+            << "\n"
             << "decisions served: " << resp.decisions_served() << "\n"
             << "failed reloads:   " << resp.reload_failures() << "\n"
             << "you:              " << resp.caller() << " ("

@@ -8,6 +8,12 @@
 #endif
 
 namespace sovereign::service {
+namespace {
+
+// Violations and at-risk records are counted up to this many (each counted record is read).
+constexpr int kStatusCountLimit = 1000;
+
+}  // namespace
 
 grpc::Status AdminServiceImpl::GetStatus(grpc::ServerContext* context,
                                          const v1::GetStatusRequest* /*request*/,
@@ -29,6 +35,17 @@ grpc::Status AdminServiceImpl::GetStatus(grpc::ServerContext* context,
     audit::CommitStats commits = ctx_->log->GetCommitStats();
     response->set_audit_records_appended(commits.records);
     response->set_audit_transactions(commits.transactions);
+    // The verdict index makes these cheap; the count stops at a bound.
+    for (const auto& [verdict, setter] :
+         {std::pair<const char*, void (v1::GetStatusResponse::*)(int64_t)>{
+              "violation", &v1::GetStatusResponse::set_audit_violations},
+          {"at_risk", &v1::GetStatusResponse::set_audit_at_risk}}) {
+      audit::AuditQuery q;
+      q.verdict = verdict;
+      q.limit = kStatusCountLimit;
+      absl::StatusOr<std::vector<audit::AuditRecord>> found = ctx_->log->List(q);
+      (response->*setter)(found.ok() ? static_cast<int64_t>(found->size()) : -1);
+    }
   }
   response->set_decisions_served(ctx_->decisions_served.load());
   response->set_reload_failures(ctx_->registers->reload_failures());

@@ -299,6 +299,11 @@ TEST_F(DaemonE2ETest, AJobThatReachesANodeOfAnExcludedSiteIsAttestedAViolation) 
                                         "audit", "list", "--verdict", "violation"});
   EXPECT_EQ(listed.exit_code, 0) << listed.Describe();
   EXPECT_THAT(listed.out, HasSubstr(attestation->decision_id));
+  CommandResult status =
+      cluster_->Run({SOVEREIGNCTL_PATH, "--socket", state_ + "/sovereignd.sock", "status"});
+  EXPECT_THAT(status.out, HasSubstr("violations:       1 runs attested outside their allowed "
+                                    "sites, 0 running jobs at risk after a register change "
+                                    "(sovereignctl audit list --verdict violation | at_risk)\n"));
 }
 
 // A register applied under pending and running jobs: the pending job whose guard no longer
