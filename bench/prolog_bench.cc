@@ -225,8 +225,8 @@ double Mean(const std::vector<double>& v) {
 void PrintSummary() {
   const Samples& base = samples["BM_PrologBaseline"];
   const double base_p50 = Median(base.wall_us), base_mean = Mean(base.wall_us);
-  std::printf("\nper start, every repetition pooled (job %u, SLURM_JOB_NODELIST=fr-a100-1)\n",
-              setup->job_id);
+  std::printf("\nper start, every repetition pooled (job %u, %s)\n", setup->job_id,
+              setup->env[3].c_str());  // SLURM_JOB_NODELIST=...
   std::printf("%-26s %6s %10s %10s %13s %12s %12s\n", "variant", "starts", "p50 us", "mean us",
               "child cpu us", "p50 x base", "mean x base");
   for (const char* name : {"BM_PrologBaseline", "BM_PrologScript", "BM_SovereignProlog",
