@@ -12,6 +12,8 @@
 //                              the snapshot file, every node and partition, the check
 //   BM_SovereignPrologWrapped  sovereign-prolog exec'd by a /bin/sh wrapper, as the mini
 //                              cluster runs it
+//   BM_ScontrolShowJob         fork+exec of `scontrol show job -o <id>`: a stock libslurm
+//                              client asking slurmctld for the job, for comparison
 //   BM_InProcess/ReadJob, /ReadNodes
 //                              the two libslurm round trips sovereign-prolog makes, timed
 //                              inside this process: where its time goes
@@ -157,6 +159,9 @@ std::vector<std::string> Argv(const std::string& variant) {
   if (variant == "BM_SovereignPrologWrapped") {
     return {setup->wrapper};
   }
+  if (variant == "BM_ScontrolShowJob") {
+    return {"/usr/bin/scontrol", "show", "job", "-o", absl::StrCat(setup->job_id)};
+  }
   return {SOVEREIGN_PROLOG_PATH};
 }
 
@@ -230,7 +235,8 @@ void PrintSummary() {
   std::printf("%-26s %6s %10s %10s %13s %12s %12s\n", "variant", "starts", "p50 us", "mean us",
               "child cpu us", "p50 x base", "mean x base");
   for (const char* name : {"BM_PrologBaseline", "BM_PrologScript", "BM_SovereignProlog",
-                           "BM_SovereignPrologWrapped", "BM_InProcess/ReadJob",
+                           "BM_SovereignPrologWrapped", "BM_ScontrolShowJob",
+                           "BM_InProcess/ReadJob",
                            "BM_InProcess/ReadNodes"}) {
     auto it = samples.find(name);
     if (it == samples.end() || it->second.wall_us.empty()) {
@@ -393,7 +399,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   for (const char* variant : {"BM_PrologBaseline", "BM_PrologScript", "BM_SovereignProlog",
-                              "BM_SovereignPrologWrapped"}) {
+                              "BM_SovereignPrologWrapped", "BM_ScontrolShowJob"}) {
     benchmark::RegisterBenchmark(variant, sovereign::BM_Start, std::string(variant))
         ->Iterations(setup.starts)
         ->UseRealTime()
