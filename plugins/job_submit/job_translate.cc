@@ -220,6 +220,25 @@ std::vector<uint32_t> ParentJobIds(const job_desc_msg_t& desc) {
   return ids;
 }
 
+absl::StatusOr<int> JobGpus(const char* tres_per_job, const char* tres_per_node,
+                            const char* tres_per_task, int nodes, int tasks, std::string* type) {
+  absl::StatusOr<int> per_job = GpusInTres(tres_per_job, type);
+  absl::StatusOr<int> per_node = GpusInTres(tres_per_node, type);
+  absl::StatusOr<int> per_task = GpusInTres(tres_per_task, type);
+  for (const auto* s : {&per_job, &per_node, &per_task}) {
+    if (!s->ok()) {
+      return s->status();
+    }
+  }
+  if (*per_job > 0) {
+    return *per_job;
+  }
+  if (*per_node > 0) {
+    return *per_node * std::max(nodes, 1);
+  }
+  return *per_task * std::max(tasks, 1);
+}
+
 absl::StatusOr<JobRequest> TranslateJobDesc(const job_desc_msg_t& desc, const UserInfo& user,
                                             absl::Time now) {
   JobRequest req;
@@ -239,21 +258,13 @@ absl::StatusOr<JobRequest> TranslateJobDesc(const job_desc_msg_t& desc, const Us
   }
   req.nodes = Set(desc.min_nodes) ? static_cast<int>(desc.min_nodes) : 0;
 
-  absl::StatusOr<int> per_job = GpusInTres(desc.tres_per_job, &req.gpu_type);
-  absl::StatusOr<int> per_node = GpusInTres(desc.tres_per_node, &req.gpu_type);
-  absl::StatusOr<int> per_task = GpusInTres(desc.tres_per_task, &req.gpu_type);
-  for (const auto* s : {&per_job, &per_node, &per_task}) {
-    if (!s->ok()) {
-      return s->status();
-    }
+  absl::StatusOr<int> gpus =
+      JobGpus(desc.tres_per_job, desc.tres_per_node, desc.tres_per_task, req.nodes,
+              Set(desc.num_tasks) ? static_cast<int>(desc.num_tasks) : 0, &req.gpu_type);
+  if (!gpus.ok()) {
+    return gpus.status();
   }
-  if (*per_job > 0) {
-    req.gpus = *per_job;
-  } else if (*per_node > 0) {
-    req.gpus = *per_node * std::max(req.nodes, 1);
-  } else if (*per_task > 0) {
-    req.gpus = *per_task * (Set(desc.num_tasks) ? static_cast<int>(desc.num_tasks) : 1);
-  }
+  req.gpus = *gpus;
   if (Set(desc.time_limit) && desc.time_limit != INFINITE) {
     req.time_limit = absl::Minutes(desc.time_limit);
   }

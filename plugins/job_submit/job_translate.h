@@ -45,6 +45,11 @@ struct UserInfo {
 // the entry names one. INVALID_ARGUMENT for a count that is not a number.
 absl::StatusOr<int> GpusInTres(const char* tres, std::string* type);
 
+// GPUs of a whole job from its three TRES fields: per job, else per node x nodes, else per
+// task x tasks (nodes and tasks: 0 = not given, counted as 1).
+absl::StatusOr<int> JobGpus(const char* tres_per_job, const char* tres_per_node,
+                            const char* tres_per_task, int nodes, int tasks, std::string* type);
+
 // Datasets declared in the SPANK environment and the comment, in that order, de-duplicated.
 // INVALID_ARGUMENT (with the researcher-facing text) for an empty name in a list and for an
 // unreadable declaration in the comment (see above).

@@ -61,18 +61,11 @@ JobRequest RequestOf(const slurm::JobRow& job, const plugin::JobTag& tag,
   r.account = job.account;
   r.datasets = tag.datasets;
   r.nodes = static_cast<int>(job.num_nodes);
-  std::string type;
-  const int per_job = plugin::GpusInTres(job.tres_per_job.c_str(), &type).value_or(0);
-  const int per_node = plugin::GpusInTres(job.tres_per_node.c_str(), &type).value_or(0);
-  const int per_task = plugin::GpusInTres(job.tres_per_task.c_str(), &type).value_or(0);
-  r.gpu_type = type;
-  if (per_job > 0) {
-    r.gpus = per_job;
-  } else if (per_node > 0) {
-    r.gpus = per_node * std::max(r.nodes, 1);
-  } else if (per_task > 0) {
-    r.gpus = per_task * std::max<int>(static_cast<int>(job.num_tasks), 1);
-  }
+  // slurmctld accepted these fields at submission, so they parse.
+  r.gpus = plugin::JobGpus(job.tres_per_job.c_str(), job.tres_per_node.c_str(),
+                           job.tres_per_task.c_str(), r.nodes, static_cast<int>(job.num_tasks),
+                           &r.gpu_type)
+               .value_or(0);
   if (job.time_limit_minutes > 0) {
     r.time_limit = absl::Minutes(job.time_limit_minutes);
   }

@@ -484,4 +484,34 @@ void EnsureResearchers() {
   }
 }
 
+namespace {
+
+absl::Status RunEach(const MiniCluster& cluster,
+                     const std::vector<std::vector<std::string>>& commands) {
+  for (const std::vector<std::string>& argv : commands) {
+    CommandResult r = cluster.Run(argv);
+    if (r.exit_code != 0) {
+      return absl::InternalError(r.Describe());
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status PutUsNodeInParis(const MiniCluster& cluster) {
+  return RunEach(cluster, {{"scontrol", "update", "nodename=us-h100-1",
+                            "availablefeatures=region_eu,site_paris-1,gpu_h100",
+                            "activefeatures=region_eu,site_paris-1,gpu_h100"},
+                           {"scontrol", "update", "partitionname=gpu-fr-a100", "nodes=us-h100-1"}});
+}
+
+absl::Status UndoUsNodeInParis(const MiniCluster& cluster) {
+  return RunEach(cluster, {{"scontrol", "update", "partitionname=gpu-fr-a100",
+                            "nodes=fr-a100-[1-2]"},
+                           {"scontrol", "update", "nodename=us-h100-1",
+                            "availablefeatures=region_us,site_sanjose-1,gpu_h100",
+                            "activefeatures=region_us,site_sanjose-1,gpu_h100"}});
+}
+
 }  // namespace sovereign::e2e

@@ -144,4 +144,10 @@ constexpr char kAlice[] = "sov-alice";
 constexpr char kBob[] = "sov-bob";
 void EnsureResearchers();
 
+// Admin acts outside job_modify that fool the plugin's site guard: us-h100-1 (site sanjose-1)
+// is given the features of a paris-1 node and made the only node of gpu-fr-a100.
+// UndoUsNodeInParis() puts both back. Errors describe the scontrol command that failed.
+absl::Status PutUsNodeInParis(const MiniCluster& cluster);
+absl::Status UndoUsNodeInParis(const MiniCluster& cluster);
+
 }  // namespace sovereign::e2e

@@ -171,16 +171,8 @@ TEST_F(ResidencyE2ETest, TheStartCheckHoldsAJobAllocatedOutsideItsSites) {
   const uint32_t id = HeldPatientsJob();
   // Admin acts that fool the site guard: a US node claims site paris-1 and joins the job's
   // partition. Only the start check, which also asks the node's partitions, sees through it.
-  for (const std::vector<std::string>& act :
-       {std::vector<std::string>{"scontrol", "update", "nodename=us-h100-1",
-                                 "availablefeatures=region_eu,site_paris-1,gpu_h100",
-                                 "activefeatures=region_eu,site_paris-1,gpu_h100"},
-        std::vector<std::string>{"scontrol", "update", "partitionname=gpu-fr-a100",
-                                 "nodes=us-h100-1"},
-        std::vector<std::string>{"scontrol", "release", absl::StrCat(id)}}) {
-    CommandResult r = cluster().Run(act);
-    ASSERT_EQ(r.exit_code, 0) << r.Describe();
-  }
+  ASSERT_TRUE(PutUsNodeInParis(cluster()).ok());
+  ASSERT_EQ(cluster().Run({"scontrol", "release", absl::StrCat(id)}).exit_code, 0);
   // The prolog holds the job and fails; slurmctld requeues it, held.
   const std::string reason =
       WaitForReason(id, [](const std::string& r) { return r == "JobHeldAdmin"; });
@@ -207,14 +199,7 @@ TEST_F(ResidencyE2ETest, TheStartCheckHoldsAJobAllocatedOutsideItsSites) {
   EXPECT_EQ(refused->decision.code, RejectCode::kStartRefused);
   EXPECT_THAT(refused->decision.labels, ::testing::ElementsAre("patients-eu"));
   cluster().Run({"scancel", absl::StrCat(id)});
-  for (const std::vector<std::string>& undo :
-       {std::vector<std::string>{"scontrol", "update", "partitionname=gpu-fr-a100",
-                                 "nodes=fr-a100-[1-2]"},
-        std::vector<std::string>{"scontrol", "update", "nodename=us-h100-1",
-                                 "availablefeatures=region_us,site_sanjose-1,gpu_h100",
-                                 "activefeatures=region_us,site_sanjose-1,gpu_h100"}}) {
-    cluster().Run(undo);
-  }
+  EXPECT_TRUE(UndoUsNodeInParis(cluster()).ok());
 }
 
 TEST_F(ResidencyE2ETest, TheStartCheckLetsCompliantAndUnplacedJobsStart) {
