@@ -135,6 +135,15 @@ TEST(DaemonConfigTest, SlurmSection) {
               ::testing::HasSubstr("slurm.publish_interval_ms: \"5\" is not a whole number from "
                                    "100 to 3600000"));
   EXPECT_THAT(std::string(c.status().message()), ::testing::HasSubstr("slurm.spol: unknown key"));
+  EXPECT_EQ(ParseDaemonConfig("", "d.yaml")->slurm.running_at_risk, "flag");
+  EXPECT_EQ(ParseDaemonConfig("slurm:\n  running_at_risk: requeue\n", "d.yaml")
+                ->slurm.running_at_risk,
+            "requeue");
+  c = ParseDaemonConfig("slurm:\n  running_at_risk: kill\n", "d.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(std::string(c.status().message()),
+              ::testing::HasSubstr("d.yaml:2:20: slurm.running_at_risk: \"kill\" is not one of "
+                                   "flag, requeue, cancel"));
 }
 
 }  // namespace
