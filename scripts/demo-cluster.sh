@@ -189,6 +189,21 @@ echo "   The takeover is undone (the job stays where it is: it complies under bo
 scontrol release "${held}"
 for _ in $(seq 30); do [[ "$(field "${held}" JobState)" == COMPLETED ]] && break; sleep 1; done
 echo "   released, job ${held} ran on $(field "${held}" NodeList)"
+echo "   An admin gives us-h100-1 (San Jose) paris-1's site feature and puts it in gpu-fr-a100:"
+echo "   acts outside job_modify that fool the guard; sovereign-prolog checks every start"
+scontrol update nodename=us-h100-1 availablefeatures=region_eu,site_paris-1,gpu_h100 \
+  activefeatures=region_eu,site_paris-1,gpu_h100
+scontrol update partitionname=gpu-fr-a100 nodes=us-h100-1
+fooled="$(runuser -u sov-alice -- sbatch --parsable -o /dev/null --dataset=patients-eu \
+  -p gpu-fr-a100 -t 30 --wrap 'echo ran on $SLURMD_NODENAME')"
+fooled="${fooled%%;*}"
+for _ in $(seq 30); do [[ "$(field "${fooled}" Reason)" == JobHeldAdmin ]] && break; sleep 1; done
+echo "     job ${fooled}: $(field "${fooled}" JobState), Reason=$(field "${fooled}" Reason), never started"
+echo "     $(grep "refused to start job ${fooled} " "${dir}/log/sovereign-prolog.log" | tail -1)"
+scancel "${fooled}"
+scontrol update partitionname=gpu-fr-a100 nodes=fr-a100-[1-2]
+scontrol update nodename=us-h100-1 availablefeatures=region_us,site_sanjose-1,gpu_h100 \
+  activefeatures=region_us,site_sanjose-1,gpu_h100
 
 echo
 echo "== 7. The audit trail (sovereignctl audit list)"
@@ -196,6 +211,9 @@ echo "== 7. The audit trail (sovereignctl audit list)"
 echo
 echo "== 8. Verification of the hash chain and its signed checkpoints (sovereignctl audit verify)"
 "${ctl}" audit verify | sed 's/^/   /'
+echo
+echo "== 9. sovereignd's status (sovereignctl status)"
+"${ctl}" status | sed 's/^/   /'
 
 cat <<EOF
 
