@@ -150,7 +150,8 @@ absl::StatusOr<ClusterSnapshot> ReadClusterSnapshot(absl::Time now) {
     return SlurmError("cannot load partitions");
   }
   node_info_msg_t* nodes = nullptr;
-  if (slurm_load_node(0, &nodes, SHOW_ALL) != SLURM_SUCCESS) {
+  // Without SHOW_DETAIL slurmctld leaves gres_used empty: every GPU would look free.
+  if (slurm_load_node(0, &nodes, SHOW_ALL | SHOW_DETAIL) != SLURM_SUCCESS) {
     absl::Status s = SlurmError("cannot load nodes");
     slurm_free_partition_info_msg(parts);
     return s;

@@ -265,5 +265,35 @@ TEST_F(PluginE2ETest, AJobSubmittedFromInsideACommentLabelledJobInheritsItsDatas
   cluster().Run({"scancel", absl::StrCat(inner)});
 }
 
+// The cluster view counts GPUs that running jobs hold as busy (slurmctld reports a node's used
+// GRES only when asked for details).
+TEST_F(PluginE2ETest, TheClusterViewSeesAllocatedGpusAsBusy) {
+  Publish();
+  std::vector<uint32_t> ids;
+  for (int i = 0; i < 2; ++i) {
+    CommandResult r = cluster().Run({"sbatch", "--parsable", "-o", "/dev/null", "-p",
+                                     "gpu-fr-a100", "--gres=gpu:a100:2", "--wrap", "sleep 120"});
+    uint32_t id = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(r.out), &id)) << r.Describe();
+    ids.push_back(id);
+  }
+  for (uint32_t id : ids) {
+    ASSERT_TRUE(cluster().WaitForJobState(id, {"RUNNING"}).ok());
+  }
+  absl::StatusOr<ClusterSnapshot> view = slurm::ReadClusterSnapshot(absl::Now());
+  ASSERT_TRUE(view.ok()) << view.status();
+  for (const PartitionStatus& p : view->partitions) {
+    if (p.name == "gpu-fr-a100") {
+      EXPECT_EQ(p.gpus_total, 4);
+      EXPECT_EQ(p.gpus_free, 0);
+    } else if (p.name == "gpu-de-h100") {
+      EXPECT_EQ(p.gpus_free, 4);
+    }
+  }
+  for (uint32_t id : ids) {
+    cluster().Run({"scancel", absl::StrCat(id)});
+  }
+}
+
 }  // namespace
 }  // namespace sovereign::e2e

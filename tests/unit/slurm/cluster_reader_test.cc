@@ -23,13 +23,19 @@ TEST(Aggregate, SumsUsableNodesPerPartition) {
                                      {"gpu-us-h100", PartitionState::kDrain},
                                      {"cpu", PartitionState::kUp}};
   std::vector<NodeRow> nodes = {
-      {"fr-a100-1", true, "gpu:a100:2(S:0)", "gpu:a100:1(IDX:0)", {"gpu-fr-a100"}, 410.0},
-      {"fr-a100-2", true, "gpu:a100:2(S:0)", "gpu:a100:0(IDX:N/A)", {"gpu-fr-a100"}, 300.0},
-      {"fr-a100-3", false, "gpu:a100:2(S:0)", "", {"gpu-fr-a100"}, std::nullopt},  // drained
-      {"us-h100-1", true, "gpu:h100:2", "gpu:h100:2(IDX:0-1)", {"gpu-us-h100", "other"}, {}},
+      {"fr-a100-1", true, "gpu:a100:2(S:0)", "gpu:a100:1(IDX:0)", {"gpu-fr-a100"}, 410.0,
+       {"site_paris-1"}},
+      {"fr-a100-2", true, "gpu:a100:2(S:0)", "gpu:a100:0(IDX:N/A)", {"gpu-fr-a100"}, 300.0, {}},
+      {"fr-a100-3", false, "gpu:a100:2(S:0)", "", {"gpu-fr-a100"}, std::nullopt, {}},  // drained
+      {"us-h100-1", true, "gpu:h100:2", "gpu:h100:2(IDX:0-1)", {"gpu-us-h100", "other"}, {}, {}},
   };
   ClusterSnapshot s = Aggregate(parts, nodes, absl::FromUnixSeconds(100));
   ASSERT_EQ(s.partitions.size(), 3u);
+  // Every node, usable or not, with what says where it is.
+  ASSERT_EQ(s.nodes.size(), 4u);
+  EXPECT_EQ(s.nodes[0].name, "fr-a100-1");
+  EXPECT_EQ(s.nodes[0].features, std::vector<std::string>{"site_paris-1"});
+  EXPECT_EQ(s.nodes[3].partitions, (std::vector<std::string>{"gpu-us-h100", "other"}));
   EXPECT_EQ(s.taken_at, absl::FromUnixSeconds(100));
   const PartitionStatus& fr = s.partitions[0];
   EXPECT_EQ(fr.name, "gpu-fr-a100");
