@@ -411,7 +411,10 @@ Decision Decide(const JobRequest& request, const ClusterView& view, const Regist
   // Figures are compared as integers at a fixed resolution (1e-9 kWh, 1e-6 g), so that figures
   // equal up to rounding tie, and the sort compares integers, not doubles with a tolerance.
   const bool by_energy = reg.policy().objective == Objective::kEnergy;
+  // A partition without the job's GPUs free now ranks after every one that has them: the job
+  // would queue there while a compliant partition could run it at once.
   struct Key {
+    bool busy;
     int64_t primary, secondary;
     int free_gpus;
     int index;
@@ -423,11 +426,14 @@ Decision Decide(const JobRequest& request, const ClusterView& view, const Regist
     if (c.exclusion == Exclusion::kEligible) {
       int64_t energy = std::llround(c.energy_kwh * 1e9);
       int64_t co2 = std::llround(c.co2_grams * 1e6);
-      order.push_back({by_energy ? energy : co2, by_energy ? co2 : energy, c.free_gpus,
-                       static_cast<int>(i)});
+      order.push_back({c.free_gpus < request.gpus, by_energy ? energy : co2,
+                       by_energy ? co2 : energy, c.free_gpus, static_cast<int>(i)});
     }
   }
   std::sort(order.begin(), order.end(), [](const Key& x, const Key& y) {
+    if (x.busy != y.busy) {
+      return !x.busy;
+    }
     if (x.primary != y.primary) {
       return x.primary < y.primary;
     }
@@ -453,6 +459,24 @@ Decision Decide(const JobRequest& request, const ClusterView& view, const Regist
       "partition%s by %s",
       d.partition_name, d.region, Estimate(best.energy_kwh), Estimate(best.co2_grams), eligible,
       eligible == 1 ? "" : "s", by_energy ? "energy" : "carbon");
+  if (order[0].busy) {
+    absl::StrAppend(&d.reason, "; none has ", request.gpus, " GPUs free now (", best.free_gpus,
+                    " free here): the job waits in its queue");
+  } else {
+    // The most efficient partition, had its GPUs been free.
+    const Key* efficient = &order[0];
+    for (const Key& k : order) {
+      if (k.primary < efficient->primary) {
+        efficient = &k;
+      }
+    }
+    if (efficient != &order[0]) {
+      absl::StrAppend(&d.reason, " among those with ", request.gpus, " GPUs free now (",
+                      reg.partitions()[efficient->index].name, " would use less ",
+                      by_energy ? "energy" : "carbon", " but has ", efficient->free_gpus,
+                      " free)");
+    }
+  }
   return d;
 }
 

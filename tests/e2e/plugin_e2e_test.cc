@@ -267,7 +267,7 @@ TEST_F(PluginE2ETest, AJobSubmittedFromInsideACommentLabelledJobInheritsItsDatas
 
 // The cluster view counts GPUs that running jobs hold as busy (slurmctld reports a node's used
 // GRES only when asked for details).
-TEST_F(PluginE2ETest, TheClusterViewSeesAllocatedGpusAsBusy) {
+TEST_F(PluginE2ETest, TheClusterViewSeesAllocatedGpusAsBusyAndPlacementAvoidsThem) {
   Publish();
   std::vector<uint32_t> ids;
   for (int i = 0; i < 2; ++i) {
@@ -290,6 +290,12 @@ TEST_F(PluginE2ETest, TheClusterViewSeesAllocatedGpusAsBusy) {
       EXPECT_EQ(p.gpus_free, 4);
     }
   }
+  // A patients-eu job then goes where GPUs are free, not to the full (and more efficient) one.
+  Publish();
+  const uint32_t next = SubmitOk(kAlice, {"--dataset=patients-eu", "--gres=gpu:1", "--hold",
+                                          "--wrap", "true"});
+  EXPECT_EQ(*cluster().JobField(next, "Partition"), "gpu-de-h100");
+  ids.push_back(next);
   for (uint32_t id : ids) {
     cluster().Run({"scancel", absl::StrCat(id)});
   }

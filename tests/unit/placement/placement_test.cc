@@ -144,6 +144,27 @@ TEST_F(PlacementTest, TiesGoToTheOtherFigureThenFreeGpusThenRegisterOrder) {
   EXPECT_EQ(Row(d, *reg, "gpu-us-h100").rank, 3);
 }
 
+TEST_F(PlacementTest, APartitionWithoutTheGpusFreeLosesToOneThatHasThem) {
+  ClusterSnapshot snap;
+  for (const Partition& p : reg_->partitions()) {
+    snap.partitions.push_back({p.name, PartitionState::kUp, p.nodes, p.nodes * 8, 16, {}});
+  }
+  snap.partitions[0].gpus_free = 0;  // gpu-fr-a100: the least energy, every GPU allocated
+  Decision d = Decide(Job({"patients-eu"}), ClusterView::Bind(snap, *reg_), *reg_, kNow);
+  EXPECT_EQ(d.partition_name, "gpu-de-h100");
+  EXPECT_EQ(Row(d, *reg_, "gpu-fr-a100").rank, 2);
+  EXPECT_THAT(d.reason, ::testing::EndsWith(
+                            "best of 2 compliant partitions by energy among those with 2 GPUs "
+                            "free now (gpu-fr-a100 would use less energy but has 0 free)"));
+  // When none has them free, the most efficient wins anyway, and the reason says the job waits.
+  snap.partitions[1].gpus_free = 1;  // gpu-de-h100
+  d = Decide(Job({"patients-eu"}), ClusterView::Bind(snap, *reg_), *reg_, kNow);
+  EXPECT_EQ(d.partition_name, "gpu-fr-a100");
+  EXPECT_THAT(d.reason, ::testing::EndsWith(
+                            "by energy; none has 2 GPUs free now (0 free here): the job waits in "
+                            "its queue"));
+}
+
 TEST_F(PlacementTest, RequestedPartitionOutsideTheRegionIsRefusedNamingTheCompliantOnes) {
   JobRequest r = Job({"patients-eu"});
   r.partitions = {"gpu-us-h100"};
