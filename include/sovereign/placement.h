@@ -7,7 +7,8 @@
 //                       n partitions the user asked for n up, right GPU type, enough GPUs
 //   score             = energy per job (kWh) and CO2 per job (g) from the register's power
 //                       profile, the job's GPUs and time limit, the site's PUE and grid intensity
-//   choice            = best by the policy's objective, then the other figure, then free GPUs
+//   choice            = among partitions with the job's GPUs free now (else all of them): best
+//                       by the policy's objective, then the other figure, then free GPUs
 //
 // Decide() is pure and deterministic: same inputs, same Decision, byte for byte. It does no
 // I/O and takes no locks; it is safe to call from any number of threads at once.

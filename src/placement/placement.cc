@@ -407,7 +407,7 @@ Decision Decide(const JobRequest& request, const ClusterView& view, const Regist
     return d;
   }
 
-  // Rank: objective, then the other figure, then most free GPUs, then register order.
+  // Rank: GPUs free now, then the objective, the other figure, most free GPUs, register order.
   // Figures are compared as integers at a fixed resolution (1e-9 kWh, 1e-6 g), so that figures
   // equal up to rounding tie, and the sort compares integers, not doubles with a tolerance.
   const bool by_energy = reg.policy().objective == Objective::kEnergy;
