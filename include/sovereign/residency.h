@@ -90,6 +90,18 @@ std::string AppendSiteGuard(std::string_view features, std::string_view guard);
 absl::StatusOr<std::vector<std::string>> TrailingSiteGuard(std::string_view features,
                                                            std::string_view prefix);
 
+// Why a job held to `residency` may not be in these partitions (a comma-separated list): the
+// first that is not in the register or whose site is not allowed ("partition gpu-us-h100 (site
+// sanjose-1): region us is not allowed for patients-eu"). Empty when all comply.
+std::string PartitionsBreak(const Register& reg, const Residency& residency,
+                            std::string_view partitions);
+
+// Why a job held to `residency` may not have these features: they do not end with a site guard
+// (TrailingSiteGuard's message; *unreadable is then set), or the guard names a site that is not
+// in the register or not allowed. Empty when they comply, or when the job is unrestricted.
+std::string GuardBreaks(const Register& reg, const Residency& residency, std::string_view features,
+                        std::string_view prefix, bool* unreadable = nullptr);
+
 // `features` without its trailing site guard (TrailingSiteGuard): what the user asked for.
 // `features` unchanged when it does not end with one.
 std::string StripSiteGuard(std::string_view features, std::string_view prefix);

@@ -239,11 +239,10 @@ std::shared_ptr<const std::vector<char>> SubmitFilter::SitesWithNodes(
     return nullptr;  // a view without nodes says nothing about features
   }
   std::lock_guard<std::mutex> lock(sites_mu_);
-  if (sites_snapshot_ != snap.get()) {
+  if (sites_snapshot_ != snap) {
     sites_with_nodes_ = std::make_shared<const std::vector<char>>(sovereign::SitesWithNodes(
         *snap->reg, options_.site_feature_prefix, snap->cluster.nodes));
-    sites_snapshot_ = snap.get();
-    sites_snapshot_keep_ = snap;
+    sites_snapshot_ = snap;
   }
   return sites_with_nodes_;
 }
@@ -468,38 +467,20 @@ ModifyAnswer SubmitFilter::Modify(const job_desc_msg_t& desc, const CurrentJob& 
   }
 
   if (desc.partition != nullptr) {
-    for (absl::string_view p : absl::StrSplit(desc.partition, ',', absl::SkipEmpty())) {
-      const int pi = reg.PartitionIndex(std::string(p));
-      if (pi < 0) {
-        return refuse(absl::StrCat("partition ", p, " is not in the sovereignty register"));
-      }
-      const int site = reg.SiteOfPartition(pi);
-      if (!residency->site_allowed(site)) {
-        return refuse(absl::StrCat("partition ", p, " (site ", reg.sites()[site].name,
-                                   "): ", residency->WhyNot(site)));
-      }
+    if (std::string why = PartitionsBreak(reg, *residency, desc.partition); !why.empty()) {
+      return refuse(std::move(why));
     }
   }
-  if (desc.features != nullptr && !options_.site_feature_prefix.empty() &&
-      !residency->unrestricted()) {
-    absl::StatusOr<std::vector<std::string>> sites =
-        TrailingSiteGuard(desc.features, options_.site_feature_prefix);
-    if (!sites.ok()) {
-      return refuse(absl::StrCat(sites.status().message(), "; keep the guard ",
-                                 SiteGuardTerm(*residency, options_.site_feature_prefix),
-                                 " as the last term"));
+  if (desc.features != nullptr && !options_.site_feature_prefix.empty()) {
+    bool unreadable = false;
+    std::string why =
+        GuardBreaks(reg, *residency, desc.features, options_.site_feature_prefix, &unreadable);
+    if (unreadable) {
+      absl::StrAppend(&why, "; keep the guard ",
+                      SiteGuardTerm(*residency, options_.site_feature_prefix), " as the last term");
     }
-    for (const std::string& name : *sites) {
-      const Site* site = reg.FindSite(name);
-      if (site == nullptr) {
-        return refuse(absl::StrCat("features \"", desc.features, "\" name site ", name,
-                                   ", which is not in the register"));
-      }
-      const int si = static_cast<int>(site - reg.sites().data());
-      if (!residency->site_allowed(si)) {
-        return refuse(absl::StrCat("features \"", desc.features, "\" allow site ", name, ": ",
-                                   residency->WhyNot(si)));
-      }
+    if (!why.empty()) {
+      return refuse(std::move(why));
     }
   }
   if (desc.req_nodes != nullptr && !residency->unrestricted()) {

@@ -139,8 +139,7 @@ class SubmitFilter {
   const uint64_t nonce_;
   std::atomic<uint64_t> counter_{0};
   std::mutex sites_mu_;
-  const snapshot::LoadedSnapshot* sites_snapshot_ = nullptr;
-  std::shared_ptr<const snapshot::LoadedSnapshot> sites_snapshot_keep_;
+  std::shared_ptr<const snapshot::LoadedSnapshot> sites_snapshot_;  // sites_with_nodes_ is of it
   std::shared_ptr<const std::vector<char>> sites_with_nodes_;
 };
 

@@ -20,6 +20,26 @@ bool Contains(const std::vector<std::string>& list, std::string_view item) {
   return std::find(list.begin(), list.end(), item) != list.end();
 }
 
+// Where the last AND term of a feature expression starts: the position of the last '&' outside
+// brackets and parentheses (npos when there is none). False when the brackets do not balance.
+bool LastTopLevelAnd(absl::string_view f, size_t* cut) {
+  int depth = 0;
+  *cut = absl::string_view::npos;
+  for (size_t i = 0; i < f.size(); ++i) {
+    const char c = f[i];
+    if (c == '(' || c == '[') {
+      ++depth;
+    } else if (c == ')' || c == ']') {
+      if (--depth < 0) {
+        return false;
+      }
+    } else if (c == '&' && depth == 0) {
+      *cut = i;
+    }
+  }
+  return depth == 0;
+}
+
 }  // namespace
 
 Residency Residency::Of(const std::vector<const Dataset*>& labels, const Register& reg) {
@@ -180,21 +200,8 @@ absl::StatusOr<std::vector<std::string>> TrailingSiteGuard(std::string_view feat
     return not_guarded("use node counts (*N), under which Slurm does not enforce a site guard");
   }
   // The guard is either the whole expression or what follows the last top-level '&'.
-  int depth = 0;
   size_t cut = absl::string_view::npos;
-  for (size_t i = 0; i < f.size(); ++i) {
-    const char c = f[i];
-    if (c == '(' || c == '[') {
-      ++depth;
-    } else if (c == ')' || c == ']') {
-      if (--depth < 0) {
-        return not_guarded("have an unbalanced bracket");
-      }
-    } else if (c == '&' && depth == 0) {
-      cut = i;
-    }
-  }
-  if (depth != 0) {
+  if (!LastTopLevelAnd(f, &cut)) {
     return not_guarded("have an unbalanced bracket");
   }
   absl::string_view term = cut == absl::string_view::npos ? f : f.substr(cut + 1);
@@ -219,21 +226,58 @@ absl::StatusOr<std::vector<std::string>> TrailingSiteGuard(std::string_view feat
 
 std::string StripSiteGuard(std::string_view features, std::string_view prefix) {
   absl::string_view f(features.data(), features.size());
-  if (!TrailingSiteGuard(features, prefix).ok()) {
+  size_t cut = absl::string_view::npos;
+  if (!TrailingSiteGuard(features, prefix).ok() || !LastTopLevelAnd(f, &cut)) {
     return std::string(f);
   }
-  int depth = 0;
-  size_t cut = absl::string_view::npos;
-  for (size_t i = 0; i < f.size(); ++i) {
-    if (f[i] == '(' || f[i] == '[') {
-      ++depth;
-    } else if (f[i] == ')' || f[i] == ']') {
-      --depth;
-    } else if (f[i] == '&' && depth == 0) {
-      cut = i;
+  return cut == absl::string_view::npos ? std::string() : std::string(f.substr(0, cut));
+}
+
+std::string PartitionsBreak(const Register& reg, const Residency& residency,
+                           std::string_view partitions) {
+  for (absl::string_view p : absl::StrSplit(absl::string_view(partitions.data(), partitions.size()),
+                                            ',', absl::SkipEmpty())) {
+    const int pi = reg.PartitionIndex(std::string_view(p.data(), p.size()));
+    if (pi < 0) {
+      return absl::StrCat("partition ", p, " is not in the sovereignty register");
+    }
+    const int site = reg.SiteOfPartition(pi);
+    if (!residency.site_allowed(site)) {
+      return absl::StrCat("partition ", p, " (site ", reg.sites()[site].name,
+                          "): ", residency.WhyNot(site));
     }
   }
-  return cut == absl::string_view::npos ? std::string() : std::string(f.substr(0, cut));
+  return "";
+}
+
+std::string GuardBreaks(const Register& reg, const Residency& residency, std::string_view features,
+                        std::string_view prefix, bool* unreadable) {
+  if (unreadable != nullptr) {
+    *unreadable = false;
+  }
+  if (residency.unrestricted()) {
+    return "";
+  }
+  absl::StatusOr<std::vector<std::string>> sites = TrailingSiteGuard(features, prefix);
+  if (!sites.ok()) {
+    if (unreadable != nullptr) {
+      *unreadable = true;
+    }
+    return std::string(sites.status().message());
+  }
+  const absl::string_view f(features.data(), features.size());
+  for (const std::string& name : *sites) {
+    const Site* site = reg.FindSite(name);
+    if (site == nullptr) {
+      return absl::StrCat("features \"", f, "\" name site ", name,
+                          ", which is not in the register");
+    }
+    const int si = static_cast<int>(site - reg.sites().data());
+    if (!residency.site_allowed(si)) {
+      return absl::StrCat("features \"", f, "\" allow site ", name, ": ", residency.WhyNot(si));
+    }
+  }
+  return "";
 }
 
 NodeSite SiteOfNode(const Register& reg, std::string_view prefix,

@@ -21,35 +21,28 @@ bool Running(const std::string& state) {
 // Why the job's partition or guard leaves the allowed sites; empty when both stay inside.
 std::string OutsideWhy(const slurm::JobRow& job, const Register& reg, const Residency& residency,
                        const std::string& prefix) {
-  for (absl::string_view p : absl::StrSplit(job.partition, ',', absl::SkipEmpty())) {
-    const int pi = reg.PartitionIndex(std::string(p));
-    if (pi < 0) {
-      return absl::StrCat("partition ", p, " is not in the register");
-    }
-    if (!residency.partition_allowed(pi)) {
-      const int site = reg.SiteOfPartition(pi);
-      return absl::StrCat("partition ", p, " (site ", reg.sites()[site].name,
-                          "): ", residency.WhyNot(site));
-    }
+  std::string why = PartitionsBreak(reg, residency, job.partition);
+  if (why.empty() && !prefix.empty()) {
+    why = GuardBreaks(reg, residency, job.features, prefix);
   }
-  if (prefix.empty() || residency.unrestricted()) {
-    return "";
-  }
-  absl::StatusOr<std::vector<std::string>> sites = TrailingSiteGuard(job.features, prefix);
-  if (!sites.ok()) {
-    return std::string(sites.status().message());
-  }
-  for (const std::string& name : *sites) {
-    const Site* site = reg.FindSite(name);
-    if (site == nullptr) {
-      return absl::StrCat("its guard names site ", name, ", which is not in the register");
-    }
-    const int si = static_cast<int>(site - reg.sites().data());
-    if (!residency.site_allowed(si)) {
-      return absl::StrCat("its guard allows site ", name, ": ", residency.WhyNot(si));
-    }
-  }
-  return "";
+  return why;
+}
+
+// Makes `impact` a hold of `job` because of `why`: the AdminComment to set (the tag, then the
+// reason) and the rejected decision to record.
+void Hold(const slurm::JobRow& job, const Register& reg, std::string why, absl::Time now,
+          JobImpact* impact) {
+  impact->kind = JobImpact::Kind::kHold;
+  impact->why = std::move(why);
+  const std::string& base = job.admin_comment;
+  impact->tag = absl::StrCat(base.substr(0, base.find(kHeldMark)), kHeldMark, "register ",
+                             std::string(reg.short_version()), ": ", impact->why);
+  Decision& d = impact->decision;
+  d.verdict = Verdict::kReject;
+  d.code = RejectCode::kNoCandidate;
+  d.reason = absl::StrCat("job ", job.job_id, " held: ", impact->why);
+  d.register_version = reg.version();
+  d.decided_at = now;
 }
 
 JobRequest RequestOf(const slurm::JobRow& job, const plugin::JobTag& tag,
@@ -162,8 +155,8 @@ ImpactPlan PlanRegisterImpact(
     impact.decision_id = next_id();
     absl::StatusOr<plugin::UserInfo> user = users(job.user_id);
     if (!user.ok()) {
-      impact.kind = JobImpact::Kind::kHold;
-      impact.why = absl::StrCat(why, "; and it cannot be re-decided: ", user.status().message());
+      Hold(job, reg, absl::StrCat(why, "; and it cannot be re-decided: ", user.status().message()),
+           now, &impact);
       plan.jobs.push_back(std::move(impact));
       continue;
     }
@@ -179,9 +172,9 @@ ImpactPlan PlanRegisterImpact(
                                          impact.decision.region,
                                          std::string(reg.short_version())});
     } else {
-      impact.kind = JobImpact::Kind::kHold;
-      impact.why = absl::StrCat(why, "; no compliant partition can take it: ",
-                                impact.decision.reason);
+      Hold(job, reg,
+           absl::StrCat(why, "; no compliant partition can take it: ", impact.decision.reason),
+           now, &impact);
     }
     plan.jobs.push_back(std::move(impact));
   }
@@ -233,20 +226,7 @@ absl::StatusOr<ImpactSummary> RegisterImpact::Run(const Register& reg, const Clu
       case JobImpact::Kind::kHold: {
         line = absl::StrCat("job ", j.job_id, ": held (", j.why, ")");
         if (!dry_run) {
-          const slurm::JobRow* row = nullptr;
-          for (const slurm::JobRow& r : *jobs) {
-            row = r.job_id == j.job_id ? &r : row;
-          }
-          const std::string base = row == nullptr ? "" : row->admin_comment;
-          done = slurm::UpdateJob(j.job_id, "", "",
-                                  absl::StrCat(base.substr(0, base.find(kHeldMark)), kHeldMark,
-                                               "register ", std::string(reg.short_version()), ": ", j.why),
-                                  true);
-          j.decision.verdict = Verdict::kReject;
-          j.decision.code = RejectCode::kNoCandidate;
-          j.decision.reason = absl::StrCat("job ", j.job_id, " held: ", j.why);
-          j.decision.register_version = reg.version();
-          j.decision.decided_at = now;
+          done = slurm::UpdateJob(j.job_id, "", "", j.tag, true);
           rec = DecisionRecord(j.request, j.decision, reg, j.decision_id, caller);
         }
         break;

@@ -43,7 +43,8 @@ struct JobImpact {
   Kind kind = Kind::kHold;
   uint32_t job_id = 0;
   std::string why;  // why the job had to be moved, held, or is at risk
-  // kMove: the update to make.
+  // The update to make: kMove a partition, features and a new tag; kHold the AdminComment
+  // (the tag, then "; held: register <version>: <why>").
   std::string partition;
   std::string features;
   std::string tag;
