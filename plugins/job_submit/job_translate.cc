@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "dataset_option.h"
 
 namespace sovereign::plugin {
 namespace {
@@ -43,24 +44,10 @@ absl::Status AddNames(absl::string_view list, absl::string_view where,
   return absl::OkStatus();
 }
 
-// Echoes user text in a message: double-quoted, cut to kMaxEcho bytes, control and non-ASCII
-// bytes as \xNN.
+// User text echoed in a message is cut to this many bytes.
 constexpr size_t kMaxEcho = 60;
 std::string Quote(absl::string_view text) {
-  std::string out = "\"";
-  for (size_t i = 0; i < text.size() && i < kMaxEcho; ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c >= 0x7f) {
-      absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  if (text.size() > kMaxEcho) {
-    out += "...";
-  }
-  out += "\"";
-  return out;
+  return spank::QuoteUserText(std::string_view(text.data(), text.size()), kMaxEcho);
 }
 
 // What a --comment token is, as far as datasets go (see job_translate.h).

@@ -39,23 +39,7 @@ std::string Hex(unsigned char c) {
   return buf;
 }
 
-// `text` in double quotes, cut to kMaxEcho bytes, non-printable bytes as \xNN.
-std::string Quote(std::string_view text) {
-  std::string out = "\"";
-  for (size_t i = 0; i < text.size() && i < kMaxEcho; ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c >= 0x7f) {
-      out += "\\x" + Hex(c);
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  if (text.size() > kMaxEcho) {
-    out += "...";
-  }
-  out += "\"";
-  return out;
-}
+std::string Quote(std::string_view text) { return QuoteUserText(text, kMaxEcho); }
 
 std::string DescribeChar(char ch) {
   const unsigned char c = static_cast<unsigned char>(ch);
@@ -81,6 +65,23 @@ std::string CheckName(std::string_view name, const DatasetOptionLimits& limits) 
 }
 
 }  // namespace
+
+std::string QuoteUserText(std::string_view text, size_t max_bytes) {
+  std::string out = "\"";
+  for (size_t i = 0; i < text.size() && i < max_bytes; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c >= 0x7f) {
+      out += "\\x" + Hex(c);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  if (text.size() > max_bytes) {
+    out += "...";
+  }
+  out += "\"";
+  return out;
+}
 
 Checked<DatasetOptionLimits> ParseDatasetOptionArgs(const std::vector<std::string_view>& args) {
   Checked<DatasetOptionLimits> out;
