@@ -31,6 +31,11 @@ struct PartitionStatus {
   int gpus_free = 0;   // GPUs not allocated
   // Sum of the partition's nodes' current draw, when Slurm reports it.
   std::optional<double> current_watts;
+  // The real size, when the snapshot comes from Slurm: the most GPUs any one node of the
+  // partition has, and how many nodes it has in any state. Absent: placement uses the
+  // register's gpus_per_node (a register can promise more than the hardware has).
+  std::optional<int> gpus_per_node;
+  std::optional<int> nodes_total;
 };
 
 // A node, with what says where it is: its partitions and its features (the site feature).
@@ -50,7 +55,8 @@ struct ClusterSnapshot {
   // Parses the JSON form:
   // {"taken_at": "2026-11-22T10:00:00Z",
   //  "partitions": [{"name": "gpu-fr-a100", "state": "up", "nodes_up": 4,
-  //                  "gpus_total": 32, "gpus_free": 12, "current_watts": 9100}],
+  //                  "gpus_total": 32, "gpus_free": 12, "current_watts": 9100,
+  //                  "gpus_per_node": 8, "nodes_total": 4}],
   //  "nodes": [{"name": "fr-a100-1", "partitions": ["gpu-fr-a100"],
   //             "features": ["site_paris-1"]}]}
   // `source` names the input in error messages. INVALID_ARGUMENT names the field and value.
@@ -79,6 +85,7 @@ class ClusterView {
     bool up = false;
     int nodes_up = 0;
     int gpus_free = 0;
+    int gpus_per_node = -1;  // -1 = not known: the register's figure applies
   };
   const Live& live(int partition_index) const { return live_[partition_index]; }
   int size() const { return static_cast<int>(statuses_.size()); }

@@ -83,6 +83,8 @@ struct Candidate {
   double co2_grams = 0;       // energy_kwh x grid intensity
   int free_gpus = 0;          // from the cluster view
   int rank = 0;               // 1 = chosen; 0 = excluded
+  // GPUs per node there: Slurm's figure when the cluster view has it, else the register's.
+  int gpus_per_node = 0;
 };
 
 struct Decision {

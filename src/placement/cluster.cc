@@ -112,12 +112,27 @@ absl::StatusOr<ClusterSnapshot> ClusterSnapshot::FromJson(std::string_view text,
       }
       s.current_watts = it->get<double>();
     }
+    for (auto [key, field] : {std::pair<const char*, std::optional<int>*>{
+                                  "gpus_per_node", &s.gpus_per_node},
+                              {"nodes_total", &s.nodes_total}}) {
+      auto it = p.find(key);
+      if (it == p.end() || it->is_null()) {
+        continue;
+      }
+      if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 10000000) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": field \"", key, "\": expected a whole number >= 0, got ", it->dump()));
+      }
+      *field = it->get<int>();
+    }
     for (const auto& [key, value] : p.items()) {
       if (key != "name" && key != "state" && key != "nodes_up" && key != "gpus_total" &&
-          key != "gpus_free" && key != "current_watts") {
-        return absl::InvalidArgumentError(absl::StrCat(
-            where, ": unknown field \"", key,
-            "\" (known: name, state, nodes_up, gpus_total, gpus_free, current_watts)"));
+          key != "gpus_free" && key != "current_watts" && key != "gpus_per_node" &&
+          key != "nodes_total") {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": unknown field \"", key,
+                         "\" (known: name, state, nodes_up, gpus_total, gpus_free, "
+                         "current_watts, gpus_per_node, nodes_total)"));
       }
     }
     snap.partitions.push_back(std::move(s));
@@ -180,6 +195,12 @@ std::string ClusterSnapshot::ToJson() const {
     if (s.current_watts.has_value()) {
       p["current_watts"] = *s.current_watts;
     }
+    if (s.gpus_per_node.has_value()) {
+      p["gpus_per_node"] = *s.gpus_per_node;
+    }
+    if (s.nodes_total.has_value()) {
+      p["nodes_total"] = *s.nodes_total;
+    }
     parts.push_back(std::move(p));
   }
   json doc = {{"partitions", std::move(parts)}};
@@ -216,7 +237,8 @@ void ClusterView::Pack() {
   live_.resize(statuses_.size());
   for (size_t i = 0; i < statuses_.size(); ++i) {
     live_[i] = {present_[i] != 0, statuses_[i].state == PartitionState::kUp,
-                statuses_[i].nodes_up, statuses_[i].gpus_free};
+                statuses_[i].nodes_up, statuses_[i].gpus_free,
+                statuses_[i].gpus_per_node.value_or(-1)};
   }
 }
 

@@ -105,7 +105,7 @@ bool ResolveLabels(Work& w) {
              absl::StrCat("unknown dataset ", Quote(name),
                           close.has_value() ? absl::StrCat(" (did you mean \"", *close, "\"?)")
                                             : std::string(),
-                          "; `sovereignctl explain` lists the datasets you may use"));
+                          "; `sovereignctl datasets` lists the datasets you may use"));
       return false;
     }
     w.datasets.push_back(ds);
@@ -126,9 +126,22 @@ bool ResolveLabels(Work& w) {
       if (!ds->users.empty()) {
         who.push_back(absl::StrCat("users: ", absl::StrJoin(ds->users, ", ")));
       }
+      const std::string user =
+          absl::StrCat("user ", req.user.empty() ? absl::StrCat("uid ", req.uid) : req.user);
+      // A dataset the job did not declare came from its account: say so, or the researcher
+      // is left wondering why a dataset they never named refuses their job.
+      const bool declared =
+          std::find(req.datasets.begin(), req.datasets.end(), ds->name) != req.datasets.end();
+      if (!declared && account != nullptr) {
+        Reject(w.d, RejectCode::kNotAuthorised,
+               absl::StrCat("account ", account->name, " implies dataset ", ds->name,
+                            ", which ", user, " may not use (allowed ", absl::StrJoin(who, "; "),
+                            "); charge the job to another account (-A), or ask the data "
+                            "steward to add you"));
+        return false;
+      }
       Reject(w.d, RejectCode::kNotAuthorised,
-             absl::StrCat("user ", req.user.empty() ? absl::StrCat("uid ", req.uid) : req.user,
-                          " may not use dataset ", ds->name, " (allowed ",
+             absl::StrCat(user, " may not use dataset ", ds->name, " (allowed ",
                           absl::StrJoin(who, "; "), "); ask the data steward to add you"));
       return false;
     }
@@ -190,6 +203,104 @@ std::string ResidencyRule(const Work& w) {
   return absl::StrCat(w.d.labels.size() == 1 ? "dataset " : "datasets ",
                       absl::StrJoin(w.d.labels, ", "), " may only be processed in ",
                       ListRegions(w.d.allowed_regions));
+}
+
+// When the job asks for a GPU type that no compliant partition it may use has: where that type
+// is (outside what the datasets allow, and why) and which types it may ask for instead.
+// nullopt when a compliant partition has the type, or the job names none.
+std::optional<std::string> GpuTypeNotAllowed(const Work& w) {
+  const std::string& type = w.req.gpu_type;
+  if (type.empty()) {
+    return std::nullopt;
+  }
+  std::vector<std::string> types;  // of the partitions the job may use
+  std::vector<std::string> outside;
+  bool anywhere = false;
+  for (const Candidate& c : w.d.candidates) {
+    const Partition& p = w.reg.partitions()[c.partition];
+    const bool compliant = c.exclusion != Exclusion::kRegionNotAllowed &&
+                           c.exclusion != Exclusion::kJurisdictionNotAccepted;
+    if (compliant && c.exclusion == Exclusion::kNotRequested) {
+      if (p.gpu_type == type) {
+        return std::nullopt;  // another -p would do: the generic reason says which
+      }
+      continue;
+    }
+    if (compliant) {
+      if (p.gpu_type == type) {
+        return std::nullopt;
+      }
+      types.push_back(p.gpu_type);
+    } else if (p.gpu_type == type) {
+      outside.push_back(absl::StrCat(p.name, " (", DescribeExclusion(c, w.d, w.reg), ")"));
+    }
+    anywhere = anywhere || p.gpu_type == type;
+  }
+  std::sort(types.begin(), types.end());
+  types.erase(std::unique(types.begin(), types.end()), types.end());
+  const std::string instead =
+      types.empty() ? std::string("; no GPU type is left that your datasets allow")
+                    : absl::StrCat("; GPU types you may ask for: ", absl::StrJoin(types, ", "));
+  if (!anywhere) {
+    return absl::StrCat("no partition in the sovereignty register has ", type, " GPUs", instead);
+  }
+  return absl::StrCat(type, " GPUs are only where your datasets may not be processed: ",
+                      absl::StrJoin(outside, "; "), instead);
+}
+
+// When the job is larger than every compliant partition it could use (up, with its GPU type)
+// is in all: what it asked for, what the largest of them has, and what would fit. nullopt when
+// one is big enough (then it waits for nodes or GPUs, and the generic reason says so).
+std::optional<std::string> LargerThanAnyPartition(const Work& w) {
+  const JobRequest& req = w.req;
+  const Candidate* largest = nullptr;
+  int largest_nodes = 0;
+  for (const Candidate& c : w.d.candidates) {
+    switch (c.exclusion) {
+      case Exclusion::kTooFewGpusPerNode:
+      case Exclusion::kTooFewNodes:
+        break;
+      case Exclusion::kNotUp:
+      case Exclusion::kNotInCluster:
+        return std::nullopt;  // it may be big enough once it is back
+      default:
+        continue;
+    }
+    const PartitionStatus& s = w.view.status(c.partition);
+    // Without Slurm's count, the register's: nodes that are down still count.
+    const int nodes = s.nodes_total.value_or(w.reg.partitions()[c.partition].nodes);
+    const int per_node = req.nodes > 0 ? (req.gpus + req.nodes - 1) / req.nodes : 0;
+    const bool fits = int64_t{req.gpus} <= int64_t{c.gpus_per_node} * nodes &&
+                      per_node <= c.gpus_per_node && c.nodes <= nodes;
+    if (fits) {
+      return std::nullopt;  // fits the hardware: only nodes that are down are missing
+    }
+    if (largest == nullptr ||
+        int64_t{c.gpus_per_node} * nodes > int64_t{largest->gpus_per_node} * largest_nodes) {
+      largest = &c;
+      largest_nodes = nodes;
+    }
+  }
+  if (largest == nullptr) {
+    return std::nullopt;
+  }
+  const int64_t all = int64_t{largest->gpus_per_node} * largest_nodes;
+  std::string asked = absl::StrCat("the job asks for ", req.gpus, " GPUs");
+  if (req.nodes > 0) {
+    absl::StrAppend(&asked, " on ", req.nodes, req.nodes == 1 ? " node" : " nodes");
+  }
+  std::string hint;
+  if (req.nodes == 0) {
+    hint = absl::StrCat("ask for at most ", all, " GPUs");
+  } else if (req.nodes > largest_nodes) {
+    hint = absl::StrCat("ask for at most ", largest_nodes, largest_nodes == 1 ? " node" : " nodes");
+  } else {
+    hint = absl::StrCat("ask for at most ", largest->gpus_per_node, " GPUs per node");
+  }
+  return absl::StrCat(asked, "; the largest compliant partition, ",
+                      w.reg.partitions()[largest->partition].name, ", has ", largest_nodes,
+                      largest_nodes == 1 ? " node" : " nodes", " with ", largest->gpus_per_node,
+                      " GPUs each (", all, " GPUs); ", hint);
 }
 
 }  // namespace
@@ -286,16 +397,17 @@ Decision Decide(const JobRequest& request, const ClusterView& view, const Regist
     const ClusterView::Live& live = view.live(pi);
     Candidate& c = d.candidates[i];
     c.partition = pi;
+    // The hardware as Slurm reports it, where the view knows it: a register may promise more.
+    const int gpn = live.present && live.gpus_per_node >= 0 ? live.gpus_per_node : f.gpus_per_node;
+    c.gpus_per_node = gpn;
     int per_node;
     if (request.nodes > 0) {
       c.nodes = request.nodes;
       per_node = (request.gpus + request.nodes - 1) / request.nodes;
     } else {
       // One node in the common case; divide only for jobs larger than a node.
-      c.nodes = request.gpus <= f.gpus_per_node
-                    ? 1
-                    : (request.gpus + f.gpus_per_node - 1) / f.gpus_per_node;
-      per_node = std::min(request.gpus, f.gpus_per_node);
+      c.nodes = request.gpus <= gpn || gpn == 0 ? 1 : (request.gpus + gpn - 1) / gpn;
+      per_node = gpn == 0 ? request.gpus : std::min(request.gpus, gpn);  // 0: nodes without GPUs
     }
     c.energy_kwh = (request.gpus * f.gpu_watts + c.nodes * f.node_watts) * hours * f.pue / 1000.0;
     c.jobs_per_kwh = c.energy_kwh > 0 ? 1.0 / c.energy_kwh : 0;
@@ -318,7 +430,7 @@ Decision Decide(const JobRequest& request, const ClusterView& view, const Regist
         c.exclusion = Exclusion::kNotUp;
       } else if (!request.gpu_type.empty() && request.gpu_type != reg.partitions()[i].gpu_type) {
         c.exclusion = Exclusion::kGpuTypeMismatch;
-      } else if (per_node > f.gpus_per_node) {
+      } else if (per_node > gpn) {
         c.exclusion = Exclusion::kTooFewGpusPerNode;
       } else if (c.nodes > live.nodes_up) {
         c.exclusion = Exclusion::kTooFewNodes;
@@ -380,6 +492,14 @@ Decision Decide(const JobRequest& request, const ClusterView& view, const Regist
     return d;
   }
   if (eligible == 0) {
+    if (std::optional<std::string> why = GpuTypeNotAllowed(w); why.has_value()) {
+      Reject(d, RejectCode::kNoCandidate, *std::move(why));
+      return d;
+    }
+    if (std::optional<std::string> why = LargerThanAnyPartition(w); why.has_value()) {
+      Reject(d, RejectCode::kNoCandidate, *std::move(why));
+      return d;
+    }
     std::vector<std::string> why;
     // Whether a smaller or different job could run now, or only a partition coming back up.
     bool any_size_limit = false;
@@ -505,7 +625,7 @@ std::string DescribeExclusion(const Candidate& c, const Decision& d, const Regis
     case Exclusion::kGpuTypeMismatch:
       return absl::StrCat("has ", p.gpu_type, " GPUs, not the type requested");
     case Exclusion::kTooFewGpusPerNode:
-      return absl::StrCat("has ", p.gpus_per_node, " GPUs per node, too few on ", c.nodes,
+      return absl::StrCat("has ", c.gpus_per_node, " GPUs per node, too few on ", c.nodes,
                           c.nodes == 1 ? " node" : " nodes");
     case Exclusion::kTooFewNodes:
       return absl::StrCat("job needs ", c.nodes, c.nodes == 1 ? " node" : " nodes",

@@ -122,10 +122,20 @@ ClusterSnapshot Aggregate(const std::vector<PartitionRow>& partitions,
   }
   for (const NodeRow& n : nodes) {
     snap.nodes.push_back({n.name, n.partitions, n.features});
+    const int total = GpusInGres(n.gres);
+    // The partition's real size counts every node, usable or not: a job larger than the
+    // hardware is refused, one that only waits for nodes to come back is not.
+    for (const std::string& p : n.partitions) {
+      auto it = index.find(p);
+      if (it != index.end()) {
+        PartitionStatus& s = snap.partitions[it->second];
+        s.nodes_total = s.nodes_total.value_or(0) + 1;
+        s.gpus_per_node = std::max(s.gpus_per_node.value_or(0), total);
+      }
+    }
     if (!n.usable) {
       continue;
     }
-    int total = GpusInGres(n.gres);
     int used = GpusInGres(n.gres_used);
     for (const std::string& p : n.partitions) {
       auto it = index.find(p);

@@ -13,7 +13,7 @@ TEST(ClusterSnapshot, RoundTripsThroughJson) {
   auto snap = ClusterSnapshot::FromJson(
       R"({"taken_at": "2026-11-22T10:00:00Z", "partitions": [
           {"name": "gpu-fr-a100", "state": "drain", "nodes_up": 4, "gpus_total": 32,
-           "gpus_free": 12, "current_watts": 9100.5},
+           "gpus_free": 12, "current_watts": 9100.5, "gpus_per_node": 8, "nodes_total": 5},
           {"name": "gpu-us-h100", "nodes_up": 1, "gpus_total": 8, "gpus_free": 8}]})",
       "c.json");
   ASSERT_TRUE(snap.ok()) << snap.status();
@@ -24,6 +24,10 @@ TEST(ClusterSnapshot, RoundTripsThroughJson) {
   EXPECT_DOUBLE_EQ(*snap->partitions[0].current_watts, 9100.5);
   EXPECT_EQ(snap->partitions[1].state, PartitionState::kUp);
   EXPECT_FALSE(snap->partitions[1].current_watts.has_value());
+  EXPECT_EQ(snap->partitions[0].gpus_per_node, 8);
+  EXPECT_EQ(snap->partitions[0].nodes_total, 5);
+  EXPECT_FALSE(snap->partitions[1].gpus_per_node.has_value());
+  EXPECT_FALSE(snap->partitions[1].nodes_total.has_value());
   auto again = ClusterSnapshot::FromJson(snap->ToJson(), "again");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->ToJson(), snap->ToJson());
@@ -60,7 +64,12 @@ TEST(ClusterSnapshot, EveryErrorNamesTheFieldAndValue) {
                       "gpus_free": 8, "watts": 3}]})")
                 .message(),
             "cluster snapshot c.json: partition \"p\": unknown field \"watts\" (known: name, "
-            "state, nodes_up, gpus_total, gpus_free, current_watts)");
+            "state, nodes_up, gpus_total, gpus_free, current_watts, gpus_per_node, nodes_total)");
+  EXPECT_EQ(Parse(R"({"partitions": [{"name": "p", "nodes_up": 1, "gpus_total": 8,
+                      "gpus_free": 8, "gpus_per_node": -2}]})")
+                .message(),
+            "cluster snapshot c.json: partition \"p\": field \"gpus_per_node\": expected a whole "
+            "number >= 0, got -2");
   EXPECT_EQ(Parse(R"({"partitions": [{"name": "p", "nodes_up": 1, "gpus_total": 8,
                       "gpus_free": 8, "current_watts": "high"}]})")
                 .message(),

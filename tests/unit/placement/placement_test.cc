@@ -235,10 +235,10 @@ TEST_F(PlacementTest, UnknownDatasetSuggestsTheClosest) {
   EXPECT_EQ(d.code, RejectCode::kUnknownDataset);
   EXPECT_EQ(d.reason,
             "unknown dataset \"patiens-eu\" (did you mean \"patients-eu\"?); `sovereignctl "
-            "explain` lists the datasets you may use");
+            "datasets` lists the datasets you may use");
   EXPECT_THAT(d.candidates, IsEmpty());
   EXPECT_EQ(Run(Job({"weather"})).reason,
-            "unknown dataset \"weather\"; `sovereignctl explain` lists the datasets you may use");
+            "unknown dataset \"weather\"; `sovereignctl datasets` lists the datasets you may use");
 }
 
 TEST_F(PlacementTest, UserOutsideTheDatasetGroupsIsRefused) {
@@ -252,6 +252,23 @@ TEST_F(PlacementTest, UserOutsideTheDatasetGroupsIsRefused) {
   // Public data has no groups: anyone may use it.
   r.datasets = {"imagenet-public"};
   EXPECT_EQ(Run(r).verdict, Verdict::kPlace);
+}
+
+TEST_F(PlacementTest, RefusalForADatasetTheAccountImpliesNamesTheAccount) {
+  JobRequest r = Job({}, 2, {"bob", "users"});
+  r.user = "sov-bob";
+  r.account = "oncology";
+  Decision d = Run(r);
+  EXPECT_EQ(d.code, RejectCode::kNotAuthorised);
+  EXPECT_EQ(d.reason,
+            "account oncology implies dataset patients-eu, which user sov-bob may not use "
+            "(allowed groups: oncology); charge the job to another account (-A), or ask the data "
+            "steward to add you");
+  // Declared as well as implied: the declaration is what the user reads first.
+  r.datasets = {"patients-eu"};
+  EXPECT_EQ(Run(r).reason,
+            "user sov-bob may not use dataset patients-eu (allowed groups: oncology); ask the "
+            "data steward to add you");
 }
 
 TEST_F(PlacementTest, NamedUserIsAllowedWithoutTheGroup) {
@@ -368,15 +385,87 @@ TEST_F(PlacementTest, GpuTypeAndPerNodeLimits) {
   EXPECT_EQ(Row(d, *reg_, "gpu-fr-a100").nodes, 2);
 }
 
-TEST_F(PlacementTest, JurisdictionOnlyPartitionsLeftMeansNoCandidate) {
+TEST_F(PlacementTest, GpuTypeOnlyOutsideTheAllowedSitesSaysWhereItIs) {
   JobRequest r = Job({"patients-eu"});
   r.gpu_type = "l40s";
   Decision d = Run(r);
   EXPECT_EQ(d.code, RejectCode::kNoCandidate);
   EXPECT_EQ(d.reason,
-            "no compliant partition can run this job now (gpu-fr-a100: has a100 GPUs, not the "
-            "type requested; gpu-de-h100: has h100 GPUs, not the type requested); ask for fewer "
-            "GPUs or another GPU type");
+            "l40s GPUs are only where your datasets may not be processed: gpu-in-l40s (region "
+            "in is not allowed for patients-eu); GPU types you may ask for: a100, h100");
+  // A type no partition has at all.
+  r.gpu_type = "v100";
+  EXPECT_EQ(Run(r).reason,
+            "no partition in the sovereignty register has v100 GPUs; GPU types you may ask for: "
+            "a100, h100");
+  // A type a compliant partition has, down: the generic reason, which names the partition.
+  ClusterSnapshot snap;
+  snap.partitions = {{"gpu-fr-a100", PartitionState::kDown, 16, 128, 0, {}},
+                     {"gpu-de-h100", PartitionState::kUp, 30, 240, 24, {}}};
+  r.gpu_type = "a100";
+  EXPECT_EQ(Decide(r, ClusterView::Bind(snap, *reg_), *reg_, kNow).reason,
+            "no compliant partition can run this job now (gpu-fr-a100: partition is not up; "
+            "gpu-de-h100: has h100 GPUs, not the type requested); ask for fewer GPUs or another "
+            "GPU type");
+}
+
+TEST_F(PlacementTest, ExclusionNamesOnlyTheDatasetsThatExcludeTheRegion) {
+  Decision d = Run(Job({"genomics-eu-us", "imagenet-public"}));
+  EXPECT_EQ(DescribeExclusion(Row(d, *reg_, "gpu-in-l40s"), d, *reg_),
+            "region in is not allowed for genomics-eu-us");
+}
+
+// The example register promises 16 nodes of 8 GPUs; the mini cluster has 2 nodes of 2.
+ClusterSnapshot SmallCluster() {
+  ClusterSnapshot snap;
+  for (const char* name : {"gpu-fr-a100", "gpu-de-h100"}) {
+    PartitionStatus s{name, PartitionState::kUp, 2, 4, 4, {}};
+    s.gpus_per_node = 2;
+    s.nodes_total = 2;
+    snap.partitions.push_back(s);
+  }
+  return snap;
+}
+
+TEST_F(PlacementTest, RealNodeSizesFromSlurmDecide) {
+  ClusterSnapshot snap = SmallCluster();
+  ClusterView view = ClusterView::Bind(snap, *reg_);
+  JobRequest r = Job({"patients-eu"}, 4);
+  Decision d = Decide(r, view, *reg_, kNow);
+  EXPECT_EQ(d.partition_name, "gpu-fr-a100");
+  EXPECT_EQ(Row(d, *reg_, "gpu-fr-a100").nodes, 2);  // two nodes of 2, not one of 8
+  r.gpus = 8;
+  d = Decide(r, view, *reg_, kNow);
+  EXPECT_EQ(d.code, RejectCode::kNoCandidate);
+  EXPECT_EQ(d.reason,
+            "the job asks for 8 GPUs; the largest compliant partition, gpu-fr-a100, has 2 nodes "
+            "with 2 GPUs each (4 GPUs); ask for at most 4 GPUs");
+  r.gpus = 4;
+  r.nodes = 1;
+  d = Decide(r, view, *reg_, kNow);
+  EXPECT_EQ(d.reason,
+            "the job asks for 4 GPUs on 1 node; the largest compliant partition, gpu-fr-a100, "
+            "has 2 nodes with 2 GPUs each (4 GPUs); ask for at most 2 GPUs per node");
+  EXPECT_EQ(DescribeExclusion(Row(d, *reg_, "gpu-de-h100"), d, *reg_),
+            "has 2 GPUs per node, too few on 1 node");
+  r.gpus = 3;
+  r.nodes = 3;
+  EXPECT_EQ(Decide(r, view, *reg_, kNow).reason,
+            "the job asks for 3 GPUs on 3 nodes; the largest compliant partition, gpu-fr-a100, "
+            "has 2 nodes with 2 GPUs each (4 GPUs); ask for at most 2 nodes");
+}
+
+TEST_F(PlacementTest, AJobThatFitsOnceNodesAreBackIsNotCalledTooLarge) {
+  ClusterSnapshot snap = SmallCluster();
+  for (PartitionStatus& s : snap.partitions) {
+    s.nodes_up = 1;  // one node of two down
+    s.gpus_total = s.gpus_free = 2;
+  }
+  JobRequest r = Job({"patients-eu"}, 4);
+  EXPECT_EQ(Decide(r, ClusterView::Bind(snap, *reg_), *reg_, kNow).reason,
+            "no compliant partition can run this job now (gpu-fr-a100: job needs 2 nodes, fewer "
+            "are up; gpu-de-h100: job needs 2 nodes, fewer are up); ask for fewer GPUs or "
+            "another GPU type");
 }
 
 TEST_F(PlacementTest, DefaultTimeLimitWhenNoneGiven) {

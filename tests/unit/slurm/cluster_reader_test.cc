@@ -44,12 +44,16 @@ TEST(Aggregate, SumsUsableNodesPerPartition) {
   EXPECT_EQ(fr.gpus_free, 3);
   ASSERT_TRUE(fr.current_watts.has_value());
   EXPECT_DOUBLE_EQ(*fr.current_watts, 710.0);
+  // The real size counts the drained node too: it is hardware the partition has.
+  EXPECT_EQ(fr.nodes_total, 3);
+  EXPECT_EQ(fr.gpus_per_node, 2);
   const PartitionStatus& us = s.partitions[1];
   EXPECT_EQ(us.state, PartitionState::kDrain);
   EXPECT_EQ(us.gpus_total, 2);
   EXPECT_EQ(us.gpus_free, 0);
   EXPECT_FALSE(us.current_watts.has_value());
   EXPECT_EQ(s.partitions[2].nodes_up, 0);
+  EXPECT_FALSE(s.partitions[2].nodes_total.has_value());
 }
 
 }  // namespace
