@@ -73,8 +73,8 @@ CommentToken ClassifyCommentToken(absl::string_view token, absl::string_view* na
   return CommentToken::kUnreadable;  // "dataset", "dataset:", "dataset=...", "dataset="
 }
 
-// Adds the datasets the comment's `dataset:a,b` tokens declare; INVALID_ARGUMENT for a token
-// that evidently declares datasets but cannot be read.
+}  // namespace
+
 absl::Status AddCommentDatasets(absl::string_view comment, std::vector<std::string>* out) {
   const std::vector<absl::string_view> tokens =
       absl::StrSplit(comment, absl::ByAnyChar(kCommentSeparators), absl::SkipEmpty());
@@ -112,8 +112,6 @@ absl::Status AddCommentDatasets(absl::string_view comment, std::vector<std::stri
   }
   return absl::OkStatus();
 }
-
-}  // namespace
 
 absl::StatusOr<int> GpusInTres(const char* tres, std::string* type) {
   if (tres == nullptr) {

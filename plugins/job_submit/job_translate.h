@@ -50,6 +50,11 @@ absl::StatusOr<int> GpusInTres(const char* tres, std::string* type);
 absl::StatusOr<int> JobGpus(const char* tres_per_job, const char* tres_per_node,
                             const char* tres_per_task, int nodes, int tasks, std::string* type);
 
+// Adds the datasets a --comment's `dataset:a,b` words declare to *out (skipping ones already
+// there). INVALID_ARGUMENT, quoting what was typed, for a word that evidently declares datasets
+// but cannot be read (see above). sovereignctl explain --comment reads comments through this.
+absl::Status AddCommentDatasets(absl::string_view comment, std::vector<std::string>* out);
+
 // Datasets declared in the SPANK environment and the comment, in that order, de-duplicated.
 // INVALID_ARGUMENT (with the researcher-facing text) for an empty name in a list and for an
 // unreadable declaration in the comment (see above).

@@ -35,6 +35,11 @@ void AddRegisterOnlineCommands(CLI::App& register_cmd, GlobalOptions& global, in
 using ExplainOnlineFn = int (*)(const GlobalOptions& global, const JobRequest& request);
 void AddExplainCommand(CLI::App& app, GlobalOptions& global, int* exit_code,
                        ExplainOnlineFn online = nullptr);
+// datasets: offline with --register; without it, `online` asks the daemon (DatasetsOnline in
+// datasets_online.h; null: --register is required). `online` returns the exit code.
+using DatasetsOnlineFn = int (*)(const GlobalOptions& global);
+void AddDatasetsCommand(CLI::App& app, GlobalOptions& global, int* exit_code,
+                        DatasetsOnlineFn online = nullptr);
 // audit list|show|watch|verify|export.
 void AddAuditCommands(CLI::App& audit_cmd, GlobalOptions& global, int* exit_code);
 // status.

@@ -68,11 +68,15 @@ void AddExplainCommand(CLI::App& app, GlobalOptions& global, int* exit_code,
   cmd->add_option("--dataset", o->datasets,
                   "datasets the job touches, repeatable or comma-separated")
       ->delimiter(',');
-  cmd->add_option("--gpus", o->gpus, "GPUs in total")->required();
+  cmd->add_option("--comment", o->comment,
+                  "the job's --comment, as given to sbatch: its dataset:NAME[,NAME...] words "
+                  "declare datasets too");
+  cmd->add_option("--gpus", o->gpus, "GPUs in total (default: none, a CPU-only job)");
   cmd->add_option("--gpu-type", o->gpu_type, "GRES type, e.g. h100 (default: any)");
   cmd->add_option("-N,--nodes", o->nodes, "nodes (default: as many as the GPUs need)");
   cmd->add_option("-t,--time", o->time,
-                  "time limit, e.g. 30m, 2h, 1h30m (default: the register's default)");
+                  "time limit as sbatch -t takes it (120, 2:00:00, 1-00:00:00, MM:SS) or as "
+                  "30m, 2h, 1h30m (default: the register's default)");
   cmd->add_option("-p,--partition", o->partitions,
                   "partitions asked for, comma-separated (default: any)")
       ->delimiter(',');

@@ -6,32 +6,69 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "daemon_client.h"
+#include "explain_table.h"
 #include "proto_convert.h"
 #include "sovereign/v1/placement.grpc.pb.h"
 
 namespace sovereign::cli {
 namespace {
 
+std::string StatusOf(const v1::Candidate& c) {
+  if (c.exclusion() != v1::EXCLUSION_ELIGIBLE) {
+    return "excluded";
+  }
+  return c.rank() == 1 ? "chosen" : "eligible";
+}
+
+std::string TimeText(const google::protobuf::Timestamp& t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(t.seconds()),
+                          absl::UTCTimeZone());
+}
+
+// The same lines and columns as the offline explain (explain_table.h), from sovereignd's answer.
 void Print(const v1::Decision& d) {
   if (d.verdict() == v1::VERDICT_PLACE) {
-    std::cout << "PLACE in " << d.partition() << " (region " << d.region() << ")\n";
+    std::cout << "verdict:  place on " << d.partition() << " (region " << d.region() << ")\n";
   } else {
-    std::cout << "REJECT (" << d.code_name() << ")\n";
+    std::cout << "verdict:  reject (" << d.code_name() << ")\n";
   }
-  std::cout << "reason:          " << d.reason() << "\n"
-            << "datasets:        " << absl::StrJoin(d.labels(), ",") << "\n"
-            << "allowed regions: " << absl::StrJoin(d.allowed_regions(), ",") << "\n"
-            << "register:        " << d.register_version().substr(0, 12) << "\n";
-  std::vector<std::vector<std::string>> rows;
+  std::cout << "reason:   " << d.reason() << "\n";
+  const std::string labels = d.labels().empty() ? "none" : absl::StrJoin(d.labels(), ", ");
+  if (!d.candidates().empty()) {
+    std::cout << "labels:   " << labels << "; allowed regions: "
+              << (d.allowed_regions().empty() ? "none" : absl::StrJoin(d.allowed_regions(), ", "))
+              << "\n";
+  } else if (!d.labels().empty()) {
+    std::cout << "labels:   " << labels << "\n";
+  }
+  std::cout << "register: " << d.register_version().substr(0, 12);
+  if (!d.objective().empty()) {
+    std::cout << " (objective " << d.objective() << ")";
+  }
+  std::cout << "\n";
+  ClusterSource cluster;
+  if (d.has_cluster_taken_at()) {
+    cluster.path = "sovereignd's cluster view";
+    cluster.taken_at = absl::FromUnixSeconds(d.cluster_taken_at().seconds());
+    cluster.show_age = true;
+  }
+  const absl::Time decided = absl::FromUnixSeconds(d.decided_at().seconds());
+  std::cout << "cluster:  " << ClusterText(cluster, decided) << "\n"
+            << "decided:  " << TimeText(d.decided_at()) << "\n";
+  if (d.candidates().empty()) {
+    std::cout << "\nNo partition was considered: the request was refused first.\n";
+    return;
+  }
+  std::vector<CandidateRow> rows;
   for (const v1::Candidate& c : d.candidates()) {
-    bool eligible = c.exclusion() == v1::EXCLUSION_ELIGIBLE;
-    rows.push_back({c.partition(), c.region(), c.rank() > 0 ? absl::StrCat(c.rank()) : "-",
-                    eligible ? absl::StrFormat("%.3f", c.energy_kwh()) : "",
-                    eligible ? absl::StrFormat("%.0f", c.co2_grams()) : "",
-                    absl::StrCat(c.free_gpus()), eligible ? "" : c.exclusion_reason()});
+    const bool eligible = c.exclusion() == v1::EXCLUSION_ELIGIBLE;
+    rows.push_back({c.rank(), c.partition(), c.region(), c.site(), StatusOf(c),
+                    eligible ? (c.rank() == 1 ? std::string("chosen")
+                                              : absl::StrCat("eligible, ranked ", c.rank()))
+                             : c.exclusion_reason(),
+                    c.nodes(), c.energy_kwh(), c.jobs_per_kwh(), c.co2_grams(), c.free_gpus()});
   }
-  std::cout << FormatTable({"PARTITION", "REGION", "RANK", "KWH", "GCO2", "FREE_GPUS", "EXCLUDED"},
-                           rows);
+  std::cout << "\n" << RenderCandidates(std::move(rows));
 }
 
 }  // namespace

@@ -8,7 +8,13 @@
 #include <cstring>
 
 #include "absl/status/status.h"
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "job_translate.h"
 #include "sovereign/text.h"
 
 namespace sovereign::cli {
@@ -91,14 +97,70 @@ absl::StatusOr<std::string> CurrentUserName() {
   return std::string(found->pw_name);
 }
 
+std::optional<absl::Duration> ParseSlurmTime(absl::string_view text) {
+  // sbatch(1): "minutes", "minutes:seconds", "hours:minutes:seconds", "days-hours",
+  // "days-hours:minutes" and "days-hours:minutes:seconds".
+  int64_t days = 0;
+  const size_t dash = text.find('-');
+  absl::string_view clock = text;
+  if (dash != absl::string_view::npos) {
+    if (!absl::SimpleAtoi(text.substr(0, dash), &days) || days < 0 || days > 3650 ||
+        !absl::ascii_isdigit(static_cast<unsigned char>(text.front()))) {
+      return std::nullopt;
+    }
+    clock = text.substr(dash + 1);
+  }
+  std::vector<absl::string_view> parts = absl::StrSplit(clock, ':');
+  if (parts.size() > 3) {
+    return std::nullopt;
+  }
+  std::vector<int64_t> values;
+  for (absl::string_view part : parts) {
+    int64_t v = 0;
+    if (part.empty() || part.size() > 9 ||
+        !std::all_of(part.begin(), part.end(),
+                     [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); }) ||
+        !absl::SimpleAtoi(part, &v)) {
+      return std::nullopt;
+    }
+    values.push_back(v);
+  }
+  int64_t h = 0, m = 0, sec = 0;
+  if (dash != absl::string_view::npos) {  // days-hours[:minutes[:seconds]]
+    h = values[0];
+    m = values.size() > 1 ? values[1] : 0;
+    sec = values.size() > 2 ? values[2] : 0;
+  } else if (values.size() == 1) {  // minutes
+    m = values[0];
+  } else if (values.size() == 2) {  // minutes:seconds
+    m = values[0];
+    sec = values[1];
+  } else {  // hours:minutes:seconds
+    h = values[0];
+    m = values[1];
+    sec = values[2];
+  }
+  const absl::Duration d =
+      absl::Hours(days * 24 + h) + absl::Minutes(m) + absl::Seconds(sec);
+  if (d > absl::Hours(24 * 3650)) {
+    return std::nullopt;
+  }
+  return d;
+}
+
 absl::StatusOr<ExplainJob> BuildExplainJob(const ExplainOptions& o) {
   ExplainJob job;
   JobRequest& r = job.request;
   if (!o.time.empty()) {
-    std::optional<absl::Duration> limit = ParseDuration(o.time);
+    std::optional<absl::Duration> limit = ParseSlurmTime(o.time);
+    if (!limit.has_value()) {
+      limit = ParseDuration(o.time);
+    }
     if (!limit.has_value()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "invalid --time \"", o.time, "\": expected a duration such as 30m, 2h or 1h30m"));
+          "invalid --time \"", o.time,
+          "\": expected a time limit as sbatch takes it (minutes, MM:SS, HH:MM:SS, D-HH, "
+          "D-HH:MM or D-HH:MM:SS) or a duration such as 30m, 2h or 1h30m"));
     }
     if (*limit <= absl::ZeroDuration()) {
       return absl::InvalidArgumentError(
@@ -148,6 +210,10 @@ absl::StatusOr<ExplainJob> BuildExplainJob(const ExplainOptions& o) {
   }
   r.account = o.account;
   r.datasets = o.datasets;
+  // A declaration in --comment is read as the Slurm plugin reads it, refusals included.
+  if (absl::Status s = plugin::AddCommentDatasets(o.comment, &r.datasets); !s.ok()) {
+    return s;
+  }
   r.partitions = o.partitions;
   r.gpus = o.gpus;
   r.gpu_type = o.gpu_type;

@@ -31,6 +31,8 @@ struct ExplainOptions {
   // The Slurm account; empty = none.
   std::string account;
   std::vector<std::string> datasets;
+  // The job's --comment; its `dataset:NAME[,NAME...]` words declare datasets too.
+  std::string comment;
   // Partitions asked for with -p; empty = any.
   std::vector<std::string> partitions;
   int gpus = 0;
@@ -38,7 +40,8 @@ struct ExplainOptions {
   std::string gpu_type;
   // 0 = as many as the GPUs need.
   int nodes = 0;
-  // The job's time limit ("2h", "1h30m"); empty = the register's default_time_limit.
+  // The job's time limit as sbatch -t takes it ("120", "2:00:00", "1-00:00:00") or as a
+  // duration ("2h", "1h30m"); empty = the register's default_time_limit.
   std::string time;
   // RFC 3339 time of the decision; empty = now.
   std::string now;
@@ -54,6 +57,10 @@ struct ExplainJob {
 };
 
 absl::StatusOr<ExplainJob> BuildExplainJob(const ExplainOptions& options);
+
+// A time limit in one of sbatch's forms: "minutes", "minutes:seconds", "hours:minutes:seconds",
+// "days-hours", "days-hours:minutes", "days-hours:minutes:seconds". nullopt otherwise.
+std::optional<absl::Duration> ParseSlurmTime(absl::string_view text);
 
 // A user of this machine: uid and the names of every group they are in (primary first).
 struct LocalUser {

@@ -102,45 +102,56 @@ std::string RenderDecision(const Decision& d, const JobRequest& request, const R
 
   absl::StrAppend(&out, "register: ", std::string(reg.short_version()), " (objective ",
                   std::string(ObjectiveName(reg.policy().objective)), ")\n");
-  if (cluster.path.empty()) {
-    absl::StrAppend(&out,
-                    "cluster:  none given: every partition taken as up with all its GPUs free\n");
-  } else {
-    absl::StrAppend(&out, "cluster:  ", cluster.path,
-                    cluster.taken_at == absl::InfinitePast()
-                        ? std::string()
-                        : absl::StrCat(" (taken ", TimeText(cluster.taken_at), ")"),
-                    "\n");
-  }
+  absl::StrAppend(&out, "cluster:  ", ClusterText(cluster, d.decided_at), "\n");
   absl::StrAppend(&out, "decided:  ", TimeText(d.decided_at), "\n");
   if (d.candidates.empty()) {
     absl::StrAppend(&out, "\nNo partition was considered: the request was refused first.\n");
     return out;
   }
-
-  std::vector<const Candidate*> order;
+  std::vector<CandidateRow> rows;
   for (const Candidate& c : d.candidates) {
-    order.push_back(&c);
+    const Partition& p = reg.partitions()[c.partition];
+    const Site& s = reg.sites()[reg.SiteOfPartition(c.partition)];
+    rows.push_back({c.rank, p.name, s.region, s.name, StatusOf(c),
+                    DescribeExclusion(c, d, reg), c.nodes, c.energy_kwh, c.jobs_per_kwh,
+                    c.co2_grams, c.free_gpus});
   }
+  absl::StrAppend(&out, "\n", RenderCandidates(std::move(rows)));
+  return out;
+}
+
+std::string ClusterText(const ClusterSource& cluster, absl::Time decided) {
+  if (cluster.path.empty()) {
+    return "none given: every partition taken as up with all its GPUs free";
+  }
+  if (cluster.taken_at == absl::InfinitePast()) {
+    return cluster.path;
+  }
+  if (!cluster.show_age) {
+    return absl::StrCat(cluster.path, " (taken ", TimeText(cluster.taken_at), ")");
+  }
+  return absl::StrCat(
+      cluster.path, " (taken ", TimeText(cluster.taken_at), ", ",
+      absl::FormatDuration(absl::Trunc(decided - cluster.taken_at, absl::Seconds(1))),
+      " before the decision)");
+}
+
+std::string RenderCandidates(std::vector<CandidateRow> rows) {
   // Ranked ones first, by rank; excluded ones after them, in register order.
-  std::stable_sort(order.begin(), order.end(), [](const Candidate* a, const Candidate* b) {
-    const int ra = a->rank > 0 ? a->rank : INT32_MAX;
-    const int rb = b->rank > 0 ? b->rank : INT32_MAX;
+  std::stable_sort(rows.begin(), rows.end(), [](const CandidateRow& a, const CandidateRow& b) {
+    const int ra = a.rank > 0 ? a.rank : INT32_MAX;
+    const int rb = b.rank > 0 ? b.rank : INT32_MAX;
     return ra < rb;
   });
-  std::vector<std::vector<std::string>> rows = {{"PARTITION", "REGION", "SITE", "STATUS", "NODES",
-                                                 "KWH", "JOBS/KWH", "GCO2", "FREE GPUS", "WHY"}};
-  for (const Candidate* c : order) {
-    const Partition& p = reg.partitions()[c->partition];
-    const Site& s = reg.sites()[reg.SiteOfPartition(c->partition)];
-    rows.push_back({p.name, s.region, s.name, StatusOf(*c), absl::StrCat(c->nodes),
-                    absl::StrFormat("%.3f", c->energy_kwh),
-                    absl::StrFormat("%.3f", c->jobs_per_kwh), absl::StrFormat("%.1f", c->co2_grams),
-                    absl::StrCat(c->free_gpus), DescribeExclusion(*c, d, reg)});
+  std::vector<std::vector<std::string>> cells = {{"PARTITION", "REGION", "SITE", "STATUS",
+                                                  "NODES", "KWH", "JOBS/KWH", "GCO2",
+                                                  "FREE GPUS", "WHY"}};
+  for (const CandidateRow& r : rows) {
+    cells.push_back({r.partition, r.region, r.site, r.status, absl::StrCat(r.nodes),
+                     absl::StrFormat("%.3f", r.energy_kwh), absl::StrFormat("%.3f", r.jobs_per_kwh),
+                     absl::StrFormat("%.1f", r.co2_grams), absl::StrCat(r.free_gpus), r.why});
   }
-  absl::StrAppend(&out, "\n",
-                  Table(rows, {false, false, false, false, true, true, true, true, true, false}));
-  return out;
+  return Table(cells, {false, false, false, false, true, true, true, true, true, false});
 }
 
 }  // namespace sovereign::cli

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "sovereign/cluster.h"
 #include "sovereign/placement.h"
@@ -17,10 +18,26 @@ namespace sovereign::cli {
 struct ClusterSource {
   std::string path;  // empty: ClusterView::AllUp
   absl::Time taken_at = absl::InfinitePast();
+  // Say how old the view was when the decision was made (a live daemon's view ages).
+  bool show_age = false;
 };
 
 // `decision` must have been made for `request` under `reg`.
 std::string RenderDecision(const Decision& decision, const JobRequest& request, const Register& reg,
                            const ClusterSource& cluster);
+
+// One partition's row of the table, as text; the online explain fills it from sovereignd's
+// answer, so that both forms print the same columns.
+struct CandidateRow {
+  int rank = 0;  // 1 = chosen, 0 = excluded
+  std::string partition, region, site, status, why;
+  int nodes = 0;
+  double energy_kwh = 0, jobs_per_kwh = 0, co2_grams = 0;
+  int free_gpus = 0;
+};
+// The table: ranked partitions first, by rank, then the excluded ones in the given order.
+std::string RenderCandidates(std::vector<CandidateRow> rows);
+// The "cluster:" line's text: where the view came from and how old it was at `decided`.
+std::string ClusterText(const ClusterSource& cluster, absl::Time decided);
 
 }  // namespace sovereign::cli

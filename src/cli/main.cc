@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #ifdef SOVEREIGN_CLI_ONLINE
+#include "datasets_online.h"
 #include "explain_online.h"
 #endif
 
@@ -32,8 +33,10 @@ int main(int argc, char** argv) {
   sovereign::cli::AddAuditCommands(*audit, global, &exit_code);
   sovereign::cli::AddStatusCommand(app, global, &exit_code);
   sovereign::cli::AddExplainCommand(app, global, &exit_code, &sovereign::cli::ExplainOnline);
+  sovereign::cli::AddDatasetsCommand(app, global, &exit_code, &sovereign::cli::DatasetsOnline);
 #else
   sovereign::cli::AddExplainCommand(app, global, &exit_code);
+  sovereign::cli::AddDatasetsCommand(app, global, &exit_code);
 #endif
 
   try {

@@ -6,6 +6,7 @@ find_package(gRPC CONFIG REQUIRED)
 add_library(sovereign_cli_online STATIC
   ${CMAKE_CURRENT_LIST_DIR}/audit_commands.cc
   ${CMAKE_CURRENT_LIST_DIR}/daemon_client.cc
+  ${CMAKE_CURRENT_LIST_DIR}/datasets_online.cc
   ${CMAKE_CURRENT_LIST_DIR}/explain_online.cc
   ${CMAKE_CURRENT_LIST_DIR}/register_online.cc
   ${CMAKE_CURRENT_LIST_DIR}/status.cc

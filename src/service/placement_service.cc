@@ -13,6 +13,7 @@
 #include "grpc_status.h"
 #include "job_translate.h"
 #include "proto_convert.h"
+#include "sovereign/dataset_access.h"
 #include "sovereign/placement.h"
 
 namespace sovereign::service {
@@ -138,6 +139,10 @@ void PlacementServiceImpl::DecideFor(const Caller& caller, const v1::JobRequest&
 
   ToProto(decision, reg, out);
   out->set_decision_id(id);
+  out->set_objective(std::string(ObjectiveName(reg.policy().objective)));
+  if (chosen.view->taken_at() != absl::InfinitePast()) {
+    ToProto(chosen.view->taken_at(), out->mutable_cluster_taken_at());
+  }
   if (decision.verdict == Verdict::kPlace) {
     // The tag exactly as the Slurm plugin writes it into admin_comment.
     out->set_job_tag(plugin::FormatJobTag(
@@ -195,6 +200,63 @@ grpc::ServerUnaryReactor* PlacementServiceImpl::Explain(grpc::CallbackServerCont
   }
   DecideFor(*caller, request->job(), "", /*record=*/false, response->mutable_decision(),
             [reactor](absl::Status s) { reactor->Finish(ToGrpcStatus(s)); });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* PlacementServiceImpl::ListDatasets(
+    grpc::CallbackServerContext* context, const v1::ListDatasetsRequest* /*request*/,
+    v1::ListDatasetsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Caller> caller = AuthoriseCall(*ctx_, *context, kAnyCaller, "list datasets");
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  if (caller->transport == Caller::Transport::kTls) {
+    reactor->Finish(ToGrpcStatus(absl::PermissionDeniedError(
+        absl::StrCat(caller->Describe(), " has no Unix identity: datasets are listed for the "
+                                         "Unix user who asks"))));
+    return reactor;
+  }
+  std::shared_ptr<const ActiveRegister> active = ctx_->registers->Current();
+  const Register& reg = *active->reg;
+  // The partitions' state as the plugin would see it: the published snapshot's view when it
+  // carries the register in force, else the daemon's own.
+  const snapshot::SnapshotWatcher* watcher = ctx_->snapshot.load(std::memory_order_acquire);
+  std::shared_ptr<const snapshot::LoadedSnapshot> snap =
+      watcher != nullptr ? watcher->Current() : nullptr;
+  const ClusterView* view = &active->view;
+  if (snap != nullptr && snap->reg->version() == reg.version()) {
+    view = &snap->view;
+  }
+  response->set_user(caller->user);
+  for (const std::string& g : caller->groups) {
+    response->add_groups(g);
+  }
+  response->set_register_version(reg.version());
+  for (const DatasetAccess& a : UsableDatasets(reg, view, caller->user, caller->groups)) {
+    v1::UsableDataset* d = response->add_datasets();
+    d->set_name(a.dataset->name);
+    d->set_classification(std::string(ClassificationName(a.dataset->classification)));
+    d->set_access(a.access);
+    for (const std::string& r : a.dataset->regions) {
+      d->add_regions(r);
+    }
+    for (const std::string& j : a.dataset->jurisdictions) {
+      d->add_jurisdictions(j);
+    }
+    for (const std::string& acc : a.implied_by_accounts) {
+      d->add_implied_by_accounts(acc);
+    }
+    for (const DatasetPartitionAccess& p : a.partitions) {
+      v1::DatasetPartition* dp = d->add_partitions();
+      dp->set_name(p.name);
+      dp->set_site(p.site);
+      dp->set_region(p.region);
+      dp->set_state(p.state);
+    }
+  }
+  reactor->Finish(grpc::Status::OK);
   return reactor;
 }
 

@@ -33,6 +33,10 @@ class PlacementServiceImpl final : public v1::PlacementService::CallbackService 
   grpc::ServerUnaryReactor* Explain(grpc::CallbackServerContext* context,
                                     const v1::ExplainRequest* request,
                                     v1::ExplainResponse* response) override;
+  // The datasets the caller may use, for the caller's own Unix identity (as Explain).
+  grpc::ServerUnaryReactor* ListDatasets(grpc::CallbackServerContext* context,
+                                         const v1::ListDatasetsRequest* request,
+                                         v1::ListDatasetsResponse* response) override;
 
   // The request as it will be decided for `caller` (authorisation and identity filled in).
   static absl::StatusOr<JobRequest> Authorise(const Caller& caller, const v1::JobRequest& job,

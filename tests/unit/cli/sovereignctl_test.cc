@@ -220,8 +220,11 @@ TEST_F(SovereignctlTest, ExplainRefusesAMalformedTimeLimit) {
   CommandResult r = Run({"explain", "--register", kRegister, "--gpus", "1", "--time", "2x"});
   EXPECT_EQ(r.exit_code, 2) << r.Describe();
   EXPECT_EQ(r.err,
-            "sovereignctl explain: invalid --time \"2x\": expected a duration such as 30m, 2h or "
-            "1h30m\n");
+            "sovereignctl explain: invalid --time \"2x\": expected a time limit as sbatch takes "
+            "it (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS) or a duration such as "
+            "30m, 2h or 1h30m\n");
+  r = Run({"explain", "--register", kRegister, "--gpus", "1", "-t", "1:2:3:4"});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
   r = Run({"explain", "--register", kRegister, "--gpus", "1", "--time", "0m"});
   EXPECT_EQ(r.exit_code, 2) << r.Describe();
   EXPECT_EQ(r.err,
@@ -294,11 +297,71 @@ TEST_F(SovereignctlTest, ExplainNeedsTheGroupsOfAUserThisMachineDoesNotKnow) {
   EXPECT_EQ(doc["request"]["groups"], nlohmann::json::array({"oncology"}));
 }
 
-TEST_F(SovereignctlTest, ExplainChecksItsOptions) {
-  CommandResult r = Run({"explain", "--register", kRegister});
+TEST_F(SovereignctlTest, ExplainTakesTheTimeFormsSbatchTakes) {
+  const std::vector<std::pair<std::string, int>> forms = {
+      {"120", 7200},      {"2:00:00", 7200},   {"90:30", 5430},   {"1-00:00:00", 86400},
+      {"1-2", 93600},     {"1-2:30", 95400},   {"0-0:0:45", 45},  {"1h30m", 5400}};
+  for (const auto& [text, seconds] : forms) {
+    nlohmann::json doc = ExplainJson({"--user", "root", "--gpus", "1", "-t", text}, 0);
+    EXPECT_EQ(doc["request"]["time_limit_seconds"], seconds) << text;
+  }
+}
+
+TEST_F(SovereignctlTest, ExplainWithoutGpusIsACpuOnlyJob) {
+  nlohmann::json doc = ExplainJson({"--user", "root", "--dataset", "imagenet-public"}, 0);
+  EXPECT_EQ(doc["request"]["gpus"], 0);
+  EXPECT_EQ(doc["verdict"], "place");
+}
+
+TEST_F(SovereignctlTest, ExplainReadsTheCommentAsSbatchDoes) {
+  nlohmann::json doc = ExplainJson(
+      {"--user", "root", "--group", "oncology", "--comment", "run 4 dataset:patients-eu"}, 0);
+  EXPECT_EQ(doc["request"]["datasets"], nlohmann::json::array({"patients-eu"}));
+  CommandResult r = Run({"explain", "--register", kRegister, "--user", "root",
+                         "--comment=dataset: patients-eu"});
   EXPECT_EQ(r.exit_code, 2) << r.Describe();
-  EXPECT_EQ(r.err, "--gpus is required\nRun with --help for more information.\n");
-  r = Run({"explain", "--register", kRegister, "--gpus", "1", "--uid=-5"});
+  EXPECT_EQ(r.err,
+            "sovereignctl explain: cannot read the dataset declaration \"dataset: patients-eu\" "
+            "in --comment; write \"dataset:\" and the names as one word, without spaces, e.g. "
+            "--comment=dataset:patients-eu or --comment=dataset:patients-eu,imagenet-public\n");
+}
+
+TEST_F(SovereignctlTest, DatasetsOfflineListsWhatTheUserMayUse) {
+  CommandResult r = Run({"datasets", "--register", kRegister, "--cluster", kCluster, "--user",
+                         "alice", "--group", "oncology"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  auto reg = Register::Load(kRegister);
+  ASSERT_TRUE(reg.ok());
+  EXPECT_EQ(r.out,
+            absl::StrCat(
+                "user:     alice (groups oncology)\nregister: ", std::string((*reg)->short_version()),
+                "\n\n"
+                "DATASET          CLASS      REGIONS   OPERATORS  ACCESS          IMPLIED BY   "
+                "PARTITIONS\n"
+                "patients-eu      sovereign  eu        EU         group oncology  -A oncology  "
+                "gpu-fr-a100, gpu-de-h100\n"
+                "imagenet-public  public     eu,us,in  any        everyone        -            "
+                "gpu-fr-a100, gpu-de-h100, gpu-de-cloud-h100, gpu-us-h100 (drain), gpu-in-l40s\n"
+                "\nDeclare them with sbatch --dataset=NAME; `sovereignctl explain --dataset NAME` "
+                "shows where a job would run.\n"));
+  r = Run({"--json", "datasets", "--register", kRegister, "--user", "bob", "--group", "vision"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  nlohmann::json doc = nlohmann::json::parse(r.out);
+  ASSERT_EQ(doc["datasets"].size(), 1u);
+  EXPECT_EQ(doc["datasets"][0]["name"], "imagenet-public");
+  EXPECT_EQ(doc["datasets"][0]["partitions"][0],
+            nlohmann::json::parse(R"({"name":"gpu-fr-a100","site":"paris-1","region":"eu"})"));
+
+  const std::string user = "sovereign-no-such-user";
+  r = Run({"datasets", "--register", kRegister, "--user", user});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_EQ(r.err,
+            "sovereignctl datasets: user \"sovereign-no-such-user\" is not known on this "
+            "machine: give their --group\n");
+}
+
+TEST_F(SovereignctlTest, ExplainChecksItsOptions) {
+  CommandResult r = Run({"explain", "--register", kRegister, "--gpus", "1", "--uid=-5"});
   EXPECT_EQ(r.exit_code, 2) << r.Describe();
   EXPECT_EQ(r.err,
             "--uid: Value -5 not in range 0 to 4294967295\nRun with --help for more "
