@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
@@ -288,8 +290,33 @@ TEST_F(DaemonCliTest, StatusCountsRecordsAndTheCommitsTheyWentInto) {
   EXPECT_GE(commits, 1);
   EXPECT_LE(commits, records + 2);
   RunResult text = daemon_.Ctl({"status"});
-  EXPECT_THAT(text.out, HasSubstr(absl::StrCat("since start:      ", records + 2, " records in ",
-                                               commits, " commits (")));
+  EXPECT_THAT(text.out, HasSubstr(absl::StrCat("since start:      ", records + 2,
+                                               " records written in ", commits, " commits (")));
+  EXPECT_THAT(text.out, Not(HasSubstr("already in the log")));
+}
+
+// A Decide repeated with the same decision id is answered from the log: no record, no commit,
+// and status says so (this is how an unfinished spool segment read again after a restart
+// once made the commits outnumber the records).
+TEST_F(DaemonCliTest, StatusCountsDecisionsAlreadyInTheLogApart) {
+  const std::string again =
+      absl::StrReplaceAll(kAliceJob, {{"{\"job\":", "{\"decision_id\":\"d-again\",\"job\":"}});
+  Decide(again);
+  json first = json::parse(daemon_.Ctl({"--json", "status"}).out);
+  RunResult repeated = daemon_.Probe("PlacementService.Decide", again);
+  EXPECT_EQ(StatusOf(repeated), "ALREADY_EXISTS") << repeated.out << repeated.err;
+  json second = json::parse(daemon_.Ctl({"--json", "status"}).out);
+  EXPECT_EQ(second["audit_records_appended"], first["audit_records_appended"]);
+  EXPECT_EQ(second["audit_transactions"], first["audit_transactions"]);
+  EXPECT_EQ(second.value("audit_already_logged", "0"), "1");
+  EXPECT_THAT(daemon_.Ctl({"status"}).out,
+              HasSubstr("; 1 decisions were already in the log and not written again (the spool "
+                        "read again after a restart, or a Decide repeated)\n"));
+}
+
+TEST_F(DaemonCliTest, StatusWithoutSlurmSaysSo) {
+  EXPECT_THAT(daemon_.Ctl({"status"}).out,
+              HasSubstr("\nslurm:            not served (slurm.slurm_conf is empty)\n"));
 }
 
 TEST_F(DaemonCliTest, StatusNamesTheCallerAndItsRoles) {
@@ -397,6 +424,77 @@ TEST(SovereigndStartTest, CheckConfigComparesWithThePluginConfig) {
                          "sovereignd: warning: ", plugin_conf,
                          " has max_cluster_age = 2m but sovereignd's slurm.max_cluster_age_s is "
                          "300: Decide and explain may score a job differently from the plugin\n"));
+}
+
+// A slurm.conf libslurm reads, for a controller that is not there: every call to it fails.
+std::string UnreachableSlurmConf(const std::string& dir) {
+  const std::string path = dir + "/slurm.conf";
+  WriteFile(path,
+            "ClusterName=sovtest\nSlurmctldHost=localhost(127.0.0.1)\nSlurmctldPort=1\n"
+            "AuthType=auth/none\nCredType=cred/none\nMessageTimeout=1\n"
+            "NodeName=n1 Gres=gpu:a100:8\nPartitionName=gpu-fr-a100 Nodes=n1\n");
+  return path;
+}
+
+// Polls `sovereignctl --json status` until `done` holds (bounded); returns the last answer.
+json WaitForStatus(const DaemonProcess& d, const std::function<bool(const json&)>& done) {
+  json status;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline) {
+    status = json::parse(d.Ctl({"--json", "status"}).out, nullptr, false);
+    if (!status.is_discarded() && done(status)) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return status;
+}
+
+int64_t Field(const json& j, const char* name) { return std::stoll(j.value(name, "0")); }
+
+// What only sovereignd's log used to say ("reconciler: cannot load jobs"), status says now:
+// the reconciler and the cluster view failing, the snapshot's age and failed writes, and what
+// waits in the spool.
+TEST(SovereigndSlurmStatusTest, StatusShowsWhatFailsOnTheSlurmSide) {
+  DaemonProcess d;
+  d.AddConfig(absl::StrCat("slurm:\n  slurm_conf: ", UnreachableSlurmConf(d.dir()),
+                           "\n  snapshot: ", d.dir(), "/snapshot\n  spool: ", d.dir(),
+                           "/spool\n  publish_interval_ms: 200\n  reconcile_interval_ms: 100\n"
+                           "  ingest_interval_ms: 60000\n"));
+  ASSERT_TRUE(d.Start().ok()) << d.Log();
+  json status = WaitForStatus(d, [](const json& s) {
+    return Field(s, "reconcile_failures") >= 1 && Field(s, "cluster_read_failures") >= 1;
+  });
+  EXPECT_EQ(status["slurm_enabled"], true);
+  EXPECT_GE(Field(status, "reconcile_rounds"), Field(status, "reconcile_failures"));
+  RunResult text = d.Ctl({"status"});
+  EXPECT_THAT(text.out, ::testing::ContainsRegex(
+                            "\nsnapshot:         published [0-9]+s ago \\([0-9: -]+Z\\)\n"));
+  const std::string unreachable =
+      "Unable to contact slurm controller \\(connect failure\\) \\(is slurmctld running and "
+      "SLURM_CONF set\\?\\)";
+  EXPECT_THAT(text.out, ::testing::ContainsRegex(absl::StrCat(
+                            "\ncluster view:     slurmctld does not answer: slurm: cannot load "
+                            "partitions: ", unreachable, " \\(the snapshot keeps the last view; "
+                            "[0-9]+ failed reads since start\\)\n")));
+  EXPECT_THAT(text.out, ::testing::ContainsRegex(absl::StrCat(
+                            "\nreconciler:       [0-9]+ rounds, [0-9]+ failed, failing now: slurm: "
+                            "cannot load jobs: ", unreachable, "\n")));
+  EXPECT_THAT(text.out, HasSubstr("\nspool:            0 bytes waiting for the audit log; 0 "
+                                  "records ingested since start\n"));
+
+  // Spooled bytes the ingester has not read yet (it reads once a minute here).
+  std::filesystem::create_directories(d.dir() + "/spool");
+  WriteFile(d.dir() + "/spool/0000000000000001.spool", std::string(100, 'x'));
+  EXPECT_THAT(d.Ctl({"status"}).out,
+              HasSubstr("\nspool:            100 bytes waiting for the audit log; "));
+
+  // The snapshot cannot be replaced: a directory with something in it stands in its way.
+  std::filesystem::remove(d.dir() + "/snapshot");
+  std::filesystem::create_directories(d.dir() + "/snapshot/in-the-way");
+  status = WaitForStatus(d, [](const json& s) { return Field(s, "snapshot_write_failures") >= 1; });
+  EXPECT_GE(Field(status, "snapshot_write_failures"), 1);
+  EXPECT_THAT(d.Ctl({"status"}).out, ::testing::ContainsRegex(" writes failed, last: [^\n]*snapshot"));
 }
 
 TEST(SovereigndStartTest, SecondDaemonOnTheSameSocketIsRefused) {
