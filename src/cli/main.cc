@@ -5,6 +5,7 @@
 #include "commands.h"
 #ifdef SOVEREIGN_CLI_ONLINE
 #include "explain_online.h"
+#include "register_online.h"
 #endif
 
 int main(int argc, char** argv) {
@@ -24,8 +25,9 @@ int main(int argc, char** argv) {
   CLI::App* reg =
       app.add_subcommand("register", "validate, apply, diff and roll back the register");
   reg->require_subcommand(1);
-  sovereign::cli::AddRegisterOfflineCommands(*reg, global, &exit_code);
 #ifdef SOVEREIGN_CLI_ONLINE
+  sovereign::cli::AddRegisterOfflineCommands(*reg, global, &exit_code,
+                                             &sovereign::cli::ValidateClusterOnline);
   sovereign::cli::AddRegisterOnlineCommands(*reg, global, &exit_code);
   CLI::App* audit = app.add_subcommand("audit", "query, watch, export and verify decisions");
   audit->require_subcommand(1);
@@ -33,6 +35,7 @@ int main(int argc, char** argv) {
   sovereign::cli::AddStatusCommand(app, global, &exit_code);
   sovereign::cli::AddExplainCommand(app, global, &exit_code, &sovereign::cli::ExplainOnline);
 #else
+  sovereign::cli::AddRegisterOfflineCommands(*reg, global, &exit_code);
   sovereign::cli::AddExplainCommand(app, global, &exit_code);
 #endif
 

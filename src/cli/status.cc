@@ -31,8 +31,9 @@ std::string CommitLine(const v1::GetStatusResponse& resp) {
   }
   if (resp.audit_already_logged() > 0) {
     absl::StrAppend(&line, "; ", resp.audit_already_logged(),
-                    " decisions were already in the log and not written again (the spool read "
-                    "again after a restart, or a Decide repeated)");
+                    resp.audit_already_logged() == 1 ? " decision was" : " decisions were",
+                    " already in the log and not written again (the spool read again after a "
+                    "restart, or a Decide repeated)");
   }
   return line + "\n";
 }

@@ -21,6 +21,7 @@
 #include "register_manager.h"
 #include "register_impact.h"
 #include "sovereign/audit_log.h"
+#include "sovereign/cluster_check.h"
 #include "sovereign/snapshot_file.h"
 
 namespace sovereign::service {
@@ -62,6 +63,8 @@ struct ServiceContext {
   std::function<absl::StatusOr<ImpactSummary>(const Register&, bool dry_run)> check_jobs;
   // The Slurm side's health; unset without the Slurm side.
   std::function<SlurmSideStatus()> slurm_status;
+  // Asks slurmctld what it has (cluster_check.h); unset without the Slurm side.
+  std::function<absl::StatusOr<SlurmInventory>()> read_inventory;
 };
 
 // Any caller (for AuthoriseCall's `roles`).
