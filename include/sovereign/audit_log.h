@@ -87,8 +87,12 @@ struct AuditOptions {
 
 // How appends were grouped into transactions since the log was opened.
 struct CommitStats {
+  // Transactions that wrote at least one record. One in which every append was of a decision
+  // already in the log writes nothing and is not counted.
   int64_t transactions = 0;
   int64_t records = 0;  // appended in them (stored records handed back again are not counted)
+  // Appends of a decision id already in the log, answered with the stored record.
+  int64_t already_logged = 0;
 };
 
 struct AuditQuery {

@@ -99,6 +99,11 @@ class SpoolReader {
   // were read to their end and are followed by a newer segment. Returns how many were deleted.
   absl::StatusOr<int> Trim();
 
+  // The cursor: the segment being read (0 before the first) and the next byte in it. Bytes
+  // past it, in this segment and newer ones, are not read yet (the backlog).
+  uint64_t segment() const { return segment_; }
+  uint64_t offset() const { return offset_; }
+
  private:
   explicit SpoolReader(std::string dir) : dir_(std::move(dir)) {}
 

@@ -240,28 +240,38 @@ SOVEREIGN_EXPORT int job_submit(job_desc_msg_t* job_desc, uint32_t submit_uid, c
 
 SOVEREIGN_EXPORT int job_modify(job_desc_msg_t* job_desc, job_record_t* job_ptr, uint32_t submit_uid) {
   try {
+    const uint32_t job_id = JobIdOf(*job_desc);
     const char* admin_comment = nullptr;
     if (!ReadAdminComment(job_ptr, &admin_comment)) {
-      LogError("job_submit/sovereign: job record layout is not the one this plugin was built "
-               "for (magic mismatch); refusing the change");
+      LogError(sovereign::plugin::RefusedChangeLine(
+          job_id, submit_uid,
+          "the job record layout is not the one job_submit/sovereign was built for (magic "
+          "mismatch)"));
       return ESLURM_ACCESS_DENIED;
     }
     if (filter == nullptr) {
-      return admin_comment == nullptr ? SLURM_SUCCESS : ESLURM_ACCESS_DENIED;
+      if (admin_comment == nullptr) {
+        return SLURM_SUCCESS;
+      }
+      LogError(sovereign::plugin::RefusedChangeLine(
+          job_id, submit_uid, "job_submit/sovereign is not initialised, so the change cannot be "
+                              "checked"));
+      return ESLURM_ACCESS_DENIED;
     }
     sovereign::plugin::CurrentJob job;
     job.admin_comment = admin_comment;
-    job.job_id = JobIdOf(*job_desc);
+    job.job_id = job_id;
     sovereign::plugin::ModifyAnswer a = filter->Modify(*job_desc, job, submit_uid, absl::Now());
     if (!a.log_line.empty()) {
       (a.accept ? LogInfo : LogError)(a.log_line);
     }
     return a.accept ? SLURM_SUCCESS : ESLURM_ACCESS_DENIED;
   } catch (const std::exception& e) {
-    LogError(absl::StrCat("job_submit/sovereign: refusing job change after internal error: ",
-                          e.what()));
+    LogError(sovereign::plugin::RefusedChangeLine(
+        JobIdOf(*job_desc), submit_uid, absl::StrCat("internal error: ", e.what())));
   } catch (...) {
-    LogError("job_submit/sovereign: refusing job change after unknown internal error");
+    LogError(sovereign::plugin::RefusedChangeLine(JobIdOf(*job_desc), submit_uid,
+                                                  "unknown internal error"));
   }
   return ESLURM_ACCESS_DENIED;
 }

@@ -375,6 +375,11 @@ SubmitAnswer SubmitFilter::Submit(const job_desc_msg_t& desc, uint32_t submit_ui
   return answer;
 }
 
+std::string RefusedChangeLine(uint32_t job_id, uint32_t submit_uid, const std::string& why) {
+  return absl::StrCat("sovereign: refused a change to job ", job_id, " by uid ", submit_uid, ": ",
+                      why);
+}
+
 ModifyAnswer SubmitFilter::RefuseModify(const job_desc_msg_t& desc, const CurrentJob& job,
                                         const JobTag& tag, uint32_t submit_uid, absl::Time now,
                                         const std::string& register_version, std::string why) {

@@ -77,6 +77,11 @@ struct ModifyAnswer {
   std::string log_line;  // why it was refused (22.05 cannot tell the user)
 };
 
+// slurmctld's log line for a change refused before the filter could judge it (the plugin not
+// initialised, a job record it cannot read, an internal error): "sovereign: refused a change
+// to job 12 by uid 1000: <why>", like the filter's own refusals.
+std::string RefusedChangeLine(uint32_t job_id, uint32_t submit_uid, const std::string& why);
+
 // What slurmctld knows of the job being modified, besides the change itself.
 struct CurrentJob {
   uint32_t job_id = 0;

@@ -266,12 +266,14 @@ void SqliteAuditLog::CommitBatch(std::vector<Pending>& batch) {
     int64_t seq = head_seq_;
     std::string hash = head_hash_;
     absl::flat_hash_map<std::string, size_t> in_batch;  // decision id -> index in results
+    int64_t already_logged = 0;
     absl::Status failed = write_db_.Run("BEGIN IMMEDIATE");
     for (size_t i = 0; failed.ok() && i < batch.size(); ++i) {
       AuditRecord& r = batch[i].record;
       if (r.kind == RecordKind::kDecision) {
         if (auto it = in_batch.find(r.decision_id); it != in_batch.end()) {
           results.push_back(results[it->second]);
+          ++already_logged;
           continue;
         }
         absl::StatusOr<std::optional<AuditRecord>> existing =
@@ -282,6 +284,7 @@ void SqliteAuditLog::CommitBatch(std::vector<Pending>& batch) {
         }
         if (existing->has_value()) {
           results.push_back(**existing);  // exactly once: the stored record comes back
+          ++already_logged;
           continue;
         }
         in_batch[r.decision_id] = results.size();
@@ -309,8 +312,11 @@ void SqliteAuditLog::CommitBatch(std::vector<Pending>& batch) {
       results.assign(batch.size(), s);
     } else {
       const int64_t before = head_seq_;
-      ++stats_.transactions;
+      if (seq > before) {
+        ++stats_.transactions;  // a transaction of records already logged wrote nothing
+      }
       stats_.records += seq - before;
+      stats_.already_logged += already_logged;
       head_seq_ = seq;
       head_hash_ = hash;
       if (options_.checkpoint_interval > 0 &&

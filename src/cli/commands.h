@@ -6,7 +6,9 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
+#include "sovereign/cluster_check.h"
 #include "sovereign/placement.h"
 
 namespace sovereign::cli {
@@ -25,8 +27,23 @@ struct GlobalOptions {
   bool json = false;
 };
 
-// register validate (offline).
-void AddRegisterOfflineCommands(CLI::App& register_cmd, GlobalOptions& global, int* exit_code);
+// The register checked against the cluster (cluster_check.h): by `--slurm-conf`, or by
+// sovereignd (its live view of slurmctld, and its host's Unix groups and users).
+struct ClusterCheckReport {
+  bool checked = false;      // the cluster was asked
+  std::string source;        // what was asked, when checked
+  std::string not_checked;   // why not, otherwise
+  std::vector<ClusterFinding> findings;  // the cluster's and the Unix accounts'
+};
+// Asks sovereignd to check a register file's text; fills not_checked when it cannot be asked.
+using ClusterCheckOnlineFn = ClusterCheckReport (*)(const GlobalOptions& global,
+                                                    const std::string& yaml,
+                                                    const std::string& filename);
+
+// register validate: offline, against a slurm.conf with --slurm-conf, or (`online`, when
+// sovereignctl is built with its online commands) against the cluster sovereignd serves.
+void AddRegisterOfflineCommands(CLI::App& register_cmd, GlobalOptions& global, int* exit_code,
+                                ClusterCheckOnlineFn online = nullptr);
 // register apply|history|diff|rollback|show (against the daemon).
 void AddRegisterOnlineCommands(CLI::App& register_cmd, GlobalOptions& global, int* exit_code);
 // explain: offline with --register/--cluster; without --register, `online` asks the daemon

@@ -6,6 +6,7 @@
 #ifdef SOVEREIGN_CLI_ONLINE
 #include "datasets_online.h"
 #include "explain_online.h"
+#include "register_online.h"
 #endif
 
 int main(int argc, char** argv) {
@@ -25,8 +26,9 @@ int main(int argc, char** argv) {
   CLI::App* reg =
       app.add_subcommand("register", "validate, apply, diff and roll back the register");
   reg->require_subcommand(1);
-  sovereign::cli::AddRegisterOfflineCommands(*reg, global, &exit_code);
 #ifdef SOVEREIGN_CLI_ONLINE
+  sovereign::cli::AddRegisterOfflineCommands(*reg, global, &exit_code,
+                                             &sovereign::cli::ValidateClusterOnline);
   sovereign::cli::AddRegisterOnlineCommands(*reg, global, &exit_code);
   CLI::App* audit = app.add_subcommand("audit", "query, watch, export and verify decisions");
   audit->require_subcommand(1);
@@ -35,6 +37,7 @@ int main(int argc, char** argv) {
   sovereign::cli::AddExplainCommand(app, global, &exit_code, &sovereign::cli::ExplainOnline);
   sovereign::cli::AddDatasetsCommand(app, global, &exit_code, &sovereign::cli::DatasetsOnline);
 #else
+  sovereign::cli::AddRegisterOfflineCommands(*reg, global, &exit_code);
   sovereign::cli::AddExplainCommand(app, global, &exit_code);
   sovereign::cli::AddDatasetsCommand(app, global, &exit_code);
 #endif

@@ -1,11 +1,19 @@
-// sovereignctl register apply|history|diff|rollback|show: the register as sovereignd keeps it.
+// sovereignctl register apply|history|diff|rollback|show: the register as sovereignd keeps it;
+// and validate's check against the cluster sovereignd serves.
+#include "register_online.h"
+
+#include <sys/stat.h>
+
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "commands.h"
 #include "daemon_client.h"
+#include "sovereign/register.h"
 #include "sovereign/v1/register.grpc.pb.h"
 
 namespace sovereign::cli {
@@ -21,7 +29,78 @@ struct RegisterArgs {
   int limit = 20;
   bool yaml = false;
   bool dry_run = false;
+  bool sites = false;
+  bool partitions = false;
+  bool datasets = false;
 };
+
+bool IsRegularFile(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// The whole file, or nullopt (with the error printed).
+std::optional<std::string> ReadRegisterText(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    std::cerr << "sovereignctl: cannot read " << path << "\n";
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string List(const std::vector<std::string>& items) {
+  return items.empty() ? "-" : absl::StrJoin(items, ",");
+}
+
+std::string Number(double v) { return absl::StrCat(v); }
+
+// The register's sites, partitions and datasets as tables (show --sites|--partitions|--datasets).
+void PrintTables(const Register& reg, const RegisterArgs& a) {
+  bool first = true;
+  auto separate = [&first] {
+    if (!first) {
+      std::cout << "\n";
+    }
+    first = false;
+  };
+  if (a.sites) {
+    separate();
+    std::vector<std::vector<std::string>> rows;
+    for (const Site& s : reg.sites()) {
+      rows.push_back({s.name, s.region, s.country, s.operator_name, s.operator_jurisdiction,
+                      Number(s.pue), Number(s.carbon_intensity)});
+    }
+    std::cout << FormatTable(
+        {"SITE", "REGION", "COUNTRY", "OPERATOR", "JURISDICTION", "PUE", "GCO2/KWH"}, rows);
+  }
+  if (a.partitions) {
+    separate();
+    std::vector<std::vector<std::string>> rows;
+    for (const Partition& p : reg.partitions()) {
+      const Site* site = reg.FindSite(p.site);
+      rows.push_back({p.name, p.site, site == nullptr ? "" : site->region, p.gpu_type,
+                      absl::StrCat(p.nodes), absl::StrCat(p.gpus_per_node), Number(p.gpu_watts),
+                      Number(p.gpu_idle_watts), Number(p.node_watts)});
+    }
+    std::cout << FormatTable({"PARTITION", "SITE", "REGION", "GPU", "NODES", "GPUS/NODE",
+                              "GPU W", "IDLE W", "NODE W"},
+                             rows);
+  }
+  if (a.datasets) {
+    separate();
+    std::vector<std::vector<std::string>> rows;
+    for (const Dataset& d : reg.datasets()) {
+      rows.push_back({d.name, std::string(ClassificationName(d.classification)), List(d.regions),
+                      d.jurisdictions.empty() ? "any" : List(d.jurisdictions),
+                      d.OpenToAll() ? "everyone" : List(d.groups), List(d.users)});
+    }
+    std::cout << FormatTable(
+        {"DATASET", "CLASS", "REGIONS", "JURISDICTIONS", "GROUPS", "USERS"}, rows);
+  }
+}
 
 std::string ChangeName(v1::ChangeType c) {
   switch (c) {
@@ -67,15 +146,12 @@ void PrintImpact(const v1::JobImpact& i, bool dry_run) {
 }
 
 int Apply(const GlobalOptions& g, const RegisterArgs& a) {
-  std::ifstream in(a.file);
-  if (!in) {
-    std::cerr << "sovereignctl: cannot read " << a.file << "\n";
+  std::optional<std::string> text = ReadRegisterText(a.file);
+  if (!text) {
     return kExitUsage;
   }
-  std::stringstream text;
-  text << in.rdbuf();
   v1::ApplyRegisterRequest req;
-  req.set_yaml(text.str());
+  req.set_yaml(*text);
   req.set_filename(a.file);
   req.set_comment(a.comment);
   req.set_expected_version(a.expect);
@@ -140,8 +216,21 @@ int History(const GlobalOptions& g, const RegisterArgs& a) {
 
 int Diff(const GlobalOptions& g, const RegisterArgs& a) {
   v1::DiffRegisterRequest req;
-  req.set_from_version(a.from);
-  req.set_to_version(a.to);
+  // A file: what applying it would change, from the register in force (one argument) or from
+  // the version given first.
+  const std::string* file = !a.to.empty() ? &a.to : &a.from;
+  if (IsRegularFile(*file)) {
+    std::optional<std::string> text = ReadRegisterText(*file);
+    if (!text) {
+      return kExitUsage;
+    }
+    req.set_to_yaml(*text);
+    req.set_to_filename(*file);
+    req.set_from_version(a.to.empty() ? "" : a.from);
+  } else {
+    req.set_from_version(a.from);
+    req.set_to_version(a.to);
+  }
   v1::DiffRegisterResponse resp;
   if (int rc = CallDaemon<v1::RegisterService>(g, &v1::RegisterService::Stub::Diff, req, &resp);
       rc != kExitOk) {
@@ -185,6 +274,14 @@ int Show(const GlobalOptions& g, const RegisterArgs& a) {
     std::cout << ToJson(resp) << "\n";
   } else if (a.yaml) {
     std::cout << resp.yaml();
+  } else if (a.sites || a.partitions || a.datasets) {
+    absl::StatusOr<std::shared_ptr<const Register>> reg =
+        Register::Parse(resp.yaml(), resp.revision().source());
+    if (!reg.ok()) {
+      std::cerr << "sovereignctl: " << reg.status().message() << "\n";
+      return kExitNo;
+    }
+    PrintTables(**reg, a);
   } else {
     const v1::RegisterRevision& r = resp.revision();
     std::cout << "version:    " << r.version() << (resp.active() ? " (in force)" : "") << "\n"
@@ -200,6 +297,39 @@ int Show(const GlobalOptions& g, const RegisterArgs& a) {
 }
 
 }  // namespace
+
+ClusterCheckReport ValidateClusterOnline(const GlobalOptions& global, const std::string& yaml,
+                                         const std::string& filename) {
+  ClusterCheckReport out;
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = ConnectToDaemon(global.socket);
+  if (!channel.ok()) {
+    out.not_checked = absl::StrCat("no --slurm-conf given, and ", channel.status().message());
+    return out;
+  }
+  v1::ValidateRegisterRequest req;
+  req.set_yaml(yaml);
+  req.set_filename(filename);
+  req.set_check_cluster(true);
+  v1::ValidateRegisterResponse resp;
+  grpc::Status status = v1::RegisterService::NewStub(*channel)->Validate(CallContext().get(), req, &resp);
+  if (!status.ok()) {
+    out.not_checked = absl::StrCat("sovereignd at ", global.socket, " did not check it: ",
+                                   status.error_message());
+    return out;
+  }
+  const v1::ClusterCheck& c = resp.cluster();
+  out.checked = c.checked();
+  out.source = absl::StrCat(c.source(), " (through sovereignd)");
+  out.not_checked = c.not_checked();
+  for (const auto* list : {&c.errors(), &c.warnings()}) {
+    for (const v1::Diagnostic& d : *list) {
+      out.findings.push_back({list == &c.errors() ? FindingSeverity::kError
+                                                  : FindingSeverity::kWarning,
+                              SourceLocation{d.file(), d.line(), d.column()}, d.message()});
+    }
+  }
+  return out;
+}
 
 void AddRegisterOnlineCommands(CLI::App& register_cmd, GlobalOptions& global, int* exit_code) {
   auto args = std::make_shared<RegisterArgs>();
@@ -220,10 +350,14 @@ void AddRegisterOnlineCommands(CLI::App& register_cmd, GlobalOptions& global, in
   history->add_option("--limit", args->limit, "at most this many")->capture_default_str();
   history->callback([&global, args, exit_code] { *exit_code = History(global, *args); });
 
-  CLI::App* diff =
-      register_cmd.add_subcommand("diff", "what changed between two register versions");
-  diff->add_option("from", args->from, "version or prefix")->required();
-  diff->add_option("to", args->to, "version or prefix (default: the register in force)");
+  CLI::App* diff = register_cmd.add_subcommand(
+      "diff", "what changed between two register versions, or what a register file would change");
+  diff->add_option("from", args->from,
+                   "version or prefix; or a register file: what applying it would change in the "
+                   "register in force")
+      ->required();
+  diff->add_option("to", args->to,
+                   "version or prefix, or a register file (default: the register in force)");
   diff->callback([&global, args, exit_code] { *exit_code = Diff(global, *args); });
 
   CLI::App* rollback =
@@ -235,6 +369,9 @@ void AddRegisterOnlineCommands(CLI::App& register_cmd, GlobalOptions& global, in
   CLI::App* show = register_cmd.add_subcommand("show", "the register in force (or a version)");
   show->add_option("version", args->version, "version or prefix (default: in force)");
   show->add_flag("--yaml", args->yaml, "print the YAML text");
+  show->add_flag("--sites", args->sites, "a table of the sites");
+  show->add_flag("--partitions", args->partitions, "a table of the partitions");
+  show->add_flag("--datasets", args->datasets, "a table of the datasets and who may use them");
   show->callback([&global, args, exit_code] { *exit_code = Show(global, *args); });
 }
 

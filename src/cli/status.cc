@@ -1,9 +1,13 @@
-// sovereignctl status: is sovereignd up, which register is in force, how big is the log.
+// sovereignctl status: is sovereignd up, which register is in force, how big is the log, and
+// how its Slurm side is doing (snapshot, cluster view, spool, reconciler).
+#include <algorithm>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "commands.h"
 #include "daemon_client.h"
 #include "sovereign/v1/admin.grpc.pb.h"
@@ -11,19 +15,79 @@
 namespace sovereign::cli {
 namespace {
 
-// "since start:      1200 records in 310 commits (3.9 per commit)", or nothing.
+// "since start:      1200 records written in 310 commits (3.9 per commit)", then, when some
+// appends were of decisions already in the log, how many (they open a transaction that
+// writes nothing, and are not counted as commits). Nothing without the audit log.
 std::string CommitLine(const v1::GetStatusResponse& resp) {
   if (!resp.audit_enabled()) {
     return "";
   }
   std::string line = absl::StrCat("since start:      ", resp.audit_records_appended(),
-                                  " records in ", resp.audit_transactions(), " commits");
+                                  " records written in ", resp.audit_transactions(), " commits");
   if (resp.audit_transactions() > 0) {
     absl::StrAppend(&line, absl::StrFormat(" (%.1f per commit)",
                                            static_cast<double>(resp.audit_records_appended()) /
                                                static_cast<double>(resp.audit_transactions())));
   }
+  if (resp.audit_already_logged() > 0) {
+    absl::StrAppend(&line, "; ", resp.audit_already_logged(),
+                    resp.audit_already_logged() == 1 ? " decision was" : " decisions were",
+                    " already in the log and not written again (the spool read again after a "
+                    "restart, or a Decide repeated)");
+  }
   return line + "\n";
+}
+
+// The Slurm side: the snapshot the plugin decides from, slurmctld's cluster view, the spool
+// and the reconciler, each with what went wrong.
+std::string SlurmLines(const v1::GetStatusResponse& r) {
+  if (!r.slurm_enabled()) {
+    return "slurm:            not served (slurm.slurm_conf is empty)\n";
+  }
+  std::string out = "snapshot:         ";
+  if (r.has_snapshot_published_at()) {
+    const int64_t age = std::max<int64_t>(0, absl::ToUnixSeconds(absl::Now()) -
+                                                 r.snapshot_published_at().seconds());
+    absl::StrAppend(&out, "published ", age == 0 ? "0s" : absl::FormatDuration(absl::Seconds(age)),
+                    " ago (",
+                    FormatTime(r.snapshot_published_at().seconds()), ")");
+  } else {
+    absl::StrAppend(&out, "never published");
+  }
+  if (r.snapshot_write_failures() > 0) {
+    absl::StrAppend(&out, "; ", r.snapshot_write_failures(), " writes failed, last: ",
+                    r.snapshot_last_write_error());
+  }
+  absl::StrAppend(&out, "\ncluster view:     ");
+  if (!r.cluster_read_error().empty()) {
+    absl::StrAppend(&out, "slurmctld does not answer: ", r.cluster_read_error(),
+                    " (the snapshot keeps the last view; ", r.cluster_read_failures(),
+                    " failed reads since start)");
+  } else {
+    absl::StrAppend(&out, "read from slurmctld");
+    if (r.cluster_read_failures() > 0) {
+      absl::StrAppend(&out, " (", r.cluster_read_failures(), " failed reads since start)");
+    }
+  }
+  absl::StrAppend(&out, "\nspool:            ", r.spool_backlog_bytes(),
+                  " bytes waiting for the audit log; ", r.spool_ingested(),
+                  " records ingested since start");
+  if (r.spool_ingest_failures() > 0) {
+    absl::StrAppend(&out, "; ", r.spool_ingest_failures(), " rounds failed");
+  }
+  if (!r.spool_ingest_error().empty()) {
+    absl::StrAppend(&out, ", failing now: ", r.spool_ingest_error());
+  }
+  if (r.spool_torn() + r.spool_undecodable() > 0) {
+    absl::StrAppend(&out, "; ", r.spool_torn(), " torn records, ", r.spool_undecodable(),
+                    " set aside in undecodable.log");
+  }
+  absl::StrAppend(&out, "\nreconciler:       ", r.reconcile_rounds(), " rounds, ",
+                  r.reconcile_failures(), " failed");
+  if (!r.reconcile_error().empty()) {
+    absl::StrAppend(&out, ", failing now: ", r.reconcile_error());
+  }
+  return out + "\n";
 }
 
 int Status(const GlobalOptions& g) {
@@ -56,6 +120,7 @@ int Status(const GlobalOptions& g) {
             << "\n"
             << "decisions served: " << resp.decisions_served() << "\n"
             << "failed reloads:   " << resp.reload_failures() << "\n"
+            << SlurmLines(resp)
             << "you:              " << resp.caller() << " ("
             << absl::StrJoin(resp.caller_roles(), ", ") << ")\n";
   return kExitOk;

@@ -1,7 +1,8 @@
 // sovereignd: the sovereignty register, the audit log and the gRPC API of sovereign.
 //
 //   sovereignd --config /etc/sovereign/sovereignd.yaml
-//   sovereignd --config F --check-config     validate the config and the register, then exit
+//   sovereignd --config F --check-config     validate the config and the register (also against
+//                                            slurm.conf and this host's users), then exit
 //
 // Signals: SIGHUP re-reads the register file (an invalid one is refused, the old one stays);
 // SIGTERM and SIGINT stop the daemon after the calls in progress have been answered.
@@ -18,6 +19,7 @@
 #include "daemon_config.h"
 #include "plugin_agreement.h"
 #include "register_manager.h"
+#include "sovereign/cluster_check.h"
 #include "sovereign/register.h"
 
 namespace {
@@ -32,6 +34,32 @@ int CheckConfig(const sovereign::service::DaemonConfig& config, const std::strin
   }
   std::cout << "sovereignd: config " << path << " is valid; register " << config.register_path
             << " is valid (version " << (*reg)->short_version() << ")\n";
+  // The register against the cluster: slurm.conf (slurmctld may not run yet) and this host's
+  // Unix groups and users, which are the ones the plugin and the daemon look up.
+  std::vector<sovereign::ClusterFinding> findings;
+  std::string against = "this host's Unix groups and users";
+  if (!config.slurm.slurm_conf.empty()) {
+    absl::StatusOr<sovereign::SlurmInventory> inv =
+        sovereign::ReadSlurmConf(config.slurm.slurm_conf);
+    if (!inv.ok()) {
+      std::cerr << "sovereignd: cannot check the register against the cluster: "
+                << inv.status().message() << "\n";
+      return 1;
+    }
+    findings = sovereign::CheckAgainstSlurm(**reg, *inv);
+    against = inv->source + " and " + against;
+  }
+  std::vector<sovereign::ClusterFinding> accounts =
+      sovereign::CheckAccounts(**reg, sovereign::NssAccountLookup());
+  findings.insert(findings.end(), accounts.begin(), accounts.end());
+  const int errors = sovereign::CountErrors(findings);
+  const int warnings = static_cast<int>(findings.size()) - errors;
+  for (const sovereign::ClusterFinding& f : findings) {
+    std::cerr << "sovereignd: " << f.ToString() << "\n";
+  }
+  std::cout << "sovereignd: register checked against " << against << ": " << errors
+            << (errors == 1 ? " error, " : " errors, ") << warnings
+            << (warnings == 1 ? " warning\n" : " warnings\n");
   if (!config.slurm.slurm_conf.empty()) {
     // Not an error: slurmctld's environment may name another plugin config.
     std::vector<std::string> warnings = sovereign::service::PluginConfigWarnings(config.slurm);
@@ -43,7 +71,7 @@ int CheckConfig(const sovereign::service::DaemonConfig& config, const std::strin
                 << " names the same snapshot, spool and max_cluster_age\n";
     }
   }
-  return 0;
+  return errors > 0 ? 1 : 0;
 }
 
 }  // namespace

@@ -128,6 +128,13 @@ void ReadList(YamlContext* ctx, const Entry& section, absl::string_view kind_nam
                      register_internal::Describe(section.value), hint));
     return;
   }
+  if (section.value.size() == 0 && section.key == "partitions") {
+    // Every job would be refused: an empty register is a mistake, not a policy.
+    ctx->Add(ctx->Location(section.value, key_at),
+             "section \"partitions\": lists no partition, so no job could be placed anywhere "
+             "(an empty register is not a policy)");
+    return;
+  }
   for (size_t i = 0; i < section.value.size(); ++i) {
     YAML::Node item = section.value[i];
     if (!item.IsMap()) {

@@ -35,6 +35,7 @@ grpc::Status AdminServiceImpl::GetStatus(grpc::ServerContext* context,
     audit::CommitStats commits = ctx_->log->GetCommitStats();
     response->set_audit_records_appended(commits.records);
     response->set_audit_transactions(commits.transactions);
+    response->set_audit_already_logged(commits.already_logged);
     // The verdict index makes these cheap; the count stops at a bound.
     for (const auto& [verdict, setter] :
          {std::pair<const char*, void (v1::GetStatusResponse::*)(int64_t)>{
@@ -46,6 +47,26 @@ grpc::Status AdminServiceImpl::GetStatus(grpc::ServerContext* context,
       absl::StatusOr<std::vector<audit::AuditRecord>> found = ctx_->log->List(q);
       (response->*setter)(found.ok() ? static_cast<int64_t>(found->size()) : -1);
     }
+  }
+  if (ctx_->slurm_status) {
+    SlurmSideStatus s = ctx_->slurm_status();
+    response->set_slurm_enabled(true);
+    if (s.snapshot_published_at != absl::InfinitePast()) {
+      ToProto(s.snapshot_published_at, response->mutable_snapshot_published_at());
+    }
+    response->set_snapshot_write_failures(s.snapshot_write_failures);
+    response->set_snapshot_last_write_error(s.snapshot_last_write_error);
+    response->set_cluster_read_failures(s.cluster_read_failures);
+    response->set_cluster_read_error(s.cluster_read_error);
+    response->set_spool_backlog_bytes(s.spool_backlog_bytes);
+    response->set_spool_ingested(s.spool_ingested);
+    response->set_spool_ingest_failures(s.spool_ingest_failures);
+    response->set_spool_ingest_error(s.spool_ingest_error);
+    response->set_spool_torn(s.spool_torn);
+    response->set_spool_undecodable(s.spool_undecodable);
+    response->set_reconcile_rounds(s.reconcile_rounds);
+    response->set_reconcile_failures(s.reconcile_failures);
+    response->set_reconcile_error(s.reconcile_error);
   }
   response->set_decisions_served(ctx_->decisions_served.load());
   response->set_reload_failures(ctx_->registers->reload_failures());

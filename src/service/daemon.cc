@@ -278,6 +278,8 @@ absl::Status Daemon::StartSlurm() {
   snapshot_watcher_ = std::make_unique<snapshot::SnapshotWatcher>(wo);
   ctx_.max_cluster_age = absl::Seconds(sc.max_cluster_age_s);
   ctx_.snapshot.store(snapshot_watcher_.get(), std::memory_order_release);
+  ctx_.read_inventory = [] { return slurm::ReadSlurmInventory(); };
+  ctx_.slurm_status = [this] { return SlurmStatus(); };
   if (log_ != nullptr) {
     IngesterOptions io;
     io.spool_dir = sc.spool_dir;
@@ -312,6 +314,38 @@ absl::Status Daemon::StartSlurm() {
   return absl::OkStatus();
 }
 
+SlurmSideStatus Daemon::SlurmStatus() {
+  std::lock_guard<std::mutex> lock(slurm_mu_);
+  SlurmSideStatus out;
+  if (publisher_ != nullptr) {
+    slurm::SnapshotPublisher::Stats p = publisher_->stats();
+    out.snapshot_published_at = p.last_published;
+    out.snapshot_write_failures = p.write_failures;
+    out.snapshot_last_write_error = p.last_write_error;
+    out.cluster_read_failures = p.cluster_read_failures;
+    out.cluster_read_error = p.cluster_read_error;
+  }
+  for (SpoolIngester* i : {ingester_.get(), prolog_ingester_.get()}) {
+    if (i == nullptr) {
+      continue;
+    }
+    out.spool_backlog_bytes += i->BacklogBytes();
+    out.spool_ingested += i->ingested();
+    out.spool_ingest_failures += i->failures();
+    out.spool_torn += i->torn_records();
+    out.spool_undecodable += i->undecodable();
+    if (std::string e = i->last_error(); !e.empty()) {
+      out.spool_ingest_error = e;
+    }
+  }
+  if (reconciler_ != nullptr) {
+    out.reconcile_rounds = reconciler_->rounds();
+    out.reconcile_failures = reconciler_->failures();
+    out.reconcile_error = reconciler_->last_error();
+  }
+  return out;
+}
+
 void Daemon::Shutdown() {
   std::lock_guard<std::mutex> lock(shutdown_mu_);
   if (shut_down_) {
@@ -319,15 +353,18 @@ void Daemon::Shutdown() {
   }
   shut_down_ = true;
   // The Slurm loops first: they write to the log, which closes last.
-  reconciler_.reset();
-  publisher_.reset();
-  if (ingester_ != nullptr) {
-    ingester_->IngestOnce().IgnoreError();  // what the plugin spooled so far
-    ingester_.reset();
-  }
-  if (prolog_ingester_ != nullptr) {
-    prolog_ingester_->IngestOnce().IgnoreError();
-    prolog_ingester_.reset();
+  {
+    std::lock_guard<std::mutex> slurm_lock(slurm_mu_);  // GetStatus reads them
+    reconciler_.reset();
+    publisher_.reset();
+    if (ingester_ != nullptr) {
+      ingester_->IngestOnce().IgnoreError();  // what the plugin spooled so far
+      ingester_.reset();
+    }
+    if (prolog_ingester_ != nullptr) {
+      prolog_ingester_->IngestOnce().IgnoreError();
+      prolog_ingester_.reset();
+    }
   }
   ctx_.stopping.store(true);
   if (listener_ != nullptr) {

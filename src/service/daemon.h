@@ -80,6 +80,8 @@ class Daemon {
   std::shared_ptr<const Register> RegisterInForceAt(absl::Time t);
   // Re-checks the jobs slurmctld holds against `reg` (RegisterImpact).
   absl::StatusOr<ImpactSummary> CheckJobs(const Register& reg, bool dry_run);
+  // The snapshot publisher's, the ingesters' and the reconciler's health (GetStatus).
+  SlurmSideStatus SlurmStatus();
   std::unique_ptr<RegisterImpact> impact_;
   std::unique_ptr<slurm::SnapshotPublisher> publisher_;
   // Reads back the published snapshot, as the plugin does, for PlacementService.
@@ -87,6 +89,7 @@ class Daemon {
   std::unique_ptr<SpoolIngester> ingester_;
   std::unique_ptr<SpoolIngester> prolog_ingester_;
   std::unique_ptr<Reconciler> reconciler_;
+  std::mutex slurm_mu_;  // guards the four Slurm loops above against Shutdown()
   std::mutex versions_mu_;
   std::map<std::string, std::shared_ptr<const Register>> versions_;  // parsed, by version
   int tcp_port_ = 0;

@@ -108,6 +108,11 @@ absl::StatusOr<ReconcileStats> Reconciler::ReconcileOnce(absl::Time now) {
   return stats;
 }
 
+std::string Reconciler::last_error() const {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  return last_error_;
+}
+
 void Reconciler::Run() {
   std::unique_lock<std::mutex> lock(stop_mu_);
   while (!stop_) {
@@ -117,8 +122,14 @@ void Reconciler::Run() {
     }
     lock.unlock();
     absl::StatusOr<ReconcileStats> s = ReconcileOnce(absl::Now());
+    ++rounds_;
     if (!s.ok()) {
+      ++failures_;
       spdlog::warn("reconciler: {}", std::string(s.status().message()));
+    }
+    {
+      std::lock_guard<std::mutex> error_lock(error_mu_);
+      last_error_ = s.ok() ? "" : std::string(s.status().message());
     }
     lock.lock();
   }

@@ -17,6 +17,7 @@
 // Thread-safety: ReconcileOnce() is serialised internally; Start() runs it every `interval`.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -66,6 +67,12 @@ class Reconciler {
   absl::StatusOr<ReconcileStats> ReconcileOnce(absl::Time now);
   void Start();
 
+  // Rounds of the background thread since Start(), those that failed, and the last failure's
+  // text (empty once a round works again).
+  int64_t rounds() const { return rounds_.load(); }
+  int64_t failures() const { return failures_.load(); }
+  std::string last_error() const;
+
  private:
   void Run();
 
@@ -74,6 +81,9 @@ class Reconciler {
   const std::function<std::shared_ptr<const Register>(absl::Time)> register_at_;
   std::mutex mu_;
   std::set<uint32_t> attested_;  // job ids already attested (also found in the log)
+  std::atomic<int64_t> rounds_{0}, failures_{0};
+  mutable std::mutex error_mu_;
+  std::string last_error_;  // guarded by error_mu_
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stop_ = false;

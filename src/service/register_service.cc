@@ -45,6 +45,26 @@ void CheckJobs(const ServiceContext& ctx, const Register& reg, bool dry_run,
   }
 }
 
+// `reg` against the cluster sovereignd serves and the Unix groups and users of this host.
+void CheckCluster(const ServiceContext& ctx, const Register& reg, v1::ClusterCheck* out) {
+  std::vector<ClusterFinding> findings = CheckAccounts(reg, NssAccountLookup());
+  if (!ctx.read_inventory) {
+    out->set_not_checked("sovereignd has no Slurm side (slurm.slurm_conf is empty)");
+  } else if (absl::StatusOr<SlurmInventory> inv = ctx.read_inventory(); !inv.ok()) {
+    out->set_not_checked(std::string(inv.status().message()));
+  } else {
+    out->set_checked(true);
+    out->set_source(inv->source);
+    std::vector<ClusterFinding> slurm = CheckAgainstSlurm(reg, *inv);
+    findings.insert(findings.begin(), slurm.begin(), slurm.end());
+  }
+  for (const ClusterFinding& f : findings) {
+    v1::Diagnostic* d =
+        f.severity == FindingSeverity::kError ? out->add_errors() : out->add_warnings();
+    ToProto(Diagnostic{f.location, f.message}, d);
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const Register>> RegisterServiceImpl::LoadVersion(
@@ -99,6 +119,9 @@ grpc::Status RegisterServiceImpl::Validate(grpc::ServerContext* context,
   response->set_valid(reg.ok());
   if (reg.ok()) {
     response->set_version((*reg)->version());
+    if (request->check_cluster()) {
+      CheckCluster(*ctx_, **reg, response->mutable_cluster());
+    }
   }
   for (const Diagnostic& d : diagnostics) {
     ToProto(d, response->add_diagnostics());
@@ -175,14 +198,23 @@ grpc::Status RegisterServiceImpl::Diff(grpc::ServerContext* context,
   if (!caller.ok()) {
     return ToGrpcStatus(caller.status());
   }
-  if (request->from_version().empty()) {
+  const bool to_file = !request->to_yaml().empty();
+  if (request->from_version().empty() && !to_file) {
     return ToGrpcStatus(absl::InvalidArgumentError("from_version is empty"));
+  }
+  if (to_file && !request->to_version().empty()) {
+    return ToGrpcStatus(
+        absl::InvalidArgumentError("give to_version or to_yaml, not both"));
   }
   absl::StatusOr<std::shared_ptr<const Register>> from = LoadVersion(request->from_version());
   if (!from.ok()) {
     return ToGrpcStatus(from.status());
   }
-  absl::StatusOr<std::shared_ptr<const Register>> to = LoadVersion(request->to_version());
+  absl::StatusOr<std::shared_ptr<const Register>> to =
+      to_file ? Register::Parse(request->to_yaml(), request->to_filename().empty()
+                                                        ? "register.yaml"
+                                                        : request->to_filename())
+              : LoadVersion(request->to_version());
   if (!to.ok()) {
     return ToGrpcStatus(to.status());
   }

@@ -10,7 +10,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -19,9 +21,28 @@
 #include "register_manager.h"
 #include "register_impact.h"
 #include "sovereign/audit_log.h"
+#include "sovereign/cluster_check.h"
 #include "sovereign/snapshot_file.h"
 
 namespace sovereign::service {
+
+// How the Slurm side is doing, for `sovereignctl status` (admin.proto says what each means).
+struct SlurmSideStatus {
+  absl::Time snapshot_published_at = absl::InfinitePast();
+  int64_t snapshot_write_failures = 0;
+  std::string snapshot_last_write_error;
+  int64_t cluster_read_failures = 0;
+  std::string cluster_read_error;
+  int64_t spool_backlog_bytes = 0;
+  int64_t spool_ingested = 0;
+  int64_t spool_ingest_failures = 0;
+  std::string spool_ingest_error;
+  int64_t spool_torn = 0;
+  int64_t spool_undecodable = 0;
+  int64_t reconcile_rounds = 0;
+  int64_t reconcile_failures = 0;
+  std::string reconcile_error;
+};
 
 struct ServiceContext {
   Authenticator* auth = nullptr;
@@ -40,6 +61,10 @@ struct ServiceContext {
   // Re-checks the jobs slurmctld holds against a register (register_impact.h); unset without
   // the Slurm side. Called after every apply and rollback, and for a dry run.
   std::function<absl::StatusOr<ImpactSummary>(const Register&, bool dry_run)> check_jobs;
+  // The Slurm side's health; unset without the Slurm side.
+  std::function<SlurmSideStatus()> slurm_status;
+  // Asks slurmctld what it has (cluster_check.h); unset without the Slurm side.
+  std::function<absl::StatusOr<SlurmInventory>()> read_inventory;
 };
 
 // Any caller (for AuthoriseCall's `roles`).

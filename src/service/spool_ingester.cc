@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -83,13 +84,49 @@ absl::StatusOr<int> SpoolIngester::IngestOnce() {
   return static_cast<int>(read->records.size());
 }
 
+std::string SpoolIngester::last_error() const {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  return last_error_;
+}
+
+int64_t SpoolIngester::BacklogBytes() {
+  absl::StatusOr<std::vector<uint64_t>> segments = spool::ListSegments(options_.spool_dir);
+  if (!segments.ok()) {
+    return 0;  // no spool yet
+  }
+  uint64_t segment = 0, offset = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (reader_ != nullptr) {
+      segment = reader_->segment();
+      offset = reader_->offset();
+    }
+  }
+  int64_t backlog = 0;
+  for (uint64_t seg : *segments) {
+    struct stat st;
+    if (seg < segment || stat(spool::SegmentPath(options_.spool_dir, seg).c_str(), &st) != 0) {
+      continue;
+    }
+    const uint64_t size = static_cast<uint64_t>(st.st_size);
+    const uint64_t read = seg == segment ? std::min(offset, size) : 0;
+    backlog += static_cast<int64_t>(size - read);
+  }
+  return backlog;
+}
+
 void SpoolIngester::Run() {
   std::unique_lock<std::mutex> lock(stop_mu_);
   while (!stop_) {
     lock.unlock();
     absl::StatusOr<int> n = IngestOnce();
     if (!n.ok()) {
+      ++failures_;
       spdlog::error("spool ingestion: {}", std::string(n.status().message()));
+    }
+    {
+      std::lock_guard<std::mutex> error_lock(error_mu_);
+      last_error_ = n.ok() ? "" : std::string(n.status().message());
     }
     lock.lock();
     // Drain a backlog without pausing; otherwise wait for the next round.

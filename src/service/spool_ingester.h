@@ -39,8 +39,6 @@ struct IngesterOptions {
 // Looks up a register by its full version (every applied version is kept); null if unknown.
 using RegisterLookup = std::function<std::shared_ptr<const Register>(const std::string& version)>;
 
-
-
 class SpoolIngester {
  public:
   SpoolIngester(IngesterOptions options, audit::AuditLog* log, RegisterLookup registers);
@@ -57,6 +55,12 @@ class SpoolIngester {
   int64_t ingested() const { return ingested_.load(); }
   int64_t torn_records() const { return torn_.load(); }
   int64_t undecodable() const { return undecodable_.load(); }
+  // Rounds of the background thread that failed since Start(), and the last failure's text
+  // (empty once a round works again).
+  int64_t failures() const { return failures_.load(); }
+  std::string last_error() const;
+  // Bytes in the spool's segments past the read cursor: spooled, not yet in the log.
+  int64_t BacklogBytes();
 
  private:
   void Run();
@@ -66,7 +70,9 @@ class SpoolIngester {
   const RegisterLookup registers_;
   std::mutex mu_;  // serialises IngestOnce
   std::unique_ptr<spool::SpoolReader> reader_;
-  std::atomic<int64_t> ingested_{0}, torn_{0}, undecodable_{0};
+  std::atomic<int64_t> ingested_{0}, torn_{0}, undecodable_{0}, failures_{0};
+  mutable std::mutex error_mu_;
+  std::string last_error_;  // guarded by error_mu_
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stop_ = false;

@@ -197,28 +197,70 @@ absl::StatusOr<ClusterSnapshot> ReadClusterSnapshot(absl::Time now) {
   return Aggregate(prows, nrows, now);
 }
 
-absl::StatusOr<std::vector<NodeStatus>> ReadNodes() {
+namespace {
+
+// slurmctld's partitions and nodes (SHOW_ALL), freed with the object.
+struct LoadedNodes {
   partition_info_msg_t* parts = nullptr;
-  if (slurm_load_partitions(0, &parts, SHOW_ALL) != SLURM_SUCCESS) {
-    return SlurmError("cannot load partitions");
-  }
   node_info_msg_t* nodes = nullptr;
-  if (slurm_load_node(0, &nodes, SHOW_ALL) != SLURM_SUCCESS) {
-    absl::Status s = SlurmError("cannot load nodes");
-    slurm_free_partition_info_msg(parts);
+  LoadedNodes() = default;
+  LoadedNodes(const LoadedNodes&) = delete;
+  LoadedNodes& operator=(const LoadedNodes&) = delete;
+  ~LoadedNodes() {
+    if (nodes != nullptr) {
+      slurm_free_node_info_msg(nodes);
+    }
+    if (parts != nullptr) {
+      slurm_free_partition_info_msg(parts);
+    }
+  }
+  absl::Status Load() {
+    if (slurm_load_partitions(0, &parts, SHOW_ALL) != SLURM_SUCCESS) {
+      return SlurmError("cannot load partitions");
+    }
+    if (slurm_load_node(0, &nodes, SHOW_ALL) != SLURM_SUCCESS) {
+      return SlurmError("cannot load nodes");
+    }
+    return absl::OkStatus();
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<std::vector<NodeStatus>> ReadNodes() {
+  LoadedNodes loaded;
+  if (absl::Status s = loaded.Load(); !s.ok()) {
     return s;
   }
-  slurm_populate_node_partitions(nodes, parts);
+  slurm_populate_node_partitions(loaded.nodes, loaded.parts);
   std::vector<NodeStatus> out;
-  for (uint32_t i = 0; i < nodes->record_count; ++i) {
-    const node_info_t& n = nodes->node_array[i];
+  for (uint32_t i = 0; i < loaded.nodes->record_count; ++i) {
+    const node_info_t& n = loaded.nodes->node_array[i];
     if (n.name != nullptr) {
       out.push_back({n.name, absl::StrSplit(Str(n.partitions), ',', absl::SkipEmpty()),
                      absl::StrSplit(Str(n.features), ',', absl::SkipEmpty())});
     }
   }
-  slurm_free_node_info_msg(nodes);
-  slurm_free_partition_info_msg(parts);
+  return out;
+}
+
+absl::StatusOr<SlurmInventory> ReadSlurmInventory() {
+  LoadedNodes loaded;
+  if (absl::Status s = loaded.Load(); !s.ok()) {
+    return s;
+  }
+  SlurmInventory out;
+  out.source = "slurmctld";
+  for (uint32_t i = 0; i < loaded.parts->record_count; ++i) {
+    const partition_info_t& p = loaded.parts->partition_array[i];
+    out.partitions.push_back({Str(p.name), ExpandHostList(Str(p.nodes))});
+  }
+  for (uint32_t i = 0; i < loaded.nodes->record_count; ++i) {
+    const node_info_t& n = loaded.nodes->node_array[i];
+    if (n.name != nullptr) {
+      out.nodes.push_back({n.name, GpusOfGres(Str(n.gres))});
+    }
+  }
   return out;
 }
 

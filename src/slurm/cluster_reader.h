@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "sovereign/cluster.h"
+#include "sovereign/cluster_check.h"
 
 namespace sovereign::slurm {
 
@@ -91,6 +92,10 @@ absl::Status CancelJob(uint32_t job_id);
 
 // Every node with its partitions and available features (where it is: its site feature).
 absl::StatusOr<std::vector<NodeStatus>> ReadNodes();
+
+// Partitions with their nodes, and every node's GPUs, as slurmctld has them now (for checking
+// the register against the cluster, cluster_check.h).
+absl::StatusOr<SlurmInventory> ReadSlurmInventory();
 
 // Expands a Slurm host list ("fr-a100-[1-2],us-h100-1") with libslurm's hostlist.
 std::vector<std::string> ExpandHostList(const std::string& expression);

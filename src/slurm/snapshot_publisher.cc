@@ -44,14 +44,29 @@ absl::Status SnapshotPublisher::Publish() {
   } else {
     // Keep publishing the register: its cluster view ages and the plugin says so.
     last_cluster_error_ = cluster.status();
+    ++cluster_read_failures_;
   }
   absl::Status written = snapshot::WriteFileAtomically(
       options_.path, snapshot::EncodeSnapshot(r.yaml, r.source, *r.reg, last_cluster_, now));
   if (written.ok()) {
     last_version_ = r.reg->version();
     last_published_ = now;
+  } else {
+    ++write_failures_;
+    last_write_error_ = std::string(written.message());
   }
   return written;
+}
+
+SnapshotPublisher::Stats SnapshotPublisher::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stats s;
+  s.last_published = last_published_;
+  s.write_failures = write_failures_;
+  s.last_write_error = last_write_error_;
+  s.cluster_read_failures = cluster_read_failures_;
+  s.cluster_read_error = std::string(last_cluster_error_.message());
+  return s;
 }
 
 void SnapshotPublisher::Run() {
@@ -69,7 +84,7 @@ void SnapshotPublisher::Run() {
     lock.unlock();
     PublishedRegister r = current_();
     if (due || (r.reg != nullptr && r.reg->version() != last)) {
-      Publish().IgnoreError();  // the next round tries again; last_cluster_error() reports
+      Publish().IgnoreError();  // the next round tries again; stats() reports
     }
     lock.lock();
   }

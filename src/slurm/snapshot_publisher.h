@@ -55,6 +55,16 @@ class SnapshotPublisher {
   // The last cluster read error (OK when the last read worked).
   absl::Status last_cluster_error() const;
 
+  // What `sovereignctl status` shows of the publisher.
+  struct Stats {
+    absl::Time last_published = absl::InfinitePast();  // last successful write
+    int64_t write_failures = 0;                         // since start
+    std::string last_write_error;                       // of the last failed write
+    int64_t cluster_read_failures = 0;                  // since start
+    std::string cluster_read_error;                     // empty once a read works again
+  };
+  Stats stats() const;
+
  private:
   void Run();
 
@@ -65,6 +75,9 @@ class SnapshotPublisher {
   absl::Status last_cluster_error_;
   std::string last_version_;  // register version last published
   absl::Time last_published_ = absl::InfinitePast();
+  int64_t write_failures_ = 0;
+  std::string last_write_error_;
+  int64_t cluster_read_failures_ = 0;
   std::condition_variable cv_;
   bool stop_ = false;
   std::thread thread_;

@@ -379,6 +379,62 @@ TEST_F(DaemonE2ETest, ARegisterChangeMovesHoldsAndFlagsTheJobsItConcerns) {
 // the only node of gpu-in-l40s drained, both move the job elsewhere (against an every-partition-
 // idle view, as before, Explain would still have answered gpu-in-l40s, where the test above
 // sees the job go when the cluster is idle).
+// The example register describes a big installation; the mini cluster has the same
+// partitions and GPU types with fewer nodes and GPUs: counts are warnings, nothing is an error,
+// whether the register is checked by sovereignd against slurmctld or against slurm.conf, by
+// sovereignctl or by sovereignd --check-config. A partition Slurm lacks is an error.
+TEST_F(DaemonE2ETest, TheRegisterIsCheckedAgainstTheLiveClusterAndItsSlurmConf) {
+  StartDaemon();
+  const std::string reg = std::string(SOVEREIGN_SOURCE_DIR) + "/config/register.example.yaml";
+  const std::string socket = state_ + "/sovereignd.sock";
+  const std::string fr_nodes = absl::StrCat(
+      reg, ":92:5: warning: partition \"gpu-fr-a100\": field \"nodes\": the register says 16, "
+      "Slurm has 2\n");
+  const std::string fr_gpus = absl::StrCat(
+      reg, ":92:5: warning: partition \"gpu-fr-a100\": field \"gpus_per_node\": the register says "
+      "8, Slurm's nodes have 2 a100 GPUs\n");
+  CommandResult live =
+      cluster_->Run({SOVEREIGNCTL_PATH, "--socket", socket, "register", "validate", reg});
+  EXPECT_EQ(live.exit_code, 0) << live.Describe();
+  EXPECT_THAT(live.out, HasSubstr("  cluster    checked against slurmctld (through sovereignd): "
+                                  "0 errors, 10 warnings\n"));
+  EXPECT_THAT(live.out, HasSubstr(fr_nodes));
+  EXPECT_THAT(live.out, HasSubstr(fr_gpus));
+
+  CommandResult conf = cluster_->Run({SOVEREIGNCTL_PATH, "--socket", socket, "register",
+                                      "validate", "--slurm-conf", cluster_->slurm_conf(), reg});
+  EXPECT_EQ(conf.exit_code, 0) << conf.Describe();
+  EXPECT_THAT(conf.out, HasSubstr(absl::StrCat("  cluster    checked against slurm.conf ",
+                                               cluster_->slurm_conf(),
+                                               ": 0 errors, 10 warnings\n")));
+  EXPECT_THAT(conf.out, HasSubstr(fr_nodes));
+
+  CommandResult check = cluster_->Run(
+      {SOVEREIGND_PATH, "--config", state_ + "/sovereignd.yaml", "--check-config"});
+  EXPECT_EQ(check.exit_code, 0) << check.Describe();
+  EXPECT_THAT(check.out, HasSubstr(absl::StrCat(
+                             "sovereignd: register checked against slurm.conf ",
+                             cluster_->slurm_conf(),
+                             " and this host's Unix groups and users: 0 errors, 10 warnings\n")));
+  EXPECT_THAT(check.err,
+              HasSubstr(absl::StrCat("sovereignd: ", state_, "/register.yaml:92:5: warning: "
+                                     "partition \"gpu-fr-a100\": field \"nodes\": the register "
+                                     "says 16, Slurm has 2\n")));
+
+  // A partition slurmctld does not have.
+  const std::string renamed = state_ + "/renamed.yaml";
+  std::string text = ReadText(reg);
+  text.replace(text.find("name: gpu-in-l40s"), 17, "name: gpu-in-l4");
+  std::ofstream(renamed) << text;
+  CommandResult missing =
+      cluster_->Run({SOVEREIGNCTL_PATH, "--socket", socket, "register", "validate", renamed});
+  EXPECT_EQ(missing.exit_code, 1) << missing.Describe();
+  EXPECT_THAT(missing.out,
+              HasSubstr(absl::StrCat(renamed, ":128:5: error: partition \"gpu-in-l4\": Slurm has "
+                                     "no partition gpu-in-l4 (slurmctld has: gpu-de-cloud-h100, "
+                                     "gpu-de-h100, gpu-fr-a100, gpu-in-l40s, gpu-us-h100)\n")));
+}
+
 TEST_F(DaemonE2ETest, ExplainGivesThePluginsAnswerForTheSameSnapshot) {
   StartDaemon();
   CommandResult drain = cluster_->Run(

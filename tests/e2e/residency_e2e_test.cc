@@ -2,6 +2,8 @@
 // job's partition, nodes or labels can change is refused by job_modify (for the owner and for
 // root) or stopped by the site guard Slurm intersects with every allocation, and no tagged job
 // starts on a node outside the sites its datasets allow.
+#include <pwd.h>
+
 #include <string>
 #include <vector>
 
@@ -78,6 +80,12 @@ TEST_F(ResidencyE2ETest, AMoveToASiteUnderAnotherJurisdictionIsRefusedForOwnerAn
   EXPECT_EQ(*cluster().JobField(id, "Partition"), "gpu-fr-a100");
   EXPECT_THAT(ControllerLog(),
               HasSubstr(absl::StrCat("refused a change to job ", id, " by uid 0 (decision ")));
+  // The owner's refusal names the owner's uid, not root's.
+  const passwd* alice = getpwnam(kAlice);
+  ASSERT_NE(alice, nullptr);
+  EXPECT_THAT(ControllerLog(), HasSubstr(absl::StrCat("error: sovereign: refused a change to job ",
+                                                      id, " by uid ", alice->pw_uid,
+                                                      " (decision ")));
   EXPECT_THAT(ControllerLog(),
               HasSubstr("partition gpu-de-cloud-h100 (site fra-cloud-1): operator Example Cloud "
                         "Inc. (Frankfurt region) is under US jurisdiction, not accepted for "

@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
@@ -288,8 +290,117 @@ TEST_F(DaemonCliTest, StatusCountsRecordsAndTheCommitsTheyWentInto) {
   EXPECT_GE(commits, 1);
   EXPECT_LE(commits, records + 2);
   RunResult text = daemon_.Ctl({"status"});
-  EXPECT_THAT(text.out, HasSubstr(absl::StrCat("since start:      ", records + 2, " records in ",
-                                               commits, " commits (")));
+  EXPECT_THAT(text.out, HasSubstr(absl::StrCat("since start:      ", records + 2,
+                                               " records written in ", commits, " commits (")));
+  EXPECT_THAT(text.out, Not(HasSubstr("already in the log")));
+}
+
+// A Decide repeated with the same decision id is answered from the log: no record, no commit,
+// and status says so (this is how an unfinished spool segment read again after a restart
+// once made the commits outnumber the records).
+TEST_F(DaemonCliTest, StatusCountsDecisionsAlreadyInTheLogApart) {
+  const std::string again =
+      absl::StrReplaceAll(kAliceJob, {{"{\"job\":", "{\"decision_id\":\"d-again\",\"job\":"}});
+  Decide(again);
+  json first = json::parse(daemon_.Ctl({"--json", "status"}).out);
+  RunResult repeated = daemon_.Probe("PlacementService.Decide", again);
+  // The stored decision comes back (OK), or ALREADY_EXISTS when it differs from this one.
+  EXPECT_THAT(StatusOf(repeated), ::testing::AnyOf("OK", "ALREADY_EXISTS")) << repeated.err;
+  json second = json::parse(daemon_.Ctl({"--json", "status"}).out);
+  EXPECT_EQ(second["audit_records_appended"], first["audit_records_appended"]);
+  EXPECT_EQ(second["audit_transactions"], first["audit_transactions"]);
+  EXPECT_EQ(second.value("audit_already_logged", "0"), "1");
+  EXPECT_THAT(daemon_.Ctl({"status"}).out,
+              ::testing::ContainsRegex(
+                  "\nsince start:      [0-9]+ records written in [0-9]+ commits \\([0-9.]+ per "
+                  "commit\\); 1 decision was already in the log and not written again \\(the "
+                  "spool read again after a restart, or a Decide repeated\\)\n"));
+}
+
+TEST_F(DaemonCliTest, StatusWithoutSlurmSaysSo) {
+  EXPECT_THAT(daemon_.Ctl({"status"}).out,
+              HasSubstr("\nslurm:            not served (slurm.slurm_conf is empty)\n"));
+}
+
+TEST_F(DaemonCliTest, DiffAgainstAFileSaysWhatApplyingItWouldChange) {
+  const std::string original = json::parse(daemon_.Ctl({"--json", "status"}).out)["register_version"];
+  const std::string file = daemon_.dir() + "/new.yaml";
+  WriteFile(file, ChangedRegister());
+  RunResult diff = daemon_.Ctl({"register", "diff", file});
+  ASSERT_EQ(diff.exit_code, 0) << diff.err;
+  const std::string changed = diff.out.substr(25, 12);
+  EXPECT_EQ(diff.out,
+            absl::StrCat("register ", original.substr(0, 12), " -> ", changed,
+                         ": 1 change\n", "  changed site paris-1\n", "      pue: 1.3 -> 1.25\n"));
+  // From a version to a file; the register in force is unchanged by either.
+  RunResult from = daemon_.Ctl({"register", "diff", original.substr(0, 8), file});
+  EXPECT_EQ(from.out, diff.out);
+  EXPECT_EQ(json::parse(daemon_.Ctl({"--json", "status"}).out)["register_version"], original);
+  WriteFile(file, absl::StrReplaceAll(ChangedRegister(), {{"regions: [in]", "regions: [mars]"}}));
+  RunResult bad = daemon_.Ctl({"register", "diff", file});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err, absl::StrCat("sovereignctl: invalid register (1 error):\n", file,
+                                  ":151:15: dataset \"finance-in\": field \"regions\": region "
+                                  "\"mars\" is not declared (known: eu, in, us)\n"));
+}
+
+TEST_F(DaemonCliTest, ShowPrintsSitesPartitionsAndDatasetsAsTables) {
+  RunResult sites = daemon_.Ctl({"register", "show", "--sites"});
+  ASSERT_EQ(sites.exit_code, 0) << sites.err;
+  EXPECT_EQ(sites.out,
+            "SITE         REGION  COUNTRY  OPERATOR                               JURISDICTION  PUE  "
+            " GCO2/KWH\n"
+            "paris-1      eu      FR       Example Calcul SAS                     EU            1.3  "
+            " 31\n"
+            "munich-1     eu      DE       Beispiel Rechenzentrum GmbH            EU            1.12 "
+            " 342\n"
+            "fra-cloud-1  eu      DE       Example Cloud Inc. (Frankfurt region)  US            1.15 "
+            " 342\n"
+            "sanjose-1    us      US       Example Compute Inc.                   US            1.35 "
+            " 208\n"
+            "mumbai-1     in      IN       Example Compute India Pvt Ltd          IN            1.5  "
+            " 593\n");
+  RunResult parts = daemon_.Ctl({"register", "show", "--partitions"});
+  EXPECT_EQ(parts.out,
+            "PARTITION          SITE         REGION  GPU   NODES  GPUS/NODE  GPU W  IDLE W  NODE W\n"
+            "gpu-fr-a100        paris-1      eu      a100  16     8          400    50      1100\n"
+            "gpu-de-h100        munich-1     eu      h100  32     8          700    75      1600\n"
+            "gpu-de-cloud-h100  fra-cloud-1  eu      h100  8      8          700    75      1600\n"
+            "gpu-us-h100        sanjose-1    us      h100  24     8          700    75      1600\n"
+            "gpu-in-l40s        mumbai-1     in      l40s  12     8          350    35      800\n");
+  RunResult data = daemon_.Ctl({"register", "show", "--datasets"});
+  EXPECT_EQ(data.out,
+            "DATASET          CLASS       REGIONS   JURISDICTIONS  GROUPS    USERS\n"
+            "patients-eu      sovereign   eu        EU             oncology  -\n"
+            "finance-in       sovereign   in        any            fintech   -\n"
+            "genomics-eu-us   restricted  eu,us     any            genomics  -\n"
+            "imagenet-public  public      eu,us,in  any            everyone  -\n");
+  RunResult all = daemon_.Ctl({"register", "show", "--sites", "--datasets"});
+  EXPECT_EQ(all.out, sites.out + "\n" + data.out);
+}
+
+// Without --slurm-conf, validate asks sovereignd: here it has no Slurm side, so the cluster is
+// not checked, but the Unix groups and users are, on the daemon's host.
+TEST_F(DaemonCliTest, ValidateAsksTheDaemonToCheckTheCluster) {
+  const std::string file = daemon_.dir() + "/groups.yaml";
+  WriteFile(file, std::regex_replace(ReadFile(daemon_.register_path()),
+                                     std::regex("groups: \\[[a-z]+\\]"), "groups: [root]"));
+  RunResult ok = daemon_.Ctl({"register", "validate", file});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_THAT(ok.out, ::testing::EndsWith(
+                          "  cluster    not checked: sovereignd has no Slurm side "
+                          "(slurm.slurm_conf is empty)\n"));
+  WriteFile(file, absl::StrReplaceAll(ReadFile(file),
+                                      {{"groups: [root]\n    legal_basis: >-\n      GDPR Art. 9",
+                                        "groups: [no-such-group-sov]\n    legal_basis: >-\n      GDPR Art. 9"}}));
+  RunResult bad = daemon_.Ctl({"register", "validate", file});
+  EXPECT_EQ(bad.exit_code, 1) << bad.err;
+  EXPECT_THAT(bad.out, ::testing::EndsWith(absl::StrCat(
+                           "  cluster    not checked: sovereignd has no Slurm side "
+                           "(slurm.slurm_conf is empty)\n"
+                           "  accounts   Unix groups and users: 1 error, 0 warnings\n",
+                           file, ":141:5: error: dataset \"patients-eu\": field \"groups\": Unix "
+                           "group \"no-such-group-sov\" does not exist on this host\n")));
 }
 
 TEST_F(DaemonCliTest, StatusNamesTheCallerAndItsRoles) {
@@ -344,9 +455,20 @@ TEST(SovereigndStartTest, RefusesAnInvalidRegisterAndPrintsEveryError) {
   EXPECT_THAT(log, HasSubstr("atlantis"));
 }
 
+// The example register's partitions as it describes them, and its datasets' groups set to one
+// every host has: nothing for --check-config to say about the cluster.
+void WriteMatchingCluster(const DaemonProcess& d) {
+  WriteFile(d.register_path(),
+            std::regex_replace(ReadFile(d.register_path()), std::regex("groups: \\[[a-z]+\\]"),
+                               "groups: [root]"));
+  WriteFile(d.dir() + "/slurm.conf",
+            ReadFile(SOVEREIGN_SOURCE_DIR "/tests/fixtures/slurm-register-example.conf"));
+}
+
 TEST(SovereigndStartTest, CheckConfig) {
   DaemonProcess d;
   WriteFile(d.config_path(), d.ConfigText());
+  WriteMatchingCluster(d);  // the datasets' groups exist on every host
   RunResult ok = RunProgram({SOVEREIGND_PATH, "--config", d.config_path(), "--check-config"});
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_THAT(ok.out, HasSubstr("is valid; register"));
@@ -364,12 +486,46 @@ TEST(SovereigndStartTest, CheckConfig) {
                                               " is invalid:\n")));
 }
 
+TEST(SovereigndStartTest, CheckConfigChecksTheRegisterAgainstSlurmConf) {
+  DaemonProcess d;
+  d.AddConfig(absl::StrCat("slurm:\n  slurm_conf: ", d.dir(), "/slurm.conf\n"));
+  WriteFile(d.config_path(), d.ConfigText());
+  RunResult none = RunProgram({SOVEREIGND_PATH, "--config", d.config_path(), "--check-config"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_THAT(none.err, HasSubstr(absl::StrCat("sovereignd: cannot check the register against "
+                                               "the cluster: cannot read ", d.dir(),
+                                               "/slurm.conf\n")));
+  WriteMatchingCluster(d);
+  RunResult ok = RunProgram({SOVEREIGND_PATH, "--config", d.config_path(), "--check-config"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_THAT(ok.out, HasSubstr(absl::StrCat("sovereignd: register checked against slurm.conf ",
+                                             d.dir(), "/slurm.conf and this host's Unix groups "
+                                             "and users: 0 errors, 0 warnings\n")));
+  WriteFile(d.dir() + "/slurm.conf", absl::StrReplaceAll(ReadFile(d.dir() + "/slurm.conf"),
+                                                         {{"gpu:l40s:8", "gpu:l40s:4"},
+                                                          {"Nodes=us[1-24]", "Nodes=us[1-20]"},
+                                                          {"gpu-fr-a100", "gpu-fr"}}));
+  RunResult bad = RunProgram({SOVEREIGND_PATH, "--config", d.config_path(), "--check-config"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.out, HasSubstr("and this host's Unix groups and users: 1 error, 2 warnings\n"));
+  EXPECT_THAT(bad.err, HasSubstr(absl::StrCat(
+                           "sovereignd: ", d.register_path(), ":92:5: error: partition "
+                           "\"gpu-fr-a100\": Slurm has no partition gpu-fr-a100 (slurm.conf ",
+                           d.dir(), "/slurm.conf has: gpu-de-cloud-h100, gpu-de-h100, gpu-fr, "
+                           "gpu-in-l40s, gpu-us-h100)\n")));
+  EXPECT_THAT(bad.err, HasSubstr(absl::StrCat(
+                           "sovereignd: ", d.register_path(), ":119:5: warning: partition "
+                           "\"gpu-us-h100\": field \"nodes\": the register says 24, Slurm has "
+                           "20\n")));
+}
+
 TEST(SovereigndStartTest, CheckConfigComparesWithThePluginConfig) {
   DaemonProcess d;
   d.AddConfig(absl::StrCat("slurm:\n  slurm_conf: ", d.dir(), "/slurm.conf\n  snapshot: ", d.dir(),
                            "/snapshot\n  spool: ", d.dir(), "/spool\n"));
   const std::string plugin_conf = d.dir() + "/sovereign-plugin.conf";
   WriteFile(d.config_path(), d.ConfigText());
+  WriteMatchingCluster(d);
   RunResult missing = RunProgram({SOVEREIGND_PATH, "--config", d.config_path(), "--check-config"});
   EXPECT_EQ(missing.exit_code, 0) << missing.err;
   EXPECT_EQ(missing.err, absl::StrCat("sovereignd: warning: cannot compare with the job_submit "
@@ -397,6 +553,77 @@ TEST(SovereigndStartTest, CheckConfigComparesWithThePluginConfig) {
                          "sovereignd: warning: ", plugin_conf,
                          " has max_cluster_age = 2m but sovereignd's slurm.max_cluster_age_s is "
                          "300: Decide and explain may score a job differently from the plugin\n"));
+}
+
+// A slurm.conf libslurm reads, for a controller that is not there: every call to it fails.
+std::string UnreachableSlurmConf(const std::string& dir) {
+  const std::string path = dir + "/slurm.conf";
+  WriteFile(path,
+            "ClusterName=sovtest\nSlurmctldHost=localhost(127.0.0.1)\nSlurmctldPort=1\n"
+            "AuthType=auth/none\nCredType=cred/none\nMessageTimeout=1\n"
+            "NodeName=n1 Gres=gpu:a100:8\nPartitionName=gpu-fr-a100 Nodes=n1\n");
+  return path;
+}
+
+// Polls `sovereignctl --json status` until `done` holds (bounded); returns the last answer.
+json WaitForStatus(const DaemonProcess& d, const std::function<bool(const json&)>& done) {
+  json status;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline) {
+    status = json::parse(d.Ctl({"--json", "status"}).out, nullptr, false);
+    if (!status.is_discarded() && done(status)) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return status;
+}
+
+int64_t Field(const json& j, const char* name) { return std::stoll(j.value(name, "0")); }
+
+// What only sovereignd's log used to say ("reconciler: cannot load jobs"), status says now:
+// the reconciler and the cluster view failing, the snapshot's age and failed writes, and what
+// waits in the spool.
+TEST(SovereigndSlurmStatusTest, StatusShowsWhatFailsOnTheSlurmSide) {
+  DaemonProcess d;
+  d.AddConfig(absl::StrCat("slurm:\n  slurm_conf: ", UnreachableSlurmConf(d.dir()),
+                           "\n  snapshot: ", d.dir(), "/snapshot\n  spool: ", d.dir(),
+                           "/spool\n  publish_interval_ms: 200\n  reconcile_interval_ms: 100\n"
+                           "  ingest_interval_ms: 60000\n"));
+  ASSERT_TRUE(d.Start().ok()) << d.Log();
+  json status = WaitForStatus(d, [](const json& s) {
+    return Field(s, "reconcile_failures") >= 1 && Field(s, "cluster_read_failures") >= 1;
+  });
+  EXPECT_EQ(status["slurm_enabled"], true);
+  EXPECT_GE(Field(status, "reconcile_rounds"), Field(status, "reconcile_failures"));
+  RunResult text = d.Ctl({"status"});
+  EXPECT_THAT(text.out, ::testing::ContainsRegex(
+                            "\nsnapshot:         published [0-9]+s ago \\([0-9: -]+Z\\)\n"));
+  const std::string unreachable =
+      "Unable to contact slurm controller \\(connect failure\\) \\(is slurmctld running and "
+      "SLURM_CONF set\\?\\)";
+  EXPECT_THAT(text.out, ::testing::ContainsRegex(absl::StrCat(
+                            "\ncluster view:     slurmctld does not answer: slurm: cannot load "
+                            "partitions: ", unreachable, " \\(the snapshot keeps the last view; "
+                            "[0-9]+ failed reads since start\\)\n")));
+  EXPECT_THAT(text.out, ::testing::ContainsRegex(absl::StrCat(
+                            "\nreconciler:       [0-9]+ rounds, [0-9]+ failed, failing now: slurm: "
+                            "cannot load jobs: ", unreachable, "\n")));
+  EXPECT_THAT(text.out, HasSubstr("\nspool:            0 bytes waiting for the audit log; 0 "
+                                  "records ingested since start\n"));
+
+  // Spooled bytes the ingester has not read yet (it reads once a minute here).
+  std::filesystem::create_directories(d.dir() + "/spool");
+  WriteFile(d.dir() + "/spool/0000000000000001.spool", std::string(100, 'x'));
+  EXPECT_THAT(d.Ctl({"status"}).out,
+              HasSubstr("\nspool:            100 bytes waiting for the audit log; "));
+
+  // The snapshot cannot be replaced: a directory with something in it stands in its way.
+  std::filesystem::remove(d.dir() + "/snapshot");
+  std::filesystem::create_directories(d.dir() + "/snapshot/in-the-way");
+  status = WaitForStatus(d, [](const json& s) { return Field(s, "snapshot_write_failures") >= 1; });
+  EXPECT_GE(Field(status, "snapshot_write_failures"), 1);
+  EXPECT_THAT(d.Ctl({"status"}).out, ::testing::ContainsRegex(" writes failed, last: [^\n]*snapshot"));
 }
 
 TEST(SovereigndStartTest, SecondDaemonOnTheSameSocketIsRefused) {

@@ -5,10 +5,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <regex>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "commands.h"
 #include "e2e/minicluster.h"
 #include "gmock/gmock.h"
@@ -97,7 +100,10 @@ TEST_F(SovereignctlTest, ValidatePrintsTheSummaryOfAValidRegister) {
                                 "4 accounts\n",
                                 "  objective  energy\n",
                                 "  unlabelled jobs run in any region; jobs without --time are "
-                                "estimated at 1h\n"));
+                                "estimated at 1h\n",
+                                "  cluster    not checked: no --slurm-conf given, and cannot reach "
+                                "sovereignd at /run/sovereign/sovereignd.sock: no such socket (is "
+                                "sovereignd running?)\n"));
   EXPECT_THAT(r.err, IsEmpty());
 }
 
@@ -107,6 +113,13 @@ TEST_F(SovereignctlTest, ValidateJsonGivesCountsObjectiveAndVersion) {
   ASSERT_TRUE(reg.ok()) << reg.status();
   CommandResult r = Run({"register", "validate", "--json", carbon});
   EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  const nlohmann::json cluster = {
+      {"checked", false},
+      {"not_checked",
+       "no --slurm-conf given, and cannot reach sovereignd at /run/sovereign/sovereignd.sock: no "
+       "such socket (is sovereignd running?)"},
+      {"errors", nlohmann::json::array()},
+      {"warnings", nlohmann::json::array()}};
   EXPECT_EQ(nlohmann::json::parse(r.out), (nlohmann::json{{"file", carbon},
                                                           {"valid", true},
                                                           {"version", (*reg)->version()},
@@ -115,7 +128,8 @@ TEST_F(SovereignctlTest, ValidateJsonGivesCountsObjectiveAndVersion) {
                                                           {"sites", 5},
                                                           {"partitions", 5},
                                                           {"datasets", 4},
-                                                          {"accounts", 4}}));
+                                                          {"accounts", 4},
+                                                          {"cluster", cluster}}));
   // --json may come before the subcommand too.
   EXPECT_EQ(Run({"--json", "register", "validate", carbon}).out, r.out);
 }
@@ -130,7 +144,9 @@ TEST_F(SovereignctlTest, ValidateReportsEveryErrorWithItsLocation) {
                          ":5:13: site \"paris-1\": field \"region\": region \"eu-west\" is "
                          "not declared (known: eu)\n",
                          bad, ":9:10: site \"paris-1\": field \"pue\": must be >= 1.0, got 0.5\n",
-                         bad, ": invalid (2 errors)\n"));
+                         bad, ":11:13: section \"partitions\": lists no partition, so no job "
+                         "could be placed anywhere (an empty register is not a policy)\n",
+                         bad, ": invalid (3 errors)\n"));
 }
 
 TEST_F(SovereignctlTest, ValidateJsonListsEveryError) {
@@ -140,7 +156,7 @@ TEST_F(SovereignctlTest, ValidateJsonListsEveryError) {
   nlohmann::json doc = nlohmann::json::parse(r.out);
   EXPECT_EQ(doc["valid"], false);
   EXPECT_EQ(doc["file"], bad);
-  ASSERT_EQ(doc["errors"].size(), 2u);
+  ASSERT_EQ(doc["errors"].size(), 3u);
   EXPECT_EQ(doc["errors"][1], (nlohmann::json{{"file", bad},
                                               {"line", 9},
                                               {"column", 10},
@@ -159,6 +175,83 @@ TEST_F(SovereignctlTest, ValidateSaysWhyAFileCannotBeRead) {
   EXPECT_EQ(r.exit_code, 2) << r.Describe();
   EXPECT_EQ(r.err, absl::StrCat("sovereignctl register validate: cannot read register \"",
                                 dir_.string(), "\": it is a directory\n"));
+}
+
+// --- register validate --slurm-conf ----------------------------------------------------------
+
+// The example register with every dataset group set to `group`, and a slurm.conf with its five
+// partitions as it describes them.
+class ValidateAgainstSlurmTest : public SovereignctlTest {
+ protected:
+  void SetUp() override {
+    SovereignctlTest::SetUp();
+    std::ifstream in(kRegister);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    register_ = Write("register.yaml",
+                      std::regex_replace(text, std::regex("groups: \\[[a-z]+\\]"), "groups: [root]"));
+  }
+  // tests/fixtures/slurm-register-example.conf, gpu-in-l40s on `l40s_nodes`.
+  std::string SlurmConf(const std::string& l40s_nodes) {
+    std::ifstream in(kSource + "/tests/fixtures/slurm-register-example.conf");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return Write("slurm.conf", absl::StrReplaceAll(text, {{"gpu-in-l40s Nodes=in[1-12]",
+                                                           "gpu-in-l40s Nodes=" + l40s_nodes}}));
+  }
+  std::string register_;
+};
+
+TEST_F(ValidateAgainstSlurmTest, AMatchingClusterHasNothingToSay) {
+  const std::string conf = SlurmConf("in[1-12]");
+  CommandResult r = Run({"register", "validate", "--slurm-conf", conf, register_});
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_THAT(r.out, ::testing::EndsWith(absl::StrCat(
+                         "  cluster    checked against slurm.conf ", conf,
+                         ": 0 errors, 0 warnings\n")));
+}
+
+TEST_F(ValidateAgainstSlurmTest, ErrorsFailTheCheckAndWarningsDoNot) {
+  const std::string fewer = SlurmConf("in[1-10]");
+  CommandResult warned = Run({"register", "validate", "--slurm-conf", fewer, register_});
+  EXPECT_EQ(warned.exit_code, 0) << warned.Describe();
+  EXPECT_THAT(warned.out, ::testing::EndsWith(absl::StrCat(
+                              "  cluster    checked against slurm.conf ", fewer,
+                              ": 0 errors, 1 warning\n", register_,
+                              ":128:5: warning: partition \"gpu-in-l40s\": field \"nodes\": the "
+                              "register says 12, Slurm has 10\n")));
+  const std::string missing = Write("slurm.conf", "NodeName=in[1-12] Gres=gpu:l40s:8\n"
+                                                  "PartitionName=gpu-in-l40s Nodes=in[1-12]\n");
+  CommandResult failed = Run({"register", "validate", "--slurm-conf", missing, register_});
+  EXPECT_EQ(failed.exit_code, 1) << failed.Describe();
+  EXPECT_THAT(failed.out,
+              ::testing::HasSubstr(absl::StrCat(
+                  "  cluster    checked against slurm.conf ", missing, ": 4 errors, 0 warnings\n",
+                  register_, ":92:5: error: partition \"gpu-fr-a100\": Slurm has no partition "
+                  "gpu-fr-a100 (slurm.conf ", missing, " has: gpu-in-l40s)\n")));
+  nlohmann::json doc =
+      nlohmann::json::parse(Run({"--json", "register", "validate", "--slurm-conf", missing,
+                                 register_}).out);
+  EXPECT_EQ(doc["cluster"]["checked"], true);
+  EXPECT_EQ(doc["cluster"]["errors"].size(), 4u);
+  EXPECT_EQ(doc["cluster"]["errors"][0]["line"], 92);
+}
+
+TEST_F(ValidateAgainstSlurmTest, UnknownGroupsAreErrors) {
+  std::ifstream in(register_);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Write("register.yaml", std::regex_replace(text, std::regex("groups: \\[root\\]"),
+                                            "groups: [no-such-group-sov]"));
+  CommandResult r = Run({"register", "validate", "--slurm-conf", SlurmConf("in[1-12]"), register_});
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  EXPECT_THAT(r.out, ::testing::HasSubstr(absl::StrCat(
+                         register_, ":141:5: error: dataset \"patients-eu\": field \"groups\": "
+                         "Unix group \"no-such-group-sov\" does not exist on this host\n")));
+}
+
+TEST_F(ValidateAgainstSlurmTest, ASlurmConfThatCannotBeReadIsAUsageError) {
+  const std::string none = (dir_ / "none.conf").string();
+  CommandResult r = Run({"register", "validate", "--slurm-conf", none, register_});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_EQ(r.err, absl::StrCat("sovereignctl register validate: cannot read ", none, "\n"));
 }
 
 TEST_F(SovereignctlTest, ValidateNeedsAFile) {
@@ -251,10 +344,12 @@ TEST_F(SovereignctlTest, ExplainSaysWhyTheRegisterCannotBeUsed) {
   r = Run({"explain", "--register", bad, "--gpus", "1"});
   EXPECT_EQ(r.exit_code, 1) << r.Describe();
   EXPECT_EQ(r.err,
-            absl::StrCat("sovereignctl explain: invalid register (2 errors):\n", bad,
+            absl::StrCat("sovereignctl explain: invalid register (3 errors):\n", bad,
                          ":5:13: site \"paris-1\": field \"region\": region \"eu-west\" is "
                          "not declared (known: eu)\n",
-                         bad, ":9:10: site \"paris-1\": field \"pue\": must be >= 1.0, got 0.5\n"));
+                         bad, ":9:10: site \"paris-1\": field \"pue\": must be >= 1.0, got 0.5\n",
+                         bad, ":11:13: section \"partitions\": lists no partition, so no job "
+                         "could be placed anywhere (an empty register is not a policy)\n"));
   EXPECT_THAT(r.out, IsEmpty());
 }
 

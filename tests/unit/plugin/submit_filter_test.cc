@@ -526,5 +526,14 @@ TEST(ParseFilterConfig, ReadsEveryKeyAndNamesBadLines) {
             "p.conf:1: spool_fdatasync: \"maybe\": expected yes or no");
 }
 
+// The lines for a change refused before the filter judged it name the job and who asked, as
+// the filter's own refusals do.
+TEST(RefusedChangeLineTest, NamesTheJobAndTheUid) {
+  EXPECT_EQ(RefusedChangeLine(12, 1000, "job_submit/sovereign is not initialised, so the change "
+                                        "cannot be checked"),
+            "sovereign: refused a change to job 12 by uid 1000: job_submit/sovereign is not "
+            "initialised, so the change cannot be checked");
+}
+
 }  // namespace
 }  // namespace sovereign::plugin

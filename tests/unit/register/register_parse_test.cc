@@ -213,14 +213,18 @@ TEST(RegisterParseTest, WrongTypes) {
 
 TEST(RegisterParseTest, WrongStructure) {
   EXPECT_THAT(Errors("regions: []\nsites: {}\npartitions: []\n"),
-              ElementsAre("register.yaml:2:8: section \"sites\": expected a list, got a mapping"));
+              ElementsAre("register.yaml:2:8: section \"sites\": expected a list, got a mapping",
+                          "register.yaml:3:13: section \"partitions\": lists no partition, so no job could be "
+                          "placed anywhere (an empty register is not a policy)"));
   EXPECT_THAT(Errors(With("  - name: us\n", "  - us\n")),
               ElementsAre("register.yaml:3:5: region #2: expected a mapping, got \"us\""));
   EXPECT_THAT(Errors("policy: energy\n" + std::string(kBase)),
               ElementsAre("register.yaml:1:9: section \"policy\": expected a mapping, got "
                           "\"energy\""));
   EXPECT_THAT(Errors("regions: []\nsites: []\npartitions: []\naccounts:\n"),
-              ElementsAre("register.yaml:4:1: section \"accounts\": expected a list, got an "
+              ElementsAre("register.yaml:3:13: section \"partitions\": lists no partition, so no job could be "
+                          "placed anywhere (an empty register is not a policy)",
+                          "register.yaml:4:1: section \"accounts\": expected a list, got an "
                           "empty value (write [] for none)"));
 }
 
