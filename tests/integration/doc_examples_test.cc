@@ -74,6 +74,21 @@ TEST(DocExampleMatching, DotsMatchAnyTextOrLines) {
   EXPECT_EQ(doc.unchecked, std::vector<int>{7});
 }
 
+// The sbatch examples (doc_sbatch_e2e_test) have their own marker: this test neither runs them
+// nor asks for them to be marked as its own.
+TEST(DocExampleMatching, EachTestTakesTheBlocksOfItsMarker) {
+  const std::string text =
+      "<!-- doc-test: cluster -->\n```console\n$ sbatch x\nout\n```\n```console\n$ sbatch y\n```\n";
+  const DocExamples ctl = ParseDoc(text);
+  EXPECT_TRUE(ctl.examples.empty());
+  EXPECT_TRUE(ctl.unchecked.empty());
+  const DocExamples cluster = ParseDocExamples(text, "<!-- doc-test: cluster -->", {"$ sbatch "});
+  ASSERT_EQ(cluster.examples.size(), 1u);
+  EXPECT_EQ(cluster.examples[0].command, "sbatch x");
+  EXPECT_EQ(cluster.examples[0].expected, std::vector<std::string>{"out"});
+  EXPECT_EQ(cluster.unchecked, std::vector<int>{6});
+}
+
 INSTANTIATE_TEST_SUITE_P(Docs, DocExamplesTest, ::testing::ValuesIn(DocFiles()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            std::string name = info.param;
