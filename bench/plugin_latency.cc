@@ -146,7 +146,8 @@ int main(int argc, char** argv) {
   cluster.taken_at = absl::Now() + absl::Hours(1);  // fresh for the whole run
   for (const auto& p : (*reg)->partitions()) {
     cluster.partitions.push_back({p.name, sovereign::PartitionState::kUp, p.nodes,
-                                  p.nodes * p.gpus_per_node, p.nodes * p.gpus_per_node / 2, {}});
+                                  p.nodes * p.gpus_per_node, p.nodes * p.gpus_per_node / 2, {}, {},
+                                  {}});
   }
   auto written = sovereign::snapshot::WriteFileAtomically(
       dir + "/snapshot",

@@ -131,7 +131,14 @@ class DaemonE2ETest : public ::testing::Test {
     }
   }
 
+  // Starts sovereignd and gives the plugin time to take its first snapshot.
   void StartDaemon() {
+    LaunchDaemon();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // the plugin polls every 500 ms
+  }
+
+  // Starts sovereignd and returns once it serves and has published its first snapshot.
+  void LaunchDaemon() {
     pid_ = fork();
     ASSERT_GE(pid_, 0);
     if (pid_ == 0) {
@@ -154,7 +161,6 @@ class DaemonE2ETest : public ::testing::Test {
     }
     ASSERT_EQ(access((state_ + "/sovereignd.sock").c_str(), F_OK), 0)
         << ReadText(state_ + "/sovereignd.log");
-    std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // the plugin polls every 500 ms
   }
 
   void StopDaemon() {
@@ -544,6 +550,61 @@ TEST_F(DaemonE2ETest, JobsArePlacedWhileTheDaemonIsDownAndLoggedOnceAfter) {
     cluster_->Run({"scancel", absl::StrCat(job)});
   }
   cluster_->Run({"scancel", absl::StrCat(first)});
+}
+
+// The register promises nodes of 8 GPUs; the mini cluster's have 2, two to a partition at
+// most. sovereignd publishes the real sizes, and the plugin refuses at submission a job that
+// the compliant hardware cannot hold, with what it asked and what the largest partition has,
+// instead of placing it where Slurm would never start it.
+TEST_F(DaemonE2ETest, TheRealNodeSizesReachThePluginWhichRefusesAJobTooLargeForThem) {
+  EnsureResearchers();
+  LaunchDaemon();
+  const std::string text = ReadText(cluster_->dir() + "/sovereign/snapshot");
+  ASSERT_NE(text.find('\n'), std::string::npos) << text;
+  const nlohmann::json body = nlohmann::json::parse(text.substr(text.find('\n') + 1));
+  std::map<std::string, std::pair<int, int>> sizes;  // gpus_per_node, nodes_total
+  for (const nlohmann::json& p : body["cluster"]["partitions"]) {
+    sizes[p.value("name", "")] = {p.value("gpus_per_node", -1), p.value("nodes_total", -1)};
+  }
+  const std::map<std::string, std::pair<int, int>> real = {
+      {"gpu-fr-a100", {2, 2}}, {"gpu-de-h100", {2, 2}}, {"gpu-de-cloud-h100", {2, 1}},
+      {"gpu-us-h100", {2, 1}}, {"gpu-in-l40s", {2, 1}}};
+  EXPECT_EQ(sizes, real) << body["cluster"].dump();
+
+  // The plugin takes the snapshot within its 500 ms poll; until then it refuses every labelled
+  // job as unplaceable. Submit until the answer is the plugin's decision (bounded).
+  const std::vector<std::string> sbatch = {"runuser", "-u", kAlice, "--", "sbatch", "--parsable",
+                                           "-o", "/dev/null", "--dataset=patients-eu",
+                                           "--gpus=8", "--wrap", "true"};
+  CommandResult r;
+  for (int i = 0; i < 100; ++i) {
+    r = cluster_->Run(sbatch);
+    if (r.err.find("cannot place jobs yet") == std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(r.exit_code, 0) << r.Describe();
+  EXPECT_THAT(r.err, ::testing::MatchesRegex(
+                         "sbatch: error: sovereign: the job asks for 8 GPUs; the largest "
+                         "compliant partition, gpu-fr-a100, has 2 nodes with 2 GPUs each \\(4 "
+                         "GPUs\\); ask for at most 4 GPUs \\[decision [0-9a-f-]+\\]\n"
+                         "sbatch: error: Batch job submission failed: Requested partition "
+                         "configuration not available now\n"))
+      << r.Describe();
+  // Its refusal reaches the audit log; nothing was placed.
+  auto refusal = [](const Row& x) {
+    return x.verdict == "reject" && x.body.find("asks for 8 GPUs") != std::string::npos;
+  };
+  std::vector<Row> rows = WaitForRows([&](const std::vector<Row>& rows) {
+    return std::any_of(rows.begin(), rows.end(), refusal);
+  });
+  EXPECT_EQ(std::count_if(rows.begin(), rows.end(), refusal), 1)
+      << ReadText(state_ + "/sovereignd.log");
+  EXPECT_EQ(std::count_if(rows.begin(), rows.end(),
+                          [](const Row& x) { return x.verdict == "place"; }),
+            0);
+  EXPECT_EQ(cluster_->Run({"squeue", "-h", "-o", "%i"}).out, "");
 }
 
 }  // namespace

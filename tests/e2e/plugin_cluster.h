@@ -1,10 +1,10 @@
 // The fixture of the tests that run job_submit/sovereign inside a real slurmctld: one mini
 // cluster per test binary (scripts/minicluster with the SPANK option and the plugin loaded),
-// sovereign-prolog as PrologSlurmctld, the example register's researchers as real Unix users, and helpers to publish the snapshot
-// as sovereignd does, submit as a user, and read the spool.
+// sovereign-prolog as PrologSlurmctld, the example register's researchers as real Unix users, and
+// helpers to publish the snapshot as sovereignd does, submit as a user, and read the spool.
 //
-// Used by plugin_e2e_test.cc and residency_e2e_test.cc; each defines its own test class
-// deriving from PluginClusterTest.
+// Used by plugin_e2e_test.cc, residency_e2e_test.cc and doc_sbatch_e2e_test.cc; each defines its
+// own test class deriving from PluginClusterTest.
 #pragma once
 
 #include <sys/stat.h>
@@ -80,6 +80,13 @@ class PluginClusterTest : public ::testing::Test {
   // Publishes `yaml` (default: the example register) with the live cluster view, as sovereignd
   // does, and waits until the plugin has taken it (it polls the file every 500 ms).
   void Publish(const std::string& yaml = ExampleRegister()) {
+    PublishFile(yaml);
+    // Bounded wait: the plugin reloads within its 500 ms poll.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  }
+
+  // Publishes the snapshot file only (see WaitUntilThePluginDecides).
+  void PublishFile(const std::string& yaml = ExampleRegister()) {
     ASSERT_TRUE(slurm::InitSlurm(cluster().slurm_conf()).ok());
     auto reg = Register::Parse(yaml, "register.example.yaml");
     ASSERT_TRUE(reg.ok()) << reg.status();
@@ -91,8 +98,20 @@ class PluginClusterTest : public ::testing::Test {
     absl::Status s = publisher.Publish();
     ASSERT_TRUE(s.ok()) << s;
     ASSERT_TRUE(publisher.last_cluster_error().ok()) << publisher.last_cluster_error();
-    // Bounded wait: the plugin reloads within its 500 ms poll.
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  }
+
+  // Waits (bounded) until the plugin decides from a snapshot: a job naming an unknown dataset
+  // is refused as unknown, not as unplaceable for want of a register.
+  void WaitUntilThePluginDecides() {
+    CommandResult r;
+    for (int i = 0; i < 100; ++i) {
+      r = cluster().Run({"sbatch", "--dataset=sovereign-probe", "--wrap", "true"});
+      if (r.err.find("unknown dataset") != std::string::npos) {
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    FAIL() << "the plugin did not take the snapshot: " << r.Describe();
   }
 
   // sbatch as `user` (a real Unix user, through runuser).

@@ -185,7 +185,10 @@ TEST_F(ResidencyE2ETest, TheStartCheckHoldsAJobAllocatedOutsideItsSites) {
   const std::string reason =
       WaitForReason(id, [](const std::string& r) { return r == "JobHeldAdmin"; });
   EXPECT_EQ(reason, "JobHeldAdmin");
-  EXPECT_EQ(*cluster().JobField(id, "JobState"), "PENDING");
+  // The hold comes while the prolog runs (the job is CONFIGURING); the requeue after it fails
+  // makes the job PENDING.
+  absl::StatusOr<std::string> state = cluster().WaitForJobState(id, {"PENDING"});
+  EXPECT_TRUE(state.ok()) << state.status();
   EXPECT_EQ(*cluster().JobField(id, "Restarts"), "1");
   // It never ran: no output file was written.
   EXPECT_FALSE(ReadFile(absl::StrCat(cluster().output_dir(), "/", id, ".out")).ok());

@@ -31,6 +31,12 @@ TEST(ClusterSnapshot, RoundTripsThroughJson) {
   auto again = ClusterSnapshot::FromJson(snap->ToJson(), "again");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->ToJson(), snap->ToJson());
+  // What was read comes back: a field ToJson leaves out would pass the comparison above.
+  ASSERT_EQ(again->partitions.size(), 2u);
+  EXPECT_EQ(again->partitions[0].current_watts, snap->partitions[0].current_watts);
+  EXPECT_EQ(again->partitions[0].gpus_per_node, 8);
+  EXPECT_EQ(again->partitions[0].nodes_total, 5);
+  EXPECT_FALSE(again->partitions[1].gpus_per_node.has_value());
 }
 
 TEST(ClusterSnapshot, EveryErrorNamesTheFieldAndValue) {

@@ -130,7 +130,7 @@ TEST_F(PlacementTest, TiesGoToTheOtherFigureThenFreeGpusThenRegisterOrder) {
                      "    pue: 1.12");
   ClusterSnapshot snap;
   for (const Partition& p : reg->partitions()) {
-    snap.partitions.push_back({p.name, PartitionState::kUp, p.nodes, p.nodes * 8, 10, {}});
+    snap.partitions.push_back({p.name, PartitionState::kUp, p.nodes, p.nodes * 8, 10, {}, {}, {}});
   }
   snap.partitions[2].gpus_free = 20;  // gpu-de-cloud-h100
   JobRequest r = Job({"genomics-eu-us"});
@@ -147,7 +147,7 @@ TEST_F(PlacementTest, TiesGoToTheOtherFigureThenFreeGpusThenRegisterOrder) {
 TEST_F(PlacementTest, APartitionWithoutTheGpusFreeLosesToOneThatHasThem) {
   ClusterSnapshot snap;
   for (const Partition& p : reg_->partitions()) {
-    snap.partitions.push_back({p.name, PartitionState::kUp, p.nodes, p.nodes * 8, 16, {}});
+    snap.partitions.push_back({p.name, PartitionState::kUp, p.nodes, p.nodes * 8, 16, {}, {}, {}});
   }
   snap.partitions[0].gpus_free = 0;  // gpu-fr-a100: the least energy, every GPU allocated
   Decision d = Decide(Job({"patients-eu"}), ClusterView::Bind(snap, *reg_), *reg_, kNow);
@@ -202,8 +202,8 @@ TEST_F(PlacementTest, RequestedPartitionRefusedForItsOperatorSaysSo) {
 
 TEST_F(PlacementTest, OnlyPartitionsThatAreDownAdviseWaitingNotResizing) {
   ClusterSnapshot snap;
-  snap.partitions = {{"gpu-fr-a100", PartitionState::kDrain, 16, 128, 0, {}},
-                     {"gpu-de-h100", PartitionState::kDown, 0, 0, 0, {}}};
+  snap.partitions = {{"gpu-fr-a100", PartitionState::kDrain, 16, 128, 0, {}, {}, {}},
+                     {"gpu-de-h100", PartitionState::kDown, 0, 0, 0, {}, {}, {}}};
   Decision d = Decide(Job({"patients-eu"}), ClusterView::Bind(snap, *reg_), *reg_, kNow);
   EXPECT_EQ(d.code, RejectCode::kNoCandidate);
   EXPECT_EQ(d.reason,
@@ -343,9 +343,9 @@ TEST_F(PlacementTest, UnlabelledJobsFollowThePolicy) {
 
 TEST_F(PlacementTest, ClusterStateExcludesPartitions) {
   ClusterSnapshot snap;
-  snap.partitions = {{"gpu-fr-a100", PartitionState::kDrain, 16, 128, 0, {}},
-                     {"gpu-de-h100", PartitionState::kUp, 1, 8, 8, {}},
-                     {"not-in-register", PartitionState::kUp, 1, 8, 8, {}}};
+  snap.partitions = {{"gpu-fr-a100", PartitionState::kDrain, 16, 128, 0, {}, {}, {}},
+                     {"gpu-de-h100", PartitionState::kUp, 1, 8, 8, {}, {}, {}},
+                     {"not-in-register", PartitionState::kUp, 1, 8, 8, {}, {}, {}}};
   ClusterView view = ClusterView::Bind(snap, *reg_);
   EXPECT_FALSE(view.present(reg_->PartitionIndex("gpu-us-h100")));
   JobRequest r = Job({"patients-eu"}, 16);
@@ -400,8 +400,8 @@ TEST_F(PlacementTest, GpuTypeOnlyOutsideTheAllowedSitesSaysWhereItIs) {
             "a100, h100");
   // A type a compliant partition has, down: the generic reason, which names the partition.
   ClusterSnapshot snap;
-  snap.partitions = {{"gpu-fr-a100", PartitionState::kDown, 16, 128, 0, {}},
-                     {"gpu-de-h100", PartitionState::kUp, 30, 240, 24, {}}};
+  snap.partitions = {{"gpu-fr-a100", PartitionState::kDown, 16, 128, 0, {}, {}, {}},
+                     {"gpu-de-h100", PartitionState::kUp, 30, 240, 24, {}, {}, {}}};
   r.gpu_type = "a100";
   EXPECT_EQ(Decide(r, ClusterView::Bind(snap, *reg_), *reg_, kNow).reason,
             "no compliant partition can run this job now (gpu-fr-a100: partition is not up; "
@@ -419,10 +419,8 @@ TEST_F(PlacementTest, ExclusionNamesOnlyTheDatasetsThatExcludeTheRegion) {
 ClusterSnapshot SmallCluster() {
   ClusterSnapshot snap;
   for (const char* name : {"gpu-fr-a100", "gpu-de-h100"}) {
-    PartitionStatus s{name, PartitionState::kUp, 2, 4, 4, {}};
-    s.gpus_per_node = 2;
-    s.nodes_total = 2;
-    snap.partitions.push_back(s);
+    snap.partitions.push_back(
+        {name, PartitionState::kUp, 2, 4, 4, {}, /*gpus_per_node=*/2, /*nodes_total=*/2});
   }
   return snap;
 }

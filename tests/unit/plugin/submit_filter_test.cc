@@ -84,7 +84,7 @@ class SubmitFilterTest : public ::testing::Test {
     ClusterSnapshot cluster;
     cluster.taken_at = cluster_taken_at;
     for (const auto& p : (*reg)->partitions()) {
-      cluster.partitions.push_back({p.name, PartitionState::kUp, 2, 4, 4, {}});
+      cluster.partitions.push_back({p.name, PartitionState::kUp, 2, 4, 4, {}, {}, {}});
     }
     cluster.nodes = nodes_;
     ASSERT_TRUE(snapshot::WriteFileAtomically(

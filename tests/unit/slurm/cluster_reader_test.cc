@@ -25,7 +25,8 @@ TEST(Aggregate, SumsUsableNodesPerPartition) {
   std::vector<NodeRow> nodes = {
       {"fr-a100-1", true, "gpu:a100:2(S:0)", "gpu:a100:1(IDX:0)", {"gpu-fr-a100"}, 410.0,
        {"site_paris-1"}},
-      {"fr-a100-2", true, "gpu:a100:2(S:0)", "gpu:a100:0(IDX:N/A)", {"gpu-fr-a100"}, 300.0, {}},
+      // A larger node among smaller ones: the partition's nodes have up to 4 GPUs.
+      {"fr-a100-2", true, "gpu:a100:4(S:0)", "gpu:a100:0(IDX:N/A)", {"gpu-fr-a100"}, 300.0, {}},
       {"fr-a100-3", false, "gpu:a100:2(S:0)", "", {"gpu-fr-a100"}, std::nullopt, {}},  // drained
       {"us-h100-1", true, "gpu:h100:2", "gpu:h100:2(IDX:0-1)", {"gpu-us-h100", "other"}, {}, {}},
   };
@@ -40,13 +41,13 @@ TEST(Aggregate, SumsUsableNodesPerPartition) {
   const PartitionStatus& fr = s.partitions[0];
   EXPECT_EQ(fr.name, "gpu-fr-a100");
   EXPECT_EQ(fr.nodes_up, 2);
-  EXPECT_EQ(fr.gpus_total, 4);
-  EXPECT_EQ(fr.gpus_free, 3);
+  EXPECT_EQ(fr.gpus_total, 6);
+  EXPECT_EQ(fr.gpus_free, 5);
   ASSERT_TRUE(fr.current_watts.has_value());
   EXPECT_DOUBLE_EQ(*fr.current_watts, 710.0);
   // The real size counts the drained node too: it is hardware the partition has.
   EXPECT_EQ(fr.nodes_total, 3);
-  EXPECT_EQ(fr.gpus_per_node, 2);
+  EXPECT_EQ(fr.gpus_per_node, 4);
   const PartitionStatus& us = s.partitions[1];
   EXPECT_EQ(us.state, PartitionState::kDrain);
   EXPECT_EQ(us.gpus_total, 2);

@@ -33,7 +33,7 @@ class SnapshotFileTest : public ::testing::Test {
     ASSERT_TRUE(reg.ok()) << reg.status();
     reg_ = *reg;
     cluster_.taken_at = absl::FromUnixSeconds(1795000000);
-    cluster_.partitions = {{"gpu-fr-a100", PartitionState::kUp, 2, 16, 5, 900.0}};
+    cluster_.partitions = {{"gpu-fr-a100", PartitionState::kUp, 2, 16, 5, 900.0, {}, {}}};
   }
   void TearDown() override { fs::remove_all(dir_); }
 
