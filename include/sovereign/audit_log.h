@@ -51,7 +51,7 @@ struct AuditRecord {
   std::string region;
   std::string partition;
   // "place" | "reject" | "at_risk" (attestation: "ok" | "violation"; outcome: "ended" |
-  // "cancelled" | "not_created" | "unknown")
+  // "cancelled" | "never_ran" | "not_created" | "unknown")
   std::string verdict;
   int64_t job_id = 0;   // 0 = not yet known
   std::string register_version;

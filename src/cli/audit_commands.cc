@@ -175,8 +175,8 @@ std::string AttestedNodes(const v1::AuditRecord& a) {
   return text;
 }
 
-// What an outcome says, from its verdict and body: "ended COMPLETED, exit code 0, at ...",
-// "cancelled before it ran (CANCELLED)", "never created by Slurm: ...".
+// What an outcome says, from its verdict and body: "job 12 ended COMPLETED, exit code 0, at
+// ...", "job 13 cancelled before it ran (CANCELLED)", "not_created: <why>".
 std::string OutcomeText(const v1::AuditRecord& o) {
   nlohmann::json body = nlohmann::json::parse(o.body_json(), nullptr, /*allow_exceptions=*/false);
   auto text = [&](const char* key) {
@@ -197,6 +197,9 @@ std::string OutcomeText(const v1::AuditRecord& o) {
   }
   if (o.verdict() == "cancelled") {
     return absl::StrCat(job, "cancelled before it ran (", text("state"), ")");
+  }
+  if (o.verdict() == "never_ran") {
+    return absl::StrCat(job, "never ran: slurmctld ended it ", text("state"));
   }
   return absl::StrCat(o.verdict(), ": ", text("why"));
 }
@@ -378,7 +381,7 @@ void AddFilterOptions(CLI::App* cmd, AuditArgs* a) {
   cmd->add_option("--partition", a->partition, "partition placed in");
   cmd->add_option("--verdict", a->verdict,
                   "place, reject, at_risk (attestations: ok, violation; outcomes: ended, "
-                  "cancelled, not_created, unknown)");
+                  "cancelled, never_ran, not_created, unknown)");
   cmd->add_option("--register", a->register_version,
                   "register version the record names (SHA-256 or a prefix of 4+ digits)");
   cmd->add_option("--since", a->since,

@@ -153,7 +153,7 @@ TEST_F(DaemonCliTest, ListTakesAgesAndRefusesWhatNoRecordCanMatch) {
   EXPECT_EQ(verdict.out, "");
   EXPECT_EQ(verdict.err,
             "sovereignctl: verdict \"placed\" is not one a record can have (known: place, reject, "
-            "at_risk, ok, violation, ended, cancelled, not_created, unknown)\n");
+            "at_risk, ok, violation, ended, cancelled, never_ran, not_created, unknown)\n");
   RunResult region = daemon_.Ctl({"audit", "list", "--region", "eu-west"});
   EXPECT_EQ(region.exit_code, 2);
   EXPECT_EQ(region.err,
