@@ -73,7 +73,7 @@ absl::StatusOr<ReconcileStats> Reconciler::ReconcileOnce(absl::Time now) {
   if (jobs->has_value()) {
     std::optional<std::vector<NodeStatus>> nodes;
     bool again = false;  // a job to look at again next round, changed or not
-    std::map<uint32_t, JobState> current;
+    std::set<uint32_t> present;
     for (const slurm::JobRow& job : **jobs) {
       absl::StatusOr<plugin::JobTag> tag = plugin::ParseJobTag(job.admin_comment.c_str());
       if (!tag.ok()) {
@@ -81,17 +81,18 @@ absl::StatusOr<ReconcileStats> Reconciler::ReconcileOnce(absl::Time now) {
       }
       seen_decisions_.try_emplace(tag->decision_id, now);
       awaiting_.erase(tag->decision_id);
-      auto known = jobs_.find(job.job_id);
-      JobState state;
-      if (known != jobs_.end()) {
-        state = known->second;
-      } else {
+      present.insert(job.job_id);
+      // Updated in place: what was appended stays known even when a later job fails the round.
+      auto [known, fresh] = jobs_.try_emplace(job.job_id);
+      JobState& state = known->second;
+      if (fresh) {
         // First sight (or a restart): what the log already holds about this job.
         audit::AuditQuery seen;
         seen.job_id = job.job_id;
         seen.limit = 100;
         absl::StatusOr<std::vector<audit::AuditRecord>> prior = log_->List(seen);
         if (!prior.ok()) {
+          jobs_.erase(known);  // asked again next round
           return prior.status();
         }
         for (const audit::AuditRecord& r : *prior) {
@@ -108,9 +109,10 @@ absl::StatusOr<ReconcileStats> Reconciler::ReconcileOnce(absl::Time now) {
         }
         again |= !*done;
       }
-      current[job.job_id] = state;
     }
-    jobs_ = std::move(current);  // jobs slurmctld has purged are forgotten
+    for (auto it = jobs_.begin(); it != jobs_.end();) {  // jobs slurmctld has purged
+      it = present.count(it->first) == 0 ? jobs_.erase(it) : std::next(it);
+    }
     if (!again) {
       slurm_update_ = pending_update_;
     }
