@@ -6,6 +6,10 @@
 //   list_by_dataset/{common,rare,deep} ListDecisions filtered by one dataset, 100 newest
 //   list_by_dataset_cold/{common,rare} the same, first query after a restart with the file
 //                                      evicted from the page cache
+//   list_by_decision/{indexed,schema1} ListDecisions --decision: a decision and its records
+//   show/{indexed,schema1}             GetDecision: the decision and its bound records
+//                                      (schema1: the list DB without the index over every
+//                                      record's decision id, as schema version 1 had it)
 //   verify                             Verify() over the whole list DB, per record
 // At the end a table gives each result as a ratio to its baseline.
 //
@@ -354,6 +358,60 @@ void ListByDatasetCold(benchmark::State& state, int which) {
   }
 }
 
+// Makes the list DB look like schema version 1 (no index over every record's decision id, the
+// partial index on attestations instead) or version 2 again. The open log's statements are
+// prepared anew by SQLite when the schema changes.
+void SetSchema1(const std::string& path, bool schema1) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_busy_timeout(db, 5000);
+  const char* sql =
+      schema1 ? "DROP INDEX IF EXISTS records_decision_all; CREATE INDEX IF NOT EXISTS "
+                "records_attestation ON records(decision_id, seq) WHERE kind = 1"
+              : "DROP INDEX IF EXISTS records_attestation; CREATE INDEX IF NOT EXISTS "
+                "records_decision_all ON records(decision_id, seq)";
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::fprintf(stderr, "%s\n", err);
+    std::exit(1);
+  }
+  sqlite3_close(db);
+}
+
+// `show`: the decision, then the records bound to it (what AuditService::GetDecision reads);
+// `list --decision`: ListDecisions with the decision id. A decision from the middle of the log.
+void ByDecision(benchmark::State& state, bool show, bool schema1) {
+  ListDb& ldb = GetListDb();
+  SetSchema1(ldb.path, schema1);
+  absl::StatusOr<std::vector<AuditRecord>> middle = ldb.log->Range(ldb.head / 2, ldb.head / 2);
+  if (!middle.ok() || middle->empty()) {
+    state.SkipWithError("no record in the middle of the log");
+    return;
+  }
+  AuditQuery q;
+  q.decision_id = (*middle)[0].decision_id;
+  q.limit = show ? 1000 : 50;
+  size_t returned = 0;
+  for (auto _ : state) {
+    if (show) {
+      absl::StatusOr<AuditRecord> d = ldb.log->Get(q.decision_id);
+      if (!d.ok()) {
+        state.SkipWithError(std::string(d.status().message()).c_str());
+        break;
+      }
+    }
+    absl::StatusOr<std::vector<AuditRecord>> r = ldb.log->List(q);
+    if (!r.ok()) {
+      state.SkipWithError(std::string(r.status().message()).c_str());
+      break;
+    }
+    returned = r->size();
+  }
+  SetSchema1(ldb.path, false);
+  state.counters["records"] = static_cast<double>(ldb.head);
+  state.counters["returned"] = static_cast<double>(returned);
+}
+
 void VerifyAll(benchmark::State& state) {
   ListDb& ldb = GetListDb();
   for (auto _ : state) {
@@ -399,6 +457,10 @@ class RatioReporter : public benchmark::ConsoleReporter {
     for (const char* which : {"common", "rare", "deep"}) {
       Ratio(absl::StrCat("list_by_dataset/", which), "read_rows_baseline",
             "latency vs reading 100 rows by key");
+    }
+    for (const char* what : {"list_by_decision", "show"}) {
+      Ratio(absl::StrCat(what, "/schema1"), absl::StrCat(what, "/indexed"),
+            "without the decision index vs with it");
     }
     for (const char* which : {"common", "rare"}) {
       Ratio(absl::StrCat("list_by_dataset_cold/", which, "/iterations:20"),
@@ -531,6 +593,15 @@ int main(int argc, char** argv) {
                                  ListByDatasetCold, which)
         ->Iterations(20)
         ->Unit(benchmark::kMicrosecond);
+  }
+  for (const auto& [name, show] : {std::pair<const char*, bool>{"list_by_decision", false},
+                                   {"show", true}}) {
+    for (const auto& [variant, schema1] :
+         {std::pair<const char*, bool>{"indexed", false}, {"schema1", true}}) {
+      benchmark::RegisterBenchmark(absl::StrCat(name, "/", variant).c_str(), ByDecision, show,
+                                   schema1)
+          ->Unit(benchmark::kMicrosecond);
+    }
   }
   benchmark::RegisterBenchmark("verify", VerifyAll)->Unit(benchmark::kMillisecond)->Iterations(1);
 

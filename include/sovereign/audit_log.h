@@ -29,6 +29,8 @@ namespace sovereign::audit {
 enum class RecordKind {
   kDecision,     // a placement decision (place or reject)
   kAttestation,  // where a decided job really ran (job id, nodes), bound to its decision id
+  kOutcome,      // what became of a placed job besides where it ran: ended, cancelled before it
+                 // ran, never created by Slurm, or unknown; bound to its decision id
 };
 
 struct AuditRecord {
@@ -48,7 +50,9 @@ struct AuditRecord {
   std::vector<std::string> datasets;
   std::string region;
   std::string partition;
-  std::string verdict;  // "place" | "reject" (attestation: "ok" | "violation")
+  // "place" | "reject" | "at_risk" (attestation: "ok" | "violation"; outcome: "ended" |
+  // "cancelled" | "never_ran" | "not_created" | "unknown")
+  std::string verdict;
   int64_t job_id = 0;   // 0 = not yet known
   std::string register_version;
   // The full request, decision and every candidate's score (or the attestation's nodes), as
@@ -96,10 +100,15 @@ struct CommitStats {
 };
 
 struct AuditQuery {
+  // Records carrying this job id, and every record of the decisions bound to it (an attestation
+  // or outcome with this job id binds its decision: the placement at submission, which has no
+  // job id yet, is found too).
   std::optional<int64_t> job_id;
   // Records of this decision: the decision itself and its attestations.
   std::string decision_id;
   std::string user, account, dataset, region, partition, verdict;  // empty = any
+  // The full SHA-256 of a register, or a prefix of it (at least 4 hex digits); empty = any.
+  std::string register_version;
   std::optional<absl::Time> since, until;                          // [since, until)
   std::optional<RecordKind> kind;
   int64_t before_seq = 0;  // paging: only records with seq < before_seq (0 = from the head)
@@ -136,6 +145,14 @@ class AuditLog {
 
   virtual absl::StatusOr<AuditRecord> Get(const std::string& decision_id) = 0;
   virtual absl::StatusOr<std::vector<AuditRecord>> List(const AuditQuery& query) = 0;
+  // Whether any record has this region (a cheap index look-up; for telling a typo from an
+  // empty result).
+  virtual absl::StatusOr<bool> HasRegion(const std::string& region) = 0;
+  // Placements by the Slurm plugin (verdict "place", caller "... via job_submit/sovereign")
+  // with seq > after_seq that no attestation or outcome explains yet, oldest first, at most
+  // `limit`.
+  virtual absl::StatusOr<std::vector<AuditRecord>> UnexplainedPlacements(int64_t after_seq,
+                                                                         int limit) = 0;
   // Records with first <= seq <= last, oldest first (export).
   virtual absl::StatusOr<std::vector<AuditRecord>> Range(int64_t first, int64_t last) = 0;
 
@@ -151,7 +168,14 @@ class AuditLog {
   virtual VerifyReport Verify() = 0;
 };
 
-// Verifies a copy of the database offline, trusting only `public_key_pem`.
+// Verifies a copy of the database offline, trusting only `public_key_pem`. A copy taken with
+// `sqlite3 .backup` (no -wal file beside it) is opened read-only as an immutable file: nothing
+// is written beside the evidence (no -wal, no -shm). A database with its -wal beside it (the
+// live log) is opened read-only through its WAL. NOT_FOUND when the file does not exist,
+// FAILED_PRECONDITION when it is not a SQLite database; otherwise a report, ok or not.
+absl::StatusOr<VerifyReport> VerifyDatabaseCopy(const std::string& db_path,
+                                                const std::string& public_key_pem);
+// VerifyDatabaseCopy with every error folded into the report's problem.
 VerifyReport VerifyDatabase(const std::string& db_path, const std::string& public_key_pem);
 
 }  // namespace sovereign::audit

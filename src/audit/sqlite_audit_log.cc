@@ -14,6 +14,7 @@
 // writer writes.
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -22,6 +23,7 @@
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "chain.h"
@@ -31,7 +33,10 @@
 namespace sovereign::audit {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 1: the first. 2: records_decision_all indexes every record by decision id (a decision and
+// its attestations and outcomes are found without a scan); logs of version 1 are migrated when
+// opened.
+constexpr int kSchemaVersion = 2;
 
 // A WAL checkpoint is asked for each time the WAL has grown by this many pages (about 4 MiB,
 // SQLite's default auto-checkpoint size) ...
@@ -48,7 +53,8 @@ CREATE TABLE IF NOT EXISTS records (
   job_id INTEGER NOT NULL, register_version TEXT NOT NULL, body TEXT NOT NULL,
   prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS records_decision ON records(decision_id) WHERE kind = 0;
-CREATE INDEX IF NOT EXISTS records_attestation ON records(decision_id, seq) WHERE kind = 1;
+CREATE INDEX IF NOT EXISTS records_decision_all ON records(decision_id, seq);
+DROP INDEX IF EXISTS records_attestation;
 CREATE INDEX IF NOT EXISTS records_user ON records(user, seq);
 CREATE INDEX IF NOT EXISTS records_account ON records(account, seq);
 CREATE INDEX IF NOT EXISTS records_region ON records(region, seq);
@@ -74,6 +80,9 @@ class SqliteAuditLog : public AuditLog {
   absl::StatusOr<AuditRecord> Get(const std::string& decision_id) override;
   absl::StatusOr<std::vector<AuditRecord>> List(const AuditQuery& query) override;
   absl::StatusOr<std::vector<AuditRecord>> Range(int64_t first, int64_t last) override;
+  absl::StatusOr<bool> HasRegion(const std::string& region) override;
+  absl::StatusOr<std::vector<AuditRecord>> UnexplainedPlacements(int64_t after_seq,
+                                                                 int limit) override;
   int64_t HeadSeq() override;
   int64_t WaitForAppend(int64_t after_seq, absl::Time deadline) override;
   absl::StatusOr<Checkpoint> MakeCheckpoint() override;
@@ -162,17 +171,26 @@ absl::Status SqliteAuditLog::Init() {
   }
   // A database that is some other program's, or a newer sovereign's, is not touched.
   absl::StatusOr<std::optional<std::string>> version = write_db_.MetaValue("schema_version");
-  if (version.ok() && version->has_value() && **version != absl::StrCat(kSchemaVersion)) {
+  int stored_version = 0;
+  if (version.ok() && version->has_value() &&
+      (!absl::SimpleAtoi(**version, &stored_version) || stored_version < 1 ||
+       stored_version > kSchemaVersion)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "audit log ", options_.path, " has schema version ", **version,
-        "; this sovereignd reads version ", kSchemaVersion));
+        "; this sovereignd reads versions 1 to ", kSchemaVersion));
   }
   if (!version.ok() && write_db_.HasTables()) {
     return absl::FailedPreconditionError(
         absl::StrCat("audit log ", options_.path, " is a SQLite database but not an audit log"));
   }
+  // Creates a new log, or brings an older one up to date (indexes only: the records and their
+  // hashes are never rewritten).
   if (absl::Status s = write_db_.Exec(kSchema); !s.ok()) {
     return s;
+  }
+  if (stored_version > 0 && stored_version < kSchemaVersion) {
+    spdlog::info("audit log {}: schema version {} brought to {} (records indexed by decision id)",
+                 options_.path, stored_version, kSchemaVersion);
   }
   absl::StatusOr<std::unique_ptr<chain::Signer>> signer =
       chain::Signer::LoadOrCreate(options_.signing_key_path);
@@ -454,6 +472,17 @@ absl::StatusOr<std::vector<AuditRecord>> SqliteAuditLog::Range(int64_t first, in
   return read_db_.Range(first, last);
 }
 
+absl::StatusOr<bool> SqliteAuditLog::HasRegion(const std::string& region) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  return read_db_.HasRegion(region);
+}
+
+absl::StatusOr<std::vector<AuditRecord>> SqliteAuditLog::UnexplainedPlacements(int64_t after_seq,
+                                                                               int limit) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  return read_db_.UnexplainedPlacements(after_seq, limit);
+}
+
 int64_t SqliteAuditLog::HeadSeq() {
   std::lock_guard<std::mutex> lock(head_mu_);
   return published_head_;
@@ -494,14 +523,29 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const AuditOptions& opt
   return std::unique_ptr<AuditLog>(std::move(log));
 }
 
-VerifyReport VerifyDatabase(const std::string& db_path, const std::string& public_key_pem) {
+absl::StatusOr<VerifyReport> VerifyDatabaseCopy(const std::string& db_path,
+                                                const std::string& public_key_pem) {
   sqlite::Db db;
-  if (absl::Status s = db.Open(db_path, /*read_only=*/true); !s.ok()) {
-    VerifyReport r;
-    r.problem = std::string(s.message());
-    return r;
+  struct stat wal;
+  // Without a -wal beside it the file is the whole log (a .backup copy): read it as immutable,
+  // so that verifying writes nothing beside the evidence.
+  absl::Status opened = stat((db_path + "-wal").c_str(), &wal) == 0
+                            ? db.Open(db_path, /*read_only=*/true)
+                            : db.OpenImmutable(db_path);
+  if (!opened.ok()) {
+    return opened;
   }
   return sqlite::VerifyChain(db, public_key_pem);
+}
+
+VerifyReport VerifyDatabase(const std::string& db_path, const std::string& public_key_pem) {
+  absl::StatusOr<VerifyReport> report = VerifyDatabaseCopy(db_path, public_key_pem);
+  if (!report.ok()) {
+    VerifyReport r;
+    r.problem = std::string(report.status().message());
+    return r;
+  }
+  return *std::move(report);
 }
 
 }  // namespace sovereign::audit

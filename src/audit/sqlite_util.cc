@@ -1,5 +1,7 @@
 #include "sqlite_util.h"
 
+#include <sys/stat.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -79,9 +81,14 @@ absl::Status Db::Error(int rc, const std::string& what) const {
 }
 
 absl::Status Db::Open(const std::string& path, bool read_only, const char* vfs) {
-  path_ = path;
   int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, vfs);
+  return OpenAs(path, path, flags, vfs);
+}
+
+absl::Status Db::OpenAs(const std::string& name, const std::string& path, int flags,
+                        const char* vfs) {
+  path_ = path;
+  int rc = sqlite3_open_v2(name.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, vfs);
   if (rc != SQLITE_OK) {
     absl::Status s = Error(rc, "cannot open");
     sqlite3_close_v2(db_);
@@ -95,6 +102,25 @@ absl::Status Db::Open(const std::string& path, bool read_only, const char* vfs) 
     return Error(rc, "cannot read it");
   }
   return absl::OkStatus();
+}
+
+absl::Status Db::OpenImmutable(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    path_ = path;
+    return absl::NotFoundError(absl::StrCat("audit log ", path, ": no such file"));
+  }
+  // A URI, so that "immutable" applies; '%', '?' and '#' in the path are escaped.
+  std::string uri = "file:";
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      absl::StrAppend(&uri, "%", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
+    } else {
+      uri.push_back(c);
+    }
+  }
+  absl::StrAppend(&uri, "?immutable=1");
+  return OpenAs(uri, path, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
 }
 
 absl::Status Db::Run(const std::string& sql) {
@@ -308,7 +334,17 @@ absl::StatusOr<std::vector<AuditRecord>> Db::Query(const AuditQuery& q) {
     texts.push_back(q.decision_id);
   }
   if (q.job_id.has_value()) {
-    filter(absl::StrCat("r.job_id = ", *q.job_id));
+    // The job's own records, and every record of the decisions its attestations and outcomes
+    // are bound to (the placement at submission has no job id).
+    // Written as a set of seqs, each half found through an index (an OR of the two conditions
+    // would make SQLite scan every record).
+    const std::string n = absl::StrCat(*q.job_id);
+    where.push_back(absl::StrCat(
+        driven ? "+" : "", "r.seq IN (SELECT j.seq FROM records j WHERE j.job_id = ", n,
+        " UNION SELECT a.seq FROM records a WHERE a.decision_id IN (SELECT b.decision_id FROM "
+        "records b WHERE b.job_id = ",
+        n, " AND b.kind <> 0))"));
+    driven = true;
   }
   for (const auto& [col, value] : {std::pair<const char*, const std::string*>{"user", &q.user},
                                    {"account", &q.account},
@@ -322,6 +358,11 @@ absl::StatusOr<std::vector<AuditRecord>> Db::Query(const AuditQuery& q) {
   }
   if (q.kind.has_value()) {
     where.push_back(absl::StrCat("+r.kind = ", static_cast<int>(*q.kind)));
+  }
+  if (!q.register_version.empty()) {
+    where.push_back(absl::StrCat("substr(r.register_version, 1, ", q.register_version.size(),
+                                 ") = ?"));
+    texts.push_back(q.register_version);
   }
   // Time alone: a bounded window (until set) goes through the time index (its matches are few
   // when it is narrow); "since X" alone walks newest first and stops at the limit, where the
@@ -361,6 +402,18 @@ absl::StatusOr<std::vector<AuditRecord>> Db::Query(const AuditQuery& q) {
   return out;
 }
 
+absl::StatusOr<std::vector<AuditRecord>> Db::Collect(Statement& st, const std::string& what) {
+  std::vector<AuditRecord> out;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    out.push_back(ReadRecord(st));
+  }
+  if (rc != SQLITE_DONE) {
+    return Error(rc, what);
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<AuditRecord>> Db::Range(int64_t first, int64_t last) {
   Statement st = Prepare(absl::StrCat("SELECT ", kRecordColumns,
                                           " FROM records WHERE seq >= ? AND seq <= ? ORDER BY seq"));
@@ -369,15 +422,38 @@ absl::StatusOr<std::vector<AuditRecord>> Db::Range(int64_t first, int64_t last) 
   }
   sqlite3_bind_int64(st, 1, first);
   sqlite3_bind_int64(st, 2, last);
-  std::vector<AuditRecord> out;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    out.push_back(ReadRecord(st));
+  return Collect(st, "cannot read range");
+}
+
+absl::StatusOr<bool> Db::HasRegion(const std::string& region) {
+  Statement st = Prepare("SELECT 1 FROM records WHERE region = ? LIMIT 1");
+  if (st == nullptr) {
+    return Error(sqlite3_errcode(db_), "cannot prepare region look-up");
   }
-  if (rc != SQLITE_DONE) {
-    return Error(rc, "cannot read range");
+  Bind(st, 1, region);
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    return Error(rc, "cannot look up a region");
   }
-  return out;
+  return rc == SQLITE_ROW;
+}
+
+absl::StatusOr<std::vector<AuditRecord>> Db::UnexplainedPlacements(int64_t after_seq, int limit) {
+  // Walks the verdict index from after_seq; each candidate's explanation is one look-up in the
+  // decision index.
+  static const std::string* const kSql = new std::string(absl::StrCat(
+      "SELECT ", absl::StrCat("r.", absl::StrJoin(absl::StrSplit(kRecordColumns, ", "), ", r.")),
+      " FROM records r WHERE r.verdict = 'place' AND r.seq > ? AND +r.kind = 0 AND "
+      "+r.job_id = 0 AND r.caller LIKE '% via job_submit/sovereign' AND NOT EXISTS (SELECT 1 "
+      "FROM records o WHERE o.decision_id = r.decision_id AND o.kind <> 0) ORDER BY r.seq "
+      "LIMIT ?"));
+  Statement st = Prepare(*kSql);
+  if (st == nullptr) {
+    return Error(sqlite3_errcode(db_), "cannot prepare the unexplained placements");
+  }
+  sqlite3_bind_int64(st, 1, after_seq);
+  sqlite3_bind_int(st, 2, limit);
+  return Collect(st, "cannot read the unexplained placements");
 }
 
 VerifyReport VerifyChain(Db& db, const std::string& trusted_public_pem) {

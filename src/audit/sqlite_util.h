@@ -44,6 +44,9 @@ class Db {
   // FAILED_PRECONDITION when it is not a SQLite database.
   // `vfs`: a registered SQLite VFS by name (null: the default).
   absl::Status Open(const std::string& path, bool read_only, const char* vfs = nullptr);
+  // Opens a file nobody writes (an auditor's copy) read-only and immutable: SQLite takes no
+  // lock, reads no WAL and creates no file beside it. NOT_FOUND when it does not exist.
+  absl::Status OpenImmutable(const std::string& path);
   absl::Status Exec(const std::string& sql);
   // One statement, prepared once and cached (BEGIN, COMMIT: no parse per transaction).
   absl::Status Run(const std::string& sql);
@@ -62,8 +65,12 @@ class Db {
   absl::StatusOr<std::vector<Checkpoint>> Checkpoints();
   absl::StatusOr<std::vector<AuditRecord>> Query(const AuditQuery& q);
   absl::StatusOr<std::vector<AuditRecord>> Range(int64_t first, int64_t last);
+  absl::StatusOr<bool> HasRegion(const std::string& region);
+  absl::StatusOr<std::vector<AuditRecord>> UnexplainedPlacements(int64_t after_seq, int limit);
 
   sqlite3* raw() { return db_; }
+  // Runs a prepared statement whose columns are kRecordColumns and collects its records.
+  absl::StatusOr<std::vector<AuditRecord>> Collect(Statement& st, const std::string& what);
   const std::string& path() const { return path_; }
 
   // SQLite result code -> status, naming the path and the operation.
@@ -71,6 +78,10 @@ class Db {
   Statement Prepare(const std::string& sql);  // cached; null on error
 
  private:
+  // Opens `name` (a path or a URI) and names `path` in errors.
+  absl::Status OpenAs(const std::string& name, const std::string& path, int flags,
+                      const char* vfs);
+
   sqlite3* db_ = nullptr;
   std::string path_;
   std::map<std::string, sqlite3_stmt*> cache_;

@@ -3,8 +3,10 @@
 // the database offline, without the daemon.
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
@@ -21,6 +23,7 @@ namespace {
 struct AuditArgs {
   int64_t job_id = -1;
   std::string user, account, dataset, region, partition, verdict, since, until;
+  std::string register_version;
   int limit = 50;
   std::string page_token;
   std::string decision_id;
@@ -31,17 +34,31 @@ struct AuditArgs {
   std::string db, public_key;
 };
 
-// RFC 3339 ("2026-11-22T10:00:00Z") or a date ("2026-11-22", midnight UTC).
-absl::Status ParseWhen(const std::string& text, const std::string& flag,
+// RFC 3339 ("2026-11-22T10:00:00Z"), a date ("2026-11-22", midnight UTC), or an age before
+// `now`: a whole number and a unit, s, m, h, d or w ("90m", "1h", "7d").
+absl::Status ParseWhen(const std::string& text, const std::string& flag, absl::Time now,
                        google::protobuf::Timestamp* out) {
   absl::Time t;
   std::string err;
-  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &err) &&
-      !absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &t, &err)) {
+  int64_t count = 0;
+  const std::string unit = text.empty() ? "" : text.substr(text.size() - 1);
+  const std::map<std::string, absl::Duration> kUnits = {{"s", absl::Seconds(1)},
+                                                        {"m", absl::Minutes(1)},
+                                                        {"h", absl::Hours(1)},
+                                                        {"d", absl::Hours(24)},
+                                                        {"w", absl::Hours(24 * 7)}};
+  if (auto u = kUnits.find(unit);
+      u != kUnits.end() && absl::SimpleAtoi(text.substr(0, text.size() - 1), &count) &&
+      count >= 0 && text[0] != '+' && text[0] != '-' && count <= 100 * 365 * 24 * 3600LL) {
+    t = now - count * u->second;
+  } else if (!absl::ParseTime(absl::RFC3339_full, text, &t, &err) &&
+             !absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &t, &err)) {
     return absl::InvalidArgumentError(
-        absl::StrCat(flag, " \"", text, "\" is not a time like 2026-11-22T10:00:00Z or a date"));
+        absl::StrCat(flag, " \"", text,
+                     "\" is not a time like 2026-11-22T10:00:00Z, a date like 2026-11-22, or an "
+                     "age like 1h or 7d (s, m, h, d, w)"));
   }
-  out->set_seconds(absl::ToUnixSeconds(t));
+  service::ToProto(t, out);
   return absl::OkStatus();
 }
 
@@ -56,13 +73,15 @@ absl::Status BuildFilter(const AuditArgs& a, v1::DecisionFilter* f) {
   f->set_region(a.region);
   f->set_partition(a.partition);
   f->set_verdict(a.verdict);
+  f->set_register_version(a.register_version);
+  const absl::Time now = absl::Now();
   if (!a.since.empty()) {
-    if (absl::Status s = ParseWhen(a.since, "--since", f->mutable_since()); !s.ok()) {
+    if (absl::Status s = ParseWhen(a.since, "--since", now, f->mutable_since()); !s.ok()) {
       return s;
     }
   }
   if (!a.until.empty()) {
-    if (absl::Status s = ParseWhen(a.until, "--until", f->mutable_until()); !s.ok()) {
+    if (absl::Status s = ParseWhen(a.until, "--until", now, f->mutable_until()); !s.ok()) {
       return s;
     }
   }
@@ -79,39 +98,61 @@ std::vector<std::string> Row(const v1::AuditRecord& r) {
           r.verdict(),
           r.partition(),
           r.region(),
-          r.job_id() == 0 ? "" : absl::StrCat(r.job_id())};
+          r.job_id() == 0 ? "" : absl::StrCat(r.job_id()),
+          r.register_version().substr(0, 12)};
 }
 
 const std::vector<std::string>& Header() {
-  static const std::vector<std::string> kHeader = {"SEQ",     "TIME",     "DECISION", "USER",
-                                                   "ACCOUNT", "DATASETS", "VERDICT",  "PARTITION",
-                                                   "REGION",  "JOB"};
+  static const std::vector<std::string> kHeader = {
+      "SEQ",       "TIME",   "DECISION", "USER", "ACCOUNT", "DATASETS", "VERDICT",
+      "PARTITION", "REGION", "JOB",      "REGISTER"};
   return kHeader;
 }
+
+// The server answers at most this many records per call (audit.proto).
+constexpr int kServerPageSize = 1000;
 
 int List(const GlobalOptions& g, const AuditArgs& a) {
   v1::ListDecisionsRequest req;
   if (absl::Status s = BuildFilter(a, req.mutable_filter()); !s.ok()) {
     return ReportError(s);
   }
-  req.set_page_size(a.limit);
-  req.set_page_token(a.page_token);
-  v1::ListDecisionsResponse resp;
-  if (int rc = CallDaemon<v1::AuditService>(g, &v1::AuditService::Stub::ListDecisions, req, &resp);
-      rc != kExitOk) {
-    return rc;
+  if (a.limit <= 0) {
+    return ReportError(
+        absl::InvalidArgumentError(absl::StrCat("--limit ", a.limit, " is not a positive number")));
   }
+  // --limit past the server's page size: as many pages as it takes.
+  v1::ListDecisionsResponse all;
+  std::string token = a.page_token;
+  while (all.records_size() < a.limit) {
+    req.set_page_size(std::min(a.limit - all.records_size(), kServerPageSize));
+    req.set_page_token(token);
+    v1::ListDecisionsResponse resp;
+    if (int rc =
+            CallDaemon<v1::AuditService>(g, &v1::AuditService::Stub::ListDecisions, req, &resp);
+        rc != kExitOk) {
+      return rc;
+    }
+    for (v1::AuditRecord& r : *resp.mutable_records()) {
+      all.add_records()->Swap(&r);
+    }
+    token = resp.next_page_token();
+    if (token.empty() || resp.records().empty()) {
+      break;
+    }
+  }
+  all.set_next_page_token(token);
   if (g.json) {
-    std::cout << ToJson(resp) << "\n";
+    std::cout << ToJson(all) << "\n";
     return kExitOk;
   }
   std::vector<std::vector<std::string>> rows;
-  for (const v1::AuditRecord& r : resp.records()) {
+  for (const v1::AuditRecord& r : all.records()) {
     rows.push_back(Row(r));
   }
   std::cout << FormatTable(Header(), rows);
-  if (!resp.next_page_token().empty()) {
-    std::cout << "more: --page-token " << resp.next_page_token() << "\n";
+  if (!all.next_page_token().empty()) {
+    std::cout << "more: --page-token " << all.next_page_token() << "\n";
   }
   return kExitOk;
 }
@@ -132,6 +173,35 @@ std::string AttestedNodes(const v1::AuditRecord& a) {
     absl::StrAppend(&text, " - ", body["violation"].get<std::string>());
   }
   return text;
+}
+
+// What an outcome says, from its verdict and body: "job 12 ended COMPLETED, exit code 0, at
+// ...", "job 13 cancelled before it ran (CANCELLED)", "not_created: <why>".
+std::string OutcomeText(const v1::AuditRecord& o) {
+  nlohmann::json body = nlohmann::json::parse(o.body_json(), nullptr, /*allow_exceptions=*/false);
+  auto text = [&](const char* key) {
+    return body.is_object() && body.contains(key) && body[key].is_string()
+               ? body[key].get<std::string>()
+               : std::string();
+  };
+  std::string job = o.job_id() == 0 ? "" : absl::StrCat("job ", o.job_id(), " ");
+  if (o.verdict() == "ended") {
+    std::string out = absl::StrCat(job, "ended ", text("state"));
+    if (body.is_object() && body.contains("exit_code") && body["exit_code"].is_number()) {
+      absl::StrAppend(&out, ", exit code ", body["exit_code"].get<int64_t>());
+    }
+    if (!text("end_time").empty()) {
+      absl::StrAppend(&out, ", at ", text("end_time"));
+    }
+    return out;
+  }
+  if (o.verdict() == "cancelled") {
+    return absl::StrCat(job, "cancelled before it ran (", text("state"), ")");
+  }
+  if (o.verdict() == "never_ran") {
+    return absl::StrCat(job, "never ran: slurmctld ended it ", text("state"));
+  }
+  return absl::StrCat(o.verdict(), ": ", text("why"));
 }
 
 int Show(const GlobalOptions& g, const AuditArgs& a) {
@@ -159,7 +229,7 @@ int Show(const GlobalOptions& g, const AuditArgs& a) {
             << "register:   " << r.register_version() << "\n"
             << "hash:       " << r.hash() << "\n"
             << "body:       " << r.body_json() << "\n";
-  if (resp.attestations().empty()) {
+  if (resp.attestations().empty() && resp.outcomes().empty()) {
     std::cout << "ran on:     (no attestation yet: the job has not started, or was never "
                  "submitted)\n";
   }
@@ -167,6 +237,10 @@ int Show(const GlobalOptions& g, const AuditArgs& a) {
     std::cout << "ran on:     " << AttestedNodes(a) << " (job " << a.job_id() << ", "
               << a.verdict() << ", seq " << a.seq() << ", " << FormatTime(a.time().seconds())
               << ")\n";
+  }
+  for (const v1::AuditRecord& o : resp.outcomes()) {
+    std::cout << "outcome:    " << OutcomeText(o) << " (seq " << o.seq() << ", "
+              << FormatTime(o.time().seconds()) << ")\n";
   }
   return kExitOk;
 }
@@ -236,9 +310,14 @@ int Verify(const GlobalOptions& g, const AuditArgs& a) {
     }
     std::stringstream pem;
     pem << in.rdbuf();
-    audit::VerifyReport report = audit::VerifyDatabase(a.db, pem.str());
+    absl::StatusOr<audit::VerifyReport> report = audit::VerifyDatabaseCopy(a.db, pem.str());
+    if (!report.ok()) {
+      // Nothing to verify: not a failed verification.
+      std::cerr << "sovereignctl: " << report.status().message() << "\n";
+      return kExitUsage;
+    }
     v1::VerifyResponse r;
-    service::ToProto(report, &r);
+    service::ToProto(*report, &r);
     return PrintVerify(g, r, a.db);
   }
   auto channel = ConnectToDaemon(g.socket);
@@ -300,9 +379,14 @@ void AddFilterOptions(CLI::App* cmd, AuditArgs* a) {
   cmd->add_option("--dataset", a->dataset, "dataset label");
   cmd->add_option("--region", a->region, "region placed in");
   cmd->add_option("--partition", a->partition, "partition placed in");
-  cmd->add_option("--verdict", a->verdict, "place, reject (attestations: ok, violation)");
-  cmd->add_option("--since", a->since, "from this time (RFC 3339 or YYYY-MM-DD, UTC)");
-  cmd->add_option("--until", a->until, "before this time");
+  cmd->add_option("--verdict", a->verdict,
+                  "place, reject, at_risk (attestations: ok, violation; outcomes: ended, "
+                  "cancelled, never_ran, not_created, unknown)");
+  cmd->add_option("--register", a->register_version,
+                  "register version the record names (SHA-256 or a prefix of 4+ digits)");
+  cmd->add_option("--since", a->since,
+                  "from this time (RFC 3339 or YYYY-MM-DD, UTC) or this long ago (1h, 7d)");
+  cmd->add_option("--until", a->until, "before this time, or this long ago");
 }
 
 }  // namespace
@@ -312,7 +396,8 @@ void AddAuditCommands(CLI::App& audit_cmd, GlobalOptions& global, int* exit_code
 
   CLI::App* list = audit_cmd.add_subcommand("list", "decisions, newest first");
   AddFilterOptions(list, args.get());
-  list->add_option("--limit", args->limit, "at most this many")->capture_default_str();
+  list->add_option("--limit", args->limit, "at most this many (pages past 1000 are fetched)")
+      ->capture_default_str();
   list->add_option("--page-token", args->page_token, "continue where the last page ended");
   list->callback([&global, args, exit_code] { *exit_code = List(global, *args); });
 

@@ -1,5 +1,7 @@
 #include "audit_records.h"
 
+#include <sys/wait.h>
+
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -9,6 +11,32 @@
 #include "sovereign/residency.h"
 
 namespace sovereign::service {
+
+namespace {
+
+std::string Utc(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+// A record the reconciler binds to a placement: it repeats the placement's fields, so that
+// filters by user, account, dataset, region and register find it beside the decision.
+audit::AuditRecord BoundTo(const audit::AuditRecord& decision, audit::RecordKind kind,
+                           absl::Time now) {
+  audit::AuditRecord r;
+  r.kind = kind;
+  r.decision_id = decision.decision_id;
+  r.time = now;
+  r.caller = "sovereignd reconciler";
+  r.user = decision.user;
+  r.account = decision.account;
+  r.datasets = decision.datasets;
+  r.region = decision.region;
+  r.partition = decision.partition;
+  r.register_version = decision.register_version;
+  return r;
+}
+
+}  // namespace
 
 std::string DecisionBody(const JobRequest& request, const Decision& decision, const Register& reg,
                          const std::string& decision_id, const std::string& caller) {
@@ -135,12 +163,8 @@ Attestation AttestationRecord(const slurm::JobRow& job, const plugin::JobTag& ta
     judged.push_back(std::move(row));
   }
   audit::AuditRecord& a = out.record;
-  a.kind = audit::RecordKind::kAttestation;
+  a = BoundTo(decision, audit::RecordKind::kAttestation, now);
   a.decision_id = tag.decision_id;
-  a.time = now;
-  a.caller = "sovereignd reconciler";
-  a.user = decision.user;
-  a.account = decision.account;
   a.datasets = tag.datasets;
   a.region = tag.region;
   a.partition = job.partition;
@@ -168,7 +192,7 @@ Attestation AttestationRecord(const slurm::JobRow& job, const plugin::JobTag& ta
     body["array_task_id"] = job.array_task_id;
   }
   if (job.start_time != absl::InfinitePast()) {
-    body["start_time"] = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", job.start_time, absl::UTCTimeZone());
+    body["start_time"] = Utc(job.start_time);
   }
   if (!out.violations.empty()) {
     body["violation"] = absl::StrJoin(out.violations, "; ");
@@ -197,6 +221,64 @@ audit::AuditRecord AtRiskRecord(uint32_t job_id, const std::vector<std::string>&
                                {"why", why},
                                {"action", action},
                                {"register_version", reg.version()}}
+                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+
+bool IsFinalJobState(const std::string& state) {
+  static const std::set<std::string>* const kFinal = new std::set<std::string>{
+      "COMPLETED", "CANCELLED", "FAILED",   "TIMEOUT",      "NODE_FAIL",
+      "PREEMPTED", "BOOT_FAIL", "DEADLINE", "OUT_OF_MEMORY"};
+  return kFinal->count(state) > 0;
+}
+
+audit::AuditRecord JobOutcomeRecord(const slurm::JobRow& job, bool ran,
+                                    const audit::AuditRecord& decision, absl::Time now) {
+  audit::AuditRecord r = BoundTo(decision, audit::RecordKind::kOutcome, now);
+  r.verdict = ran ? "ended" : job.state == "CANCELLED" ? "cancelled" : "never_ran";
+  r.job_id = job.job_id;
+  if (!job.partition.empty()) {
+    r.partition = job.partition;
+  }
+  nlohmann::json body = {{"id", decision.decision_id},
+                         {"job_id", job.job_id},
+                         {"state", job.state},
+                         {"partition", job.partition},
+                         {"verdict", r.verdict}};
+  if (ran) {
+    body["nodes"] = job.nodes;
+    if (WIFSIGNALED(job.exit_status)) {
+      body["exit_code"] = 128 + WTERMSIG(job.exit_status);
+      body["signal"] = WTERMSIG(job.exit_status);
+    } else {
+      body["exit_code"] = WEXITSTATUS(job.exit_status);
+    }
+    if (job.start_time != absl::InfinitePast()) {
+      body["start_time"] = Utc(job.start_time);
+    }
+  }
+  if (job.end_time != absl::InfinitePast()) {
+    body["end_time"] = Utc(job.end_time);
+  }
+  if (job.array_job_id != 0) {
+    body["array_job_id"] = job.array_job_id;
+    body["array_task_id"] = job.array_task_id;
+  }
+  r.body_json = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+audit::AuditRecord PlacementOutcomeRecord(const audit::AuditRecord& placement,
+                                          const std::string& verdict, const std::string& why,
+                                          absl::Time checked_at) {
+  audit::AuditRecord r = BoundTo(placement, audit::RecordKind::kOutcome, checked_at);
+  r.verdict = verdict;
+  r.body_json = nlohmann::json{{"id", placement.decision_id},
+                               {"verdict", verdict},
+                               {"decided_at", Utc(placement.time)},
+                               {"checked_at", Utc(checked_at)},
+                               {"why", why}}
                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
 }

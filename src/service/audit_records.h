@@ -4,7 +4,10 @@
 //   - a decision re-derived from a job's tag when its spooled record was lost
 //     (RederivedDecisionRecord),
 //   - an attestation: where a job really ran, judged against the full residency rule of the
-//     register in force when it started (AttestationRecord).
+//     register in force when it started (AttestationRecord),
+//   - an outcome: what became of a placed job besides (JobOutcomeRecord: it ended, or was
+//     cancelled before it ran; PlacementOutcomeRecord: slurmctld never created it, or its fate
+//     cannot be known).
 // Bodies are compact JSON, hashed into the chain verbatim.
 //
 // Thread-safety: pure functions.
@@ -61,5 +64,25 @@ Attestation AttestationRecord(const slurm::JobRow& job, const plugin::JobTag& ta
                               const audit::AuditRecord& decision, const Register& reg,
                               const std::vector<NodeStatus>& nodes,
                               const std::string& site_feature_prefix, absl::Time now);
+
+// A placed job reached a final state (slurmctld's: COMPLETED, FAILED, CANCELLED, TIMEOUT, ...).
+// Verdict "ended" when it ran (`ran`: it was given nodes and attested), with its state, exit code
+// (and signal) and end time; "cancelled" when it was cancelled before it ran; "never_ran" when
+// it reached another final state without running (slurmctld created it, then failed it: e.g.
+// more memory than any node has). `decision` is its placement, whose
+// user, account, datasets, region and register the record repeats.
+audit::AuditRecord JobOutcomeRecord(const slurm::JobRow& job, bool ran,
+                                    const audit::AuditRecord& decision, absl::Time now);
+
+// A placement by the plugin that no job in slurmctld carries. `verdict` is "not_created" (the
+// reconciler watched slurmctld's job table from before the decision until `checked_at` and no
+// job carried it: slurmctld refused the job after the plugin placed it) or "unknown" (it was
+// placed while nobody watched and slurmctld no longer knows such a job); `why` says which.
+audit::AuditRecord PlacementOutcomeRecord(const audit::AuditRecord& placement,
+                                          const std::string& verdict, const std::string& why,
+                                          absl::Time checked_at);
+
+// Whether slurmctld's state name is final (the job will not run, or run again).
+bool IsFinalJobState(const std::string& state);
 
 }  // namespace sovereign::service

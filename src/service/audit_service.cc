@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "grpc_status.h"
 #include "proto_convert.h"
 
@@ -16,11 +17,64 @@ constexpr int64_t kExportBatch = 500;
 // A watcher checks for cancellation and shutdown at least this often.
 constexpr absl::Duration kWatchTick = absl::Milliseconds(250);
 
+// Every verdict a record can carry (audit_log.h).
+constexpr absl::string_view kVerdicts[] = {"place",     "reject",    "at_risk",
+                                           "ok",        "violation", "ended",
+                                           "cancelled", "never_ran", "not_created",
+                                           "unknown"};
+
+// A filter that can only give an empty answer because it names nothing that exists is a
+// mistake to report, not an empty table to show.
+absl::Status CheckFilter(const audit::AuditQuery& q, const ServiceContext& ctx) {
+  if (!q.verdict.empty() &&
+      std::find(std::begin(kVerdicts), std::end(kVerdicts), q.verdict) == std::end(kVerdicts)) {
+    return absl::InvalidArgumentError(absl::StrCat("verdict \"", q.verdict,
+                                                   "\" is not one a record can have (known: ",
+                                                   absl::StrJoin(kVerdicts, ", "), ")"));
+  }
+  if (!q.register_version.empty() &&
+      (q.register_version.size() < 4 || q.register_version.size() > 64 ||
+       q.register_version.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("register version \"", q.register_version,
+                     "\" is not a SHA-256 in lowercase hex or a prefix of at least 4 digits"));
+  }
+  if (q.region.empty()) {
+    return absl::OkStatus();
+  }
+  std::vector<std::string> known;
+  if (ctx.registers != nullptr) {
+    if (std::shared_ptr<const ActiveRegister> active = ctx.registers->Current();
+        active != nullptr && active->reg != nullptr) {
+      for (const Region& r : active->reg->regions()) {
+        known.push_back(r.name);
+      }
+    }
+  }
+  if (std::find(known.begin(), known.end(), q.region) != known.end()) {
+    return absl::OkStatus();
+  }
+  // A region an older register had is still a fair question.
+  absl::StatusOr<bool> logged = ctx.log->HasRegion(q.region);
+  if (!logged.ok()) {
+    return logged.status();
+  }
+  if (*logged) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "region \"", q.region, "\" is neither in the register in force nor in any record (known: ",
+      absl::StrJoin(known, ", "), ")"));
+}
+
 }  // namespace
 
 absl::StatusOr<audit::AuditQuery> AuditServiceImpl::ScopedQuery(
     const Caller& caller, const v1::DecisionFilter& filter) const {
   audit::AuditQuery query = FromProto(filter);
+  if (absl::Status s = CheckFilter(query, *ctx_); !s.ok()) {
+    return s;
+  }
   if (caller.ReadsEverything()) {
     return query;
   }
@@ -90,16 +144,20 @@ grpc::Status AuditServiceImpl::GetDecision(grpc::ServerContext* context,
                      request->decision_id(), " is not one of them (auditor role needed)")));
   }
   ToProto(*record, response->mutable_record());
-  audit::AuditQuery attestations;
-  attestations.decision_id = request->decision_id();
-  attestations.kind = audit::RecordKind::kAttestation;
-  attestations.limit = 1000;
-  absl::StatusOr<std::vector<audit::AuditRecord>> found = ctx_->log->List(attestations);
+  // The records bound to it, through the index on decision ids.
+  audit::AuditQuery bound;
+  bound.decision_id = request->decision_id();
+  bound.limit = 1000;
+  absl::StatusOr<std::vector<audit::AuditRecord>> found = ctx_->log->List(bound);
   if (!found.ok()) {
     return ToGrpcStatus(found.status());
   }
   for (auto it = found->rbegin(); it != found->rend(); ++it) {  // oldest first
-    ToProto(*it, response->add_attestations());
+    if (it->kind == audit::RecordKind::kAttestation) {
+      ToProto(*it, response->add_attestations());
+    } else if (it->kind == audit::RecordKind::kOutcome) {
+      ToProto(*it, response->add_outcomes());
+    }
   }
   return grpc::Status::OK;
 }

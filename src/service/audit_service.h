@@ -33,7 +33,8 @@ class AuditServiceImpl final : public v1::AuditService::Service {
 
  private:
   // The caller's filter, narrowed to what it may read. PERMISSION_DENIED when it asks for
-  // another user's records.
+  // another user's records; INVALID_ARGUMENT for a verdict no record can have, a region that is
+  // neither in the register in force nor in any record, or a register version that is not hex.
   absl::StatusOr<audit::AuditQuery> ScopedQuery(const Caller& caller,
                                                 const v1::DecisionFilter& filter) const;
 

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
 
 namespace sovereign::service {
 namespace {
@@ -79,6 +81,8 @@ v1::RecordKind ToProto(audit::RecordKind k) {
       return v1::RECORD_KIND_DECISION;
     case audit::RecordKind::kAttestation:
       return v1::RECORD_KIND_ATTESTATION;
+    case audit::RecordKind::kOutcome:
+      return v1::RECORD_KIND_OUTCOME;
   }
   return v1::RECORD_KIND_UNSPECIFIED;
 }
@@ -259,7 +263,10 @@ audit::AuditQuery FromProto(const v1::DecisionFilter& in) {
     q.kind = audit::RecordKind::kDecision;
   } else if (in.kind() == v1::RECORD_KIND_ATTESTATION) {
     q.kind = audit::RecordKind::kAttestation;
+  } else if (in.kind() == v1::RECORD_KIND_OUTCOME) {
+    q.kind = audit::RecordKind::kOutcome;
   }
+  q.register_version = in.register_version();
   return q;
 }
 
@@ -279,6 +286,9 @@ bool Matches(const audit::AuditQuery& q, const audit::AuditRecord& r) {
     return false;
   }
   if ((q.since.has_value() && r.time < *q.since) || (q.until.has_value() && r.time >= *q.until)) {
+    return false;
+  }
+  if (!absl::StartsWith(r.register_version, q.register_version)) {
     return false;
   }
   return !q.kind.has_value() || *q.kind == r.kind;
@@ -303,12 +313,28 @@ void ToProto(const audit::VerifyReport& in, v1::VerifyResponse* out) {
 std::string ToJsonLine(const audit::AuditRecord& record) {
   v1::AuditRecord proto;
   ToProto(record, &proto);
+  proto.clear_body_json();
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;  // a zero job id or an empty region is shown
   std::string line;
   // Printing a message we built cannot fail: every field is a valid proto3 value.
   (void)google::protobuf::util::MessageToJsonString(proto, &line, options);
-  line.push_back('\n');
+  // Printed empty, the string field gives way to the value (field names are never escaped, a
+  // value's quotes always are: this text is the field and nothing else).
+  constexpr std::string_view kEmptyBody = ",\"body_json\":\"\"";
+  if (size_t at = line.find(kEmptyBody); at != std::string::npos) {
+    line.erase(at, kEmptyBody.size());
+  }
+  // The body goes in as the JSON value it is, byte for byte as hashed. Every body sovereign
+  // writes is JSON; one that is not (a foreign row) stays a string, so that the line parses.
+  line.pop_back();  // the closing brace
+  absl::StrAppend(&line, ",\"body\":",
+                  nlohmann::json::accept(record.body_json)
+                      ? record.body_json
+                      : nlohmann::json(record.body_json)
+                            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "}\n");
   return line;
 }
 

@@ -14,7 +14,22 @@
 // from the tag, marked "rederived", once the job is older than `rederive_after` (so that
 // ordinary ingestion is never raced).
 //
-// Thread-safety: ReconcileOnce() is serialised internally; Start() runs it every `interval`.
+// It also records what became of every placed job (one outcome record each, audit_records.h):
+// "ended" (state, exit code, end time), "cancelled" before it ran, or "never_ran" (another final
+// state reached without running), when slurmctld shows the job in a final state; "not_created" for a placement by the plugin that no job in slurmctld
+// carries `not_created_after` after its decision although the reconciler read the job table
+// all along (slurmctld refused the job after the plugin had placed and spooled it, e.g. more
+// nodes than the partition has); "unknown" for such a placement decided before the reconciler
+// was watching (sovereignd was down, or slurmctld did not answer): it may never have been
+// created, or have ended and been purged from slurmctld (MinJobAge) unseen.
+//
+// Cost per round: one slurm_load_jobs with the previous answer's update time, so that a round
+// in which no job changed transfers nothing (slurmctld answers all or nothing: when any job
+// changed, every job comes back, as before); for each job only in-memory look-ups, and log
+// reads and appends only for jobs that start or end and for placements newly ingested.
+// Unexplained placements are read from the log once (from the start of the log at start-up,
+// then only new ones).
+//
 #pragma once
 
 #include <atomic>
@@ -24,6 +39,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -34,6 +50,7 @@
 #include "sovereign/cluster.h"
 #include "sovereign/audit_log.h"
 #include "sovereign/register.h"
+#include "job_translate.h"
 
 namespace sovereign::service {
 
@@ -47,12 +64,18 @@ struct ReconcilerOptions {
   std::function<absl::StatusOr<std::vector<NodeStatus>>()> read_nodes;
   // The node feature that names a site (the plugin's site_feature_prefix).
   std::string site_feature_prefix = "site_";
+  // A placement no job carries this long after its decision, while the job table was read all
+  // along, was never created. The job exists as soon as job_submit() returns: this only
+  // covers clock differences and the spool's way into the log.
+  absl::Duration not_created_after = absl::Seconds(30);
 };
 
 struct ReconcileStats {
   int attested = 0;
   int violations = 0;
   int rederived = 0;
+  int ended = 0;        // outcomes "ended", "cancelled" and "never_ran"
+  int not_created = 0;  // outcomes "not_created" and "unknown"
 };
 
 class Reconciler {
@@ -74,16 +97,43 @@ class Reconciler {
   std::string last_error() const;
 
  private:
+  // What is known of a tagged job in slurmctld's table.
+  struct JobState {
+    bool attested = false;  // where it ran is in the log
+    bool ended = false;     // its outcome is in the log
+  };
   void Run();
+  // Reads the job table (unchanged: nullopt) and notes when the reconciler began watching.
+  absl::StatusOr<std::optional<std::vector<slurm::JobRow>>> LoadJobs(absl::Time now);
+  // Attests and records the outcome of one tagged job. false: look again next round.
+  absl::StatusOr<bool> ReconcileJob(const slurm::JobRow& job, const plugin::JobTag& tag,
+                                    JobState& state, absl::Time now,
+                                    std::optional<std::vector<NodeStatus>>& nodes,
+                                    ReconcileStats& stats);
+  // Records "not_created" or "unknown" for placements no job carries.
+  absl::Status ExplainPlacements(ReconcileStats& stats);
 
   const ReconcilerOptions options_;
   audit::AuditLog* const log_;
   const std::function<std::shared_ptr<const Register>(absl::Time)> register_at_;
   std::mutex mu_;
-  std::set<uint32_t> attested_;  // job ids already attested (also found in the log)
   std::atomic<int64_t> rounds_{0}, failures_{0};
   mutable std::mutex error_mu_;
   std::string last_error_;  // guarded by error_mu_
+  std::map<uint32_t, JobState> jobs_;  // tagged jobs of the last table read, by job id
+  // Decision ids of jobs seen since start (decision -> when first seen; forgotten after an hour,
+  // long after their placements reached the log).
+  std::map<std::string, absl::Time> seen_decisions_;
+  // Placements no job has carried yet: decision id -> its record. Read from the log past
+  // `scanned_seq_`.
+  std::map<std::string, audit::AuditRecord> awaiting_;
+  int64_t scanned_seq_ = 0;
+  time_t slurm_update_ = 0;  // last_update of the last table fully handled (slurmctld's clock)
+  time_t pending_update_ = 0;  // last_update of the last table read
+  // Since when every job table read succeeded (InfiniteFuture: not watching), and when the
+  // last one began.
+  absl::Time watching_since_ = absl::InfiniteFuture();
+  absl::Time last_read_ = absl::InfinitePast();
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stop_ = false;

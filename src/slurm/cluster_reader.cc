@@ -296,6 +296,10 @@ JobRow ToRow(const slurm_job_info_t& j) {
   if (j.start_time > 0) {
     row.start_time = absl::FromTimeT(j.start_time);
   }
+  if (j.end_time > 0) {
+    row.end_time = absl::FromTimeT(j.end_time);
+  }
+  row.exit_status = static_cast<int>(j.exit_code);
   row.features = Str(j.features);
   row.account = Str(j.account);
   row.tres_per_job = Str(j.tres_per_job);
@@ -311,17 +315,31 @@ JobRow ToRow(const slurm_job_info_t& j) {
 }  // namespace
 
 absl::StatusOr<std::vector<JobRow>> ReadJobs() {
+  time_t ignored = 0;
+  absl::StatusOr<std::optional<std::vector<JobRow>>> jobs = ReadJobsChangedSince(0, &ignored);
+  if (!jobs.ok()) {
+    return jobs.status();
+  }
+  return jobs->has_value() ? **std::move(jobs) : std::vector<JobRow>();
+}
+
+absl::StatusOr<std::optional<std::vector<JobRow>>> ReadJobsChangedSince(time_t since,
+                                                                         time_t* last_update) {
   job_info_msg_t* jobs = nullptr;
-  if (slurm_load_jobs(0, &jobs, SHOW_ALL) != SLURM_SUCCESS) {
+  if (slurm_load_jobs(since, &jobs, SHOW_ALL) != SLURM_SUCCESS) {
+    if (since != 0 && slurm_get_errno() == SLURM_NO_CHANGE_IN_DATA) {
+      return std::optional<std::vector<JobRow>>();
+    }
     return SlurmError("cannot load jobs");
   }
+  *last_update = jobs->last_update;
   std::vector<JobRow> out;
   out.reserve(jobs->record_count);
   for (uint32_t i = 0; i < jobs->record_count; ++i) {
     out.push_back(ToRow(jobs->job_array[i]));
   }
   slurm_free_job_info_msg(jobs);
-  return out;
+  return std::optional<std::vector<JobRow>>(std::move(out));
 }
 
 absl::StatusOr<JobRow> ReadJob(uint32_t job_id) {

@@ -63,6 +63,8 @@ struct JobRow {
   std::string nodes;          // Slurm host list expression, e.g. "fr-a100-[1-2]"
   std::string admin_comment;
   absl::Time start_time = absl::InfinitePast();
+  absl::Time end_time = absl::InfinitePast();  // when it ended (final states only)
+  int exit_status = 0;                          // the batch script's wait status
   // What re-deciding a pending job needs.
   std::string features;
   std::string account;
@@ -75,6 +77,11 @@ struct JobRow {
 
 // Loads every job slurmctld still knows (pending, running and recently finished).
 absl::StatusOr<std::vector<JobRow>> ReadJobs();
+// ReadJobs, unless no job changed since `since` (slurmctld's clock: the `*last_update` of an
+// earlier answer; 0 = load anyway): then nullopt, and slurmctld sends nothing. slurmctld
+// answers all or nothing: when any job changed, every job comes back.
+absl::StatusOr<std::optional<std::vector<JobRow>>> ReadJobsChangedSince(time_t since,
+                                                                         time_t* last_update);
 // Loads one job. NOT_FOUND when slurmctld does not know it.
 absl::StatusOr<JobRow> ReadJob(uint32_t job_id);
 // Holds a job (priority 0, Reason=JobHeldAdmin), as `scontrol hold` does; also while its

@@ -211,11 +211,12 @@ TEST_F(DaemonE2ETest, DecisionsReachTheLogAndJobsAreAttested) {
   CommandResult refused = cluster_->Run({"sbatch", "--dataset=finance-in", "--wrap", "true"});
   EXPECT_NE(refused.exit_code, 0);
   std::vector<Row> rows = WaitForRows([&](const std::vector<Row>& r) {
-    int attest = 0;
+    int attest = 0, outcome = 0;
     for (const Row& x : r) {
       attest += x.kind == 1 && x.job_id == id;
+      outcome += x.kind == 2 && x.job_id == id;
     }
-    return r.size() >= 3 && attest == 1;
+    return r.size() >= 4 && attest == 1 && outcome == 1;
   });
   ASSERT_GE(rows.size(), 3u) << ReadText(state_ + "/sovereignd.log");
   const Row& placed = rows[0];
@@ -248,8 +249,9 @@ TEST_F(DaemonE2ETest, DecisionsReachTheLogAndJobsAreAttested) {
       cluster_->Run({SOVEREIGNCTL_PATH, "--socket", state_ + "/sovereignd.sock", "audit", "list",
                      "--decision", placed.decision_id});
   EXPECT_EQ(listed.exit_code, 0) << listed.Describe();
-  EXPECT_THAT(listed.out, HasSubstr("in-l40s"));  // both rows: the decision and its attestation
-  EXPECT_EQ(std::count(listed.out.begin(), listed.out.end(), '\n'), 3) << listed.out;
+  // The decision, its attestation and its outcome.
+  EXPECT_THAT(listed.out, HasSubstr("in-l40s"));
+  EXPECT_EQ(std::count(listed.out.begin(), listed.out.end(), '\n'), 4) << listed.out;
   audit::VerifyReport v = audit::VerifyDatabase(state_ + "/audit.db", PublicKey(state_ + "/audit.db"));
   EXPECT_TRUE(v.ok) << v.problem;
 }
@@ -499,6 +501,110 @@ TEST_F(DaemonE2ETest, ExplainGivesThePluginsAnswerForTheSameSnapshot) {
   EXPECT_THAT(log, Not(HasSubstr("sovereign-plugin.conf has"))) << log;
   EXPECT_THAT(log, Not(HasSubstr("cannot compare with the job_submit plugin's config"))) << log;
   cluster_->Run({"scontrol", "update", "nodename=in-l40s-1", "state=resume"});
+}
+
+// Every placement is accounted for: a job that ran and ended (how, when), one cancelled before
+// it ran, one slurmctld created and failed at once (more memory than any node has), and one it
+// refused after the plugin had placed and spooled it (a node that does not exist), so that no
+// job ever existed.
+// The job id finds the placement, which was logged before Slurm numbered the job.
+TEST_F(DaemonE2ETest, EveryPlacementGetsAnOutcome) {
+  StartDaemon();
+  const std::string socket = state_ + "/sovereignd.sock";
+  uint32_t ran = Submit({"--dataset=imagenet-public", "--gres=gpu:1", "--wrap", "exit 3"});
+  ASSERT_GT(ran, 0u);
+  uint32_t held = Submit({"--dataset=imagenet-public", "--hold", "--wrap", "true"});
+  ASSERT_GT(held, 0u);
+  ASSERT_TRUE(cluster_->WaitForJobState(ran, {"FAILED"}).ok());
+  ASSERT_EQ(cluster_->Run({"scancel", absl::StrCat(held)}).exit_code, 0);
+  // Neither memory nor node names are in the register: the plugin places both jobs, then
+  // slurmctld fails the first after creating it, and refuses the second before creating it.
+  CommandResult failed = cluster_->Run({"sbatch", "--dataset=imagenet-public",
+                                        "--mem=4000000", "--wrap", "true"});
+  ASSERT_NE(failed.exit_code, 0);
+  CommandResult refused = cluster_->Run({"sbatch", "--dataset=imagenet-public",
+                                         "--nodelist=nosuchnode", "--wrap", "true"});
+  ASSERT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.err, HasSubstr("Invalid node name specified"));
+  auto outcome_of = [](const std::vector<Row>& rows, const std::string& verdict) {
+    const Row* found = nullptr;
+    for (const Row& r : rows) {
+      if (r.kind == 2 && r.verdict == verdict) {
+        found = &r;
+      }
+    }
+    return found;
+  };
+  // not_created comes once 30 s (the reconciler's margin) have passed without such a job.
+  std::vector<Row> rows = WaitForRows(
+      [&](const std::vector<Row>& r) {
+        return outcome_of(r, "ended") && outcome_of(r, "cancelled") &&
+               outcome_of(r, "never_ran") && outcome_of(r, "not_created");
+      },
+      90);
+  const Row* ended = outcome_of(rows, "ended");
+  const Row* cancelled = outcome_of(rows, "cancelled");
+  const Row* never_ran = outcome_of(rows, "never_ran");
+  const Row* not_created = outcome_of(rows, "not_created");
+  ASSERT_TRUE(ended && cancelled && never_ran && not_created)
+      << ReadText(state_ + "/sovereignd.log");
+  EXPECT_EQ(ended->job_id, ran);
+  nlohmann::json body = nlohmann::json::parse(ended->body);
+  EXPECT_EQ(body["state"], "FAILED");
+  EXPECT_EQ(body["exit_code"], 3);
+  EXPECT_EQ(body["nodes"], "in-l40s-1");
+  EXPECT_EQ(cancelled->job_id, held);
+  EXPECT_EQ(nlohmann::json::parse(cancelled->body)["state"], "CANCELLED");
+  EXPECT_GT(never_ran->job_id, 0);
+  EXPECT_EQ(nlohmann::json::parse(never_ran->body)["state"], "FAILED");
+  EXPECT_EQ(not_created->job_id, 0);
+  EXPECT_EQ(nlohmann::json::parse(not_created->body)["why"],
+            "no job carrying this decision appeared in slurmctld's job table within 30s of the "
+            "decision, while sovereignd read it: slurmctld refused the job after the plugin had "
+            "placed it");
+  // Every placement is explained: by an outcome, exactly one each.
+  std::map<std::string, int> outcomes;
+  for (const Row& r : rows) {
+    if (r.kind == 2) {
+      ++outcomes[r.decision_id];
+    }
+  }
+  int placements = 0;
+  for (const Row& r : rows) {
+    if (r.kind == 0 && r.verdict == "place") {
+      ++placements;
+      EXPECT_EQ(outcomes[r.decision_id], 1) << r.decision_id;
+    }
+  }
+  EXPECT_EQ(placements, 4);
+  // What an auditor types.
+  CommandResult by_job = cluster_->Run({SOVEREIGNCTL_PATH, "--socket", socket, "--json", "audit",
+                                        "list", "--job-id", absl::StrCat(ran)});
+  ASSERT_EQ(by_job.exit_code, 0) << by_job.Describe();
+  std::vector<std::string> kinds;
+  const nlohmann::json listed_by_job = nlohmann::json::parse(by_job.out);
+  for (const nlohmann::json& r : listed_by_job["records"]) {
+    kinds.push_back(r["kind"].get<std::string>() + " " + r["verdict"].get<std::string>());
+    EXPECT_EQ(r["decision_id"], ended->decision_id);
+  }
+  EXPECT_THAT(kinds, ::testing::ElementsAre("RECORD_KIND_OUTCOME ended",
+                                            "RECORD_KIND_ATTESTATION ok",
+                                            "RECORD_KIND_DECISION place"));
+  CommandResult show = cluster_->Run(
+      {SOVEREIGNCTL_PATH, "--socket", socket, "audit", "show", ended->decision_id});
+  EXPECT_THAT(show.out, HasSubstr(absl::StrCat("outcome:    job ", ran,
+                                               " ended FAILED, exit code 3, at ")));
+  show = cluster_->Run(
+      {SOVEREIGNCTL_PATH, "--socket", socket, "audit", "show", cancelled->decision_id});
+  EXPECT_THAT(show.out, HasSubstr(absl::StrCat("outcome:    job ", held,
+                                               " cancelled before it ran (CANCELLED) (seq ")));
+  CommandResult listed = cluster_->Run({SOVEREIGNCTL_PATH, "--socket", socket, "audit", "list",
+                                        "--verdict", "not_created"});
+  EXPECT_EQ(listed.exit_code, 0) << listed.Describe();
+  EXPECT_THAT(listed.out, HasSubstr(not_created->decision_id));
+  audit::VerifyReport v =
+      audit::VerifyDatabase(state_ + "/audit.db", PublicKey(state_ + "/audit.db"));
+  EXPECT_TRUE(v.ok) << v.problem;
 }
 
 TEST_F(DaemonE2ETest, JobsArePlacedWhileTheDaemonIsDownAndLoggedOnceAfter) {

@@ -132,6 +132,55 @@ TEST_F(DaemonCliTest, ListTableForPeople) {
   EXPECT_THAT(r.out, HasSubstr("SEQ  TIME"));
   EXPECT_THAT(r.out, HasSubstr(d["decision_id"].get<std::string>()));
   EXPECT_THAT(r.out, HasSubstr("gpu-in-l40s"));
+  // The register each decision was made under, in its short form.
+  EXPECT_THAT(r.out, HasSubstr("  JOB  REGISTER\n"));
+  EXPECT_THAT(r.out, HasSubstr(d["register_version"].get<std::string>().substr(0, 12) + "\n"));
+}
+
+// What an auditor types: ages instead of times, and filters whose typos are told apart from an
+// empty answer.
+TEST_F(DaemonCliTest, ListTakesAgesAndRefusesWhatNoRecordCanMatch) {
+  json d = Decide(kAliceJob);
+  EXPECT_EQ(List({"--since", "1h"}).size(), 1u);
+  EXPECT_EQ(List({"--since", "7d", "--until", "1d"}).size(), 0u);
+  EXPECT_EQ(List({"--until", "0s"}).size(), 1u);
+  RunResult bad_time = daemon_.Ctl({"audit", "list", "--since", "yesterday"});
+  EXPECT_EQ(bad_time.exit_code, 2);
+  EXPECT_EQ(bad_time.err,
+            "sovereignctl: --since \"yesterday\" is not a time like 2026-11-22T10:00:00Z, a date "
+            "like 2026-11-22, or an age like 1h or 7d (s, m, h, d, w)\n");
+  EXPECT_EQ(daemon_.Ctl({"audit", "list", "--until", "-1h"}).exit_code, 2);
+  RunResult verdict = daemon_.Ctl({"audit", "list", "--verdict", "placed"});
+  EXPECT_EQ(verdict.exit_code, 2);
+  EXPECT_EQ(verdict.out, "");
+  EXPECT_EQ(verdict.err,
+            "sovereignctl: verdict \"placed\" is not one a record can have (known: place, reject, "
+            "at_risk, ok, violation, ended, cancelled, never_ran, not_created, unknown)\n");
+  RunResult region = daemon_.Ctl({"audit", "list", "--region", "eu-west"});
+  EXPECT_EQ(region.exit_code, 2);
+  EXPECT_EQ(region.err,
+            "sovereignctl: region \"eu-west\" is neither in the register in force nor in any "
+            "record (known: eu, us, in)\n");
+  // A region of the register with no record yet is a fair question with an empty answer.
+  RunResult us = daemon_.Ctl({"audit", "list", "--region", "us"});
+  EXPECT_EQ(us.exit_code, 0) << us.err;
+  // The same checks guard watch.
+  RunResult watch = daemon_.Ctl({"audit", "watch", "--verdict", "placed"});
+  EXPECT_EQ(watch.exit_code, 2);
+  EXPECT_THAT(watch.err, HasSubstr("verdict \"placed\" is not one a record can have"));
+}
+
+TEST_F(DaemonCliTest, ListFiltersByRegisterVersion) {
+  json d = Decide(kAliceJob);
+  std::string version = d["register_version"];
+  EXPECT_EQ(List({"--register", version}).size(), 1u);
+  EXPECT_EQ(List({"--register", version.substr(0, 12)}).size(), 1u);
+  EXPECT_EQ(List({"--register", version[0] == '0' ? "1111" : "0000"}).size(), 0u);
+  RunResult bad = daemon_.Ctl({"audit", "list", "--register", "v1"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err,
+            "sovereignctl: register version \"v1\" is not a SHA-256 in lowercase hex or a prefix "
+            "of at least 4 digits\n");
 }
 
 TEST_F(DaemonCliTest, WatchPrintsNewRecordsAsTheyAreAppended) {
@@ -232,21 +281,73 @@ TEST_F(DaemonCliTest, HistoryDiffAndRollback) {
 }
 
 TEST_F(DaemonCliTest, VerifyAndExport) {
-  for (int i = 0; i < 5; ++i) {
+  for (int i = 0; i < 4; ++i) {
     Decide(kAliceJob);
   }
+  json refused = Decide(kCarolJob);
   RunResult v = daemon_.Ctl({"audit", "verify"});
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
   EXPECT_THAT(v.out, HasSubstr("audit log verified: 5 records"));
-  RunResult e = daemon_.Ctl({"audit", "export", "--first", "2", "--last", "4"});
+  RunResult e = daemon_.Ctl({"audit", "export", "--first", "2", "--last", "5"});
   ASSERT_EQ(e.exit_code, 0) << e.err;
   std::vector<int64_t> seqs;
   std::stringstream lines(e.out);
   std::string line;
+  std::string last;
   while (std::getline(lines, line)) {
     seqs.push_back(std::stoll(json::parse(line)["seq"].get<std::string>()));
+    last = line;
   }
-  EXPECT_THAT(seqs, ::testing::ElementsAre(2, 3, 4));
+  EXPECT_THAT(seqs, ::testing::ElementsAre(2, 3, 4, 5));
+  // Every field, zeros and empty strings included; the body as JSON, byte for byte as hashed.
+  json rec = json::parse(last);
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : rec.items()) {
+    keys.push_back(key);
+  }
+  EXPECT_THAT(keys, ::testing::UnorderedElementsAre(
+                        "seq", "kind", "decision_id", "time", "caller", "user", "account",
+                        "datasets", "region", "partition", "verdict", "job_id",
+                        "register_version", "body", "prev_hash", "hash"));
+  EXPECT_EQ(rec["decision_id"], refused["decision_id"]);
+  EXPECT_EQ(rec["verdict"], "reject");
+  EXPECT_EQ(rec["region"], "");
+  EXPECT_EQ(rec["job_id"], "0");
+  EXPECT_EQ(rec["kind"], "RECORD_KIND_DECISION");
+  ASSERT_TRUE(rec["body"].is_object());
+  EXPECT_EQ(rec["body"]["verdict"], "reject");
+  json shown = json::parse(
+      daemon_.Ctl({"--json", "audit", "show", rec["decision_id"].get<std::string>()}).out);
+  EXPECT_EQ(last.substr(last.find(",\"body\":") + 8),
+            shown["record"]["body_json"].get<std::string>() + "}");
+}
+
+// docs/audit-log.md, "Taking a copy for offline verification", step by step.
+TEST_F(DaemonCliTest, ABackupCopyVerifiesOfflineWithTheSeparatelyObtainedKey) {
+  for (int i = 0; i < 3; ++i) {
+    Decide(kAliceJob);
+  }
+  ASSERT_EQ(StatusOf(daemon_.Probe("AuditService.GetCheckpoint", R"({"fresh":true})")), "OK");
+  const std::string copy = daemon_.dir() + "/evidence/audit-copy.db";
+  const std::string key = daemon_.dir() + "/evidence/audit-public.pem";
+  ASSERT_EQ(RunProgram({"/bin/mkdir", daemon_.dir() + "/evidence"}).exit_code, 0);
+  RunResult backup = RunProgram({"/usr/bin/sqlite3", daemon_.audit_db(), ".backup " + copy});
+  ASSERT_EQ(backup.exit_code, 0) << backup.err;
+  RunResult pub = RunProgram(
+      {"/usr/bin/openssl", "pkey", "-in", daemon_.signing_key(), "-pubout", "-out", key});
+  ASSERT_EQ(pub.exit_code, 0) << pub.err;
+  RunResult v = daemon_.Ctl({"audit", "verify", "--db", copy, "--public-key", key});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  EXPECT_EQ(v.out, copy + " verified: 3 records, 1 signed checkpoints, chain intact\n");
+  // Nothing was written beside the evidence.
+  RunResult ls = RunProgram({"/bin/ls", daemon_.dir() + "/evidence"});
+  EXPECT_EQ(ls.out, "audit-copy.db\naudit-public.pem\n");
+  // A copy that is not there is a mistake in the command, not a failed verification.
+  RunResult missing =
+      daemon_.Ctl({"audit", "verify", "--db", copy + ".missing", "--public-key", key});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_EQ(missing.out, "");
+  EXPECT_EQ(missing.err, "sovereignctl: audit log " + copy + ".missing: no such file\n");
 }
 
 TEST_F(DaemonCliTest, SighupReloadsAValidRegisterAndKeepsTheOldOnAnInvalidOne) {

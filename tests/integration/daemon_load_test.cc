@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -106,6 +107,33 @@ TEST(DaemonLoadTest, SixteenClientsThousandDecisionsEachAllRecordedChainVerifies
   RunResult v = d.Ctl({"audit", "verify"});
   EXPECT_EQ(v.exit_code, 0) << v.out;
   EXPECT_THAT(v.out, ::testing::HasSubstr("16000 records"));
+}
+
+// The server answers at most 1,000 records a call; a larger --limit is served in pages.
+TEST(DaemonLoadTest, ListLimitPastThePageSizeFetchesEveryPage) {
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start().ok()) << d.Log();
+  std::atomic<int> failures{0};
+  ASSERT_EQ(DecideConcurrently(d.socket(), 2, 600, &failures).size(), 1200u);
+  RunResult r = d.Ctl({"--json", "audit", "list", "--limit", "1100"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json page = json::parse(r.out);
+  ASSERT_EQ(page["records"].size(), 1100u);
+  std::set<std::string> seqs;
+  for (const json& rec : page["records"]) {
+    seqs.insert(rec["seq"].get<std::string>());
+  }
+  EXPECT_EQ(seqs.size(), 1100u);
+  EXPECT_EQ(page["records"][0]["seq"], "1200");
+  EXPECT_EQ(page["records"][1099]["seq"], "101");
+  EXPECT_EQ(page["next_page_token"], "101");
+  RunResult table = d.Ctl({"audit", "list", "--limit", "1100"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_EQ(std::count(table.out.begin(), table.out.end(), '\n'), 1 + 1100 + 1);
+  EXPECT_THAT(table.out, ::testing::EndsWith("\nmore: --page-token 101\n"));
+  RunResult zero = d.Ctl({"audit", "list", "--limit", "0"});
+  EXPECT_EQ(zero.exit_code, 2);
+  EXPECT_EQ(zero.err, "sovereignctl: --limit 0 is not a positive number\n");
 }
 
 TEST(DaemonLoadTest, SigtermUnderLoadLosesNoAcknowledgedDecision) {

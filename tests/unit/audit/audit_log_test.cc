@@ -95,7 +95,9 @@ class AuditLogTest : public ::testing::Test {
     std::vector<std::string> ids;
     for (const auto& rec : *r) {
       ids.push_back(
-          absl::StrCat(rec.decision_id, rec.kind == RecordKind::kAttestation ? "/att" : ""));
+          absl::StrCat(rec.decision_id, rec.kind == RecordKind::kAttestation ? "/att"
+                                         : rec.kind == RecordKind::kOutcome   ? "/out"
+                                                                              : ""));
     }
     return ids;
   }
@@ -196,8 +198,14 @@ TEST_F(AuditLogTest, EveryFilterAndPaging) {
   q.verdict = "reject";
   EXPECT_THAT(Ids(q), ElementsAre("d4"));
   q = {};
+  // The attestation of job 42, and the placement it is bound to (which has no job id).
   q.job_id = 42;
-  EXPECT_THAT(Ids(q), ElementsAre("d1/att"));
+  EXPECT_THAT(Ids(q), ElementsAre("d1/att", "d1"));
+  q.kind = RecordKind::kDecision;
+  EXPECT_THAT(Ids(q), ElementsAre("d1"));
+  q = {};
+  q.job_id = 43;
+  EXPECT_THAT(Ids(q), ElementsAre());
   q = {};
   q.kind = RecordKind::kAttestation;
   EXPECT_THAT(Ids(q), ElementsAre("d1/att"));
@@ -329,8 +337,39 @@ TEST_F(AuditLogTest, OfflineVerificationTrustsOnlyTheGivenKey) {
   EXPECT_EQ(bad.problem, "checkpoint 1: signature does not verify with the trusted public key");
   EXPECT_EQ(VerifyDatabase(options_.path, "not a key").problem,
             "the trusted public key is not an Ed25519 public key in PEM");
-  EXPECT_THAT(VerifyDatabase(dir_ + "/missing.db", key).problem,
-              HasSubstr("audit log " + dir_ + "/missing.db: cannot open"));
+  absl::StatusOr<VerifyReport> missing = VerifyDatabaseCopy(dir_ + "/missing.db", key);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().message(), "audit log " + dir_ + "/missing.db: no such file");
+  EXPECT_FALSE(fs::exists(dir_ + "/missing.db"));
+}
+
+// What docs/audit-log.md tells an auditor to do: copy the live log with SQLite's backup (a
+// plain copy of the database file misses what is still in the WAL), then verify the copy,
+// which is read as an immutable file: nothing appears beside the evidence.
+TEST_F(AuditLogTest, ABackupCopyVerifiesOfflineAndNothingIsWrittenBesideIt) {
+  Open();
+  Fill();
+  std::string key = PublicKey();
+  ASSERT_TRUE(fs::exists(options_.path + "-wal"));  // the live log is in WAL mode
+  sqlite3* live = nullptr;
+  sqlite3* copy = nullptr;
+  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &live), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open((dir_ + "/copy.db").c_str(), &copy), SQLITE_OK);
+  sqlite3_backup* b = sqlite3_backup_init(copy, "main", live, "main");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(sqlite3_backup_step(b, -1), SQLITE_DONE);
+  sqlite3_backup_finish(b);
+  sqlite3_close(copy);
+  sqlite3_close(live);
+  ASSERT_TRUE(fs::exists(dir_ + "/copy.db"));
+  ASSERT_FALSE(fs::exists(dir_ + "/copy.db-wal"));
+  fs::permissions(dir_ + "/copy.db", fs::perms::owner_read);
+  absl::StatusOr<VerifyReport> r = VerifyDatabaseCopy(dir_ + "/copy.db", key);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->ok) << r->problem;
+  EXPECT_EQ(r->records_checked, 5);
+  EXPECT_FALSE(fs::exists(dir_ + "/copy.db-wal"));
+  EXPECT_FALSE(fs::exists(dir_ + "/copy.db-shm"));
 }
 
 TEST_F(AuditLogTest, AutomaticCheckpoints) {
@@ -558,8 +597,112 @@ TEST_F(AuditLogTest, RefusesANewerSchema) {
   Sql("UPDATE meta SET value = '9' WHERE key = 'schema_version'");
   auto log = AuditLog::Open(options_);
   ASSERT_FALSE(log.ok());
-  EXPECT_EQ(log.status().message(), "audit log " + options_.path +
-                                        " has schema version 9; this sovereignd reads version 1");
+  EXPECT_EQ(log.status().message(),
+            "audit log " + options_.path +
+                " has schema version 9; this sovereignd reads versions 1 to 2");
+}
+
+// A log written by the first schema (no index over every record's decision id) is brought up
+// to date when opened: the index appears, the records and their chain are untouched, and the
+// look-ups by decision id use it instead of a scan of every record.
+TEST_F(AuditLogTest, AVersionOneLogGetsTheDecisionIndex) {
+  Open();
+  Fill();
+  log_.reset();
+  Sql("DROP INDEX records_decision_all; "
+      "CREATE INDEX records_attestation ON records(decision_id, seq) WHERE kind = 1; "
+      "UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+  auto plan = [&](const std::string& sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    std::string out;
+    EXPECT_EQ(sqlite3_prepare_v2(db, ("EXPLAIN QUERY PLAN " + sql).c_str(), -1, &st, nullptr),
+              SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      absl::StrAppend(&out, reinterpret_cast<const char*>(sqlite3_column_text(st, 3)), "\n");
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+  };
+  // What `audit list --decision` and `audit show` ask.
+  const std::string by_decision =
+      "SELECT seq FROM records r WHERE r.decision_id = 'd1' ORDER BY r.seq DESC LIMIT 100";
+  EXPECT_THAT(plan(by_decision), HasSubstr("SCAN r"));
+  Open();
+  EXPECT_THAT(plan(by_decision), HasSubstr("INDEX records_decision_all"));
+  EXPECT_THAT(plan("SELECT seq FROM records r WHERE r.decision_id = 'd1' AND +r.kind = 1"),
+              HasSubstr("INDEX records_decision_all"));
+  AuditQuery d1;
+  d1.decision_id = "d1";
+  EXPECT_THAT(Ids(d1), ElementsAre("d1/att", "d1"));
+  VerifyReport v = log_->Verify();
+  EXPECT_TRUE(v.ok) << v.problem;
+  EXPECT_EQ(v.records_checked, 5);
+  log_.reset();
+  Open();  // and again: nothing left to do
+  EXPECT_EQ(log_->HeadSeq(), 5);
+}
+
+TEST_F(AuditLogTest, RegisterVersionFilterTakesAPrefix) {
+  Open();
+  Fill();
+  AuditRecord other = Decision("d5", "alice", {"patients-eu"}, "eu");
+  other.register_version = "b" + std::string(63, '0');
+  ASSERT_TRUE(log_->Append(other).ok());
+  AuditQuery q;
+  q.register_version = "bbbb";
+  EXPECT_THAT(Ids(q), ElementsAre());
+  q.register_version = "b000";
+  EXPECT_THAT(Ids(q), ElementsAre("d5"));
+  q.register_version = std::string(64, 'a');
+  EXPECT_THAT(Ids(q), ElementsAre("d4", "d3", "d2", "d1"));
+}
+
+TEST_F(AuditLogTest, RegionsInTheLogAreKnown) {
+  Open();
+  Fill();
+  EXPECT_TRUE(*log_->HasRegion("us"));
+  EXPECT_FALSE(*log_->HasRegion("eu-west"));
+}
+
+// Placements by the plugin that nothing explains yet: not reject, not a placement with a job
+// id, not one made over gRPC; gone once an attestation or an outcome names the decision.
+TEST_F(AuditLogTest, UnexplainedPlacementsAreThePluginsWithoutAttestationOrOutcome) {
+  Open();
+  auto plugin = [&](const std::string& id, const std::string& verdict = "place") {
+    AuditRecord r = Decision(id, "alice", {"patients-eu"}, "eu", verdict);
+    r.caller = "uid=1000(alice) via job_submit/sovereign";
+    return r;
+  };
+  ASSERT_TRUE(log_->Append(plugin("p1")).ok());
+  ASSERT_TRUE(log_->Append(plugin("p2")).ok());
+  ASSERT_TRUE(log_->Append(plugin("p3", "reject")).ok());
+  ASSERT_TRUE(log_->Append(Decision("g1", "alice", {"patients-eu"}, "eu")).ok());
+  ASSERT_TRUE(log_->Append(plugin("p4")).ok());
+  AuditRecord outcome;
+  outcome.kind = RecordKind::kOutcome;
+  outcome.decision_id = "p2";
+  outcome.job_id = 7;
+  outcome.verdict = "cancelled";
+  ASSERT_TRUE(log_->Append(outcome).ok());
+  auto ids = [&](int64_t after, int limit) {
+    std::vector<std::string> out;
+    auto r = log_->UnexplainedPlacements(after, limit);
+    EXPECT_TRUE(r.ok()) << r.status();
+    for (const AuditRecord& rec : *r) {
+      out.push_back(rec.decision_id);
+    }
+    return out;
+  };
+  EXPECT_THAT(ids(0, 100), ElementsAre("p1", "p4"));
+  EXPECT_THAT(ids(0, 1), ElementsAre("p1"));
+  EXPECT_THAT(ids(1, 100), ElementsAre("p4"));
+  // The outcome binds the placement to job 7.
+  AuditQuery job;
+  job.job_id = 7;
+  EXPECT_THAT(Ids(job), ElementsAre("p2/out", "p2"));
 }
 
 TEST_F(AuditLogTest, UnwritablePathIsNamed) {
