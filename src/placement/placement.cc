@@ -42,8 +42,11 @@ struct Work {
   const ClusterView& view;
   const Register& reg;
   Decision& d;
+  const Account* account = nullptr;      // the job's account, if the register knows it
   std::vector<const Dataset*> datasets;  // the labels, resolved
   std::optional<Residency> residency;    // where they may be processed (site level)
+  int eligible = 0;                      // partitions that could run the job now
+  bool any_requested_compliant = false;  // a compliant partition was requested (or no -p)
 };
 
 void Reject(Decision& d, RejectCode code, std::string reason) {
@@ -52,8 +55,8 @@ void Reject(Decision& d, RejectCode code, std::string reason) {
   d.reason = std::move(reason);
 }
 
-// Steps 1-2: labels, limits, unknown datasets, authorisation. False when rejected.
-bool ResolveLabels(Work& w) {
+// Step 1: the request's own figures and dataset names are within bounds. False when rejected.
+bool CheckRequest(Work& w) {
   const JobRequest& req = w.req;
   const Policy& policy = w.reg.policy();
   if (req.gpus < 0 || req.gpus > kMaxGpus || req.nodes < 0 || req.nodes > kMaxGpus ||
@@ -74,9 +77,18 @@ bool ResolveLabels(Work& w) {
       return false;
     }
   }
+  return true;
+}
+
+// Step 2: the job's datasets, those it names and those its account implies, each found in the
+// register. False when rejected.
+bool ResolveDatasets(Work& w) {
+  const JobRequest& req = w.req;
+  const Policy& policy = w.reg.policy();
   std::vector<std::string>& labels = w.d.labels;
   labels = req.datasets;
-  const Account* account = req.account.empty() ? nullptr : w.reg.FindAccount(req.account);
+  w.account = req.account.empty() ? nullptr : w.reg.FindAccount(req.account);
+  const Account* account = w.account;
   if (account != nullptr) {
     labels.insert(labels.end(), account->datasets.begin(), account->datasets.end());
   }
@@ -110,6 +122,13 @@ bool ResolveLabels(Work& w) {
     }
     w.datasets.push_back(ds);
   }
+  return true;
+}
+
+// Step 3: the user, or one of their groups, may use every dataset. False when rejected.
+bool CheckAccess(Work& w) {
+  const JobRequest& req = w.req;
+  const Account* account = w.account;
   for (const Dataset* ds : w.datasets) {
     if (ds->OpenToAll()) {
       continue;
@@ -149,7 +168,7 @@ bool ResolveLabels(Work& w) {
   return true;
 }
 
-// Step 3: allowed regions and accepted operator jurisdictions. False when rejected.
+// Step 4: allowed regions and accepted operator jurisdictions. False when rejected.
 bool ResolveRegions(Work& w) {
   const Register& reg = w.reg;
   w.residency = Residency::Of(w.datasets, reg);
@@ -192,6 +211,105 @@ bool ResolveRegions(Work& w) {
          absl::StrCat("datasets ", absl::StrJoin(all, ", "),
                       " have no region in common; submit them as separate jobs"));
   return false;
+}
+
+// The partitions named with -p, as one flag per register partition (empty: the job named none).
+std::vector<char> RequestedPartitions(const Work& w) {
+  std::vector<char> requested;
+  if (!w.req.partitions.empty()) {
+    requested.assign(w.reg.partitions().size(), 0);
+    for (const std::string& name : w.req.partitions) {
+      int i = w.reg.PartitionIndex(name);
+      if (i >= 0) {
+        requested[i] = 1;
+      }
+    }
+  }
+  return requested;
+}
+
+// The job's size and cost on partition `c.partition`: nodes, GPUs per node, energy, CO2 and
+// GPUs free. Returns the GPUs the job needs on each node.
+int SizeAndCost(const Work& w, double hours, Candidate& c) {
+  const JobRequest& request = w.req;
+  const Register::PartitionFigures& f = w.reg.figures(c.partition);
+  const ClusterView::Live& live = w.view.live(c.partition);
+  // The hardware as Slurm reports it, where the view knows it: a register may promise more.
+  const int gpn = live.present && live.gpus_per_node >= 0 ? live.gpus_per_node : f.gpus_per_node;
+  c.gpus_per_node = gpn;
+  int per_node;
+  if (request.nodes > 0) {
+    c.nodes = request.nodes;
+    per_node = (request.gpus + request.nodes - 1) / request.nodes;
+  } else {
+    // One node in the common case; divide only for jobs larger than a node.
+    c.nodes = request.gpus <= gpn || gpn == 0 ? 1 : (request.gpus + gpn - 1) / gpn;
+    per_node = gpn == 0 ? request.gpus : std::min(request.gpus, gpn);  // 0: nodes without GPUs
+  }
+  c.energy_kwh = (request.gpus * f.gpu_watts + c.nodes * f.node_watts) * hours * f.pue / 1000.0;
+  c.jobs_per_kwh = c.energy_kwh > 0 ? 1.0 / c.energy_kwh : 0;
+  c.co2_grams = c.energy_kwh * f.carbon_intensity;
+  c.free_gpus = live.present ? live.gpus_free : 0;
+  return per_node;
+}
+
+// Why partition `c.partition` cannot take the job (residency first, then -p, then the
+// cluster's state and size), or kEligible.
+Exclusion ExclusionOf(const Work& w, const Candidate& c, SiteRule rule, bool not_requested,
+                      int per_node) {
+  if (rule == SiteRule::kRegion) {
+    return Exclusion::kRegionNotAllowed;
+  }
+  if (rule == SiteRule::kJurisdiction) {
+    return Exclusion::kJurisdictionNotAccepted;
+  }
+  if (not_requested) {
+    return Exclusion::kNotRequested;
+  }
+  const ClusterView::Live& live = w.view.live(c.partition);
+  if (!live.present) {
+    return Exclusion::kNotInCluster;
+  }
+  if (!live.up) {
+    return Exclusion::kNotUp;
+  }
+  if (!w.req.gpu_type.empty() && w.req.gpu_type != w.reg.partitions()[c.partition].gpu_type) {
+    return Exclusion::kGpuTypeMismatch;
+  }
+  if (per_node > c.gpus_per_node) {
+    return Exclusion::kTooFewGpusPerNode;
+  }
+  if (c.nodes > live.nodes_up) {
+    return Exclusion::kTooFewNodes;
+  }
+  return Exclusion::kEligible;
+}
+
+// Step 5: every partition gets a row with its figures and why it is excluded, also when the
+// regions conflict, so that explain can show what an excluded partition would have cost.
+void JudgePartitions(Work& w, bool regions_ok) {
+  const size_t n = w.reg.partitions().size();
+  const std::vector<char> requested = RequestedPartitions(w);
+  const double hours = absl::ToDoubleHours(w.req.time_limit > absl::ZeroDuration()
+                                               ? w.req.time_limit
+                                               : w.reg.policy().default_time_limit);
+  w.d.candidates.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    Candidate& c = w.d.candidates[i];
+    c.partition = static_cast<int>(i);
+    const int per_node = SizeAndCost(w, hours, c);
+    const SiteRule rule =
+        regions_ok ? w.residency->site_rule(w.reg.figures(c.partition).site) : SiteRule::kRegion;
+    c.exclusion = ExclusionOf(w, c, rule, !requested.empty() && !requested[i], per_node);
+    if (c.exclusion != Exclusion::kRegionNotAllowed &&
+        c.exclusion != Exclusion::kJurisdictionNotAccepted &&
+        c.exclusion != Exclusion::kNotRequested) {
+      w.any_requested_compliant = true;  // compliant and (if the user named partitions) requested
+    }
+    if (c.exclusion == Exclusion::kEligible) {
+      ++w.eligible;
+    }
+  }
 }
 
 // "dataset patients-eu may only be processed in region eu" (or the unlabelled policy).
@@ -303,6 +421,185 @@ std::optional<std::string> LargerThanAnyPartition(const Work& w) {
                       " GPUs each (", all, " GPUs); ", hint);
 }
 
+// Partitions compliant with the residency rules, whatever their state: what the user may use.
+std::vector<std::string> UsablePartitions(const Work& w) {
+  std::vector<std::string> names;
+  for (const Candidate& c : w.d.candidates) {
+    if (c.exclusion != Exclusion::kRegionNotAllowed &&
+        c.exclusion != Exclusion::kJurisdictionNotAccepted) {
+      names.push_back(w.reg.partitions()[c.partition].name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Step 6: the job named partitions with -p and none of them is compliant. True when rejected.
+bool RejectRequestedOutside(Work& w) {
+  const JobRequest& request = w.req;
+  if (request.partitions.empty() || w.any_requested_compliant) {
+    return false;
+  }
+  const Register& reg = w.reg;
+  Decision& d = w.d;
+  std::vector<std::string> names = UsablePartitions(w);
+  std::vector<std::string> unknown;
+  // Requested partitions inside the allowed regions, refused only for their operator's
+  // jurisdiction: the residency rule alone would not say why.
+  std::vector<std::string> operator_refused;
+  for (const std::string& name : request.partitions) {
+    const int i = reg.PartitionIndex(name);
+    if (i < 0) {
+      unknown.push_back(name);
+    } else if (d.candidates[i].exclusion == Exclusion::kJurisdictionNotAccepted) {
+      operator_refused.push_back(
+          absl::StrCat("partition ", name, ": ", DescribeExclusion(d.candidates[i], d, reg)));
+    }
+  }
+  const std::string not_registered =
+      absl::StrCat(unknown.size() == 1 ? "partition " : "partitions ",
+                   absl::StrJoin(unknown, ", "), unknown.size() == 1 ? " is" : " are",
+                   " not in the sovereignty register");
+  std::string what;
+  if (unknown.size() == request.partitions.size()) {
+    what = not_registered;
+  } else if (unknown.size() + operator_refused.size() == request.partitions.size()) {
+    what = absl::StrJoin(operator_refused, "; ");
+    if (!unknown.empty()) {
+      absl::StrAppend(&what, "; ", not_registered);
+    }
+  } else {
+    what = ResidencyRule(w);
+  }
+  Reject(d, RejectCode::kPartitionOutsideRegion,
+         absl::StrCat(what, "; partitions you may use: ",
+                      names.empty() ? "none" : absl::StrJoin(names, ", ")));
+  return true;
+}
+
+// Step 7: no partition can run the job now; say the most useful reason. True when rejected.
+bool RejectNoCandidate(Work& w) {
+  if (w.eligible != 0) {
+    return false;
+  }
+  Decision& d = w.d;
+  if (std::optional<std::string> why = GpuTypeNotAllowed(w); why.has_value()) {
+    Reject(d, RejectCode::kNoCandidate, *std::move(why));
+    return true;
+  }
+  if (std::optional<std::string> why = LargerThanAnyPartition(w); why.has_value()) {
+    Reject(d, RejectCode::kNoCandidate, *std::move(why));
+    return true;
+  }
+  std::vector<std::string> why;
+  // Whether a smaller or different job could run now, or only a partition coming back up.
+  bool any_size_limit = false;
+  for (const Candidate& c : d.candidates) {
+    if (c.exclusion != Exclusion::kRegionNotAllowed &&
+        c.exclusion != Exclusion::kJurisdictionNotAccepted &&
+        c.exclusion != Exclusion::kNotRequested) {
+      why.push_back(absl::StrCat(w.reg.partitions()[c.partition].name, ": ",
+                                 DescribeExclusion(c, d, w.reg)));
+      any_size_limit = any_size_limit || (c.exclusion != Exclusion::kNotUp &&
+                                          c.exclusion != Exclusion::kNotInCluster);
+    }
+  }
+  if (why.empty()) {
+    Reject(d, RejectCode::kNoCandidate,
+           absl::StrCat(ResidencyRule(w), ", and no partition there is run by an operator "
+                        "under a jurisdiction the datasets accept"));
+  } else {
+    Reject(d, RejectCode::kNoCandidate,
+           absl::StrCat("no compliant partition can run this job now (", absl::StrJoin(why, "; "),
+                        any_size_limit ? "); ask for fewer GPUs or another GPU type"
+                                       : "); try again when one of them is up, or ask your "
+                                         "cluster admins"));
+  }
+  return true;
+}
+
+// An eligible partition's place in the ranking. A partition without the job's GPUs free now
+// ranks after every one that has them: the job would queue there while a compliant partition
+// could run it at once.
+struct RankKey {
+  bool busy;
+  int64_t primary, secondary;
+  int free_gpus;
+  int index;
+};
+
+// Step 8: rank the eligible partitions: GPUs free now, then the objective, the other figure,
+// most free GPUs, register order. Sets each one's rank; returns them best first.
+std::vector<RankKey> Rank(Work& w, bool by_energy) {
+  // Figures are compared as integers at a fixed resolution (1e-9 kWh, 1e-6 g), so that figures
+  // equal up to rounding tie, and the sort compares integers, not doubles with a tolerance.
+  std::vector<RankKey> order;
+  order.reserve(w.eligible);
+  for (size_t i = 0; i < w.d.candidates.size(); ++i) {
+    const Candidate& c = w.d.candidates[i];
+    if (c.exclusion == Exclusion::kEligible) {
+      int64_t energy = std::llround(c.energy_kwh * 1e9);
+      int64_t co2 = std::llround(c.co2_grams * 1e6);
+      order.push_back({c.free_gpus < w.req.gpus, by_energy ? energy : co2,
+                       by_energy ? co2 : energy, c.free_gpus, static_cast<int>(i)});
+    }
+  }
+  std::sort(order.begin(), order.end(), [](const RankKey& x, const RankKey& y) {
+    if (x.busy != y.busy) {
+      return !x.busy;
+    }
+    if (x.primary != y.primary) {
+      return x.primary < y.primary;
+    }
+    if (x.secondary != y.secondary) {
+      return x.secondary < y.secondary;
+    }
+    if (x.free_gpus != y.free_gpus) {
+      return x.free_gpus > y.free_gpus;
+    }
+    return x.index < y.index;
+  });
+  for (size_t r = 0; r < order.size(); ++r) {
+    w.d.candidates[order[r].index].rank = static_cast<int>(r) + 1;
+  }
+  return order;
+}
+
+// Step 9: place the job on the best partition and say why it won.
+void Choose(Work& w, const std::vector<RankKey>& order, bool by_energy) {
+  const Register& reg = w.reg;
+  Decision& d = w.d;
+  const Candidate& best = d.candidates[order[0].index];
+  d.verdict = Verdict::kPlace;
+  d.code = RejectCode::kNone;
+  d.partition = best.partition;
+  d.partition_name = reg.partitions()[best.partition].name;
+  d.region = reg.regions()[reg.RegionOfPartition(best.partition)].name;
+  d.reason = absl::StrFormat(
+      "placed on %s (region %s): %s kWh, %s gCO2 estimated; best of %d compliant "
+      "partition%s by %s",
+      d.partition_name, d.region, Estimate(best.energy_kwh), Estimate(best.co2_grams), w.eligible,
+      w.eligible == 1 ? "" : "s", by_energy ? "energy" : "carbon");
+  if (order[0].busy) {
+    absl::StrAppend(&d.reason, "; none has ", w.req.gpus, " GPUs free now (", best.free_gpus,
+                    " free here): the job waits in its queue");
+  } else {
+    // The most efficient partition, had its GPUs been free.
+    const RankKey* efficient = &order[0];
+    for (const RankKey& k : order) {
+      if (k.primary < efficient->primary) {
+        efficient = &k;
+      }
+    }
+    if (efficient != &order[0]) {
+      absl::StrAppend(&d.reason, " among those with ", w.req.gpus, " GPUs free now (",
+                      reg.partitions()[efficient->index].name, " would use less ",
+                      by_energy ? "energy" : "carbon", " but has ", efficient->free_gpus,
+                      " free)");
+    }
+  }
+}
+
 }  // namespace
 
 std::string_view VerdictName(Verdict v) { return v == Verdict::kPlace ? "place" : "reject"; }
@@ -361,242 +658,24 @@ std::string_view ExclusionName(Exclusion e) {
   return "unknown";
 }
 
+// The steps above, in order. A rejection ends the decision, except a region conflict: every
+// partition still gets its row, for explain.
 Decision Decide(const JobRequest& request, const ClusterView& view, const Register& reg,
                 absl::Time now) {
   Decision d;
   d.decided_at = now;
   d.register_version = reg.version();
-  Work w{request, view, reg, d, {}, std::nullopt};
-  if (!ResolveLabels(w)) {
+  Work w{request, view, reg, d};
+  if (!CheckRequest(w) || !ResolveDatasets(w) || !CheckAccess(w)) {
     return d;
   }
   const bool regions_ok = ResolveRegions(w);
-
-  // Step 4-5: every partition gets a row; figures are computed for all of them so that
-  // explain can show what an excluded partition would have cost.
-  const size_t n = reg.partitions().size();
-  std::vector<char> requested;
-  if (!request.partitions.empty()) {
-    requested.assign(n, 0);
-    for (const std::string& name : request.partitions) {
-      int i = reg.PartitionIndex(name);
-      if (i >= 0) {
-        requested[i] = 1;
-      }
-    }
-  }
-  const double hours =
-      absl::ToDoubleHours(request.time_limit > absl::ZeroDuration() ? request.time_limit
-                                                                    : reg.policy().default_time_limit);
-  d.candidates.resize(n);
-  int eligible = 0;
-  bool any_requested_compliant = false;
-  for (size_t i = 0; i < n; ++i) {
-    const int pi = static_cast<int>(i);
-    const Register::PartitionFigures& f = reg.figures(pi);
-    const ClusterView::Live& live = view.live(pi);
-    Candidate& c = d.candidates[i];
-    c.partition = pi;
-    // The hardware as Slurm reports it, where the view knows it: a register may promise more.
-    const int gpn = live.present && live.gpus_per_node >= 0 ? live.gpus_per_node : f.gpus_per_node;
-    c.gpus_per_node = gpn;
-    int per_node;
-    if (request.nodes > 0) {
-      c.nodes = request.nodes;
-      per_node = (request.gpus + request.nodes - 1) / request.nodes;
-    } else {
-      // One node in the common case; divide only for jobs larger than a node.
-      c.nodes = request.gpus <= gpn || gpn == 0 ? 1 : (request.gpus + gpn - 1) / gpn;
-      per_node = gpn == 0 ? request.gpus : std::min(request.gpus, gpn);  // 0: nodes without GPUs
-    }
-    c.energy_kwh = (request.gpus * f.gpu_watts + c.nodes * f.node_watts) * hours * f.pue / 1000.0;
-    c.jobs_per_kwh = c.energy_kwh > 0 ? 1.0 / c.energy_kwh : 0;
-    c.co2_grams = c.energy_kwh * f.carbon_intensity;
-    c.free_gpus = live.present ? live.gpus_free : 0;
-
-    const SiteRule rule = regions_ok ? w.residency->site_rule(f.site) : SiteRule::kRegion;
-    if (rule == SiteRule::kRegion) {
-      c.exclusion = Exclusion::kRegionNotAllowed;
-    } else if (rule == SiteRule::kJurisdiction) {
-      c.exclusion = Exclusion::kJurisdictionNotAccepted;
-    } else if (!requested.empty() && !requested[i]) {
-      c.exclusion = Exclusion::kNotRequested;
-    } else {
-      // Compliant and (if the user named partitions) requested.
-      any_requested_compliant = true;
-      if (!live.present) {
-        c.exclusion = Exclusion::kNotInCluster;
-      } else if (!live.up) {
-        c.exclusion = Exclusion::kNotUp;
-      } else if (!request.gpu_type.empty() && request.gpu_type != reg.partitions()[i].gpu_type) {
-        c.exclusion = Exclusion::kGpuTypeMismatch;
-      } else if (per_node > gpn) {
-        c.exclusion = Exclusion::kTooFewGpusPerNode;
-      } else if (c.nodes > live.nodes_up) {
-        c.exclusion = Exclusion::kTooFewNodes;
-      } else {
-        c.exclusion = Exclusion::kEligible;
-        ++eligible;
-      }
-    }
-  }
-  if (!regions_ok) {
+  JudgePartitions(w, regions_ok);
+  if (!regions_ok || RejectRequestedOutside(w) || RejectNoCandidate(w)) {
     return d;
   }
-
-  // Partitions compliant with the residency rules, whatever their state: what the user may use.
-  auto usable_names = [&] {
-    std::vector<std::string> names;
-    for (const Candidate& c : d.candidates) {
-      if (c.exclusion != Exclusion::kRegionNotAllowed &&
-          c.exclusion != Exclusion::kJurisdictionNotAccepted) {
-        names.push_back(reg.partitions()[c.partition].name);
-      }
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-  };
-  if (!requested.empty() && !any_requested_compliant) {
-    std::vector<std::string> names = usable_names();
-    std::vector<std::string> unknown;
-    // Requested partitions inside the allowed regions, refused only for their operator's
-    // jurisdiction: the residency rule alone would not say why.
-    std::vector<std::string> operator_refused;
-    for (const std::string& name : request.partitions) {
-      const int i = reg.PartitionIndex(name);
-      if (i < 0) {
-        unknown.push_back(name);
-      } else if (d.candidates[i].exclusion == Exclusion::kJurisdictionNotAccepted) {
-        operator_refused.push_back(
-            absl::StrCat("partition ", name, ": ", DescribeExclusion(d.candidates[i], d, reg)));
-      }
-    }
-    const std::string not_registered =
-        absl::StrCat(unknown.size() == 1 ? "partition " : "partitions ",
-                     absl::StrJoin(unknown, ", "), unknown.size() == 1 ? " is" : " are",
-                     " not in the sovereignty register");
-    std::string what;
-    if (unknown.size() == request.partitions.size()) {
-      what = not_registered;
-    } else if (unknown.size() + operator_refused.size() == request.partitions.size()) {
-      what = absl::StrJoin(operator_refused, "; ");
-      if (!unknown.empty()) {
-        absl::StrAppend(&what, "; ", not_registered);
-      }
-    } else {
-      what = ResidencyRule(w);
-    }
-    Reject(d, RejectCode::kPartitionOutsideRegion,
-           absl::StrCat(what, "; partitions you may use: ",
-                        names.empty() ? "none" : absl::StrJoin(names, ", ")));
-    return d;
-  }
-  if (eligible == 0) {
-    if (std::optional<std::string> why = GpuTypeNotAllowed(w); why.has_value()) {
-      Reject(d, RejectCode::kNoCandidate, *std::move(why));
-      return d;
-    }
-    if (std::optional<std::string> why = LargerThanAnyPartition(w); why.has_value()) {
-      Reject(d, RejectCode::kNoCandidate, *std::move(why));
-      return d;
-    }
-    std::vector<std::string> why;
-    // Whether a smaller or different job could run now, or only a partition coming back up.
-    bool any_size_limit = false;
-    for (const Candidate& c : d.candidates) {
-      if (c.exclusion != Exclusion::kRegionNotAllowed &&
-          c.exclusion != Exclusion::kJurisdictionNotAccepted &&
-          c.exclusion != Exclusion::kNotRequested) {
-        why.push_back(absl::StrCat(reg.partitions()[c.partition].name, ": ",
-                                   DescribeExclusion(c, d, reg)));
-        any_size_limit = any_size_limit || (c.exclusion != Exclusion::kNotUp &&
-                                            c.exclusion != Exclusion::kNotInCluster);
-      }
-    }
-    if (why.empty()) {
-      Reject(d, RejectCode::kNoCandidate,
-             absl::StrCat(ResidencyRule(w), ", and no partition there is run by an operator "
-                          "under a jurisdiction the datasets accept"));
-    } else {
-      Reject(d, RejectCode::kNoCandidate,
-             absl::StrCat("no compliant partition can run this job now (", absl::StrJoin(why, "; "),
-                          any_size_limit ? "); ask for fewer GPUs or another GPU type"
-                                         : "); try again when one of them is up, or ask your "
-                                           "cluster admins"));
-    }
-    return d;
-  }
-
-  // Rank: GPUs free now, then the objective, the other figure, most free GPUs, register order.
-  // Figures are compared as integers at a fixed resolution (1e-9 kWh, 1e-6 g), so that figures
-  // equal up to rounding tie, and the sort compares integers, not doubles with a tolerance.
   const bool by_energy = reg.policy().objective == Objective::kEnergy;
-  // A partition without the job's GPUs free now ranks after every one that has them: the job
-  // would queue there while a compliant partition could run it at once.
-  struct Key {
-    bool busy;
-    int64_t primary, secondary;
-    int free_gpus;
-    int index;
-  };
-  std::vector<Key> order;
-  order.reserve(eligible);
-  for (size_t i = 0; i < n; ++i) {
-    const Candidate& c = d.candidates[i];
-    if (c.exclusion == Exclusion::kEligible) {
-      int64_t energy = std::llround(c.energy_kwh * 1e9);
-      int64_t co2 = std::llround(c.co2_grams * 1e6);
-      order.push_back({c.free_gpus < request.gpus, by_energy ? energy : co2,
-                       by_energy ? co2 : energy, c.free_gpus, static_cast<int>(i)});
-    }
-  }
-  std::sort(order.begin(), order.end(), [](const Key& x, const Key& y) {
-    if (x.busy != y.busy) {
-      return !x.busy;
-    }
-    if (x.primary != y.primary) {
-      return x.primary < y.primary;
-    }
-    if (x.secondary != y.secondary) {
-      return x.secondary < y.secondary;
-    }
-    if (x.free_gpus != y.free_gpus) {
-      return x.free_gpus > y.free_gpus;
-    }
-    return x.index < y.index;
-  });
-  for (size_t r = 0; r < order.size(); ++r) {
-    d.candidates[order[r].index].rank = static_cast<int>(r) + 1;
-  }
-  const Candidate& best = d.candidates[order[0].index];
-  d.verdict = Verdict::kPlace;
-  d.code = RejectCode::kNone;
-  d.partition = best.partition;
-  d.partition_name = reg.partitions()[best.partition].name;
-  d.region = reg.regions()[reg.RegionOfPartition(best.partition)].name;
-  d.reason = absl::StrFormat(
-      "placed on %s (region %s): %s kWh, %s gCO2 estimated; best of %d compliant "
-      "partition%s by %s",
-      d.partition_name, d.region, Estimate(best.energy_kwh), Estimate(best.co2_grams), eligible,
-      eligible == 1 ? "" : "s", by_energy ? "energy" : "carbon");
-  if (order[0].busy) {
-    absl::StrAppend(&d.reason, "; none has ", request.gpus, " GPUs free now (", best.free_gpus,
-                    " free here): the job waits in its queue");
-  } else {
-    // The most efficient partition, had its GPUs been free.
-    const Key* efficient = &order[0];
-    for (const Key& k : order) {
-      if (k.primary < efficient->primary) {
-        efficient = &k;
-      }
-    }
-    if (efficient != &order[0]) {
-      absl::StrAppend(&d.reason, " among those with ", request.gpus, " GPUs free now (",
-                      reg.partitions()[efficient->index].name, " would use less ",
-                      by_energy ? "energy" : "carbon", " but has ", efficient->free_gpus,
-                      " free)");
-    }
-  }
+  Choose(w, Rank(w, by_energy), by_energy);
   return d;
 }
 
