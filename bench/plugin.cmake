@@ -1,6 +1,5 @@
 # job_submit() latency measured by dlopening the real plugin (a load generator, not Google
 # Benchmark: it reports percentiles).
-find_library(SLURM_LIBRARY slurm REQUIRED)
 add_executable(plugin_latency plugin_latency.cc)
 target_link_libraries(plugin_latency PRIVATE sovereign_snapshot ${SLURM_LIBRARY} ${CMAKE_DL_LIBS})
 target_compile_definitions(plugin_latency PRIVATE SOVEREIGN_SOURCE_DIR="${PROJECT_SOURCE_DIR}")

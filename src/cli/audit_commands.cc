@@ -142,19 +142,16 @@ int List(const GlobalOptions& g, const AuditArgs& a) {
     }
   }
   all.set_next_page_token(token);
-  if (g.json) {
-    std::cout << ToJson(all) << "\n";
-    return kExitOk;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const v1::AuditRecord& r : all.records()) {
-    rows.push_back(Row(r));
-  }
-  std::cout << FormatTable(Header(), rows);
-  if (!all.next_page_token().empty()) {
-    std::cout << "more: --page-token " << all.next_page_token() << "\n";
-  }
-  return kExitOk;
+  return PrintAnswer(g, all, PrintJson, [](const v1::ListDecisionsResponse& all) {
+    std::vector<std::vector<std::string>> rows;
+    for (const v1::AuditRecord& r : all.records()) {
+      rows.push_back(Row(r));
+    }
+    std::cout << FormatTable(Header(), rows);
+    if (!all.next_page_token().empty()) {
+      std::cout << "more: --page-token " << all.next_page_token() << "\n";
+    }
+  });
 }
 
 // The nodes an attestation names ("fr-a100-1,fr-a100-2"), from its body; its violation, if any.
@@ -204,18 +201,9 @@ std::string OutcomeText(const v1::AuditRecord& o) {
   return absl::StrCat(o.verdict(), ": ", text("why"));
 }
 
-int Show(const GlobalOptions& g, const AuditArgs& a) {
-  v1::GetDecisionRequest req;
-  req.set_decision_id(a.decision_id);
-  v1::GetDecisionResponse resp;
-  if (int rc = CallDaemon<v1::AuditService>(g, &v1::AuditService::Stub::GetDecision, req, &resp);
-      rc != kExitOk) {
-    return rc;
-  }
-  if (g.json) {
-    std::cout << ToJson(resp) << "\n";
-    return kExitOk;
-  }
+// audit show without --json: the record, field by field, then where the job ran and how it
+// ended.
+void PrintDecisionTable(const v1::GetDecisionResponse& resp) {
   const v1::AuditRecord& r = resp.record();
   std::cout << "decision:   " << r.decision_id() << " (seq " << r.seq() << ")\n"
             << "time:       " << FormatTime(r.time().seconds()) << "\n"
@@ -242,7 +230,13 @@ int Show(const GlobalOptions& g, const AuditArgs& a) {
     std::cout << "outcome:    " << OutcomeText(o) << " (seq " << o.seq() << ", "
               << FormatTime(o.time().seconds()) << ")\n";
   }
-  return kExitOk;
+}
+
+int Show(const GlobalOptions& g, const AuditArgs& a) {
+  v1::GetDecisionRequest req;
+  req.set_decision_id(a.decision_id);
+  return CallAndPrint<v1::AuditService>(g, &v1::AuditService::Stub::GetDecision, req, PrintJson,
+                                        PrintDecisionTable);
 }
 
 int Watch(const GlobalOptions& g, const AuditArgs& a) {
@@ -284,16 +278,17 @@ int Watch(const GlobalOptions& g, const AuditArgs& a) {
   return kExitOk;
 }
 
+// A verification, of the daemon's log or of a copy (`what`); a broken chain is the answer "no".
 int PrintVerify(const GlobalOptions& g, const v1::VerifyResponse& r, const std::string& what) {
-  if (g.json) {
-    std::cout << ToJson(r) << "\n";
-  } else if (r.ok()) {
-    std::cout << what << " verified: " << r.records_checked() << " records, "
-              << r.checkpoints_checked() << " signed checkpoints, chain intact\n";
-  } else {
-    std::cout << what << " FAILED verification at record " << r.first_bad_seq() << ": "
-              << r.problem() << "\n";
-  }
+  PrintAnswer(g, r, PrintJson, [&what](const v1::VerifyResponse& r) {
+    if (r.ok()) {
+      std::cout << what << " verified: " << r.records_checked() << " records, "
+                << r.checkpoints_checked() << " signed checkpoints, chain intact\n";
+    } else {
+      std::cout << what << " FAILED verification at record " << r.first_bad_seq() << ": "
+                << r.problem() << "\n";
+    }
+  });
   return r.ok() ? kExitOk : kExitNo;
 }
 
@@ -320,16 +315,12 @@ int Verify(const GlobalOptions& g, const AuditArgs& a) {
     service::ToProto(*report, &r);
     return PrintVerify(g, r, a.db);
   }
-  auto channel = ConnectToDaemon(g.socket);
-  if (!channel.ok()) {
-    return ReportError(channel.status());
-  }
-  auto stub = v1::AuditService::NewStub(*channel);
   v1::VerifyResponse resp;
-  auto context = std::make_unique<grpc::ClientContext>();  // a long log takes a while
-  grpc::Status s = stub->Verify(context.get(), v1::VerifyRequest(), &resp);
-  if (!s.ok()) {
-    return ReportError(s, g.socket);
+  // No deadline: a long log takes a while.
+  if (int rc = CallDaemon<v1::AuditService>(g, &v1::AuditService::Stub::Verify,
+                                            v1::VerifyRequest(), &resp, CallDeadline::kNone);
+      rc != kExitOk) {
+    return rc;
   }
   return PrintVerify(g, resp, "audit log");
 }

@@ -40,15 +40,15 @@ using ClusterCheckOnlineFn = ClusterCheckReport (*)(const GlobalOptions& global,
                                                     const std::string& yaml,
                                                     const std::string& filename);
 
-// register validate: offline, against a slurm.conf with --slurm-conf, or (`online`, when
-// sovereignctl is built with its online commands) against the cluster sovereignd serves.
+// register validate: offline, against a slurm.conf with --slurm-conf, or (`online`:
+// sovereignctl passes ValidateClusterOnline) against the cluster sovereignd serves.
 void AddRegisterOfflineCommands(CLI::App& register_cmd, GlobalOptions& global, int* exit_code,
                                 ClusterCheckOnlineFn online = nullptr);
 // register apply|history|diff|rollback|show (against the daemon).
 void AddRegisterOnlineCommands(CLI::App& register_cmd, GlobalOptions& global, int* exit_code);
 // explain: offline with --register/--cluster; without --register, `online` asks the daemon
-// (ExplainOnline in explain_online.h, when sovereignctl is built with its online commands;
-// null: --register is required). `online` returns the exit code.
+// (sovereignctl passes ExplainOnline, explain_online.h; null, as in tests that link the
+// offline commands alone: --register is required). `online` returns the exit code.
 using ExplainOnlineFn = int (*)(const GlobalOptions& global, const JobRequest& request);
 void AddExplainCommand(CLI::App& app, GlobalOptions& global, int* exit_code,
                        ExplainOnlineFn online = nullptr);

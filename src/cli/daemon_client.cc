@@ -38,9 +38,11 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectToDaemon(const std::string
   return channel;
 }
 
-std::unique_ptr<grpc::ClientContext> CallContext() {
+std::unique_ptr<grpc::ClientContext> CallContext(CallDeadline deadline) {
   auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  if (deadline == CallDeadline::kDefault) {
+    context->set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  }
   return context;
 }
 
@@ -70,6 +72,10 @@ std::string ToJson(const google::protobuf::Message& message) {
   std::string out;
   (void)google::protobuf::util::MessageToJsonString(message, &out, options);
   return out;
+}
+
+void PrintJson(const google::protobuf::Message& message) {
+  std::cout << ToJson(message) << "\n";
 }
 
 std::string FormatTable(const std::vector<std::string>& header,

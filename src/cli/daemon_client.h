@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -22,8 +23,12 @@ namespace sovereign::cli {
 // when there is nothing to connect to (the socket file is missing, or nobody listens on it).
 absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectToDaemon(const std::string& socket);
 
-// A context with a deadline for one unary call.
-std::unique_ptr<grpc::ClientContext> CallContext();
+// How long one unary call may take: 30 seconds, or as long as it takes (audit verify reads
+// the whole log).
+enum class CallDeadline { kDefault, kNone };
+
+// A context for one unary call, with the deadline asked for.
+std::unique_ptr<grpc::ClientContext> CallContext(CallDeadline deadline = CallDeadline::kDefault);
 
 // Prints "sovereignctl: <message>" to stderr and returns the exit code for `status`:
 // 3 for UNAVAILABLE (daemon unreachable), 2 for INVALID_ARGUMENT, 1 otherwise.
@@ -37,18 +42,57 @@ template <typename Service, typename Request, typename Response>
 int CallDaemon(const GlobalOptions& global,
                grpc::Status (Service::Stub::*method)(grpc::ClientContext*, const Request&,
                                                      Response*),
-               const Request& request, Response* response) {
+               const Request& request, Response* response,
+               CallDeadline deadline = CallDeadline::kDefault) {
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = ConnectToDaemon(global.socket);
   if (!channel.ok()) {
     return ReportError(channel.status());
   }
   std::unique_ptr<typename Service::Stub> stub = Service::NewStub(*channel);
-  grpc::Status status = (stub.get()->*method)(CallContext().get(), request, response);
+  grpc::Status status = (stub.get()->*method)(CallContext(deadline).get(), request, response);
   if (!status.ok()) {
     return ReportError(status, global.socket);
   }
   return kExitOk;
 }
+
+// Prints one answer from sovereignd as the user asked: `print_json(answer)` with --json,
+// `print_table(answer)` otherwise. A printer writes to stdout and returns the exit code
+// (kExitNo when the answer is "no"), or returns nothing when the answer is always kExitOk.
+template <typename Answer, typename JsonPrinter, typename TablePrinter>
+int PrintAnswer(const GlobalOptions& global, const Answer& answer, JsonPrinter&& print_json,
+                TablePrinter&& print_table) {
+  auto print = [&answer](auto& printer) -> int {
+    if constexpr (std::is_void_v<std::invoke_result_t<decltype(printer), const Answer&>>) {
+      printer(answer);
+      return kExitOk;
+    } else {
+      return printer(answer);
+    }
+  };
+  return global.json ? print(print_json) : print(print_table);
+}
+
+// The one path of sovereignctl's online commands: asks sovereignd once (CallDaemon), then
+// prints its answer (PrintAnswer). Returns the call's error code, or the printer's.
+//   return CallAndPrint<v1::AdminService>(global, &v1::AdminService::Stub::GetStatus,
+//                                         v1::GetStatusRequest(), PrintJson, PrintStatusTable);
+template <typename Service, typename Request, typename Response, typename JsonPrinter,
+          typename TablePrinter>
+int CallAndPrint(const GlobalOptions& global,
+                 grpc::Status (Service::Stub::*method)(grpc::ClientContext*, const Request&,
+                                                       Response*),
+                 const Request& request, JsonPrinter&& print_json, TablePrinter&& print_table,
+                 CallDeadline deadline = CallDeadline::kDefault) {
+  Response response;
+  if (int rc = CallDaemon<Service>(global, method, request, &response, deadline); rc != kExitOk) {
+    return rc;
+  }
+  return PrintAnswer(global, response, print_json, print_table);
+}
+
+// The JSON printer of most commands: the whole message, as ToJson, and a newline.
+void PrintJson(const google::protobuf::Message& message);
 
 // The message as proto3 JSON on one line (field names as in the .proto).
 std::string ToJson(const google::protobuf::Message& message);

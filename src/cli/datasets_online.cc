@@ -8,14 +8,10 @@
 
 namespace sovereign::cli {
 
-int DatasetsOnline(const GlobalOptions& global) {
-  v1::ListDatasetsRequest req;
-  v1::ListDatasetsResponse resp;
-  if (int rc = CallDaemon<v1::PlacementService>(
-          global, &v1::PlacementService::Stub::ListDatasets, req, &resp);
-      rc != kExitOk) {
-    return rc;
-  }
+namespace {
+
+// The daemon's answer in the form the offline command prints (datasets.h).
+DatasetsAnswer ToAnswer(const v1::ListDatasetsResponse& resp) {
   DatasetsAnswer answer;
   answer.user = resp.user();
   answer.groups.assign(resp.groups().begin(), resp.groups().end());
@@ -34,8 +30,16 @@ int DatasetsOnline(const GlobalOptions& global) {
     }
     answer.datasets.push_back(std::move(row));
   }
-  std::cout << (global.json ? DatasetsJson(answer) : RenderDatasets(answer));
-  return kExitOk;
+  return answer;
+}
+
+}  // namespace
+
+int DatasetsOnline(const GlobalOptions& global) {
+  return CallAndPrint<v1::PlacementService>(
+      global, &v1::PlacementService::Stub::ListDatasets, v1::ListDatasetsRequest(),
+      [](const v1::ListDatasetsResponse& resp) { std::cout << DatasetsJson(ToAnswer(resp)); },
+      [](const v1::ListDatasetsResponse& resp) { std::cout << RenderDatasets(ToAnswer(resp)); });
 }
 
 }  // namespace sovereign::cli

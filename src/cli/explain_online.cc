@@ -76,18 +76,20 @@ void Print(const v1::Decision& d) {
 int ExplainOnline(const GlobalOptions& global, const JobRequest& request) {
   v1::ExplainRequest req;
   service::ToProto(request, req.mutable_job());
-  v1::ExplainResponse resp;
-  if (int rc = CallDaemon<v1::PlacementService>(global, &v1::PlacementService::Stub::Explain, req,
-                                                &resp);
-      rc != kExitOk) {
-    return rc;
-  }
-  if (global.json) {
-    std::cout << ToJson(resp.decision()) << "\n";
-  } else {
-    Print(resp.decision());
-  }
-  return resp.decision().verdict() == v1::VERDICT_PLACE ? kExitOk : kExitNo;
+  // A refusal is the answer "no", in either form.
+  auto exit_code = [](const v1::ExplainResponse& resp) {
+    return resp.decision().verdict() == v1::VERDICT_PLACE ? kExitOk : kExitNo;
+  };
+  return CallAndPrint<v1::PlacementService>(
+      global, &v1::PlacementService::Stub::Explain, req,
+      [&](const v1::ExplainResponse& resp) {
+        PrintJson(resp.decision());
+        return exit_code(resp);
+      },
+      [&](const v1::ExplainResponse& resp) {
+        Print(resp.decision());
+        return exit_code(resp);
+      });
 }
 
 }  // namespace sovereign::cli

@@ -3,11 +3,9 @@
 #include <iostream>
 
 #include "commands.h"
-#ifdef SOVEREIGN_CLI_ONLINE
 #include "datasets_online.h"
 #include "explain_online.h"
 #include "register_online.h"
-#endif
 
 int main(int argc, char** argv) {
   CLI::App app{"sovereignctl: sovereignty-aware placement for Slurm"};
@@ -26,7 +24,6 @@ int main(int argc, char** argv) {
   CLI::App* reg =
       app.add_subcommand("register", "validate, apply, diff and roll back the register");
   reg->require_subcommand(1);
-#ifdef SOVEREIGN_CLI_ONLINE
   sovereign::cli::AddRegisterOfflineCommands(*reg, global, &exit_code,
                                              &sovereign::cli::ValidateClusterOnline);
   sovereign::cli::AddRegisterOnlineCommands(*reg, global, &exit_code);
@@ -36,11 +33,6 @@ int main(int argc, char** argv) {
   sovereign::cli::AddStatusCommand(app, global, &exit_code);
   sovereign::cli::AddExplainCommand(app, global, &exit_code, &sovereign::cli::ExplainOnline);
   sovereign::cli::AddDatasetsCommand(app, global, &exit_code, &sovereign::cli::DatasetsOnline);
-#else
-  sovereign::cli::AddRegisterOfflineCommands(*reg, global, &exit_code);
-  sovereign::cli::AddExplainCommand(app, global, &exit_code);
-  sovereign::cli::AddDatasetsCommand(app, global, &exit_code);
-#endif
 
   try {
     app.parse(argc, argv);

@@ -156,95 +156,55 @@ int Apply(const GlobalOptions& g, const RegisterArgs& a) {
   req.set_comment(a.comment);
   req.set_expected_version(a.expect);
   req.set_dry_run(a.dry_run);
-  v1::ApplyRegisterResponse resp;
-  if (int rc = CallDaemon<v1::RegisterService>(g, &v1::RegisterService::Stub::Apply, req, &resp);
-      rc != kExitOk) {
-    return rc;
-  }
-  if (g.json) {
-    std::cout << ToJson(resp) << "\n";
-  } else if (a.dry_run) {
-    std::cout << "dry run: register " << resp.revision().version().substr(0, 12)
-              << " is valid and was not applied; in force: "
-              << resp.previous_version().substr(0, 12) << "\n";
-    PrintImpact(resp.impact(), true);
-  } else {
-    PrintRevision(resp, "applied");
-    PrintImpact(resp.impact(), false);
-  }
-  return kExitOk;
+  return CallAndPrint<v1::RegisterService>(
+      g, &v1::RegisterService::Stub::Apply, req, PrintJson,
+      [&a](const v1::ApplyRegisterResponse& resp) {
+        if (a.dry_run) {
+          std::cout << "dry run: register " << resp.revision().version().substr(0, 12)
+                    << " is valid and was not applied; in force: "
+                    << resp.previous_version().substr(0, 12) << "\n";
+          PrintImpact(resp.impact(), true);
+        } else {
+          PrintRevision(resp, "applied");
+          PrintImpact(resp.impact(), false);
+        }
+      });
 }
 
 int Rollback(const GlobalOptions& g, const RegisterArgs& a) {
   v1::RollbackRegisterRequest req;
   req.set_version(a.version);
   req.set_comment(a.comment);
-  v1::ApplyRegisterResponse resp;
-  if (int rc = CallDaemon<v1::RegisterService>(g, &v1::RegisterService::Stub::Rollback, req, &resp);
-      rc != kExitOk) {
-    return rc;
-  }
-  if (g.json) {
-    std::cout << ToJson(resp) << "\n";
-  } else {
-    PrintRevision(resp, "rolled back to");
-    PrintImpact(resp.impact(), false);
-  }
-  return kExitOk;
+  return CallAndPrint<v1::RegisterService>(g, &v1::RegisterService::Stub::Rollback, req,
+                                           PrintJson, [](const v1::ApplyRegisterResponse& resp) {
+                                             PrintRevision(resp, "rolled back to");
+                                             PrintImpact(resp.impact(), false);
+                                           });
 }
 
 int History(const GlobalOptions& g, const RegisterArgs& a) {
   v1::RegisterHistoryRequest req;
   req.set_page_size(a.limit);
-  v1::RegisterHistoryResponse resp;
-  if (int rc = CallDaemon<v1::RegisterService>(g, &v1::RegisterService::Stub::History, req, &resp);
-      rc != kExitOk) {
-    return rc;
-  }
-  if (g.json) {
-    std::cout << ToJson(resp) << "\n";
-    return kExitOk;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const v1::RegisterRevision& r : resp.revisions()) {
-    rows.push_back({absl::StrCat(r.revision()), r.short_version(),
-                    FormatTime(r.applied_at().seconds()), r.action(), r.applied_by(), r.comment()});
-  }
-  std::cout << FormatTable({"REV", "VERSION", "APPLIED", "ACTION", "BY", "COMMENT"}, rows);
-  return kExitOk;
+  return CallAndPrint<v1::RegisterService>(
+      g, &v1::RegisterService::Stub::History, req, PrintJson,
+      [](const v1::RegisterHistoryResponse& resp) {
+        std::vector<std::vector<std::string>> rows;
+        for (const v1::RegisterRevision& r : resp.revisions()) {
+          rows.push_back({absl::StrCat(r.revision()), r.short_version(),
+                          FormatTime(r.applied_at().seconds()), r.action(), r.applied_by(),
+                          r.comment()});
+        }
+        std::cout << FormatTable({"REV", "VERSION", "APPLIED", "ACTION", "BY", "COMMENT"}, rows);
+      });
 }
 
-int Diff(const GlobalOptions& g, const RegisterArgs& a) {
-  v1::DiffRegisterRequest req;
-  // A file: what applying it would change, from the register in force (one argument) or from
-  // the version given first.
-  const std::string* file = !a.to.empty() ? &a.to : &a.from;
-  if (IsRegularFile(*file)) {
-    std::optional<std::string> text = ReadRegisterText(*file);
-    if (!text) {
-      return kExitUsage;
-    }
-    req.set_to_yaml(*text);
-    req.set_to_filename(*file);
-    req.set_from_version(a.to.empty() ? "" : a.from);
-  } else {
-    req.set_from_version(a.from);
-    req.set_to_version(a.to);
-  }
-  v1::DiffRegisterResponse resp;
-  if (int rc = CallDaemon<v1::RegisterService>(g, &v1::RegisterService::Stub::Diff, req, &resp);
-      rc != kExitOk) {
-    return rc;
-  }
-  if (g.json) {
-    std::cout << ToJson(resp) << "\n";
-    return kExitOk;
-  }
+// register diff without --json: the changes, field by field.
+void PrintDiffTable(const v1::DiffRegisterResponse& resp) {
   std::cout << "register " << resp.from_version().substr(0, 12) << " -> "
             << resp.to_version().substr(0, 12) << ": ";
   if (resp.changes().empty()) {
     std::cout << "no changes\n";
-    return kExitOk;
+    return;
   }
   std::cout << resp.changes_size() << (resp.changes_size() == 1 ? " change\n" : " changes\n");
   for (const v1::ObjectChange& c : resp.changes()) {
@@ -259,20 +219,11 @@ int Diff(const GlobalOptions& g, const RegisterArgs& a) {
                 << (f.new_value().empty() ? "(absent)" : f.new_value()) << "\n";
     }
   }
-  return kExitOk;
 }
 
-int Show(const GlobalOptions& g, const RegisterArgs& a) {
-  v1::GetRegisterRequest req;
-  req.set_version(a.version);
-  v1::GetRegisterResponse resp;
-  if (int rc = CallDaemon<v1::RegisterService>(g, &v1::RegisterService::Stub::Get, req, &resp);
-      rc != kExitOk) {
-    return rc;
-  }
-  if (g.json) {
-    std::cout << ToJson(resp) << "\n";
-  } else if (a.yaml) {
+// register show without --json: the YAML, the tables asked for, or the revision.
+int PrintRegisterTable(const v1::GetRegisterResponse& resp, const RegisterArgs& a) {
+  if (a.yaml) {
     std::cout << resp.yaml();
   } else if (a.sites || a.partitions || a.datasets) {
     absl::StatusOr<std::shared_ptr<const Register>> reg =
@@ -294,6 +245,35 @@ int Show(const GlobalOptions& g, const RegisterArgs& a) {
     }
   }
   return kExitOk;
+}
+
+int Diff(const GlobalOptions& g, const RegisterArgs& a) {
+  v1::DiffRegisterRequest req;
+  // A file: what applying it would change, from the register in force (one argument) or from
+  // the version given first.
+  const std::string* file = !a.to.empty() ? &a.to : &a.from;
+  if (IsRegularFile(*file)) {
+    std::optional<std::string> text = ReadRegisterText(*file);
+    if (!text) {
+      return kExitUsage;
+    }
+    req.set_to_yaml(*text);
+    req.set_to_filename(*file);
+    req.set_from_version(a.to.empty() ? "" : a.from);
+  } else {
+    req.set_from_version(a.from);
+    req.set_to_version(a.to);
+  }
+  return CallAndPrint<v1::RegisterService>(g, &v1::RegisterService::Stub::Diff, req, PrintJson,
+                                           PrintDiffTable);
+}
+
+int Show(const GlobalOptions& g, const RegisterArgs& a) {
+  v1::GetRegisterRequest req;
+  req.set_version(a.version);
+  return CallAndPrint<v1::RegisterService>(
+      g, &v1::RegisterService::Stub::Get, req, PrintJson,
+      [&a](const v1::GetRegisterResponse& resp) { return PrintRegisterTable(resp, a); });
 }
 
 }  // namespace

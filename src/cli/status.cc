@@ -90,17 +90,7 @@ std::string SlurmLines(const v1::GetStatusResponse& r) {
   return out + "\n";
 }
 
-int Status(const GlobalOptions& g) {
-  v1::GetStatusResponse resp;
-  if (int rc = CallDaemon<v1::AdminService>(g, &v1::AdminService::Stub::GetStatus,
-                                            v1::GetStatusRequest(), &resp);
-      rc != kExitOk) {
-    return rc;
-  }
-  if (g.json) {
-    std::cout << ToJson(resp) << "\n";
-    return kExitOk;
-  }
+void PrintStatusTable(const GlobalOptions& g, const v1::GetStatusResponse& resp) {
   std::cout << "sovereignd " << resp.daemon_version() << " at " << g.socket << ", up since "
             << FormatTime(resp.started_at().seconds()) << "\n"
             << "register:         " << resp.register_version().substr(0, 12) << " (revision "
@@ -123,7 +113,12 @@ int Status(const GlobalOptions& g) {
             << SlurmLines(resp)
             << "you:              " << resp.caller() << " ("
             << absl::StrJoin(resp.caller_roles(), ", ") << ")\n";
-  return kExitOk;
+}
+
+int Status(const GlobalOptions& g) {
+  return CallAndPrint<v1::AdminService>(
+      g, &v1::AdminService::Stub::GetStatus, v1::GetStatusRequest(), PrintJson,
+      [&g](const v1::GetStatusResponse& resp) { PrintStatusTable(g, resp); });
 }
 
 }  // namespace

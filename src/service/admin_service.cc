@@ -18,11 +18,7 @@ constexpr int kStatusCountLimit = 1000;
 grpc::Status AdminServiceImpl::GetStatus(grpc::ServerContext* context,
                                          const v1::GetStatusRequest* /*request*/,
                                          v1::GetStatusResponse* response) {
-  absl::StatusOr<Caller> caller =
-      AuthoriseCall(*ctx_, *context, kAnyCaller, "ask for the daemon's status");
-  if (!caller.ok()) {
-    return ToGrpcStatus(caller.status());
-  }
+  SOVEREIGN_AUTHORISE_OR_RETURN(caller, *ctx_, *context, kAnyCaller, "ask for the daemon's status");
   std::shared_ptr<const ActiveRegister> active = ctx_->registers->Current();
   response->set_daemon_version(SOVEREIGN_VERSION);
   ToProto(ctx_->started_at, response->mutable_started_at());

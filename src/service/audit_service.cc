@@ -93,11 +93,8 @@ absl::StatusOr<audit::AuditQuery> AuditServiceImpl::ScopedQuery(
 grpc::Status AuditServiceImpl::ListDecisions(grpc::ServerContext* context,
                                              const v1::ListDecisionsRequest* request,
                                              v1::ListDecisionsResponse* response) {
-  absl::StatusOr<Caller> caller =
-      AuthoriseCall(*ctx_, *context, kAnyCaller, "read the audit log", /*needs_log=*/true);
-  if (!caller.ok()) {
-    return ToGrpcStatus(caller.status());
-  }
+  SOVEREIGN_AUTHORISE_OR_RETURN(caller, *ctx_, *context, kAnyCaller, "read the audit log",
+                                /*needs_log=*/true);
   absl::StatusOr<audit::AuditQuery> query = ScopedQuery(*caller, request->filter());
   if (!query.ok()) {
     return ToGrpcStatus(query.status());
@@ -129,11 +126,8 @@ grpc::Status AuditServiceImpl::ListDecisions(grpc::ServerContext* context,
 grpc::Status AuditServiceImpl::GetDecision(grpc::ServerContext* context,
                                            const v1::GetDecisionRequest* request,
                                            v1::GetDecisionResponse* response) {
-  absl::StatusOr<Caller> caller =
-      AuthoriseCall(*ctx_, *context, kAnyCaller, "read the audit log", /*needs_log=*/true);
-  if (!caller.ok()) {
-    return ToGrpcStatus(caller.status());
-  }
+  SOVEREIGN_AUTHORISE_OR_RETURN(caller, *ctx_, *context, kAnyCaller, "read the audit log",
+                                /*needs_log=*/true);
   absl::StatusOr<audit::AuditRecord> record = ctx_->log->Get(request->decision_id());
   if (!record.ok()) {
     return ToGrpcStatus(record.status());
@@ -165,11 +159,8 @@ grpc::Status AuditServiceImpl::GetDecision(grpc::ServerContext* context,
 grpc::Status AuditServiceImpl::WatchDecisions(
     grpc::ServerContext* context, const v1::WatchDecisionsRequest* request,
     grpc::ServerWriter<v1::WatchDecisionsResponse>* writer) {
-  absl::StatusOr<Caller> caller =
-      AuthoriseCall(*ctx_, *context, kAnyCaller, "read the audit log", /*needs_log=*/true);
-  if (!caller.ok()) {
-    return ToGrpcStatus(caller.status());
-  }
+  SOVEREIGN_AUTHORISE_OR_RETURN(caller, *ctx_, *context, kAnyCaller, "read the audit log",
+                                /*needs_log=*/true);
   absl::StatusOr<audit::AuditQuery> query = ScopedQuery(*caller, request->filter());
   if (!query.ok()) {
     return ToGrpcStatus(query.status());
@@ -207,11 +198,8 @@ grpc::Status AuditServiceImpl::WatchDecisions(
 grpc::Status AuditServiceImpl::GetCheckpoint(grpc::ServerContext* context,
                                              const v1::GetCheckpointRequest* request,
                                              v1::GetCheckpointResponse* response) {
-  absl::StatusOr<Caller> caller =
-      AuthoriseCall(*ctx_, *context, kReaders, "read the audit checkpoint", /*needs_log=*/true);
-  if (!caller.ok()) {
-    return ToGrpcStatus(caller.status());
-  }
+  SOVEREIGN_AUTHORISE_OR_RETURN(caller, *ctx_, *context, kReaders, "read the audit checkpoint",
+                                /*needs_log=*/true);
   std::optional<audit::Checkpoint> checkpoint;
   if (!request->fresh()) {
     absl::StatusOr<std::optional<audit::Checkpoint>> latest = ctx_->log->LatestCheckpoint();
@@ -235,11 +223,8 @@ grpc::Status AuditServiceImpl::GetCheckpoint(grpc::ServerContext* context,
 grpc::Status AuditServiceImpl::Export(grpc::ServerContext* context,
                                       const v1::ExportRequest* request,
                                       grpc::ServerWriter<v1::ExportResponse>* writer) {
-  absl::StatusOr<Caller> caller =
-      AuthoriseCall(*ctx_, *context, kReaders, "export the audit log", /*needs_log=*/true);
-  if (!caller.ok()) {
-    return ToGrpcStatus(caller.status());
-  }
+  SOVEREIGN_AUTHORISE_OR_RETURN(caller, *ctx_, *context, kReaders, "export the audit log",
+                                /*needs_log=*/true);
   int64_t first = std::max<int64_t>(1, request->first_seq());
   int64_t last = request->last_seq() > 0 ? request->last_seq() : ctx_->log->HeadSeq();
   if (first > last && request->last_seq() > 0) {
@@ -266,11 +251,8 @@ grpc::Status AuditServiceImpl::Export(grpc::ServerContext* context,
 grpc::Status AuditServiceImpl::Verify(grpc::ServerContext* context,
                                       const v1::VerifyRequest* /*request*/,
                                       v1::VerifyResponse* response) {
-  absl::StatusOr<Caller> caller =
-      AuthoriseCall(*ctx_, *context, kReaders, "verify the audit log", /*needs_log=*/true);
-  if (!caller.ok()) {
-    return ToGrpcStatus(caller.status());
-  }
+  SOVEREIGN_AUTHORISE_OR_RETURN(caller, *ctx_, *context, kReaders, "verify the audit log",
+                                /*needs_log=*/true);
   ToProto(ctx_->log->Verify(), response);
   return grpc::Status::OK;
 }

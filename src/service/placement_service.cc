@@ -178,11 +178,8 @@ grpc::ServerUnaryReactor* PlacementServiceImpl::Decide(grpc::CallbackServerConte
                                           const v1::DecideRequest* request,
                                           v1::DecideResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Caller> caller = AuthoriseCall(*ctx_, *context, kAnyCaller, "ask for a placement");
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
+  SOVEREIGN_AUTHORISE_OR_FINISH(caller, reactor, *ctx_, *context, kAnyCaller,
+                                "ask for a placement");
   DecideFor(*caller, request->job(), request->decision_id(), /*record=*/true,
             response->mutable_decision(),
             [reactor](absl::Status s) { reactor->Finish(ToGrpcStatus(s)); });
@@ -193,11 +190,8 @@ grpc::ServerUnaryReactor* PlacementServiceImpl::Explain(grpc::CallbackServerCont
                                            const v1::ExplainRequest* request,
                                            v1::ExplainResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Caller> caller = AuthoriseCall(*ctx_, *context, kAnyCaller, "ask for a placement");
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
+  SOVEREIGN_AUTHORISE_OR_FINISH(caller, reactor, *ctx_, *context, kAnyCaller,
+                                "ask for a placement");
   DecideFor(*caller, request->job(), "", /*record=*/false, response->mutable_decision(),
             [reactor](absl::Status s) { reactor->Finish(ToGrpcStatus(s)); });
   return reactor;
@@ -207,11 +201,7 @@ grpc::ServerUnaryReactor* PlacementServiceImpl::ListDatasets(
     grpc::CallbackServerContext* context, const v1::ListDatasetsRequest* /*request*/,
     v1::ListDatasetsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Caller> caller = AuthoriseCall(*ctx_, *context, kAnyCaller, "list datasets");
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
+  SOVEREIGN_AUTHORISE_OR_FINISH(caller, reactor, *ctx_, *context, kAnyCaller, "list datasets");
   if (caller->transport == Caller::Transport::kTls) {
     reactor->Finish(ToGrpcStatus(absl::PermissionDeniedError(
         absl::StrCat(caller->Describe(), " has no Unix identity: datasets are listed for the "

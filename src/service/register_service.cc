@@ -82,10 +82,7 @@ absl::StatusOr<std::shared_ptr<const Register>> RegisterServiceImpl::LoadVersion
 grpc::Status RegisterServiceImpl::Get(grpc::ServerContext* context,
                                       const v1::GetRegisterRequest* request,
                                       v1::GetRegisterResponse* response) {
-  absl::StatusOr<Caller> caller = AuthoriseCall(*ctx_, *context, kAnyCaller, "read the register");
-  if (!caller.ok()) {
-    return ToGrpcStatus(caller.status());
-  }
+  SOVEREIGN_AUTHORISE_OR_RETURN(caller, *ctx_, *context, kAnyCaller, "read the register");
   std::shared_ptr<const ActiveRegister> active = ctx_->registers->Current();
   const std::string wanted =
       request->version().empty() ? active->reg->version() : request->version();
@@ -108,10 +105,7 @@ grpc::Status RegisterServiceImpl::Get(grpc::ServerContext* context,
 grpc::Status RegisterServiceImpl::Validate(grpc::ServerContext* context,
                                            const v1::ValidateRegisterRequest* request,
                                            v1::ValidateRegisterResponse* response) {
-  absl::StatusOr<Caller> caller = AuthoriseCall(*ctx_, *context, kAnyCaller, "validate a register");
-  if (!caller.ok()) {
-    return ToGrpcStatus(caller.status());
-  }
+  SOVEREIGN_AUTHORISE_OR_RETURN(caller, *ctx_, *context, kAnyCaller, "validate a register");
   std::vector<Diagnostic> diagnostics;
   absl::StatusOr<std::shared_ptr<const Register>> reg = Register::Parse(
       request->yaml(), request->filename().empty() ? "register.yaml" : request->filename(),
@@ -132,12 +126,8 @@ grpc::Status RegisterServiceImpl::Validate(grpc::ServerContext* context,
 grpc::Status RegisterServiceImpl::Apply(grpc::ServerContext* context,
                                         const v1::ApplyRegisterRequest* request,
                                         v1::ApplyRegisterResponse* response) {
-  absl::StatusOr<Caller> caller = AuthoriseCall(*ctx_, *context, kAdmins, "apply a register");
-  if (!caller.ok()) {
-    return ToGrpcStatus(caller.status());
-  }
-  const std::string filename =
-      request->filename().empty() ? "register.yaml" : request->filename();
+  SOVEREIGN_AUTHORISE_OR_RETURN(caller, *ctx_, *context, kAdmins, "apply a register");
+  const std::string filename = request->filename().empty() ? "register.yaml" : request->filename();
   if (request->dry_run()) {
     absl::StatusOr<std::shared_ptr<const Register>> next =
         Register::Parse(request->yaml(), filename);
@@ -163,11 +153,7 @@ grpc::Status RegisterServiceImpl::Apply(grpc::ServerContext* context,
 grpc::Status RegisterServiceImpl::History(grpc::ServerContext* context,
                                           const v1::RegisterHistoryRequest* request,
                                           v1::RegisterHistoryResponse* response) {
-  absl::StatusOr<Caller> caller =
-      AuthoriseCall(*ctx_, *context, kReaders, "read the register history");
-  if (!caller.ok()) {
-    return ToGrpcStatus(caller.status());
-  }
+  SOVEREIGN_AUTHORISE_OR_RETURN(caller, *ctx_, *context, kReaders, "read the register history");
   int limit =
       request->page_size() <= 0 ? kDefaultHistory : std::min(request->page_size(), kMaxHistory);
   int64_t before = 0;
@@ -193,11 +179,7 @@ grpc::Status RegisterServiceImpl::History(grpc::ServerContext* context,
 grpc::Status RegisterServiceImpl::Diff(grpc::ServerContext* context,
                                        const v1::DiffRegisterRequest* request,
                                        v1::DiffRegisterResponse* response) {
-  absl::StatusOr<Caller> caller =
-      AuthoriseCall(*ctx_, *context, kReaders, "diff register versions");
-  if (!caller.ok()) {
-    return ToGrpcStatus(caller.status());
-  }
+  SOVEREIGN_AUTHORISE_OR_RETURN(caller, *ctx_, *context, kReaders, "diff register versions");
   const bool to_file = !request->to_yaml().empty();
   if (request->from_version().empty() && !to_file) {
     return ToGrpcStatus(absl::InvalidArgumentError("from_version is empty"));
@@ -229,10 +211,7 @@ grpc::Status RegisterServiceImpl::Diff(grpc::ServerContext* context,
 grpc::Status RegisterServiceImpl::Rollback(grpc::ServerContext* context,
                                            const v1::RollbackRegisterRequest* request,
                                            v1::ApplyRegisterResponse* response) {
-  absl::StatusOr<Caller> caller = AuthoriseCall(*ctx_, *context, kAdmins, "roll the register back");
-  if (!caller.ok()) {
-    return ToGrpcStatus(caller.status());
-  }
+  SOVEREIGN_AUTHORISE_OR_RETURN(caller, *ctx_, *context, kAdmins, "roll the register back");
   absl::StatusOr<ApplyResult> r =
       ctx_->registers->Rollback(request->version(), caller->Describe(), request->comment());
   if (!r.ok()) {

@@ -80,6 +80,29 @@ absl::StatusOr<Caller> AuthoriseCall(const ServiceContext& ctx,
                                      const grpc::ServerContextBase& context, unsigned roles,
                                      const std::string& action, bool needs_log = false);
 
+// The preamble of every gRPC handler: declares `caller`, the caller of `context` if it may
+// do what AuthoriseCall's remaining arguments say (roles, action, needs_log); otherwise the
+// handler returns AuthoriseCall's status (UNAUTHENTICATED, PERMISSION_DENIED,
+// FAILED_PRECONDITION) as its grpc::Status:
+//   SOVEREIGN_AUTHORISE_OR_RETURN(caller, *ctx_, *context, kAdmins, "apply a register");
+// Needs grpc_status.h (ToGrpcStatus).
+#define SOVEREIGN_AUTHORISE_OR_RETURN(caller, ctx, context, ...)      \
+  absl::StatusOr<::sovereign::service::Caller> caller =               \
+      ::sovereign::service::AuthoriseCall(ctx, context, __VA_ARGS__); \
+  if (!caller.ok()) {                                                 \
+    return ::sovereign::service::ToGrpcStatus(caller.status());       \
+  }
+
+// The same for a handler of the callback API: finishes `reactor` with the status and returns
+// it.
+#define SOVEREIGN_AUTHORISE_OR_FINISH(caller, reactor, ctx, context, ...) \
+  absl::StatusOr<::sovereign::service::Caller> caller =                   \
+      ::sovereign::service::AuthoriseCall(ctx, context, __VA_ARGS__);     \
+  if (!caller.ok()) {                                                     \
+    reactor->Finish(::sovereign::service::ToGrpcStatus(caller.status())); \
+    return reactor;                                                       \
+  }
+
 // PERMISSION_DENIED unless `caller` has one of `roles` (a bit set of Role): "uid=65534(nobody)
 // may not <action>: it needs the admin role".
 absl::Status RequireRole(const Caller& caller, unsigned roles, const std::string& action);

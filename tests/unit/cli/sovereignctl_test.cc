@@ -276,7 +276,6 @@ TEST(ExplainCommandTest, WithoutRegisterNeedsDaemonSupport) {
   EXPECT_EQ(exit_code, 2);
 }
 
-#ifdef SOVEREIGNCTL_ONLINE
 TEST_F(SovereignctlTest, ExplainWithoutRegisterAsksTheDaemon) {
   const std::string socket = (dir_ / "sovereignd.sock").string();
   CommandResult r = Run({"--socket", socket, "explain", "--gpus", "1", "--dataset", "patients-eu"});
@@ -298,16 +297,6 @@ TEST_F(SovereignctlTest, ExplainAgainstTheDaemonTakesNoClusterNorClock) {
             "sovereignctl explain: --now needs --register (sovereignd uses its own cluster "
             "view and clock)\n");
 }
-#else
-TEST_F(SovereignctlTest, ExplainWithoutRegisterNeedsTheDaemon) {
-  CommandResult r = Run({"explain", "--gpus", "1", "--dataset", "patients-eu"});
-  EXPECT_EQ(r.exit_code, 2) << r.Describe();
-  EXPECT_EQ(r.err,
-            "sovereignctl explain: --register is required when sovereignd support is not built "
-            "in\n");
-  EXPECT_THAT(r.out, IsEmpty());
-}
-#endif
 
 TEST_F(SovereignctlTest, ExplainRefusesAMalformedTimeLimit) {
   CommandResult r = Run({"explain", "--register", kRegister, "--gpus", "1", "--time", "2x"});
