@@ -29,7 +29,9 @@ bool ValidDecisionId(const std::string& id) {
   });
 }
 
-uint32_t UidOfUser(const std::string& user) {
+// The uid of a user a service caller names without one. An unknown name is an error: the job
+// must not be decided, and recorded, as uid 0's.
+absl::StatusOr<uint32_t> UidOfUser(const std::string& user) {
   std::vector<char> buffer(16384);
   struct passwd pw;
   struct passwd* result = nullptr;
@@ -37,7 +39,9 @@ uint32_t UidOfUser(const std::string& user) {
       result != nullptr) {
     return result->pw_uid;
   }
-  return 0;
+  return absl::InvalidArgumentError(
+      absl::StrCat("job field \"user\": user \"", user,
+                   "\" is not known on this machine; give the job's uid with the request"));
 }
 
 }  // namespace
@@ -65,7 +69,11 @@ absl::StatusOr<JobRequest> PlacementServiceImpl::Authorise(const Caller& caller,
           "job field \"user\" is empty: a service caller must name the job's user");
     }
     if (!job.has_uid()) {
-      request->uid = UidOfUser(request->user);
+      absl::StatusOr<uint32_t> uid = UidOfUser(request->user);
+      if (!uid.ok()) {
+        return uid.status();
+      }
+      request->uid = *uid;
     }
     return request;
   }
