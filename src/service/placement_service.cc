@@ -1,7 +1,5 @@
 #include "placement_service.h"
 
-#include <pwd.h>
-
 #include <algorithm>
 #include <functional>
 #include <random>
@@ -15,6 +13,7 @@
 #include "proto_convert.h"
 #include "sovereign/dataset_access.h"
 #include "sovereign/placement.h"
+#include "sovereign/unix_accounts.h"
 
 namespace sovereign::service {
 namespace {
@@ -27,21 +26,6 @@ bool ValidDecisionId(const std::string& id) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '_' || c == '.';
   });
-}
-
-// The uid of a user a service caller names without one. An unknown name is an error: the job
-// must not be decided, and recorded, as uid 0's.
-absl::StatusOr<uint32_t> UidOfUser(const std::string& user) {
-  std::vector<char> buffer(16384);
-  struct passwd pw;
-  struct passwd* result = nullptr;
-  if (getpwnam_r(user.c_str(), &pw, buffer.data(), buffer.size(), &result) == 0 &&
-      result != nullptr) {
-    return result->pw_uid;
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("job field \"user\": user \"", user,
-                   "\" is not known on this machine; give the job's uid with the request"));
 }
 
 }  // namespace
@@ -69,11 +53,15 @@ absl::StatusOr<JobRequest> PlacementServiceImpl::Authorise(const Caller& caller,
           "job field \"user\" is empty: a service caller must name the job's user");
     }
     if (!job.has_uid()) {
-      absl::StatusOr<uint32_t> uid = UidOfUser(request->user);
-      if (!uid.ok()) {
-        return uid.status();
+      // An unknown name is an error: the job must not be decided, and recorded, as uid 0's.
+      absl::StatusOr<UnixUser> user = UserByName(request->user);
+      if (!user.ok()) {
+        return absl::Status(absl::IsNotFound(user.status()) ? absl::StatusCode::kInvalidArgument
+                                                             : user.status().code(),
+                            absl::StrCat("job field \"user\": ", user.status().message(),
+                                         "; give the job's uid with the request"));
       }
-      request->uid = *uid;
+      request->uid = user->uid;
     }
     return request;
   }
