@@ -9,6 +9,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "sovereign/file_io.h"
 #include "register_impact.h"
 #include "absl/strings/str_join.h"
 #include "register_manager.h"
