@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "sovereign/cluster.h"
+#include "sovereign/file_io.h"
 #include "sovereign/register.h"
 #include "sovereign/snapshot_file.h"
 
@@ -149,7 +150,7 @@ int main(int argc, char** argv) {
                                   p.nodes * p.gpus_per_node, p.nodes * p.gpus_per_node / 2, {}, {},
                                   {}});
   }
-  auto written = sovereign::snapshot::WriteFileAtomically(
+  auto written = sovereign::WriteFileAtomically(
       dir + "/snapshot",
       sovereign::snapshot::EncodeSnapshot(yaml.str(), "register.example.yaml", **reg, cluster,
                                           absl::Now()));

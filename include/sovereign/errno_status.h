@@ -12,11 +12,11 @@
 
 namespace sovereign {
 
-// RESOURCE_EXHAUSTED for a full disk, quota or file size limit; PERMISSION_DENIED for access
-// and read-only file systems; NOT_FOUND for a missing path; INTERNAL otherwise.
-inline absl::Status FileErrorStatus(int err, absl::string_view kind, absl::string_view path,
-                                    absl::string_view what) {
-  std::string msg = absl::StrCat(kind, " ", path, ": ", what, ": ", std::strerror(err));
+// "<what>: <strerror(err)>" with a code for `err`: RESOURCE_EXHAUSTED for a full disk, quota
+// or file size limit; PERMISSION_DENIED for access and read-only file systems; NOT_FOUND for a
+// missing path; INTERNAL otherwise.
+inline absl::Status StatusFromErrno(int err, absl::string_view what) {
+  std::string msg = absl::StrCat(what, ": ", std::strerror(err));
   switch (err) {
     case ENOSPC:
     case EDQUOT:
@@ -31,6 +31,12 @@ inline absl::Status FileErrorStatus(int err, absl::string_view kind, absl::strin
     default:
       return absl::InternalError(msg);
   }
+}
+
+// "<kind> <path>: <what>: <strerror(err)>", coded as StatusFromErrno.
+inline absl::Status FileErrorStatus(int err, absl::string_view kind, absl::string_view path,
+                                    absl::string_view what) {
+  return StatusFromErrno(err, absl::StrCat(kind, " ", path, ": ", what));
 }
 
 }  // namespace sovereign

@@ -62,10 +62,6 @@ std::string EncodeSnapshot(const std::string& register_yaml, const std::string& 
 absl::StatusOr<std::shared_ptr<const LoadedSnapshot>> DecodeSnapshot(const std::string& bytes,
                                                                      const std::string& source);
 
-// Writes `bytes` to `path` atomically (temporary file in the same directory, fsync, rename,
-// fsync of the directory).
-absl::Status WriteFileAtomically(const std::string& path, const std::string& bytes);
-
 // Reads and decodes `path`.
 absl::StatusOr<std::shared_ptr<const LoadedSnapshot>> ReadSnapshotFile(const std::string& path);
 

@@ -1,7 +1,5 @@
 #include "submit_filter.h"
 
-#include <grp.h>
-#include <pwd.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -21,6 +19,7 @@
 #include "absl/strings/strip.h"
 #include "sovereign/residency.h"
 #include "sovereign/spool_record.h"
+#include "sovereign/unix_accounts.h"
 
 namespace sovereign::plugin {
 namespace {
@@ -51,28 +50,17 @@ class NssUserDirectory : public UserDirectory {
         return it->second.info;
       }
     }
-    struct passwd pw;
-    struct passwd* found = nullptr;
-    std::vector<char> buf(16384);
-    if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
-      return absl::NotFoundError(absl::StrCat("uid ", uid, " is not known on the controller"));
+    absl::StatusOr<UnixUser> user = UserById(uid);
+    if (!user.ok()) {
+      return user.status();
+    }
+    absl::StatusOr<std::vector<std::string>> groups = GroupNamesOf(*user);
+    if (!groups.ok()) {
+      return groups.status();
     }
     UserInfo info;
-    info.name = pw.pw_name;
-    std::vector<gid_t> gids(64);
-    int n = static_cast<int>(gids.size());
-    if (getgrouplist(pw.pw_name, pw.pw_gid, gids.data(), &n) < 0) {
-      gids.resize(static_cast<size_t>(n));
-      getgrouplist(pw.pw_name, pw.pw_gid, gids.data(), &n);
-    }
-    gids.resize(static_cast<size_t>(std::max(n, 0)));
-    for (gid_t gid : gids) {
-      struct group gr;
-      struct group* g = nullptr;
-      if (getgrgid_r(gid, &gr, buf.data(), buf.size(), &g) == 0 && g != nullptr) {
-        info.groups.emplace_back(g->gr_name);
-      }
-    }
+    info.name = user->name;
+    info.groups = *std::move(groups);
     std::lock_guard<std::mutex> lock(mu_);
     cache_[uid] = {info, now};
     return info;

@@ -88,7 +88,7 @@ struct CurrentJob {
   const char* admin_comment = nullptr;  // the tag, or null
 };
 
-// Looks up a uid's name and groups. The default uses NSS (getpwuid_r, getgrouplist), cached.
+// Looks up a uid's name and groups. The default asks NSS (sovereign/unix_accounts.h), cached.
 class UserDirectory {
  public:
   virtual ~UserDirectory() = default;

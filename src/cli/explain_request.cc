@@ -1,14 +1,10 @@
 #include "explain_request.h"
 
-#include <grp.h>
-#include <pwd.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
+#include <algorithm>
 
 #include "absl/status/status.h"
-#include <algorithm>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -16,85 +12,34 @@
 #include "absl/strings/str_split.h"
 #include "job_translate.h"
 #include "sovereign/text.h"
+#include "sovereign/unix_accounts.h"
 
 namespace sovereign::cli {
-namespace {
-
-// NSS look-ups fill a caller's buffer and say ERANGE when it is too small; entries larger
-// than this are not real.
-constexpr size_t kMaxNssBuffer = size_t{1} << 20;
-
-// Calls `lookup(buffer, size) -> errno-style code` with a growing buffer.
-template <typename Lookup>
-int WithNssBuffer(std::vector<char>& buffer, Lookup lookup) {
-  buffer.resize(1024);
-  while (true) {
-    int rc = lookup(buffer.data(), buffer.size());
-    if (rc != ERANGE || buffer.size() >= kMaxNssBuffer) {
-      return rc;
-    }
-    buffer.resize(buffer.size() * 2);
-  }
-}
-
-std::string GroupName(gid_t gid) {
-  std::vector<char> buffer;
-  struct group entry {};
-  struct group* found = nullptr;
-  int rc = WithNssBuffer(
-      buffer, [&](char* buf, size_t size) { return getgrgid_r(gid, &entry, buf, size, &found); });
-  // A gid without a name keeps its number: it can still match nothing in the register.
-  return rc == 0 && found != nullptr ? std::string(found->gr_name) : absl::StrCat(gid);
-}
-
-}  // namespace
 
 absl::StatusOr<LocalUser> LookUpLocalUser(const std::string& name) {
-  std::vector<char> buffer;
-  struct passwd entry {};
-  struct passwd* found = nullptr;
-  int rc = WithNssBuffer(buffer, [&](char* buf, size_t size) {
-    return getpwnam_r(name.c_str(), &entry, buf, size, &found);
-  });
-  if (rc != 0) {
-    return absl::ErrnoToStatus(rc, absl::StrCat("cannot look up user \"", name, "\""));
+  absl::StatusOr<UnixUser> found = UserByName(name);
+  if (!found.ok()) {
+    return found.status();
   }
-  if (found == nullptr) {
-    return absl::NotFoundError(absl::StrCat("user \"", name, "\" is not known on this machine"));
+  absl::StatusOr<std::vector<std::string>> groups = GroupNamesOf(*found);
+  if (!groups.ok()) {
+    return groups.status();
   }
   LocalUser user;
-  user.name = found->pw_name;
-  user.uid = found->pw_uid;
-  const gid_t primary = found->pw_gid;
-  std::vector<gid_t> gids(32);
-  int count = static_cast<int>(gids.size());
-  while (getgrouplist(user.name.c_str(), primary, gids.data(), &count) < 0) {
-    // count now holds the number needed.
-    if (count <= static_cast<int>(gids.size()) || count > 65536) {
-      return absl::InternalError(
-          absl::StrCat("cannot list the groups of user \"", name, "\" (", count, " groups)"));
-    }
-    gids.resize(count);
-  }
-  gids.resize(count);
-  for (gid_t gid : gids) {
-    user.groups.push_back(GroupName(gid));
-  }
+  user.name = found->name;
+  user.uid = found->uid;
+  user.groups = *std::move(groups);
   return user;
 }
 
 absl::StatusOr<std::string> CurrentUserName() {
   const uid_t uid = geteuid();
-  std::vector<char> buffer;
-  struct passwd entry {};
-  struct passwd* found = nullptr;
-  int rc = WithNssBuffer(
-      buffer, [&](char* buf, size_t size) { return getpwuid_r(uid, &entry, buf, size, &found); });
-  if (rc != 0 || found == nullptr) {
+  absl::StatusOr<UnixUser> found = UserById(uid);
+  if (!found.ok()) {
     return absl::NotFoundError(
         absl::StrCat("uid ", uid, " has no user name on this machine; give --user"));
   }
-  return std::string(found->pw_name);
+  return found->name;
 }
 
 std::optional<absl::Duration> ParseSlurmTime(absl::string_view text) {

@@ -1,7 +1,5 @@
 #include "sovereign/cluster_check.h"
 
-#include <grp.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "sovereign/residency.h"
+#include "sovereign/unix_accounts.h"
 
 namespace sovereign {
 namespace {
@@ -230,18 +229,8 @@ std::string ClusterFinding::ToString() const {
 
 AccountLookup NssAccountLookup() {
   AccountLookup out;
-  out.user_exists = [](const std::string& name) {
-    std::vector<char> buf(16384);
-    passwd pw;
-    passwd* found = nullptr;
-    return getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr;
-  };
-  out.group_exists = [](const std::string& name) {
-    std::vector<char> buf(65536);
-    group gr;
-    group* found = nullptr;
-    return getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found) == 0 && found != nullptr;
-  };
+  out.user_exists = [](const std::string& name) { return UserByName(name).ok(); };
+  out.group_exists = [](const std::string& name) { return GroupByName(name).ok(); };
   return out;
 }
 

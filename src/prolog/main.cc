@@ -12,7 +12,6 @@
 // else /etc/slurm/sovereign-plugin.conf), for the snapshot, the spool folder and the site
 // feature prefix. Refusals are spooled under <spool>/prolog, one writer at a time (flock).
 #include <fcntl.h>
-#include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,6 +29,7 @@
 #include "cluster_reader.h"
 #include "sovereign/spool.h"
 #include "sovereign/spool_record.h"
+#include "sovereign/unix_accounts.h"
 #include "start_check.h"
 #include "submit_filter.h"
 
@@ -55,11 +55,8 @@ absl::Status SpoolRefusal(const std::string& spool_dir, uint32_t job_id, uint32_
   rec.job_id = job_id;
   rec.request.datasets = v.datasets;
   rec.request.uid = uid;
-  struct passwd pw;
-  struct passwd* found = nullptr;
-  char buf[4096];
-  if (getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found != nullptr) {
-    rec.request.user = pw.pw_name;
+  if (absl::StatusOr<sovereign::UnixUser> user = sovereign::UserById(uid); user.ok()) {
+    rec.request.user = user->name;
   }
   rec.request.submit_time = now;
   rec.decision.verdict = sovereign::Verdict::kReject;

@@ -1,12 +1,9 @@
 #include "caller.h"
 
-#include <grp.h>
-#include <pwd.h>
-#include <unistd.h>
-
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "sovereign/unix_accounts.h"
 
 namespace sovereign::service {
 namespace {
@@ -33,23 +30,13 @@ bool HasCommonName(const RoleMembers& members, const std::string& cn) {
 }
 
 std::string UserName(uint32_t uid) {
-  std::vector<char> buffer(16384);
-  struct passwd pw;
-  struct passwd* result = nullptr;
-  if (getpwuid_r(uid, &pw, buffer.data(), buffer.size(), &result) == 0 && result != nullptr) {
-    return result->pw_name;
-  }
-  return absl::StrCat("#", uid);
+  absl::StatusOr<UnixUser> user = UserById(uid);
+  return user.ok() ? user->name : absl::StrCat("#", uid);
 }
 
 std::string GroupName(uint32_t gid) {
-  std::vector<char> buffer(16384);
-  struct group gr;
-  struct group* result = nullptr;
-  if (getgrgid_r(gid, &gr, buffer.data(), buffer.size(), &result) == 0 && result != nullptr) {
-    return result->gr_name;
-  }
-  return absl::StrCat(gid);
+  absl::StatusOr<UnixGroup> group = GroupById(gid);
+  return group.ok() ? group->name : absl::StrCat(gid);
 }
 
 }  // namespace

@@ -68,7 +68,7 @@ unsigned RolesOfUnixCaller(const RolesConfig& config, uint32_t uid,
 // Roles of a TLS caller by certificate common name.
 unsigned RolesOfCommonName(const RolesConfig& config, const std::string& common_name);
 
-// Fills user/groups names from NSS (getpwuid_r/getgrgid_r) and roles from `config`.
+// Fills user/groups names from NSS (sovereign/unix_accounts.h) and roles from `config`.
 Caller MakeUnixCaller(const RolesConfig& config, uint32_t uid, uint32_t gid, pid_t pid,
                       std::vector<uint32_t> gids);
 

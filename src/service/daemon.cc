@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
+#include "sovereign/file_io.h"
 #include "admin_service.h"
 #include "audit_service.h"
 #include "placement_service.h"

@@ -1,7 +1,5 @@
 #include "daemon_config.h"
 
-#include <grp.h>
-#include <pwd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <functional>
@@ -11,9 +9,11 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "sovereign/file_io.h"
 #include "register_impact.h"
 #include "absl/strings/str_join.h"
 #include "register_manager.h"
+#include "sovereign/unix_accounts.h"
 
 namespace sovereign::service {
 namespace {
@@ -105,24 +105,23 @@ class Parser {
         out->push_back(id);
         continue;
       }
-      std::vector<char> buffer(16384);
       if (groups) {
-        struct group gr;
-        struct group* result = nullptr;
-        if (getgrnam_r(item.Scalar().c_str(), &gr, buffer.data(), buffer.size(), &result) == 0 &&
-            result != nullptr) {
-          out->push_back(result->gr_gid);
-        } else {
+        absl::StatusOr<UnixGroup> group = GroupByName(item.Scalar());
+        if (group.ok()) {
+          out->push_back(group->gid);
+        } else if (absl::IsNotFound(group.status())) {
           Error(item, key, absl::StrCat("group \"", item.Scalar(), "\" does not exist"));
+        } else {
+          Error(item, key, std::string(group.status().message()));
         }
       } else {
-        struct passwd pw;
-        struct passwd* result = nullptr;
-        if (getpwnam_r(item.Scalar().c_str(), &pw, buffer.data(), buffer.size(), &result) == 0 &&
-            result != nullptr) {
-          out->push_back(result->pw_uid);
-        } else {
+        absl::StatusOr<UnixUser> user = UserByName(item.Scalar());
+        if (user.ok()) {
+          out->push_back(user->uid);
+        } else if (absl::IsNotFound(user.status())) {
           Error(item, key, absl::StrCat("user \"", item.Scalar(), "\" does not exist"));
+        } else {
+          Error(item, key, std::string(user.status().message()));
         }
       }
     }

@@ -1,7 +1,5 @@
 #include "placement_service.h"
 
-#include <pwd.h>
-
 #include <algorithm>
 #include <functional>
 #include <random>
@@ -15,6 +13,7 @@
 #include "proto_convert.h"
 #include "sovereign/dataset_access.h"
 #include "sovereign/placement.h"
+#include "sovereign/unix_accounts.h"
 
 namespace sovereign::service {
 namespace {
@@ -27,17 +26,6 @@ bool ValidDecisionId(const std::string& id) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '_' || c == '.';
   });
-}
-
-uint32_t UidOfUser(const std::string& user) {
-  std::vector<char> buffer(16384);
-  struct passwd pw;
-  struct passwd* result = nullptr;
-  if (getpwnam_r(user.c_str(), &pw, buffer.data(), buffer.size(), &result) == 0 &&
-      result != nullptr) {
-    return result->pw_uid;
-  }
-  return 0;
 }
 
 }  // namespace
@@ -65,7 +53,15 @@ absl::StatusOr<JobRequest> PlacementServiceImpl::Authorise(const Caller& caller,
           "job field \"user\" is empty: a service caller must name the job's user");
     }
     if (!job.has_uid()) {
-      request->uid = UidOfUser(request->user);
+      // An unknown name is an error: the job must not be decided, and recorded, as uid 0's.
+      absl::StatusOr<UnixUser> user = UserByName(request->user);
+      if (!user.ok()) {
+        return absl::Status(absl::IsNotFound(user.status()) ? absl::StatusCode::kInvalidArgument
+                                                             : user.status().code(),
+                            absl::StrCat("job field \"user\": ", user.status().message(),
+                                         "; give the job's uid with the request"));
+      }
+      request->uid = user->uid;
     }
     return request;
   }

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "sovereign/file_io.h"
 #include "register_manager.h"
 
 namespace sovereign::service {

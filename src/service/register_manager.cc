@@ -1,88 +1,12 @@
 #include "register_manager.h"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "sovereign/file_io.h"
 
 namespace sovereign::service {
-
-absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    std::string reason = std::strerror(errno);
-    if (errno == ENOENT) {
-      return absl::NotFoundError(absl::StrCat("cannot read ", path, ": ", reason));
-    }
-    if (errno == EACCES || errno == EPERM) {
-      return absl::PermissionDeniedError(absl::StrCat("cannot read ", path, ": ", reason));
-    }
-    return absl::InternalError(absl::StrCat("cannot read ", path, ": ", reason));
-  }
-  std::string out;
-  char buf[65536];
-  while (true) {
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      std::string reason = std::strerror(errno);
-      close(fd);
-      return absl::InternalError(absl::StrCat("cannot read ", path, ": ", reason));
-    }
-    if (n == 0) {
-      break;
-    }
-    out.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return out;
-}
-
-absl::Status WriteFileAtomically(const std::string& path, const std::string& contents) {
-  std::string tmp = absl::StrCat(path, ".tmp.", getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return absl::InternalError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
-  }
-  size_t done = 0;
-  while (done < contents.size()) {
-    ssize_t n = write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      int err = errno;
-      close(fd);
-      unlink(tmp.c_str());
-      if (err == ENOSPC) {
-        return absl::ResourceExhaustedError(absl::StrCat("cannot write ", path, ": disk full"));
-      }
-      return absl::InternalError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(err)));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    int err = errno;
-    unlink(tmp.c_str());
-    return absl::InternalError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(err)));
-  }
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    unlink(tmp.c_str());
-    return absl::InternalError(absl::StrCat("cannot replace ", path, ": ", std::strerror(err)));
-  }
-  return absl::OkStatus();
-}
 
 absl::StatusOr<std::unique_ptr<RegisterManager>> RegisterManager::Start(
     RegisterManagerOptions options, RegisterStore* store) {

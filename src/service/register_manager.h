@@ -88,9 +88,4 @@ class RegisterManager {
   std::atomic<int64_t> reload_failures_{0};
 };
 
-// Reads a whole file. NOT_FOUND / PERMISSION_DENIED / INTERNAL name the path.
-absl::StatusOr<std::string> ReadFileToString(const std::string& path);
-// Replaces `path` atomically (temporary file in the same directory, fsync, rename).
-absl::Status WriteFileAtomically(const std::string& path, const std::string& contents);
-
 }  // namespace sovereign::service

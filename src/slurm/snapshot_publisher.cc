@@ -1,6 +1,7 @@
 #include "snapshot_publisher.h"
 
 #include "cluster_reader.h"
+#include "sovereign/file_io.h"
 #include "sovereign/snapshot_file.h"
 
 namespace sovereign::slurm {
@@ -46,7 +47,7 @@ absl::Status SnapshotPublisher::Publish() {
     last_cluster_error_ = cluster.status();
     ++cluster_read_failures_;
   }
-  absl::Status written = snapshot::WriteFileAtomically(
+  absl::Status written = WriteFileAtomically(
       options_.path, snapshot::EncodeSnapshot(r.yaml, r.source, *r.reg, last_cluster_, now));
   if (written.ok()) {
     last_version_ = r.reg->version();

@@ -13,6 +13,7 @@
 #include "child_process.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "sovereign/file_io.h"
 #include "sovereign/spool_record.h"
 
 namespace sovereign::plugin {
@@ -87,7 +88,7 @@ class SubmitFilterTest : public ::testing::Test {
       cluster.partitions.push_back({p.name, PartitionState::kUp, 2, 4, 4, {}, {}, {}});
     }
     cluster.nodes = nodes_;
-    ASSERT_TRUE(snapshot::WriteFileAtomically(
+    ASSERT_TRUE(WriteFileAtomically(
                     options_.snapshot_path,
                     snapshot::EncodeSnapshot(yaml.str(), "register.yaml", **reg, cluster, now_))
                     .ok());
@@ -341,7 +342,7 @@ TEST_F(SubmitFilterTest, StaleClusterViewScoresFromTheRegisterAndSaysSo) {
 TEST_F(SubmitFilterTest, GarbageSnapshotKeepsTheLastGoodOne) {
   Publish(now_);
   Start();
-  ASSERT_TRUE(snapshot::WriteFileAtomically(options_.snapshot_path, "garbage").ok());
+  ASSERT_TRUE(WriteFileAtomically(options_.snapshot_path, "garbage").ok());
   filter_->watcher().CheckNow();
   Job job;
   job.Datasets("patients-eu");

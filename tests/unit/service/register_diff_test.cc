@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_replace.h"
+#include "sovereign/file_io.h"
 #include "register_manager.h"
 
 namespace sovereign::service {

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_replace.h"
+#include "sovereign/file_io.h"
 
 namespace sovereign::service {
 namespace {

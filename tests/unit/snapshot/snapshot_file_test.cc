@@ -8,6 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "sovereign/file_io.h"
 
 namespace sovereign::snapshot {
 namespace {
@@ -59,7 +60,8 @@ TEST_F(SnapshotFileTest, RoundTrips) {
   EXPECT_EQ((*loaded)->view.status(fr).gpus_free, 5);
   EXPECT_FALSE((*loaded)->view.present(reg_->PartitionIndex("gpu-us-h100")));
   EXPECT_TRUE((*loaded)->static_view.present(reg_->PartitionIndex("gpu-us-h100")));
-  EXPECT_FALSE(fs::exists(path + ".tmp." + std::to_string(getpid())));
+  // Nothing but the snapshot is left beside it.
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
 }
 
 TEST_F(SnapshotFileTest, AnOldClusterViewFallsBackToStaticFigures) {
