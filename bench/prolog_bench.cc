@@ -59,7 +59,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "cluster_reader.h"
-#include "e2e/minicluster.h"
+#include "support/minicluster.h"
 #include "snapshot_publisher.h"
 #include "sovereign/register.h"
 

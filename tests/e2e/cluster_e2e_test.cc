@@ -12,7 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "e2e/minicluster.h"
+#include "support/minicluster.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

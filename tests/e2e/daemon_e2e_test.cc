@@ -26,7 +26,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "e2e/minicluster.h"
+#include "support/minicluster.h"
 #include "gmock/gmock.h"
 #include "nlohmann/json.hpp"
 #include "gtest/gtest.h"

@@ -9,10 +9,10 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "e2e/plugin_cluster.h"
+#include "support/plugin_cluster.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "integration/doc_examples.h"
+#include "support/doc_examples.h"
 
 namespace sovereign::e2e {
 namespace {

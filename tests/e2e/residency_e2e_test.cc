@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "e2e/plugin_cluster.h"
+#include "support/plugin_cluster.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

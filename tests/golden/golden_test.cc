@@ -21,7 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "e2e/minicluster.h"
+#include "support/minicluster.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 

@@ -17,7 +17,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "integration/daemon_process.h"
+#include "support/daemon_process.h"
 
 namespace sovereign::testing {
 namespace {

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "integration/daemon_process.h"
+#include "support/daemon_process.h"
 #include "sovereign/v1/placement.grpc.pb.h"
 
 namespace sovereign::testing {

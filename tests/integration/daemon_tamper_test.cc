@@ -11,7 +11,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "integration/daemon_process.h"
+#include "support/daemon_process.h"
 
 namespace sovereign::testing {
 namespace {

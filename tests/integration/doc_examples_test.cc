@@ -16,8 +16,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "integration/daemon_process.h"
-#include "integration/doc_examples.h"
+#include "support/daemon_process.h"
+#include "support/doc_examples.h"
 
 namespace sovereign::testing {
 namespace {

@@ -14,7 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "child_process.h"
+#include "support/child_process.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

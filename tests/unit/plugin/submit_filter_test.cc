@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "child_process.h"
+#include "support/child_process.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sovereign/file_io.h"

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "e2e/minicluster.h"
+#include "support/minicluster.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

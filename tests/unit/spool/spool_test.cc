@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-#include "child_process.h"
+#include "support/child_process.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

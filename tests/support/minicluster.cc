@@ -1,4 +1,4 @@
-#include "e2e/minicluster.h"
+#include "support/minicluster.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

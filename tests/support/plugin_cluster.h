@@ -21,7 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "cluster_reader.h"
-#include "e2e/minicluster.h"
+#include "support/minicluster.h"
 #include "gtest/gtest.h"
 #include "snapshot_publisher.h"
 #include "sovereign/spool.h"

@@ -1,4 +1,4 @@
-#include "daemon_process.h"
+#include "support/daemon_process.h"
 
 #include <fcntl.h>
 #include <grp.h>
