@@ -31,6 +31,7 @@
 #include "nlohmann/json.hpp"
 #include "gtest/gtest.h"
 #include "sovereign/audit_log.h"
+#include "support/temp_dir.h"
 
 namespace sovereign::e2e {
 namespace {
@@ -38,12 +39,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::ReadText;
 
 // Rows of the audit database, read with SQLite directly (WAL lets us read beside the daemon).
 struct Row {

@@ -17,6 +17,7 @@
 #include "support/minicluster.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "support/temp_dir.h"
 
 namespace sovereign::e2e {
 namespace {
@@ -28,21 +29,7 @@ const std::string kScript = SOVEREIGN_SOURCE_DIR "/scripts/minicluster";
 const std::string kUsage = "(usage: minicluster up|down|status|env [--dir DIR])";
 
 // A scratch directory, removed at the end of the test.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string templ = "/tmp/sovereign-script-test-XXXXXX";
-    path_ = mkdtemp(templ.data()) != nullptr ? templ : "";
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ScratchDir = testing::TempDir;
 
 CommandResult Script(const std::vector<std::string>& args, const std::string& scratch,
                      const std::vector<std::string>& env = {}) {

@@ -24,6 +24,7 @@
 #include "support/minicluster.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "support/temp_dir.h"
 
 namespace sovereign {
 namespace {
@@ -54,12 +55,12 @@ class GoldenTest : public ::testing::TestWithParam<std::string> {
   static void SetUpTestSuite() {
     // Case arguments name files relative to the source tree.
     ASSERT_EQ(chdir(SOVEREIGN_SOURCE_DIR), 0) << SOVEREIGN_SOURCE_DIR;
-    scratch_ = std::filesystem::temp_directory_path() / absl::StrCat("sovereign-golden-", getpid());
-    std::filesystem::create_directories(scratch_);
+    scratch_dir_ = new testing::TempDir("sovereign-golden");
+    scratch_ = scratch_dir_->path();
   }
   static void TearDownTestSuite() {
-    std::error_code ec;
-    std::filesystem::remove_all(scratch_, ec);
+    delete scratch_dir_;
+    scratch_dir_ = nullptr;
   }
 
   std::string CaseDir() const {
@@ -123,6 +124,7 @@ class GoldenTest : public ::testing::TestWithParam<std::string> {
                      "-L golden, then read the diff of the expected files.";
   }
 
+  static inline testing::TempDir* scratch_dir_ = nullptr;
   static std::filesystem::path scratch_;
 };
 

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "support/temp_dir.h"
 
 namespace sovereign::testing {
 
@@ -95,12 +96,7 @@ RunResult RunProgram(const std::vector<std::string>& argv, const Identity& as,
   return result;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string ReadFile(const std::string& path) { return ReadText(path); }
 
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
@@ -110,21 +106,17 @@ void WriteFile(const std::string& path, const std::string& text) {
 std::string StatusOf(const RunResult& r) { return r.out.substr(0, r.out.find_first_of(" \n")); }
 
 DaemonProcess::DaemonProcess() {
-  char tmpl[] = "/tmp/sovereignd-test-XXXXXX";
-  dir_ = mkdtemp(tmpl);
   chmod(dir_.c_str(), 0755);
   std::filesystem::create_directories(dir_ + "/run");
   std::filesystem::create_directories(dir_ + "/lib");
   chmod((dir_ + "/run").c_str(), 0755);
-  WriteFile(register_path(), ReadFile(SOVEREIGN_SOURCE_DIR "/config/register.example.yaml"));
+  WriteFile(register_path(), ExampleRegisterYaml());
 }
 
 DaemonProcess::~DaemonProcess() {
   if (pid_ > 0) {
     Stop(SIGKILL);
   }
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
 }
 
 std::string DaemonProcess::ConfigText() const {

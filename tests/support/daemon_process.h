@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "support/temp_dir.h"
 
 namespace sovereign::testing {
 
@@ -83,7 +84,8 @@ class DaemonProcess {
                   const Identity& as = kRoot) const;
 
  private:
-  std::string dir_;
+  TempDir temp_dir_{"sovereignd-test"};
+  std::string dir_ = temp_dir_.path();
   std::string extra_config_;
   std::string sync_ = "normal";
   pid_t pid_ = -1;

@@ -26,15 +26,11 @@
 #include "snapshot_publisher.h"
 #include "sovereign/spool.h"
 #include "sovereign/spool_record.h"
+#include "support/temp_dir.h"
 
 namespace sovereign::e2e {
 
-inline std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using sovereign::testing::ReadText;
 
 class PluginClusterTest : public ::testing::Test {
  protected:
@@ -74,7 +70,7 @@ class PluginClusterTest : public ::testing::Test {
   std::string SpoolDir() { return cluster().dir() + "/sovereign/spool"; }
 
   static std::string ExampleRegister() {
-    return ReadText(std::string(SOVEREIGN_SOURCE_DIR) + "/config/register.example.yaml");
+    return sovereign::testing::ExampleRegisterYaml();
   }
 
   // Publishes `yaml` (default: the example register) with the live cluster view, as sovereignd

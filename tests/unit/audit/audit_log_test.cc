@@ -17,6 +17,7 @@
 #include "support/child_process.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "support/temp_dir.h"
 
 namespace sovereign::audit {
 namespace {
@@ -25,20 +26,14 @@ namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-class AuditLogTest : public ::testing::Test {
+class AuditLogTest : public testing::TempDirTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/audit_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     options_.path = dir_ + "/audit.db";
     options_.signing_key_path = dir_ + "/signing.pem";
     options_.checkpoint_interval = 0;
   }
-  void TearDown() override {
-    log_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { log_.reset(); }
 
   void Open() {
     auto log = AuditLog::Open(options_);
@@ -140,7 +135,6 @@ class AuditLogTest : public ::testing::Test {
     EXPECT_EQ(r.records_checked, kThreads * kEach);
   }
 
-  std::string dir_;
   AuditOptions options_;
   std::unique_ptr<AuditLog> log_;
 };

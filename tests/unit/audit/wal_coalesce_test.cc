@@ -14,6 +14,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "support/temp_dir.h"
 
 namespace sovereign::audit::sqlite {
 namespace {
@@ -59,16 +60,12 @@ const char* Vfs() {
   return name;
 }
 
-class WalCoalesceTest : public ::testing::Test {
+class WalCoalesceTest : public testing::TempDirTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/wal_coalesce_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     path_ = dir_ + "/t.db";
     ASSERT_NE(Vfs(), nullptr);
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   sqlite3* OpenDb(const char* vfs) {
     sqlite3* db = nullptr;
@@ -90,7 +87,7 @@ class WalCoalesceTest : public ::testing::Test {
     return n;
   }
 
-  std::string dir_, path_;
+  std::string path_;
 };
 
 TEST_F(WalCoalesceTest, ATransactionOfManyPagesIsOneWalWrite) {

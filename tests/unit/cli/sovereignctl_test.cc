@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "sovereign/register.h"
+#include "support/temp_dir.h"
 
 namespace sovereign {
 namespace {
@@ -35,14 +36,7 @@ const std::string kCluster = kSource + "/config/cluster.example.json";
 class SovereignctlTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           absl::StrCat("sovereignctl-test-", getpid(), "-",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    dir_ = temp_dir_.path();
   }
 
   CommandResult Run(std::vector<std::string> args) const {
@@ -64,9 +58,7 @@ class SovereignctlTest : public ::testing::Test {
   }
 
   std::string Write(const std::string& name, const std::string& text) const {
-    const std::string path = (dir_ / name).string();
-    std::ofstream(path, std::ios::binary) << text;
-    return path;
+    return temp_dir_.Write(name, text);
   }
 
   // Two problems: an undeclared region and a PUE below 1.
@@ -85,6 +77,7 @@ class SovereignctlTest : public ::testing::Test {
                  "partitions: []\n");
   }
 
+  testing::TempDir temp_dir_;
   std::filesystem::path dir_;
 };
 

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "support/temp_dir.h"
 
 namespace sovereign {
 namespace {
@@ -32,21 +33,13 @@ std::vector<std::string> Texts(const std::vector<ClusterFinding>& findings) {
 class ClusterCheckTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           absl::StrCat("cluster-check-test-", getpid(), "-",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
+    dir_ = temp_dir_.path();
     absl::StatusOr<std::shared_ptr<const Register>> reg = Register::Load(kRegisterPath);
     ASSERT_TRUE(reg.ok()) << reg.status();
     reg_ = *reg;
   }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
   std::string Write(const std::string& name, const std::string& text) {
-    std::ofstream((dir_ / name).string()) << text;
-    return (dir_ / name).string();
+    return temp_dir_.Write(name, text);
   }
   // The example register's five partitions as the register says them, with `edit` applied.
   std::string SlurmConf(const std::vector<std::pair<std::string, std::string>>& edits = {}) {
@@ -73,6 +66,7 @@ class ClusterCheckTest : public ::testing::Test {
     return inv.ok() ? Texts(CheckAgainstSlurm(*reg_, *inv)) : std::vector<std::string>{};
   }
 
+  testing::TempDir temp_dir_;
   std::filesystem::path dir_;
   std::shared_ptr<const Register> reg_;
 };

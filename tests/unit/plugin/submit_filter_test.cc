@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "sovereign/file_io.h"
 #include "sovereign/spool_record.h"
+#include "support/temp_dir.h"
 
 namespace sovereign::plugin {
 namespace {
@@ -65,22 +66,16 @@ struct Job {
   char* env_ptrs[1];
 };
 
-class SubmitFilterTest : public ::testing::Test {
+class SubmitFilterTest : public testing::TempDirTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/submit_filter_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     options_.snapshot_path = dir_ + "/snapshot";
     options_.spool_dir = dir_ + "/spool";
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   void Publish(absl::Time cluster_taken_at) {
-    std::ifstream in(std::string(SOVEREIGN_SOURCE_DIR) + "/config/register.example.yaml");
-    std::stringstream yaml;
-    yaml << in.rdbuf();
-    auto reg = Register::Parse(yaml.str(), "register.yaml");
+    const std::string yaml = testing::ExampleRegisterYaml();
+    auto reg = Register::Parse(yaml, "register.yaml");
     ASSERT_TRUE(reg.ok());
     ClusterSnapshot cluster;
     cluster.taken_at = cluster_taken_at;
@@ -90,7 +85,7 @@ class SubmitFilterTest : public ::testing::Test {
     cluster.nodes = nodes_;
     ASSERT_TRUE(WriteFileAtomically(
                     options_.snapshot_path,
-                    snapshot::EncodeSnapshot(yaml.str(), "register.yaml", **reg, cluster, now_))
+                    snapshot::EncodeSnapshot(yaml, "register.yaml", **reg, cluster, now_))
                     .ok());
     if (filter_ != nullptr) {
       filter_->watcher().CheckNow();
@@ -117,7 +112,6 @@ class SubmitFilterTest : public ::testing::Test {
     return out;
   }
 
-  std::string dir_;
   std::vector<NodeStatus> nodes_;  // the published cluster's nodes (none by default)
   FilterOptions options_;
   std::unique_ptr<SubmitFilter> filter_;

@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "register_test_util.h"
 #include "sovereign/register.h"
+#include "support/temp_dir.h"
 
 namespace sovereign {
 namespace {
@@ -19,22 +20,8 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAre;
 
-class RegisterLoadTest : public ::testing::Test {
+class RegisterLoadTest : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "register-test-XXXXXX");
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::string Write(const std::string& name, const std::string& text) {
-    std::string path = dir_ + "/" + name;
-    std::ofstream(path) << text;
-    return path;
-  }
-
-  std::string dir_;
 };
 
 TEST_F(RegisterLoadTest, LoadsAFile) {

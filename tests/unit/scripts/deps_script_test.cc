@@ -12,6 +12,7 @@
 #include "support/minicluster.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "support/temp_dir.h"
 
 namespace sovereign {
 namespace {
@@ -26,9 +27,7 @@ const std::string kScript = std::string(SOVEREIGN_SOURCE_DIR) + "/scripts/deps.s
 class DepsScriptTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           absl::StrCat("deps-script-test-", getpid(), "-",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = temp_dir_.path();
     std::filesystem::create_directories(dir_ / "bin");
     log_ = (dir_ / "calls.log").string();
     // Each fake appends one line per call: its name, DEBIAN_FRONTEND and its arguments.
@@ -39,10 +38,6 @@ class DepsScriptTest : public ::testing::Test {
                           << (std::string(name) == "sudo" ? "exec \"$@\"\n" : "exit 0\n");
       chmod(path.c_str(), 0755);
     }
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
 
   CommandResult Deps(const std::string& packages, std::vector<std::string> args = {}) {
@@ -61,6 +56,7 @@ class DepsScriptTest : public ::testing::Test {
 
   std::string Calls() const { return ReadFile(log_).value_or(""); }
 
+  testing::TempDir temp_dir_;
   std::filesystem::path dir_;
   std::string log_;
 };

@@ -5,6 +5,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "support/temp_dir.h"
 
 namespace sovereign::service {
 namespace {
@@ -57,9 +58,8 @@ TEST(PluginAgreementTest, EachDisagreementSaysWhatBreaks) {
 }
 
 TEST(PluginAgreementTest, ReadsThePluginConfigAsThePluginDoes) {
-  char tmpl[] = "/tmp/plugin_agreement_XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  std::string path = std::string(tmpl) + "/sovereign-plugin.conf";
+  testing::TempDir dir;
+  std::string path = dir.Path("sovereign-plugin.conf");
   EXPECT_EQ(ReadPluginConf(path).status().code(), absl::StatusCode::kNotFound);
   std::ofstream(path) << "snapshot = /srv/snapshot\nmax_cluster_age = 90s\n";
   absl::StatusOr<plugin::FilterOptions> p = ReadPluginConf(path);
@@ -69,7 +69,6 @@ TEST(PluginAgreementTest, ReadsThePluginConfigAsThePluginDoes) {
   std::ofstream(path) << "snapshto = /srv/snapshot\n";
   EXPECT_THAT(std::string(ReadPluginConf(path).status().message()),
               ::testing::StartsWith(path + ":1: unknown key \"snapshto\""));
-  std::filesystem::remove_all(tmpl);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "support/temp_dir.h"
 
 namespace sovereign::service {
 namespace {
@@ -20,12 +21,9 @@ using ::testing::ElementsAre;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1795000000);
 
-class ReconcilerTest : public ::testing::Test {
+class ReconcilerTest : public testing::TempDirTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/reconciler_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     audit::AuditOptions o;
     o.path = dir_ + "/audit.db";
     o.signing_key_path = dir_ + "/signing.pem";
@@ -56,7 +54,6 @@ class ReconcilerTest : public ::testing::Test {
   void TearDown() override {
     reconciler_.reset();
     log_.reset();
-    fs::remove_all(dir_);
   }
 
   // A placement by the plugin at `at`, as the spool ingester logs it.
@@ -117,7 +114,6 @@ class ReconcilerTest : public ::testing::Test {
     return r.ok() && !r->empty() ? r->front().body_json : "";
   }
 
-  std::string dir_;
   std::unique_ptr<audit::AuditLog> log_;
   std::shared_ptr<const Register> reg_;
   std::vector<slurm::JobRow> table_;

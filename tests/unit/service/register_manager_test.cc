@@ -8,17 +8,16 @@
 
 #include "absl/strings/str_replace.h"
 #include "sovereign/file_io.h"
+#include "support/temp_dir.h"
 
 namespace sovereign::service {
 namespace {
 
 using ::testing::HasSubstr;
 
-class RegisterManagerTest : public ::testing::Test {
+class RegisterManagerTest : public testing::TempDirTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/register-manager-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     example_ = *ReadFileToString(SOVEREIGN_SOURCE_DIR "/config/register.example.yaml");
     ASSERT_TRUE(WriteFileAtomically(dir_ + "/register.yaml", example_).ok());
     store_ = *RegisterStore::Open(dir_ + "/registers.db");
@@ -28,13 +27,12 @@ class RegisterManagerTest : public ::testing::Test {
     ASSERT_TRUE(m.ok()) << m.status();
     manager_ = *std::move(m);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::string Changed() const {
     return absl::StrReplaceAll(example_, {{"pue: 1.3 ", "pue: 1.25"}});
   }
 
-  std::string dir_, example_;
+  std::string example_;
   std::unique_ptr<RegisterStore> store_;
   std::unique_ptr<RegisterManager> manager_;
 };

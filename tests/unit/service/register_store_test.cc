@@ -6,19 +6,18 @@
 
 #include <filesystem>
 
+#include "support/temp_dir.h"
+
 namespace sovereign::service {
 namespace {
 
-class RegisterStoreTest : public ::testing::Test {
+class RegisterStoreTest : public testing::TempDirTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/register-store-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     auto s = RegisterStore::Open(dir_ + "/registers.db");
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = *std::move(s);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   StoredRegister Entry(const std::string& version, const std::string& action) {
     StoredRegister e;
@@ -31,7 +30,6 @@ class RegisterStoreTest : public ::testing::Test {
     return e;
   }
 
-  std::string dir_;
   std::unique_ptr<RegisterStore> store_;
 };
 

@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sovereign/file_io.h"
+#include "support/temp_dir.h"
 
 namespace sovereign::snapshot {
 namespace {
@@ -16,33 +17,22 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-std::string ExampleYaml() {
-  std::ifstream in(std::string(SOVEREIGN_SOURCE_DIR) + "/config/register.example.yaml");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-class SnapshotFileTest : public ::testing::Test {
+class SnapshotFileTest : public testing::TempDirTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/snapshot_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    yaml_ = ExampleYaml();
+    yaml_ = testing::ExampleRegisterYaml();
     auto reg = Register::Parse(yaml_, "register.yaml");
     ASSERT_TRUE(reg.ok()) << reg.status();
     reg_ = *reg;
     cluster_.taken_at = absl::FromUnixSeconds(1795000000);
     cluster_.partitions = {{"gpu-fr-a100", PartitionState::kUp, 2, 16, 5, 900.0, {}, {}}};
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::string Encode() {
     return EncodeSnapshot(yaml_, "register.yaml", *reg_, cluster_, absl::FromUnixSeconds(1795000001));
   }
 
-  std::string dir_, yaml_;
+  std::string yaml_;
   std::shared_ptr<const Register> reg_;
   ClusterSnapshot cluster_;
 };

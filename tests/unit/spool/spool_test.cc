@@ -11,6 +11,7 @@
 #include "support/child_process.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "support/temp_dir.h"
 
 namespace sovereign::spool {
 namespace {
@@ -19,15 +20,8 @@ namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-class SpoolTest : public ::testing::Test {
+class SpoolTest : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/spool_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::unique_ptr<SpoolWriter> Writer(bool sync = false) {
     SpoolWriterOptions o;
     o.dir = dir_;
@@ -55,7 +49,6 @@ class SpoolTest : public ::testing::Test {
     f << bytes;
   }
 
-  std::string dir_;
 };
 
 TEST_F(SpoolTest, RecordsComeBackInOrderExactlyOnce) {
