@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "job_translate.h"
+#include "sovereign/job_tag.h"
 #include "sovereign/snapshot_file.h"
 #include "sovereign/spool.h"
 
