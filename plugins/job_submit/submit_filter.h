@@ -50,7 +50,8 @@ struct FilterOptions {
 };
 
 // Reads "key = value" lines ('#' comments): snapshot, spool, spool_fdatasync (yes/no),
-// max_cluster_age (30s, 5m, ...), site_feature_prefix, region_feature_prefix, user_cache_ttl.
+// max_cluster_age (30s, 5m, 1d, ...: sovereign::ParseDuration), site_feature_prefix,
+// region_feature_prefix, user_cache_ttl.
 // Unknown keys and bad values are errors naming the file and line.
 absl::StatusOr<FilterOptions> ParseFilterConfig(const std::string& text, const std::string& source);
 
