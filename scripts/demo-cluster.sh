@@ -89,7 +89,7 @@ slurm:
   spool: ${dir}/sovereign/spool
   publish_interval_ms: 5000
   reconcile_interval_ms: 1000
-  max_cluster_age_s: 120          # = max_cluster_age in the minicluster's sovereign-plugin.conf
+  max_cluster_age: 2m             # = max_cluster_age in the minicluster's sovereign-plugin.conf
 EOF
 stop_daemon
 setsid "${build}/src/daemon/sovereignd" --config "${state}/sovereignd.yaml" \

@@ -10,8 +10,14 @@
 
 namespace sovereign {
 
-// "90s", "30m", "2h", "1d", "1h30m": the duration syntax of the register, also used for
-// `sovereignctl explain --time`. nullopt when malformed or longer than 10 years.
+// The one duration syntax of sovereign's files: the register (default_time_limit), sovereignd's
+// config (slurm.max_cluster_age), the plugin's sovereign-plugin.conf (max_cluster_age,
+// user_cache_ttl), and `sovereignctl explain --time`. One or more <number><unit> groups, summed:
+// units d, h, m, s, ms, us, ns; a number may have a decimal fraction ("1.5h"); e.g. "90s",
+// "30m", "2h", "1d", "1h30m", "1d12h", "250ms". Also "0" and "inf" alone, and a leading '+' or
+// '-'. It accepts everything each of those places accepted before they shared it (the
+// register's d/h/m/s groups, absl::ParseDuration's syntax). nullopt when malformed; ranges
+// (positive, whole seconds, at most 10 years, ...) are for the caller to check.
 std::optional<absl::Duration> ParseDuration(std::string_view text);
 
 // The closest of `candidates` to `word` when it is an obvious typo (a small edit distance and

@@ -74,17 +74,4 @@ std::vector<uint32_t> ParentJobIds(const job_desc_msg_t& desc);
 absl::StatusOr<JobRequest> TranslateJobDesc(const job_desc_msg_t& desc, const UserInfo& user,
                                             absl::Time now);
 
-// The tag the plugin writes into admin_comment: "sovereign:v1;id=<id>;ds=a,b;region=eu;
-// reg=<12 hex>" (no spaces, so that `scontrol show job -o` keeps it one field). Parsed back by
-// the job_modify guard and the reconciler.
-struct JobTag {
-  std::string decision_id;
-  std::vector<std::string> datasets;
-  std::string region;
-  std::string register_version;  // short form
-};
-std::string FormatJobTag(const JobTag& tag);
-// NOT_FOUND when `admin_comment` carries no tag; INVALID_ARGUMENT when it is malformed.
-absl::StatusOr<JobTag> ParseJobTag(const char* admin_comment);
-
 }  // namespace sovereign::plugin

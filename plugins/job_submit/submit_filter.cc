@@ -19,6 +19,7 @@
 #include "absl/strings/strip.h"
 #include "sovereign/residency.h"
 #include "sovereign/spool_record.h"
+#include "sovereign/text.h"
 #include "sovereign/unix_accounts.h"
 
 namespace sovereign::plugin {
@@ -153,11 +154,11 @@ absl::StatusOr<FilterOptions> ParseFilterConfig(const std::string& text,
       }
       o.spool_fdatasync = *b;
     } else if (key == "max_cluster_age" || key == "user_cache_ttl") {
-      absl::Duration d;
-      if (!absl::ParseDuration(value, &d) || d < absl::ZeroDuration()) {
+      std::optional<absl::Duration> d = ParseDuration(value);
+      if (!d.has_value() || *d < absl::ZeroDuration()) {
         return fail(absl::StrCat(key, ": \"", value, "\": expected a duration such as 30s or 5m"));
       }
-      (key == "max_cluster_age" ? o.max_cluster_age : o.user_cache_ttl) = d;
+      (key == "max_cluster_age" ? o.max_cluster_age : o.user_cache_ttl) = *d;
     } else {
       return fail(absl::StrCat(
           "unknown key \"", key,

@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "job_translate.h"
+#include "sovereign/job_tag.h"
 #include "sovereign/snapshot_file.h"
 #include "sovereign/spool.h"
 
@@ -49,7 +50,8 @@ struct FilterOptions {
 };
 
 // Reads "key = value" lines ('#' comments): snapshot, spool, spool_fdatasync (yes/no),
-// max_cluster_age (30s, 5m, ...), site_feature_prefix, region_feature_prefix, user_cache_ttl.
+// max_cluster_age (30s, 5m, 1d, ...: sovereign::ParseDuration), site_feature_prefix,
+// region_feature_prefix, user_cache_ttl.
 // Unknown keys and bad values are errors naming the file and line.
 absl::StatusOr<FilterOptions> ParseFilterConfig(const std::string& text, const std::string& source);
 

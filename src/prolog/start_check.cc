@@ -1,7 +1,7 @@
 #include "start_check.h"
 
 #include "absl/strings/str_cat.h"
-#include "job_translate.h"
+#include "sovereign/job_tag.h"
 #include "sovereign/residency.h"
 
 namespace sovereign::prolog {
@@ -11,7 +11,7 @@ StartVerdict CheckStart(const char* admin_comment, const snapshot::LoadedSnapsho
                         const std::vector<std::string>& node_names,
                         const std::vector<NodeStatus>& nodes) {
   StartVerdict v;
-  absl::StatusOr<plugin::JobTag> tag = plugin::ParseJobTag(admin_comment);
+  absl::StatusOr<JobTag> tag = ParseJobTag(admin_comment);
   if (absl::IsNotFound(tag.status())) {
     return v;
   }

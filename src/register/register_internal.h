@@ -92,10 +92,6 @@ bool IsValidUtf8(absl::string_view text);
 // An assigned ISO 3166-1 alpha-2 code ("FR", "DE", ...).
 bool IsCountryCode(absl::string_view code);
 
-// "90s", "30m", "2h", "1d", "1h30m": one or more <digits><unit> groups, units d > h > m > s in
-// that order, each at most once. nullopt when malformed or longer than 10 years.
-std::optional<absl::Duration> ParseDuration(absl::string_view text);
-
 // The closest of `candidates` to `word` when it is an obvious typo (a small edit distance),
 // else nullopt.
 std::optional<std::string> ClosestMatch(absl::string_view word,

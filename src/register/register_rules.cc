@@ -146,43 +146,6 @@ bool IsCountryCode(absl::string_view code) {
   return false;
 }
 
-std::optional<absl::Duration> ParseDuration(absl::string_view text) {
-  static constexpr std::pair<char, int64_t> kUnits[] = {
-      {'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
-  constexpr int64_t kMaxSeconds = int64_t{3650} * 86400;
-  size_t next_unit = 0;  // units must come in the order d, h, m, s
-  int64_t total = 0;
-  const char* p = text.data();
-  const char* end = text.data() + text.size();
-  if (p == end) {
-    return std::nullopt;
-  }
-  while (p != end) {
-    if (!absl::ascii_isdigit(static_cast<unsigned char>(*p))) {
-      return std::nullopt;
-    }
-    int64_t value = 0;
-    auto [after, ec] = std::from_chars(p, end, value);
-    if (ec != std::errc() || after == end || after - p > 9) {
-      return std::nullopt;
-    }
-    size_t unit = next_unit;
-    while (unit < std::size(kUnits) && kUnits[unit].first != *after) {
-      ++unit;
-    }
-    if (unit == std::size(kUnits)) {
-      return std::nullopt;
-    }
-    total += value * kUnits[unit].second;
-    if (total > kMaxSeconds) {
-      return std::nullopt;
-    }
-    next_unit = unit + 1;
-    p = after + 1;
-  }
-  return absl::Seconds(total);
-}
-
 namespace {
 // Optimal string alignment distance: edits, with a swap of neighbours counted as one.
 // Three rolling rows (the swap looks two rows back); no allocation per cell row.

@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "sovereign/text.h"
 
 namespace sovereign::register_internal {
 
@@ -205,11 +206,20 @@ bool ObjectReader::Duration(absl::string_view key, bool required, absl::Duration
   if (!String(key, required, &text)) {
     return false;
   }
-  std::optional<absl::Duration> value = ParseDuration(text);
+  // The syntax every sovereign file shares; the register adds its range: at most 10 years, and
+  // whole seconds, since its canonical form (and so its version) counts durations in seconds.
+  std::optional<absl::Duration> value = sovereign::ParseDuration(text);
+  std::string why;
   if (!value.has_value()) {
+    why = "expected e.g. 90s, 30m, 2h, 1d or 1h30m";
+  } else if (*value > absl::Hours(3650 * 24)) {
+    why = "at most 10 years";
+  } else if (*value != absl::Seconds(absl::ToInt64Seconds(*value))) {
+    why = "a whole number of seconds";
+  }
+  if (!why.empty()) {
     const Entry* entry = Find(key, false);
-    Bad(*entry, entry->value,
-        absl::StrCat("bad duration ", Quote(text), " (expected e.g. 90s, 30m, 2h, 1d or 1h30m)"));
+    Bad(*entry, entry->value, absl::StrCat("bad duration ", Quote(text), " (", why, ")"));
     return false;
   }
   *out = *value;

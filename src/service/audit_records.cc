@@ -119,7 +119,7 @@ audit::AuditRecord SpooledToRecord(const spool::SpooledDecision& d, const Regist
   return r;
 }
 
-audit::AuditRecord RederivedDecisionRecord(const slurm::JobRow& job, const plugin::JobTag& tag,
+audit::AuditRecord RederivedDecisionRecord(const slurm::JobRow& job, const JobTag& tag,
                                            absl::Time now) {
   audit::AuditRecord r;
   r.kind = audit::RecordKind::kDecision;
@@ -144,7 +144,7 @@ audit::AuditRecord RederivedDecisionRecord(const slurm::JobRow& job, const plugi
   return r;
 }
 
-Attestation AttestationRecord(const slurm::JobRow& job, const plugin::JobTag& tag,
+Attestation AttestationRecord(const slurm::JobRow& job, const JobTag& tag,
                               const audit::AuditRecord& decision, const Register& reg,
                               const std::vector<NodeStatus>& nodes,
                               const std::string& site_feature_prefix, absl::Time now) {

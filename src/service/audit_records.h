@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "cluster_reader.h"
-#include "job_translate.h"
 #include "sovereign/audit_log.h"
 #include "sovereign/cluster.h"
+#include "sovereign/job_tag.h"
 #include "sovereign/placement.h"
 #include "sovereign/register.h"
 #include "sovereign/spool_record.h"
@@ -42,7 +42,7 @@ audit::AuditRecord SpooledToRecord(const spool::SpooledDecision& d, const Regist
 
 // A placement re-derived from a running job's tag, when its spooled decision never reached the
 // log (marked "rederived").
-audit::AuditRecord RederivedDecisionRecord(const slurm::JobRow& job, const plugin::JobTag& tag,
+audit::AuditRecord RederivedDecisionRecord(const slurm::JobRow& job, const JobTag& tag,
                                            absl::Time now);
 
 // A running job that the register now in force no longer allows where it runs; `action` is
@@ -60,7 +60,7 @@ struct Attestation {
   audit::AuditRecord record;
   std::vector<std::string> violations;
 };
-Attestation AttestationRecord(const slurm::JobRow& job, const plugin::JobTag& tag,
+Attestation AttestationRecord(const slurm::JobRow& job, const JobTag& tag,
                               const audit::AuditRecord& decision, const Register& reg,
                               const std::vector<NodeStatus>& nodes,
                               const std::string& site_feature_prefix, absl::Time now);

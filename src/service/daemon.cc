@@ -277,7 +277,7 @@ absl::Status Daemon::StartSlurm() {
   snapshot::WatcherOptions wo;
   wo.path = sc.snapshot_path;
   snapshot_watcher_ = std::make_unique<snapshot::SnapshotWatcher>(wo);
-  ctx_.max_cluster_age = absl::Seconds(sc.max_cluster_age_s);
+  ctx_.max_cluster_age = sc.max_cluster_age;
   ctx_.snapshot.store(snapshot_watcher_.get(), std::memory_order_release);
   ctx_.read_inventory = [] { return slurm::ReadSlurmInventory(); };
   ctx_.slurm_status = [this] { return SlurmStatus(); };

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <type_traits>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "register_impact.h"
 #include "absl/strings/str_join.h"
 #include "register_manager.h"
+#include "sovereign/text.h"
 #include "sovereign/unix_accounts.h"
 
 namespace sovereign::service {
@@ -86,6 +88,21 @@ class Parser {
       return;
     }
     *out = value;
+  }
+
+  // A duration in the syntax every sovereign file shares (sovereign::ParseDuration), not negative.
+  void Duration(const YAML::Node& node, const std::string& key, absl::Duration* out) {
+    std::optional<absl::Duration> value;
+    if (node.IsScalar()) {
+      value = ParseDuration(node.Scalar());
+    }
+    if (!value.has_value() || *value < absl::ZeroDuration()) {
+      Error(node, key,
+            absl::StrCat("\"", node.IsScalar() ? node.Scalar() : "",
+                         "\" is not a duration such as 30s, 5m or 1h30m"));
+      return;
+    }
+    *out = *value;
   }
 
   void Ids(const YAML::Node& node, const std::string& key, bool groups,
@@ -182,6 +199,8 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
     return c;  // an empty file: every default
   }
   Parser p(filename);
+  // slurm.max_cluster_age and its older spelling slurm.max_cluster_age_s: one of them.
+  std::vector<YAML::Node> cluster_age_keys;
   // A handler storing a whole number from `min` to `max` into *out.
   auto int_field = [&p](auto* out, int64_t min, int64_t max) {
     return [&p, out, min, max](const YAML::Node& v, const std::string& key) {
@@ -291,8 +310,15 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
                      {"rederive_after_s", [&](const YAML::Node& v, const std::string& kk) {
                         p.Int(v, kk, 1, 86400, &c.slurm.rederive_after_s);
                       }},
+                     {"max_cluster_age", [&](const YAML::Node& v, const std::string& kk) {
+                        p.Duration(v, kk, &c.slurm.max_cluster_age);
+                        cluster_age_keys.push_back(v);
+                      }},
                      {"max_cluster_age_s", [&](const YAML::Node& v, const std::string& kk) {
-                        p.Int(v, kk, 1, 86400, &c.slurm.max_cluster_age_s);
+                        int64_t seconds = absl::ToInt64Seconds(c.slurm.max_cluster_age);
+                        p.Int(v, kk, 1, 86400, &seconds);
+                        c.slurm.max_cluster_age = absl::Seconds(seconds);
+                        cluster_age_keys.push_back(v);
                       }},
                      {"running_at_risk", [&](const YAML::Node& v, const std::string& kk) {
                         p.String(v, kk, &c.slurm.running_at_risk);
@@ -353,6 +379,10 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
             }}});
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(p.filename(), ": ", e.what()));
+  }
+  if (cluster_age_keys.size() > 1) {
+    p.Error(cluster_age_keys.back(), "slurm.max_cluster_age",
+            "give max_cluster_age or max_cluster_age_s, not both");
   }
   if (!c.tcp.listen.empty() &&
       (c.tcp.certificate.empty() || c.tcp.key.empty() || c.tcp.client_ca.empty())) {

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "caller.h"
 #include "sovereign/audit_log.h"
 
@@ -50,9 +51,11 @@ struct SlurmConfig {
   // A tagged job whose decision is still not in the log after this long gets one re-derived
   // from its tag, in seconds.
   int64_t rederive_after_s = 120;
-  // Decide/Explain treat the published cluster view as stale after this long, in seconds: keep
-  // it equal to the plugin's max_cluster_age (default 5m) so that both answer alike.
-  int64_t max_cluster_age_s = 300;
+  // Decide/Explain treat the published cluster view as stale after this long: keep it equal to
+  // the plugin's max_cluster_age (default 5m) so that both answer alike. Written as the plugin
+  // writes it (`max_cluster_age: 5m`, sovereign::ParseDuration), or, as before, a number of
+  // seconds (`max_cluster_age_s: 300`).
+  absl::Duration max_cluster_age = absl::Minutes(5);
   // What happens to a running job that a newly applied register no longer allows where it
   // runs: "flag" (recorded as at_risk, left running), "requeue" or "cancel".
   std::string running_at_risk = "flag";

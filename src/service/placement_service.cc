@@ -9,9 +9,9 @@
 #include "absl/strings/str_format.h"
 #include "audit_records.h"
 #include "grpc_status.h"
-#include "job_translate.h"
 #include "proto_convert.h"
 #include "sovereign/dataset_access.h"
+#include "sovereign/job_tag.h"
 #include "sovereign/placement.h"
 #include "sovereign/unix_accounts.h"
 
@@ -141,7 +141,7 @@ void PlacementServiceImpl::DecideFor(const Caller& caller, const v1::JobRequest&
   }
   if (decision.verdict == Verdict::kPlace) {
     // The tag exactly as the Slurm plugin writes it into admin_comment.
-    out->set_job_tag(plugin::FormatJobTag(
+    out->set_job_tag(FormatJobTag(
         {id, decision.labels, decision.region, std::string(reg.short_version())}));
   }
   if (!record || ctx_->log == nullptr) {

@@ -53,10 +53,10 @@ std::vector<std::string> PluginDisagreements(const SlurmConfig& slurm,
                                " but sovereignd reads ", slurm.spool_dir,
                                " (slurm.spool): the plugin's decisions do not reach the audit log"));
   }
-  if (plugin.max_cluster_age != absl::Seconds(slurm.max_cluster_age_s)) {
+  if (plugin.max_cluster_age != slurm.max_cluster_age) {
     out.push_back(absl::StrCat(
         plugin_conf_path, " has max_cluster_age = ", absl::FormatDuration(plugin.max_cluster_age),
-        " but sovereignd's slurm.max_cluster_age_s is ", slurm.max_cluster_age_s,
+        " but sovereignd's slurm.max_cluster_age is ", absl::FormatDuration(slurm.max_cluster_age),
         ": Decide and explain may score a job differently from the plugin"));
   }
   return out;

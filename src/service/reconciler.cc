@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "audit_records.h"
-#include "job_translate.h"
+#include "sovereign/job_tag.h"
 #include "spdlog/spdlog.h"
 
 namespace sovereign::service {
@@ -75,7 +75,7 @@ absl::StatusOr<ReconcileStats> Reconciler::ReconcileOnce(absl::Time now) {
     bool again = false;  // a job to look at again next round, changed or not
     std::set<uint32_t> present;
     for (const slurm::JobRow& job : **jobs) {
-      absl::StatusOr<plugin::JobTag> tag = plugin::ParseJobTag(job.admin_comment.c_str());
+      absl::StatusOr<JobTag> tag = ParseJobTag(job.admin_comment.c_str());
       if (!tag.ok()) {
         continue;  // not placed by the plugin
       }
@@ -126,7 +126,7 @@ absl::StatusOr<ReconcileStats> Reconciler::ReconcileOnce(absl::Time now) {
   return stats;
 }
 
-absl::StatusOr<bool> Reconciler::ReconcileJob(const slurm::JobRow& job, const plugin::JobTag& tag,
+absl::StatusOr<bool> Reconciler::ReconcileJob(const slurm::JobRow& job, const JobTag& tag,
                                               JobState& state, absl::Time now,
                                               std::optional<std::vector<NodeStatus>>& nodes,
                                               ReconcileStats& stats) {

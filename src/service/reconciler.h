@@ -49,8 +49,8 @@
 #include "cluster_reader.h"
 #include "sovereign/cluster.h"
 #include "sovereign/audit_log.h"
+#include "sovereign/job_tag.h"
 #include "sovereign/register.h"
-#include "job_translate.h"
 
 namespace sovereign::service {
 
@@ -106,7 +106,7 @@ class Reconciler {
   // Reads the job table (unchanged: nullopt) and notes when the reconciler began watching.
   absl::StatusOr<std::optional<std::vector<slurm::JobRow>>> LoadJobs(absl::Time now);
   // Attests and records the outcome of one tagged job. false: look again next round.
-  absl::StatusOr<bool> ReconcileJob(const slurm::JobRow& job, const plugin::JobTag& tag,
+  absl::StatusOr<bool> ReconcileJob(const slurm::JobRow& job, const JobTag& tag,
                                     JobState& state, absl::Time now,
                                     std::optional<std::vector<NodeStatus>>& nodes,
                                     ReconcileStats& stats);

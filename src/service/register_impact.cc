@@ -5,6 +5,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "audit_records.h"
+#include "sovereign/job_tag.h"
 #include "sovereign/residency.h"
 #include "spdlog/spdlog.h"
 
@@ -45,7 +46,7 @@ void Hold(const slurm::JobRow& job, const Register& reg, std::string why, absl::
   d.decided_at = now;
 }
 
-JobRequest RequestOf(const slurm::JobRow& job, const plugin::JobTag& tag,
+JobRequest RequestOf(const slurm::JobRow& job, const JobTag& tag,
                      const plugin::UserInfo& user, absl::Time now) {
   JobRequest r;
   r.user = user.name;
@@ -111,7 +112,7 @@ ImpactPlan PlanRegisterImpact(
   plan.register_version = reg.version();
   const std::vector<char> present = SitesWithNodes(reg, site_feature_prefix, nodes);
   for (const slurm::JobRow& job : jobs) {
-    absl::StatusOr<plugin::JobTag> tag = plugin::ParseJobTag(job.admin_comment.c_str());
+    absl::StatusOr<JobTag> tag = ParseJobTag(job.admin_comment.c_str());
     if (!tag.ok()) {
       continue;
     }
@@ -168,7 +169,7 @@ ImpactPlan PlanRegisterImpact(
       const std::string guard = SiteGuardTerm(*residency, site_feature_prefix,
                                               nodes.empty() ? nullptr : &present);
       impact.features = AppendSiteGuard(StripSiteGuard(job.features, site_feature_prefix), guard);
-      impact.tag = plugin::FormatJobTag({impact.decision_id, impact.decision.labels,
+      impact.tag = FormatJobTag({impact.decision_id, impact.decision.labels,
                                          impact.decision.region,
                                          std::string(reg.short_version())});
     } else {

@@ -113,7 +113,7 @@ class DaemonE2ETest : public ::testing::Test {
         "/sovereign/snapshot\n  spool: ", cluster_->dir(),
         "/sovereign/spool\n  publish_interval_ms: 2000\n  reconcile_interval_ms: 500\n",
         // The minicluster's sovereign-plugin.conf says max_cluster_age = 2m.
-        "  max_cluster_age_s: 120\n",
+        "  max_cluster_age: 2m\n",
         "log:\n  level: info\n");
   }
 

@@ -652,8 +652,8 @@ TEST(SovereigndStartTest, CheckConfigComparesWithThePluginConfig) {
                          d.dir(), "/snapshot (slurm.snapshot): the plugin does not see this "
                          "daemon's register and refuses labelled jobs\n"
                          "sovereignd: warning: ", plugin_conf,
-                         " has max_cluster_age = 2m but sovereignd's slurm.max_cluster_age_s is "
-                         "300: Decide and explain may score a job differently from the plugin\n"));
+                         " has max_cluster_age = 2m but sovereignd's slurm.max_cluster_age is "
+                         "5m: Decide and explain may score a job differently from the plugin\n"));
 }
 
 // A slurm.conf libslurm reads, for a controller that is not there: every call to it fails.

@@ -515,6 +515,19 @@ TEST(ParseFilterConfig, ReadsEveryKeyAndNamesBadLines) {
   EXPECT_EQ(ParseFilterConfig("\nspol = /x\n", "p.conf").status().message(),
             "p.conf:2: unknown key \"spol\" (known: snapshot, spool, spool_fdatasync, "
             "max_cluster_age, site_feature_prefix, region_feature_prefix, user_cache_ttl)");
+  // Durations take the syntax the register and sovereignd's config take (sovereign/text.h).
+  for (const auto& [text, age] : std::vector<std::pair<std::string, absl::Duration>>{
+           {"90s", absl::Seconds(90)},
+           {"1h30m", absl::Minutes(90)},
+           {"1d", absl::Hours(24)},
+           {"1.5m", absl::Seconds(90)},
+           {"0", absl::ZeroDuration()},
+           {"inf", absl::InfiniteDuration()}}) {
+    auto parsed = ParseFilterConfig("max_cluster_age = " + text, "p.conf");
+    ASSERT_TRUE(parsed.ok()) << text << ": " << parsed.status();
+    EXPECT_EQ(parsed->max_cluster_age, age) << text;
+  }
+  EXPECT_FALSE(ParseFilterConfig("max_cluster_age = -1m", "p.conf").ok());
   EXPECT_EQ(ParseFilterConfig("max_cluster_age = soon", "p.conf").status().message(),
             "p.conf:1: max_cluster_age: \"soon\": expected a duration such as 30s or 5m");
   EXPECT_EQ(ParseFilterConfig("spool_fdatasync = maybe", "p.conf").status().message(),

@@ -261,11 +261,27 @@ TEST(RegisterParseTest, Durations) {
   EXPECT_EQ(limit("1d"), absl::Hours(24));
   EXPECT_EQ(limit("1h30m"), absl::Minutes(90));
   EXPECT_EQ(limit("1d2h3m4s"), absl::Seconds(93784));
-  for (const char* bad : {"1x", "90", "1h30", "30m1h", "1h1h", "-1h", "1.5h", "h"}) {
+  // The syntax sovereignd's config and the plugin's settings take too.
+  EXPECT_EQ(limit("1.5h"), absl::Minutes(90));
+  EXPECT_EQ(limit("30m1h"), absl::Minutes(90));
+  EXPECT_EQ(limit("+2h"), absl::Hours(2));
+  EXPECT_EQ(limit("3650d"), absl::Hours(3650 * 24));
+  for (const char* bad : {"1x", "90", "1h30", "h", "1H", "1h 30m"}) {
     EXPECT_THAT(Errors("policy:\n  default_time_limit: " + std::string(bad) + "\n" + kBase),
                 ElementsAre("register.yaml:2:23: policy: field \"default_time_limit\": bad "
                             "duration \"" +
                             std::string(bad) + "\" (expected e.g. 90s, 30m, 2h, 1d or 1h30m)"))
+        << bad;
+  }
+  // The register's own range: its version counts durations in whole seconds.
+  for (const auto& [bad, why] : std::vector<std::pair<std::string, std::string>>{
+           {"3651d", "at most 10 years"},
+           {"inf", "at most 10 years"},
+           {"1.5s", "a whole number of seconds"},
+           {"90s250ms", "a whole number of seconds"}}) {
+    EXPECT_THAT(Errors("policy:\n  default_time_limit: " + bad + "\n" + kBase),
+                ElementsAre("register.yaml:2:23: policy: field \"default_time_limit\": bad "
+                            "duration \"" + bad + "\" (" + why + ")"))
         << bad;
   }
 }

@@ -3,6 +3,7 @@
 #include "gtest/gtest.h"
 #include "register_internal.h"
 #include "sovereign/digest.h"
+#include "sovereign/text.h"
 
 namespace sovereign::register_internal {
 namespace {
@@ -42,17 +43,48 @@ TEST(RegisterRulesTest, CountryCodes) {
   EXPECT_FALSE(IsCountryCode("F"));
 }
 
+// The one duration syntax (sovereign/text.h): the register's groups, and everything
+// absl::ParseDuration takes (the plugin's settings used it), with days.
 TEST(RegisterRulesTest, Durations) {
   EXPECT_EQ(ParseDuration("45s"), absl::Seconds(45));
   EXPECT_EQ(ParseDuration("1d12h"), absl::Hours(36));
+  EXPECT_EQ(ParseDuration("1d2h3m4s"), absl::Seconds(93784));
   EXPECT_EQ(ParseDuration("0s"), absl::ZeroDuration());
   EXPECT_EQ(ParseDuration("3650d"), absl::Hours(3650 * 24));
-  EXPECT_EQ(ParseDuration("3651d"), std::nullopt);
-  EXPECT_EQ(ParseDuration("9999999999s"), std::nullopt);
+  EXPECT_EQ(ParseDuration("3651d"), absl::Hours(3651 * 24));  // the register's range is its own
+  EXPECT_EQ(ParseDuration("9999999999s"), absl::Seconds(9999999999));
+  EXPECT_EQ(ParseDuration("1.5h"), absl::Minutes(90));
+  EXPECT_EQ(ParseDuration("30m1h"), absl::Minutes(90));
+  EXPECT_EQ(ParseDuration("250ms"), absl::Milliseconds(250));
+  EXPECT_EQ(ParseDuration("1d1.5h"), absl::Minutes(25 * 60 + 30));
+  EXPECT_EQ(ParseDuration("0.5d"), absl::Hours(12));
+  EXPECT_EQ(ParseDuration("0"), absl::ZeroDuration());
+  EXPECT_EQ(ParseDuration("inf"), absl::InfiniteDuration());
+  EXPECT_EQ(ParseDuration("+1h"), absl::Hours(1));
+  EXPECT_EQ(ParseDuration("-1h"), -absl::Hours(1));
   EXPECT_EQ(ParseDuration(""), std::nullopt);
+  EXPECT_EQ(ParseDuration("+"), std::nullopt);
+  EXPECT_EQ(ParseDuration("90"), std::nullopt);
+  EXPECT_EQ(ParseDuration("1h30"), std::nullopt);
   EXPECT_EQ(ParseDuration("1h 30m"), std::nullopt);
-  EXPECT_EQ(ParseDuration("+1h"), std::nullopt);
   EXPECT_EQ(ParseDuration("1H"), std::nullopt);
+  EXPECT_EQ(ParseDuration("1x"), std::nullopt);
+  EXPECT_EQ(ParseDuration("1dd"), std::nullopt);
+  EXPECT_EQ(ParseDuration("h"), std::nullopt);
+  EXPECT_EQ(ParseDuration("."), std::nullopt);
+  EXPECT_EQ(ParseDuration("1h-30m"), std::nullopt);
+  EXPECT_EQ(ParseDuration("--1h"), std::nullopt);
+}
+
+// Whatever absl::ParseDuration accepts, ParseDuration accepts with the same value.
+TEST(RegisterRulesTest, DurationsAcceptEverythingAbslDoes) {
+  for (const char* text : {"0", "-0", "+0", "inf", "-inf", "+inf", "1ns", "1us", "1ms", "1s", "1m",
+                           "1h", "1.5s", ".5s", "5.s", "2h45m", "45m2h", "1h1h", "300ms",
+                           "-1.5h", "+90s", "9999999999s", "1h0.25m", "0s", "00001m"}) {
+    absl::Duration expected;
+    ASSERT_TRUE(absl::ParseDuration(text, &expected)) << text;
+    EXPECT_EQ(ParseDuration(text), expected) << text;
+  }
 }
 
 TEST(RegisterRulesTest, ClosestMatch) {

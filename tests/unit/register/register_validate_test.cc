@@ -159,6 +159,9 @@ TEST(RegisterValidateTest, Policy) {
   EXPECT_THAT(Errors(WithPolicy("  default_time_limit: 0s\n")),
               ElementsAre("register.yaml:2:23: policy: field \"default_time_limit\": must be "
                           "longer than zero"));
+  EXPECT_THAT(Errors(WithPolicy("  default_time_limit: -1h\n")),
+              ElementsAre("register.yaml:2:23: policy: field \"default_time_limit\": must be "
+                          "longer than zero"));
   EXPECT_THAT(Errors(WithPolicy("  max_label_bytes: 8\n")),
               ElementsAre("register.yaml:24:11: dataset \"patients-eu\": field \"name\": name is "
                           "11 bytes, more than policy max_label_bytes (8): no job could use this "

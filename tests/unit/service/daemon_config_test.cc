@@ -42,6 +42,7 @@ TEST(DaemonConfigTest, ExampleFileSpellsOutEveryDefault) {
   EXPECT_EQ(c->max_threads, d.max_threads);
   EXPECT_EQ(c->min_pollers, d.min_pollers);
   EXPECT_EQ(c->max_pollers, d.max_pollers);
+  EXPECT_EQ(c->slurm.max_cluster_age, d.slurm.max_cluster_age);
 }
 
 TEST(DaemonConfigTest, DefaultsAsDocumented) {
@@ -144,6 +145,38 @@ TEST(DaemonConfigTest, SlurmSection) {
   EXPECT_THAT(std::string(c.status().message()),
               ::testing::HasSubstr("d.yaml:2:20: slurm.running_at_risk: \"kill\" is not one of "
                                    "flag, requeue, cancel"));
+}
+
+// slurm.max_cluster_age is written as the plugin writes its own (one duration syntax); the older
+// slurm.max_cluster_age_s, a number of seconds, still works.
+TEST(DaemonConfigTest, MaxClusterAgeTakesThePluginsSyntaxOrSeconds) {
+  EXPECT_EQ(ParseDaemonConfig("", "d.yaml")->slurm.max_cluster_age, absl::Minutes(5));
+  for (const auto& [text, age] : std::vector<std::pair<std::string, absl::Duration>>{
+           {"2m", absl::Minutes(2)},
+           {"90s", absl::Seconds(90)},
+           {"1h30m", absl::Minutes(90)},
+           {"1d", absl::Hours(24)},
+           {"1.5m", absl::Seconds(90)},
+           {"0", absl::ZeroDuration()}}) {
+    absl::StatusOr<DaemonConfig> c =
+        ParseDaemonConfig("slurm:\n  max_cluster_age: " + text + "\n", "d.yaml");
+    ASSERT_TRUE(c.ok()) << text << ": " << c.status();
+    EXPECT_EQ(c->slurm.max_cluster_age, age) << text;
+  }
+  EXPECT_EQ(ParseDaemonConfig("slurm:\n  max_cluster_age_s: 120\n", "d.yaml")->slurm.max_cluster_age,
+            absl::Minutes(2));
+  absl::StatusOr<DaemonConfig> c = ParseDaemonConfig("slurm:\n  max_cluster_age: soon\n", "d.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "d.yaml:2:20: slurm.max_cluster_age: \"soon\" is not a duration such as 30s, 5m or "
+            "1h30m");
+  c = ParseDaemonConfig("slurm:\n  max_cluster_age: -1m\n", "d.yaml");
+  EXPECT_FALSE(c.ok());
+  c = ParseDaemonConfig("slurm:\n  max_cluster_age: 2m\n  max_cluster_age_s: 120\n", "d.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "d.yaml:3:22: slurm.max_cluster_age: give max_cluster_age or max_cluster_age_s, not "
+            "both");
 }
 
 }  // namespace

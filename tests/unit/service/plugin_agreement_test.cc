@@ -18,7 +18,7 @@ SlurmConfig Daemon() {
   s.slurm_conf = "/etc/slurm/slurm.conf";
   s.snapshot_path = "/var/lib/sovereign/snapshot";
   s.spool_dir = "/var/spool/sovereign";
-  s.max_cluster_age_s = 300;
+  s.max_cluster_age = absl::Minutes(5);
   return s;
 }
 
@@ -53,7 +53,7 @@ TEST(PluginAgreementTest, EachDisagreementSaysWhatBreaks) {
                   "/var/spool/sovereign (slurm.spool): the plugin's decisions do not reach the "
                   "audit log",
                   "/etc/slurm/sovereign-plugin.conf has max_cluster_age = 2m but sovereignd's "
-                  "slurm.max_cluster_age_s is 300: Decide and explain may score a job "
+                  "slurm.max_cluster_age is 5m: Decide and explain may score a job "
                   "differently from the plugin"));
 }
 
