@@ -135,8 +135,8 @@ absl::StatusOr<bool> Reconciler::ReconcileJob(const slurm::JobRow& job, const Jo
   const bool started =
       !job.nodes.empty() && job.state != "PENDING" && job.state != "CONFIGURING";
   const bool final_state = IsFinalJobState(job.state);
-  if (!started && !final_state) {
-    return true;
+  if (!final_state && (!started || state.attested)) {
+    return true;  // nothing to record until it starts, or until it ends
   }
   absl::StatusOr<audit::AuditRecord> decision = log_->Get(tag.decision_id);
   if (!decision.ok() && decision.status().code() != absl::StatusCode::kNotFound) {
