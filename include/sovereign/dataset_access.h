@@ -30,6 +30,16 @@ struct DatasetAccess {
   std::vector<std::string> implied_by_accounts;    // register order
 };
 
+// Why `user` (in `groups`) may use `ds`: open to everyone, named, or through a group (the first
+// of `groups` that allows it); kNone when they may not. Placement refuses a job on this rule.
+// Allocates nothing: Decide asks it for every dataset of every job.
+struct DatasetGrant {
+  enum By { kNone, kEveryone, kUser, kGroup } by = kNone;
+  const std::string* group = nullptr;  // with kGroup: the allowing entry of `groups`
+};
+DatasetGrant GrantOf(const Dataset& ds, const std::string& user,
+                     const std::vector<std::string>& groups);
+
 // The datasets `user` (in `groups`) may use, in register order. `view` (bound to `reg`) may be
 // null: then partitions carry no state.
 std::vector<DatasetAccess> UsableDatasets(const Register& reg, const ClusterView* view,

@@ -12,24 +12,38 @@ bool Contains(const std::vector<std::string>& list, const std::string& item) {
   return std::find(list.begin(), list.end(), item) != list.end();
 }
 
-// Why `user` may use `ds`, or empty when they may not.
-std::string Access(const Dataset& ds, const std::string& user,
-                   const std::vector<std::string>& groups) {
-  if (ds.OpenToAll()) {
-    return "everyone";
-  }
-  if (Contains(ds.users, user)) {
-    return absl::StrCat("user ", user);
-  }
-  for (const std::string& g : groups) {
-    if (Contains(ds.groups, g)) {
-      return absl::StrCat("group ", g);
-    }
+// GrantOf in words, for the table: "everyone", "user <name>" or "group <name>"; empty: none.
+std::string AccessText(const DatasetGrant& grant, const std::string& user) {
+  switch (grant.by) {
+    case DatasetGrant::kEveryone:
+      return "everyone";
+    case DatasetGrant::kUser:
+      return absl::StrCat("user ", user);
+    case DatasetGrant::kGroup:
+      return absl::StrCat("group ", *grant.group);
+    case DatasetGrant::kNone:
+      break;
   }
   return "";
 }
 
 }  // namespace
+
+DatasetGrant GrantOf(const Dataset& ds, const std::string& user,
+                     const std::vector<std::string>& groups) {
+  if (ds.OpenToAll()) {
+    return {DatasetGrant::kEveryone, nullptr};
+  }
+  if (Contains(ds.users, user)) {
+    return {DatasetGrant::kUser, nullptr};
+  }
+  for (const std::string& g : groups) {
+    if (Contains(ds.groups, g)) {
+      return {DatasetGrant::kGroup, &g};
+    }
+  }
+  return {};
+}
 
 std::vector<DatasetAccess> UsableDatasets(const Register& reg, const ClusterView* view,
                                           const std::string& user,
@@ -37,7 +51,7 @@ std::vector<DatasetAccess> UsableDatasets(const Register& reg, const ClusterView
   std::vector<DatasetAccess> out;
   for (const Dataset& ds : reg.datasets()) {
     DatasetAccess a;
-    a.access = Access(ds, user, groups);
+    a.access = AccessText(GrantOf(ds, user, groups), user);
     if (a.access.empty()) {
       continue;
     }

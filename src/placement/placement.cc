@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "sovereign/dataset_access.h"
 #include "sovereign/residency.h"
 #include "sovereign/text.h"
 
@@ -130,14 +131,7 @@ bool CheckAccess(Work& w) {
   const JobRequest& req = w.req;
   const Account* account = w.account;
   for (const Dataset* ds : w.datasets) {
-    if (ds->OpenToAll()) {
-      continue;
-    }
-    bool allowed = std::find(ds->users.begin(), ds->users.end(), req.user) != ds->users.end();
-    for (size_t g = 0; !allowed && g < req.groups.size(); ++g) {
-      allowed = std::find(ds->groups.begin(), ds->groups.end(), req.groups[g]) != ds->groups.end();
-    }
-    if (!allowed) {
+    if (GrantOf(*ds, req.user, req.groups).by == DatasetGrant::kNone) {
       std::vector<std::string> who;
       if (!ds->groups.empty()) {
         who.push_back(absl::StrCat("groups: ", absl::StrJoin(ds->groups, ", ")));
