@@ -52,8 +52,9 @@ struct SlurmInventory {
   std::vector<SlurmNodeInfo> nodes;
 };
 
-// The GPUs in a GRES string: "gpu:a100:2(S:0-1),mps:100" -> {a100, 2}; "gpu:2" -> {"", 2};
-// "gpu" -> {"", 1}. Other GRES are left out.
+// The GPUs in a GRES string as slurm.conf or slurmctld write it: "gpu:a100:2(S:0-1),mps:100" ->
+// {a100, 2}; "gpu:2" -> {"", 2}; "gpu:h100" -> {h100, 1}; "gpu" -> {"", 1}; commas inside
+// "(IDX:0,2)" do not separate entries. Other GRES ("mps", "gpumem") are left out.
 std::vector<SlurmGpus> GpusOfGres(const std::string& gres);
 
 // Reads the NodeName= and PartitionName= lines of slurm.conf (NodeName=DEFAULT included,

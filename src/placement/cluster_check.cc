@@ -118,29 +118,43 @@ std::string Quoted(const std::string& kind, const std::string& name) {
 
 std::vector<SlurmGpus> GpusOfGres(const std::string& gres) {
   std::vector<SlurmGpus> out;
-  for (absl::string_view item : absl::StrSplit(gres, ',', absl::SkipEmpty())) {
-    item = item.substr(0, item.find('('));
-    std::vector<absl::string_view> parts = absl::StrSplit(item, ':');
-    if (parts.empty() || parts[0] != "gpu") {
-      continue;
-    }
-    SlurmGpus g;
-    g.count = 1;
-    int count = 0;
-    if (parts.size() == 2) {
-      if (absl::SimpleAtoi(parts[1], &count)) {
-        g.count = count;
+  // Entries are separated by commas that are not inside "(...)" (e.g. "(S:0-1)" or
+  // "(IDX:0,2)").
+  int depth = 0;
+  std::string entry;
+  auto flush = [&] {
+    absl::string_view e = entry;
+    e = e.substr(0, e.find('('));
+    if (absl::ConsumePrefix(&e, "gpu") && (e.empty() || e[0] == ':')) {
+      SlurmGpus g;
+      if (e.empty()) {
+        g.count = 1;  // "gpu" means one
       } else {
-        g.type = std::string(parts[1]);
+        std::vector<absl::string_view> parts = absl::StrSplit(e.substr(1), ':');
+        if (!absl::SimpleAtoi(parts.back(), &g.count)) {
+          g.count = parts.size() == 1 ? 1 : 0;  // "gpu:h100" means one
+        }
+        if (int n = 0; parts.size() > 1 || !absl::SimpleAtoi(parts[0], &n)) {
+          g.type = std::string(parts[0]);
+        }
       }
-    } else if (parts.size() >= 3) {
-      g.type = std::string(parts[1]);
-      if (absl::SimpleAtoi(parts[2], &count)) {
-        g.count = count;
-      }
+      out.push_back(std::move(g));
     }
-    out.push_back(std::move(g));
+    entry.clear();
+  };
+  for (char c : gres) {
+    if (c == '(') {
+      ++depth;
+    } else if (c == ')') {
+      --depth;
+    }
+    if (c == ',' && depth == 0) {
+      flush();
+    } else {
+      entry.push_back(c);
+    }
   }
+  flush();
   return out;
 }
 

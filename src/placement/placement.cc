@@ -659,7 +659,7 @@ Decision Decide(const JobRequest& request, const ClusterView& view, const Regist
   Decision d;
   d.decided_at = now;
   d.register_version = reg.version();
-  Work w{request, view, reg, d};
+  Work w{request, view, reg, d, nullptr, {}, std::nullopt, 0, false};
   if (!CheckRequest(w) || !ResolveDatasets(w) || !CheckAccess(w)) {
     return d;
   }

@@ -8,10 +8,8 @@
 #include <map>
 #include <mutex>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 
 extern "C" {
 #include <slurm/slurm.h>
@@ -58,44 +56,9 @@ PartitionState StateOf(uint16_t state_up) {
 
 int GpusInGres(const std::string& gres) {
   int total = 0;
-  // Entries are separated by commas that are not inside "(...)" (e.g. "(S:0-1)" or
-  // "(IDX:0,2)").
-  int depth = 0;
-  std::string entry;
-  auto flush = [&] {
-    absl::string_view e = entry;
-    size_t paren = e.find('(');
-    if (paren != absl::string_view::npos) {
-      e = e.substr(0, paren);
-    }
-    if (absl::ConsumePrefix(&e, "gpu")) {
-      if (e.empty()) {
-        total += 1;
-      } else if (e[0] == ':') {
-        std::vector<absl::string_view> parts = absl::StrSplit(e.substr(1), ':');
-        int n = 0;
-        if (absl::SimpleAtoi(parts.back(), &n)) {
-          total += n;
-        } else if (parts.size() == 1) {
-          total += 1;  // "gpu:h100" means one
-        }
-      }
-    }
-    entry.clear();
-  };
-  for (char c : gres) {
-    if (c == '(') {
-      ++depth;
-    } else if (c == ')') {
-      --depth;
-    }
-    if (c == ',' && depth == 0) {
-      flush();
-    } else {
-      entry.push_back(c);
-    }
+  for (const SlurmGpus& g : GpusOfGres(gres)) {
+    total += g.count;
   }
-  flush();
   return total;
 }
 
