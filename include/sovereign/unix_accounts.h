@@ -30,6 +30,13 @@ struct UnixGroup {
   uint32_t gid = 0;
 };
 
+// A user as a decision names them (JobRequest's user and groups): the name and the names of
+// their groups (GroupNamesOf).
+struct UserInfo {
+  std::string name;
+  std::vector<std::string> groups;
+};
+
 // NOT_FOUND: 'user "alice" is not known on this machine'.
 absl::StatusOr<UnixUser> UserByName(std::string_view name);
 // NOT_FOUND: "uid 4242 is not known on this machine".
@@ -45,5 +52,8 @@ absl::StatusOr<std::vector<uint32_t>> GroupIdsOf(const UnixUser& user);
 // The names of those groups, in that order. A gid without a name is left out: the register
 // names groups, and a number must not stand in for one.
 absl::StatusOr<std::vector<std::string>> GroupNamesOf(const UnixUser& user);
+
+// UserById, then GroupNamesOf. NOT_FOUND: "uid 4242 is not known on this machine".
+absl::StatusOr<UserInfo> UserInfoById(uint32_t uid);
 
 }  // namespace sovereign

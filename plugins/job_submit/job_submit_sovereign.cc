@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "sovereign/plugin_settings.h"
 #include "submit_filter.h"
 
 extern "C" {
@@ -159,9 +160,8 @@ SOVEREIGN_EXPORT int init(void) {
       LogError("job_submit/sovereign: find_job_record not found in the host process: jobs "
                "submitted from inside a job will be refused");
     }
-    std::string path = sovereign::plugin::PluginConfigPath();
-    absl::StatusOr<sovereign::plugin::FilterOptions> options =
-        sovereign::plugin::ReadFilterConfig(path);
+    std::string path = sovereign::PluginSettingsPath();
+    absl::StatusOr<sovereign::PluginSettings> options = sovereign::ReadPluginSettings(path);
     if (absl::IsNotFound(options.status())) {
       LogError(absl::StrCat("job_submit/sovereign: cannot read ", path,
                             " (set SOVEREIGN_PLUGIN_CONF or create it next to slurm.conf)"));

@@ -112,51 +112,6 @@ absl::Status AddCommentDatasets(absl::string_view comment, std::vector<std::stri
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> GpusInTres(const char* tres, std::string* type) {
-  if (tres == nullptr) {
-    return 0;
-  }
-  int total = 0;
-  for (absl::string_view entry : absl::StrSplit(tres, absl::ByAnyChar(",;"), absl::SkipEmpty())) {
-    absl::string_view e = entry;
-    if (!absl::ConsumePrefix(&e, "gres:") && !absl::ConsumePrefix(&e, "gres/")) {
-      continue;
-    }
-    if (!absl::ConsumePrefix(&e, "gpu")) {
-      continue;
-    }
-    if (!e.empty() && e[0] != ':' && e[0] != '=') {
-      continue;  // another GRES whose name starts with "gpu"
-    }
-    // e is now "", ":N", ":type:N", ":type", "=N" or ":type=N".
-    std::vector<absl::string_view> parts = absl::StrSplit(e, absl::ByAnyChar(":="), absl::SkipEmpty());
-    int count = 1;
-    absl::string_view gpu_type;
-    if (!parts.empty()) {
-      if (absl::SimpleAtoi(parts.back(), &count)) {
-        if (parts.size() > 1) {
-          gpu_type = parts[parts.size() - 2];
-        }
-      } else if (parts.size() == 1) {
-        gpu_type = parts[0];
-        count = 1;
-      } else {
-        return absl::InvalidArgumentError(
-            absl::StrCat("GPU request \"", entry, "\": count \"", parts.back(), "\" is not a number"));
-      }
-    }
-    if (count < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("GPU request \"", entry, "\": negative count"));
-    }
-    if (!gpu_type.empty() && type != nullptr) {
-      *type = std::string(gpu_type);
-    }
-    total += count;
-  }
-  return total;
-}
-
 absl::StatusOr<std::vector<std::string>> DeclaredDatasets(const job_desc_msg_t& desc) {
   std::vector<std::string> out;
   for (uint32_t i = 0; desc.spank_job_env != nullptr && i < desc.spank_job_env_size; ++i) {
@@ -202,25 +157,6 @@ std::vector<uint32_t> ParentJobIds(const job_desc_msg_t& desc) {
     }
   }
   return ids;
-}
-
-absl::StatusOr<int> JobGpus(const char* tres_per_job, const char* tres_per_node,
-                            const char* tres_per_task, int nodes, int tasks, std::string* type) {
-  absl::StatusOr<int> per_job = GpusInTres(tres_per_job, type);
-  absl::StatusOr<int> per_node = GpusInTres(tres_per_node, type);
-  absl::StatusOr<int> per_task = GpusInTres(tres_per_task, type);
-  for (const auto* s : {&per_job, &per_node, &per_task}) {
-    if (!s->ok()) {
-      return s->status();
-    }
-  }
-  if (*per_job > 0) {
-    return *per_job;
-  }
-  if (*per_node > 0) {
-    return *per_node * std::max(nodes, 1);
-  }
-  return *per_task * std::max(tasks, 1);
 }
 
 absl::StatusOr<JobRequest> TranslateJobDesc(const job_desc_msg_t& desc, const UserInfo& user,

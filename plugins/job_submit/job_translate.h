@@ -18,7 +18,8 @@
 // (including `dataset: a`, with a space), `dataset`, `Datasets = a` are refused, while
 // `dataset_v2`, `datasets.` or `mydataset:a` are ordinary comment text.
 // GPUs come from the TRES fields 22.05 fills: --gpus (tres_per_job), --gres=gpu:T:N and
-// --gpus-per-node (tres_per_node), --gpus-per-task (tres_per_task x tasks).
+// --gpus-per-node (tres_per_node), --gpus-per-task (tres_per_task x tasks), read by the core's
+// JobGpus (sovereign/slurm_tres.h). The user is the core's UserInfo (sovereign/unix_accounts.h).
 #pragma once
 
 #include <cstdint>
@@ -28,27 +29,14 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "sovereign/placement.h"
+#include "sovereign/slurm_tres.h"
+#include "sovereign/unix_accounts.h"
 
 extern "C" {
 #include <slurm/slurm.h>
 }
 
 namespace sovereign::plugin {
-
-// What the plugin knows about the submitting user (from NSS, cached).
-struct UserInfo {
-  std::string name;
-  std::vector<std::string> groups;
-};
-
-// GPUs asked for in one TRES string such as "gres:gpu:h100:2,gres:mps:100". Sets *type when
-// the entry names one. INVALID_ARGUMENT for a count that is not a number.
-absl::StatusOr<int> GpusInTres(const char* tres, std::string* type);
-
-// GPUs of a whole job from its three TRES fields: per job, else per node x nodes, else per
-// task x tasks (nodes and tasks: 0 = not given, counted as 1).
-absl::StatusOr<int> JobGpus(const char* tres_per_job, const char* tres_per_node,
-                            const char* tres_per_task, int nodes, int tasks, std::string* type);
 
 // Adds the datasets a --comment's `dataset:a,b` words declare to *out (skipping ones already
 // there). INVALID_ARGUMENT, quoting what was typed, for a word that evidently declares datasets

@@ -4,22 +4,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <cstring>
 #include <vector>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "sovereign/residency.h"
 #include "sovereign/spool_record.h"
-#include "sovereign/text.h"
 #include "sovereign/unix_accounts.h"
 
 namespace sovereign::plugin {
@@ -77,16 +70,6 @@ class NssUserDirectory : public UserDirectory {
   std::unordered_map<uint32_t, Entry> cache_;
 };
 
-absl::StatusOr<bool> ParseYesNo(absl::string_view v) {
-  if (v == "yes" || v == "true" || v == "1") {
-    return true;
-  }
-  if (v == "no" || v == "false" || v == "0") {
-    return false;
-  }
-  return absl::InvalidArgumentError("expected yes or no");
-}
-
 // A job submitted from inside a running job inherits that job's datasets, read from the
 // parent's tag (which only the plugin and admins can write).
 absl::Status AddParentDatasets(const job_desc_msg_t& desc, const char* parent_admin_comment,
@@ -120,80 +103,8 @@ std::unique_ptr<UserDirectory> NewNssUserDirectory(absl::Duration ttl) {
   return std::make_unique<NssUserDirectory>(ttl);
 }
 
-absl::StatusOr<FilterOptions> ParseFilterConfig(const std::string& text,
-                                                const std::string& source) {
-  FilterOptions o;
-  int line_no = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    ++line_no;
-    line = absl::StripAsciiWhitespace(line.substr(0, line.find('#')));
-    if (line.empty()) {
-      continue;
-    }
-    auto fail = [&](absl::string_view why) {
-      return absl::InvalidArgumentError(absl::StrCat(source, ":", line_no, ": ", why));
-    };
-    size_t eq = line.find('=');
-    if (eq == absl::string_view::npos) {
-      return fail(absl::StrCat("expected \"key = value\", got \"", line, "\""));
-    }
-    std::string key(absl::StripAsciiWhitespace(line.substr(0, eq)));
-    std::string value(absl::StripAsciiWhitespace(line.substr(eq + 1)));
-    if (key == "snapshot") {
-      o.snapshot_path = value;
-    } else if (key == "spool") {
-      o.spool_dir = value;
-    } else if (key == "region_feature_prefix") {
-      o.region_feature_prefix = value;
-    } else if (key == "site_feature_prefix") {
-      o.site_feature_prefix = value;
-    } else if (key == "spool_fdatasync") {
-      absl::StatusOr<bool> b = ParseYesNo(value);
-      if (!b.ok()) {
-        return fail(absl::StrCat("spool_fdatasync: \"", value, "\": expected yes or no"));
-      }
-      o.spool_fdatasync = *b;
-    } else if (key == "max_cluster_age" || key == "user_cache_ttl") {
-      std::optional<absl::Duration> d = ParseDuration(value);
-      if (!d.has_value() || *d < absl::ZeroDuration()) {
-        return fail(absl::StrCat(key, ": \"", value, "\": expected a duration such as 30s or 5m"));
-      }
-      (key == "max_cluster_age" ? o.max_cluster_age : o.user_cache_ttl) = *d;
-    } else {
-      return fail(absl::StrCat(
-          "unknown key \"", key,
-          "\" (known: snapshot, spool, spool_fdatasync, max_cluster_age, site_feature_prefix, "
-          "region_feature_prefix, user_cache_ttl)"));
-    }
-  }
-  return o;
-}
-
-std::string PluginConfigPath() {
-  if (const char* p = std::getenv("SOVEREIGN_PLUGIN_CONF"); p != nullptr && *p != '\0') {
-    return p;
-  }
-  std::string conf = "/etc/slurm/slurm.conf";
-  if (const char* p = std::getenv("SLURM_CONF"); p != nullptr && *p != '\0') {
-    conf = p;
-  }
-  size_t slash = conf.find_last_of('/');
-  return (slash == std::string::npos ? std::string(".") : conf.substr(0, slash)) +
-         "/sovereign-plugin.conf";
-}
-
-absl::StatusOr<FilterOptions> ReadFilterConfig(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  return ParseFilterConfig(text.str(), path);
-}
-
 absl::StatusOr<std::unique_ptr<SubmitFilter>> SubmitFilter::Create(
-    FilterOptions options, std::unique_ptr<UserDirectory> users) {
+    PluginSettings options, std::unique_ptr<UserDirectory> users) {
   spool::SpoolWriterOptions so;
   so.dir = options.spool_dir;
   so.fdatasync_each = options.spool_fdatasync;
@@ -205,7 +116,7 @@ absl::StatusOr<std::unique_ptr<SubmitFilter>> SubmitFilter::Create(
       new SubmitFilter(std::move(options), std::move(users), *std::move(writer)));
 }
 
-SubmitFilter::SubmitFilter(FilterOptions options, std::unique_ptr<UserDirectory> users,
+SubmitFilter::SubmitFilter(PluginSettings options, std::unique_ptr<UserDirectory> users,
                            std::unique_ptr<spool::SpoolWriter> spool)
     : options_(std::move(options)),
       users_(std::move(users)),

@@ -22,45 +22,11 @@
 #include "absl/time/time.h"
 #include "job_translate.h"
 #include "sovereign/job_tag.h"
+#include "sovereign/plugin_settings.h"
 #include "sovereign/snapshot_file.h"
 #include "sovereign/spool.h"
 
 namespace sovereign::plugin {
-
-struct FilterOptions {
-  // The snapshot sovereignd publishes.
-  std::string snapshot_path = "/var/lib/sovereign/snapshot";
-  // Where decisions are spooled for sovereignd.
-  std::string spool_dir = "/var/spool/sovereign";
-  // fdatasync every spooled decision (survives power loss; costs a disk flush per submission).
-  bool spool_fdatasync = false;
-  // A cluster view older than this is not used for scoring: residency is still enforced from
-  // the register, partitions are scored from the register's static figures, and the decision
-  // says so. The register part of a snapshot never ages.
-  absl::Duration max_cluster_age = absl::Minutes(5);
-  // Node feature that names a node's site ("<prefix><site>" on every node, e.g.
-  // site_paris-1). A placed job's features get one AND term that only nodes of the sites its
-  // datasets allow satisfy: the node-set guard. Empty: no guard (test configurations only).
-  std::string site_feature_prefix = "site_";
-  // Node feature that marks a region ("<prefix><region>"): when set, also added to the job's
-  // features (informational: the site guard is the one that confines). Empty: not added.
-  std::string region_feature_prefix;
-  // How long a user's name and groups are cached.
-  absl::Duration user_cache_ttl = absl::Seconds(60);
-};
-
-// Reads "key = value" lines ('#' comments): snapshot, spool, spool_fdatasync (yes/no),
-// max_cluster_age (30s, 5m, 1d, ...: sovereign::ParseDuration), site_feature_prefix,
-// region_feature_prefix, user_cache_ttl.
-// Unknown keys and bad values are errors naming the file and line.
-absl::StatusOr<FilterOptions> ParseFilterConfig(const std::string& text, const std::string& source);
-
-// Where the plugin (and the PrologSlurmctld program) read their config: $SOVEREIGN_PLUGIN_CONF,
-// else sovereign-plugin.conf beside $SLURM_CONF, else /etc/slurm/sovereign-plugin.conf.
-std::string PluginConfigPath();
-
-// Reads and parses the file at `path`. NOT_FOUND when it cannot be read.
-absl::StatusOr<FilterOptions> ReadFilterConfig(const std::string& path);
 
 // What to do with a submitted job.
 struct SubmitAnswer {
@@ -104,7 +70,7 @@ class SubmitFilter {
   // job) and starts watching the snapshot (a missing snapshot is not fatal: labelled jobs are
   // refused until one appears).
   static absl::StatusOr<std::unique_ptr<SubmitFilter>> Create(
-      FilterOptions options, std::unique_ptr<UserDirectory> users);
+      PluginSettings options, std::unique_ptr<UserDirectory> users);
 
   // `parent_admin_comment` is the admin_comment of the running job this one was submitted
   // from (ParentJobIds), as slurmctld holds it; null when there is none or it is gone. The
@@ -127,7 +93,7 @@ class SubmitFilter {
   snapshot::SnapshotWatcher& watcher() { return *watcher_; }
 
  private:
-  SubmitFilter(FilterOptions options, std::unique_ptr<UserDirectory> users,
+  SubmitFilter(PluginSettings options, std::unique_ptr<UserDirectory> users,
                std::unique_ptr<spool::SpoolWriter> spool);
   std::string NextDecisionId(absl::Time now);
   // By site index, whether some node of the snapshot's cluster carries the site feature
@@ -139,7 +105,7 @@ class SubmitFilter {
                             const JobTag& tag, uint32_t submit_uid, absl::Time now,
                             const std::string& register_version, std::string why);
 
-  const FilterOptions options_;
+  const PluginSettings options_;
   std::unique_ptr<UserDirectory> users_;
   std::unique_ptr<spool::SpoolWriter> spool_;
   std::unique_ptr<snapshot::SnapshotWatcher> watcher_;

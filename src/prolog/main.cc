@@ -8,9 +8,9 @@
 // job) and written to standard error. Exit 0 lets the job start.
 //
 // Environment (set by slurmctld): SLURM_JOB_ID, SLURM_JOB_NODELIST. Configuration: the plugin's
-// sovereign-plugin.conf (PluginConfigPath(): $SOVEREIGN_PLUGIN_CONF, else beside $SLURM_CONF,
-// else /etc/slurm/sovereign-plugin.conf), for the snapshot, the spool folder and the site
-// feature prefix. Refusals are spooled under <spool>/prolog, one writer at a time (flock).
+// sovereign-plugin.conf (sovereign::PluginSettingsPath(): $SOVEREIGN_PLUGIN_CONF, else beside
+// $SLURM_CONF, else /etc/slurm/sovereign-plugin.conf), for the snapshot, the spool folder and
+// the site feature prefix. Refusals are spooled under <spool>/prolog, one writer at a time (flock).
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -27,11 +27,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cluster_reader.h"
+#include "sovereign/plugin_settings.h"
 #include "sovereign/spool.h"
 #include "sovereign/spool_record.h"
 #include "sovereign/unix_accounts.h"
 #include "start_check.h"
-#include "submit_filter.h"
 
 namespace {
 
@@ -99,9 +99,8 @@ int Run() {
     return 1;
   }
   const std::string nodes = nodes_text == nullptr ? "" : nodes_text;
-  const std::string conf_path = sovereign::plugin::PluginConfigPath();
-  absl::StatusOr<sovereign::plugin::FilterOptions> options =
-      sovereign::plugin::ReadFilterConfig(conf_path);
+  const std::string conf_path = sovereign::PluginSettingsPath();
+  absl::StatusOr<sovereign::PluginSettings> options = sovereign::ReadPluginSettings(conf_path);
   absl::StatusOr<sovereign::slurm::JobRow> job = sovereign::slurm::ReadJob(job_id);
   StartVerdict v;
   if (!options.ok() || !job.ok()) {

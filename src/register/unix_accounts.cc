@@ -141,4 +141,16 @@ absl::StatusOr<std::vector<std::string>> GroupNamesOf(const UnixUser& user) {
   return names;
 }
 
+absl::StatusOr<UserInfo> UserInfoById(uint32_t uid) {
+  absl::StatusOr<UnixUser> user = UserById(uid);
+  if (!user.ok()) {
+    return user.status();
+  }
+  absl::StatusOr<std::vector<std::string>> groups = GroupNamesOf(*user);
+  if (!groups.ok()) {
+    return groups.status();
+  }
+  return UserInfo{user->name, *std::move(groups)};
+}
+
 }  // namespace sovereign

@@ -296,7 +296,7 @@ absl::Status Daemon::StartSlurm() {
     ReconcilerOptions ro;
     ro.interval = std::chrono::milliseconds(sc.reconcile_interval_ms);
     ro.rederive_after = absl::Seconds(sc.rederive_after_s);
-    absl::StatusOr<plugin::FilterOptions> plugin_conf = ReadPluginConf(PluginConfPath(sc));
+    absl::StatusOr<PluginSettings> plugin_conf = ReadPluginSettings(PluginConfPath(sc));
     if (plugin_conf.ok()) {
       ro.site_feature_prefix = plugin_conf->site_feature_prefix;
     }

@@ -3,8 +3,6 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "sovereign/file_io.h"
-#include "register_manager.h"
 
 namespace sovereign::service {
 namespace {
@@ -23,23 +21,11 @@ bool SamePath(const std::string& a, const std::string& b) { return Normal(a) == 
 }  // namespace
 
 std::string PluginConfPath(const SlurmConfig& slurm) {
-  if (!slurm.plugin_conf.empty()) {
-    return slurm.plugin_conf;
-  }
-  std::filesystem::path dir = std::filesystem::path(slurm.slurm_conf).parent_path();
-  return (dir.empty() ? std::filesystem::path(".") : dir).append("sovereign-plugin.conf").string();
-}
-
-absl::StatusOr<plugin::FilterOptions> ReadPluginConf(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFileToString(path);
-  if (!text.ok()) {
-    return text.status();
-  }
-  return plugin::ParseFilterConfig(*text, path);
+  return slurm.plugin_conf.empty() ? PluginSettingsBeside(slurm.slurm_conf) : slurm.plugin_conf;
 }
 
 std::vector<std::string> PluginDisagreements(const SlurmConfig& slurm,
-                                             const plugin::FilterOptions& plugin,
+                                             const PluginSettings& plugin,
                                              const std::string& plugin_conf_path) {
   std::vector<std::string> out;
   if (!SamePath(plugin.snapshot_path, slurm.snapshot_path)) {
@@ -64,7 +50,7 @@ std::vector<std::string> PluginDisagreements(const SlurmConfig& slurm,
 
 std::vector<std::string> PluginConfigWarnings(const SlurmConfig& slurm) {
   const std::string path = PluginConfPath(slurm);
-  absl::StatusOr<plugin::FilterOptions> plugin = ReadPluginConf(path);
+  absl::StatusOr<PluginSettings> plugin = ReadPluginSettings(path);
   if (!plugin.ok()) {
     return {absl::StrCat("cannot compare with the job_submit plugin's config: ",
                          plugin.status().message())};

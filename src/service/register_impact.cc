@@ -1,5 +1,7 @@
 #include "register_impact.h"
 
+#include <unordered_map>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -7,6 +9,7 @@
 #include "audit_records.h"
 #include "sovereign/job_tag.h"
 #include "sovereign/residency.h"
+#include "sovereign/slurm_tres.h"
 #include "spdlog/spdlog.h"
 
 namespace sovereign::service {
@@ -47,7 +50,7 @@ void Hold(const slurm::JobRow& job, const Register& reg, std::string why, absl::
 }
 
 JobRequest RequestOf(const slurm::JobRow& job, const JobTag& tag,
-                     const plugin::UserInfo& user, absl::Time now) {
+                     const UserInfo& user, absl::Time now) {
   JobRequest r;
   r.user = user.name;
   r.uid = job.user_id;
@@ -56,9 +59,8 @@ JobRequest RequestOf(const slurm::JobRow& job, const JobTag& tag,
   r.datasets = tag.datasets;
   r.nodes = static_cast<int>(job.num_nodes);
   // slurmctld accepted these fields at submission, so they parse.
-  r.gpus = plugin::JobGpus(job.tres_per_job.c_str(), job.tres_per_node.c_str(),
-                           job.tres_per_task.c_str(), r.nodes, static_cast<int>(job.num_tasks),
-                           &r.gpu_type)
+  r.gpus = JobGpus(job.tres_per_job.c_str(), job.tres_per_node.c_str(), job.tres_per_task.c_str(),
+                   r.nodes, static_cast<int>(job.num_tasks), &r.gpu_type)
                .value_or(0);
   if (job.time_limit_minutes > 0) {
     r.time_limit = absl::Minutes(job.time_limit_minutes);
@@ -106,7 +108,7 @@ int ImpactPlan::Count(JobImpact::Kind kind) const {
 ImpactPlan PlanRegisterImpact(
     const Register& reg, const ClusterView& view, const std::vector<slurm::JobRow>& jobs,
     const std::vector<NodeStatus>& nodes, const std::string& site_feature_prefix,
-    const std::function<absl::StatusOr<plugin::UserInfo>(uint32_t)>& users,
+    const std::function<absl::StatusOr<UserInfo>(uint32_t)>& users,
     const std::function<std::string()>& next_id, absl::Time now) {
   ImpactPlan plan;
   plan.register_version = reg.version();
@@ -154,7 +156,7 @@ ImpactPlan PlanRegisterImpact(
     impact.job_id = job.job_id;
     impact.why = why;
     impact.decision_id = next_id();
-    absl::StatusOr<plugin::UserInfo> user = users(job.user_id);
+    absl::StatusOr<UserInfo> user = users(job.user_id);
     if (!user.ok()) {
       Hold(job, reg, absl::StrCat(why, "; and it cannot be re-decided: ", user.status().message()),
            now, &impact);
@@ -184,8 +186,7 @@ ImpactPlan PlanRegisterImpact(
 
 RegisterImpact::RegisterImpact(ImpactOptions options, audit::AuditLog* log)
     : options_(std::move(options)),
-      log_(log),
-      users_(plugin::NewNssUserDirectory(absl::Seconds(60))) {}
+      log_(log) {}
 
 absl::StatusOr<ImpactSummary> RegisterImpact::Run(const Register& reg, const ClusterView& view,
                                                   bool dry_run, absl::Time now) {
@@ -201,9 +202,17 @@ absl::StatusOr<ImpactSummary> RegisterImpact::Run(const Register& reg, const Clu
     return nodes.status();
   }
   const uint64_t nonce = static_cast<uint64_t>(absl::ToUnixNanos(now)) & 0xffffff;
+  // Each user is looked up once per run: many pending jobs share few users.
+  std::unordered_map<uint32_t, absl::StatusOr<UserInfo>> users;
   ImpactPlan plan = PlanRegisterImpact(
       reg, view, *jobs, *nodes, options_.site_feature_prefix,
-      [this](uint32_t uid) { return users_->Lookup(uid); },
+      [&users](uint32_t uid) {
+        auto it = users.find(uid);
+        if (it == users.end()) {
+          it = users.emplace(uid, UserInfoById(uid)).first;
+        }
+        return it->second;
+      },
       [&] {
         return absl::StrFormat("%013x-%06x-r%x", absl::ToUnixMicros(now), nonce, counter_++);
       },

@@ -24,12 +24,11 @@
 
 #include "absl/status/statusor.h"
 #include "cluster_reader.h"
-#include "job_translate.h"
-#include "submit_filter.h"
 #include "sovereign/audit_log.h"
 #include "sovereign/cluster.h"
 #include "sovereign/placement.h"
 #include "sovereign/register.h"
+#include "sovereign/unix_accounts.h"
 
 namespace sovereign::service {
 
@@ -63,12 +62,13 @@ struct ImpactPlan {
   int Count(JobImpact::Kind kind) const;
 };
 
-// `users` resolves a uid to a name and groups (the plugin's NSS directory in sovereignd).
+// `users` resolves a uid to a name and groups (in sovereignd: the core's UserInfoById, asked once
+// per uid and run).
 // `next_id` makes a decision id.
 ImpactPlan PlanRegisterImpact(
     const Register& reg, const ClusterView& view, const std::vector<slurm::JobRow>& jobs,
     const std::vector<NodeStatus>& nodes, const std::string& site_feature_prefix,
-    const std::function<absl::StatusOr<plugin::UserInfo>(uint32_t)>& users,
+    const std::function<absl::StatusOr<UserInfo>(uint32_t)>& users,
     const std::function<std::string()>& next_id, absl::Time now);
 
 struct ImpactOptions {
@@ -100,7 +100,6 @@ class RegisterImpact {
  private:
   const ImpactOptions options_;
   audit::AuditLog* const log_;
-  std::unique_ptr<plugin::UserDirectory> users_;
   std::mutex mu_;
   uint64_t counter_ = 0;
 };

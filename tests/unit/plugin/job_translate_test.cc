@@ -25,28 +25,6 @@ struct Desc {
 const UserInfo kAlice{"alice", {"alice", "oncology"}};
 const absl::Time kNow = absl::FromUnixSeconds(1795000000);
 
-TEST(GpusInTres, ReadsEveryFormSlurmWrites) {
-  std::string type;
-  EXPECT_EQ(*GpusInTres("gres:gpu:2", &type), 2);
-  EXPECT_EQ(type, "");
-  EXPECT_EQ(*GpusInTres("gres:gpu:h100:4", &type), 4);
-  EXPECT_EQ(type, "h100");
-  type.clear();
-  EXPECT_EQ(*GpusInTres("gres/gpu:a100=3", &type), 3);
-  EXPECT_EQ(type, "a100");
-  EXPECT_EQ(*GpusInTres("gres:gpu", nullptr), 1);
-  EXPECT_EQ(*GpusInTres("gres:mps:100,gres:gpu:l40s:1", &type), 1);
-  EXPECT_EQ(type, "l40s");
-  EXPECT_EQ(*GpusInTres("gres:gpumem:8G", nullptr), 0);  // not a GPU count
-  EXPECT_EQ(*GpusInTres(nullptr, nullptr), 0);
-}
-
-TEST(GpusInTres, BadCountIsNamed) {
-  auto r = GpusInTres("gres:gpu:h100:two:x", nullptr);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(), "GPU request \"gres:gpu:h100:two:x\": count \"x\" is not a number");
-}
-
 TEST(DeclaredDatasets, SpankOptionThenCommentDeduplicated) {
   Desc desc;
   char env0[] = "SPANK_OTHER=1";

@@ -113,7 +113,7 @@ class SubmitFilterTest : public testing::TempDirTest {
   }
 
   std::vector<NodeStatus> nodes_;  // the published cluster's nodes (none by default)
-  FilterOptions options_;
+  PluginSettings options_;
   std::unique_ptr<SubmitFilter> filter_;
   absl::Time now_ = absl::FromUnixSeconds(1795000000);
 };
@@ -494,44 +494,6 @@ TEST_F(SubmitFilterTest, ModifyWithoutARegisterRefusesResidencyChangesOnly) {
   Job limit;
   limit.d.time_limit = 60;
   EXPECT_TRUE(filter_->Modify(limit.d, job, 0, now_).accept);
-}
-
-TEST(ParseFilterConfig, ReadsEveryKeyAndNamesBadLines) {
-  auto o = ParseFilterConfig(
-      "# plugin config\nsnapshot = /s\nspool=/sp\nspool_fdatasync = yes\n"
-      "max_cluster_age = 2m\nregion_feature_prefix =\nuser_cache_ttl = 10s\n"
-      "site_feature_prefix = sov_site_\n",
-      "p.conf");
-  ASSERT_TRUE(o.ok()) << o.status();
-  EXPECT_EQ(o->snapshot_path, "/s");
-  EXPECT_EQ(o->spool_dir, "/sp");
-  EXPECT_TRUE(o->spool_fdatasync);
-  EXPECT_EQ(o->max_cluster_age, absl::Minutes(2));
-  EXPECT_EQ(o->region_feature_prefix, "");
-  EXPECT_EQ(o->site_feature_prefix, "sov_site_");
-  EXPECT_EQ(o->user_cache_ttl, absl::Seconds(10));
-  EXPECT_EQ(ParseFilterConfig("spool /x\n", "p.conf").status().message(),
-            "p.conf:1: expected \"key = value\", got \"spool /x\"");
-  EXPECT_EQ(ParseFilterConfig("\nspol = /x\n", "p.conf").status().message(),
-            "p.conf:2: unknown key \"spol\" (known: snapshot, spool, spool_fdatasync, "
-            "max_cluster_age, site_feature_prefix, region_feature_prefix, user_cache_ttl)");
-  // Durations take the syntax the register and sovereignd's config take (sovereign/text.h).
-  for (const auto& [text, age] : std::vector<std::pair<std::string, absl::Duration>>{
-           {"90s", absl::Seconds(90)},
-           {"1h30m", absl::Minutes(90)},
-           {"1d", absl::Hours(24)},
-           {"1.5m", absl::Seconds(90)},
-           {"0", absl::ZeroDuration()},
-           {"inf", absl::InfiniteDuration()}}) {
-    auto parsed = ParseFilterConfig("max_cluster_age = " + text, "p.conf");
-    ASSERT_TRUE(parsed.ok()) << text << ": " << parsed.status();
-    EXPECT_EQ(parsed->max_cluster_age, age) << text;
-  }
-  EXPECT_FALSE(ParseFilterConfig("max_cluster_age = -1m", "p.conf").ok());
-  EXPECT_EQ(ParseFilterConfig("max_cluster_age = soon", "p.conf").status().message(),
-            "p.conf:1: max_cluster_age: \"soon\": expected a duration such as 30s or 5m");
-  EXPECT_EQ(ParseFilterConfig("spool_fdatasync = maybe", "p.conf").status().message(),
-            "p.conf:1: spool_fdatasync: \"maybe\": expected yes or no");
 }
 
 // The lines for a change refused before the filter judged it name the job and who asked, as

@@ -55,5 +55,15 @@ TEST(UnixAccountsTest, GroupsOfAUserStartWithItsPrimaryGroup) {
   EXPECT_THAT(*none, ::testing::Not(Contains("4000000000")));
 }
 
+// What a decision needs of a user: the name and the group names.
+TEST(UnixAccountsTest, UserInfoByIdNamesTheUserAndTheirGroups) {
+  absl::StatusOr<UserInfo> root = UserInfoById(0);
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ(root->name, "root");
+  EXPECT_THAT(root->groups, Contains("root"));
+  EXPECT_EQ(UserInfoById(4000000000u).status().message(),
+            "uid 4000000000 is not known on this machine");
+}
+
 }  // namespace
 }  // namespace sovereign

@@ -1,11 +1,7 @@
 #include "plugin_agreement.h"
 
-#include <filesystem>
-#include <fstream>
-
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "support/temp_dir.h"
 
 namespace sovereign::service {
 namespace {
@@ -32,15 +28,15 @@ TEST(PluginAgreementTest, ThePluginConfigIsBesideSlurmConfUnlessNamed) {
 }
 
 TEST(PluginAgreementTest, TheDefaultsAgree) {
-  EXPECT_THAT(PluginDisagreements(Daemon(), plugin::FilterOptions(), "p.conf"), IsEmpty());
-  plugin::FilterOptions same_paths_written_otherwise;
+  EXPECT_THAT(PluginDisagreements(Daemon(), PluginSettings(), "p.conf"), IsEmpty());
+  PluginSettings same_paths_written_otherwise;
   same_paths_written_otherwise.spool_dir = "/var/spool/./sovereign/";
   same_paths_written_otherwise.snapshot_path = "/var/lib/sovereign//snapshot";
   EXPECT_THAT(PluginDisagreements(Daemon(), same_paths_written_otherwise, "p.conf"), IsEmpty());
 }
 
 TEST(PluginAgreementTest, EachDisagreementSaysWhatBreaks) {
-  plugin::FilterOptions p;
+  PluginSettings p;
   p.snapshot_path = "/srv/snapshot";
   p.spool_dir = "/srv/spool";
   p.max_cluster_age = absl::Minutes(2);
@@ -55,20 +51,6 @@ TEST(PluginAgreementTest, EachDisagreementSaysWhatBreaks) {
                   "/etc/slurm/sovereign-plugin.conf has max_cluster_age = 2m but sovereignd's "
                   "slurm.max_cluster_age is 5m: Decide and explain may score a job "
                   "differently from the plugin"));
-}
-
-TEST(PluginAgreementTest, ReadsThePluginConfigAsThePluginDoes) {
-  testing::TempDir dir;
-  std::string path = dir.Path("sovereign-plugin.conf");
-  EXPECT_EQ(ReadPluginConf(path).status().code(), absl::StatusCode::kNotFound);
-  std::ofstream(path) << "snapshot = /srv/snapshot\nmax_cluster_age = 90s\n";
-  absl::StatusOr<plugin::FilterOptions> p = ReadPluginConf(path);
-  ASSERT_TRUE(p.ok()) << p.status();
-  EXPECT_EQ(p->snapshot_path, "/srv/snapshot");
-  EXPECT_EQ(p->max_cluster_age, absl::Seconds(90));
-  std::ofstream(path) << "snapshto = /srv/snapshot\n";
-  EXPECT_THAT(std::string(ReadPluginConf(path).status().message()),
-              ::testing::StartsWith(path + ":1: unknown key \"snapshto\""));
 }
 
 }  // namespace
