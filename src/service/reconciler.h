@@ -34,7 +34,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -42,13 +41,13 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "cluster_reader.h"
 #include "sovereign/cluster.h"
 #include "sovereign/audit_log.h"
+#include "sovereign/periodic_worker.h"
 #include "sovereign/register.h"
 #include "job_translate.h"
 
@@ -134,10 +133,7 @@ class Reconciler {
   // last one began.
   absl::Time watching_since_ = absl::InfiniteFuture();
   absl::Time last_read_ = absl::InfinitePast();
-  std::mutex stop_mu_;
-  std::condition_variable stop_cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  PeriodicWorker worker_;  // runs Run() every options_.interval
 };
 
 }  // namespace sovereign::service
