@@ -15,16 +15,15 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "sovereign/cluster.h"
+#include "sovereign/periodic_worker.h"
 #include "sovereign/placement.h"
 #include "sovereign/register.h"
 
@@ -91,16 +90,12 @@ class SnapshotWatcher {
   void CheckNow();
 
  private:
-  void Run();
-
   const WatcherOptions options_;
   mutable std::mutex mu_;
   std::shared_ptr<const LoadedSnapshot> current_;
   absl::Status last_error_;
   std::string identity_;  // "<dev>:<ino>:<size>:<mtime ns>" of the file last looked at
-  std::condition_variable stop_cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  PeriodicWorker worker_;  // runs CheckNow() every options_.poll_interval
 };
 
 }  // namespace sovereign::snapshot

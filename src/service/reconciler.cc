@@ -14,19 +14,10 @@ Reconciler::Reconciler(ReconcilerOptions options, audit::AuditLog* log,
                        std::function<std::shared_ptr<const Register>(absl::Time)> register_at)
     : options_(std::move(options)), log_(log), register_at_(std::move(register_at)) {}
 
-Reconciler::~Reconciler() {
-  {
-    std::lock_guard<std::mutex> lock(stop_mu_);
-    stop_ = true;
-  }
-  stop_cv_.notify_all();
-  if (thread_.joinable()) {
-    thread_.join();
-  }
-}
+Reconciler::~Reconciler() { worker_.Stop(); }
 
 void Reconciler::Start() {
-  thread_ = std::thread([this] { Run(); });
+  worker_.Start(options_.interval, PeriodicWorker::FirstRound::kAfterInterval, [this] { Run(); });
 }
 
 namespace {
@@ -256,25 +247,14 @@ std::string Reconciler::last_error() const {
 }
 
 void Reconciler::Run() {
-  std::unique_lock<std::mutex> lock(stop_mu_);
-  while (!stop_) {
-    stop_cv_.wait_for(lock, options_.interval, [this] { return stop_; });
-    if (stop_) {
-      break;
-    }
-    lock.unlock();
-    absl::StatusOr<ReconcileStats> s = ReconcileOnce(absl::Now());
-    ++rounds_;
-    if (!s.ok()) {
-      ++failures_;
-      spdlog::warn("reconciler: {}", std::string(s.status().message()));
-    }
-    {
-      std::lock_guard<std::mutex> error_lock(error_mu_);
-      last_error_ = s.ok() ? "" : std::string(s.status().message());
-    }
-    lock.lock();
+  absl::StatusOr<ReconcileStats> s = ReconcileOnce(absl::Now());
+  ++rounds_;
+  if (!s.ok()) {
+    ++failures_;
+    spdlog::warn("reconciler: {}", std::string(s.status().message()));
   }
+  std::lock_guard<std::mutex> error_lock(error_mu_);
+  last_error_ = s.ok() ? "" : std::string(s.status().message());
 }
 
 }  // namespace sovereign::service

@@ -34,7 +34,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -42,7 +41,6 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -50,6 +48,7 @@
 #include "sovereign/cluster.h"
 #include "sovereign/audit_log.h"
 #include "sovereign/job_tag.h"
+#include "sovereign/periodic_worker.h"
 #include "sovereign/register.h"
 
 namespace sovereign::service {
@@ -134,10 +133,7 @@ class Reconciler {
   // last one began.
   absl::Time watching_since_ = absl::InfiniteFuture();
   absl::Time last_read_ = absl::InfinitePast();
-  std::mutex stop_mu_;
-  std::condition_variable stop_cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  PeriodicWorker worker_;  // runs Run() every options_.interval
 };
 
 }  // namespace sovereign::service

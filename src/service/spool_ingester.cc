@@ -16,19 +16,10 @@ SpoolIngester::SpoolIngester(IngesterOptions options, audit::AuditLog* log,
                              RegisterLookup registers)
     : options_(std::move(options)), log_(log), registers_(std::move(registers)) {}
 
-SpoolIngester::~SpoolIngester() {
-  {
-    std::lock_guard<std::mutex> lock(stop_mu_);
-    stop_ = true;
-  }
-  stop_cv_.notify_all();
-  if (thread_.joinable()) {
-    thread_.join();
-  }
-}
+SpoolIngester::~SpoolIngester() { worker_.Stop(); }
 
 void SpoolIngester::Start() {
-  thread_ = std::thread([this] { Run(); });
+  worker_.Start(options_.interval, PeriodicWorker::FirstRound::kAtOnce, [this] { Run(); });
 }
 
 absl::StatusOr<int> SpoolIngester::IngestOnce() {
@@ -116,23 +107,18 @@ int64_t SpoolIngester::BacklogBytes() {
 }
 
 void SpoolIngester::Run() {
-  std::unique_lock<std::mutex> lock(stop_mu_);
-  while (!stop_) {
-    lock.unlock();
-    absl::StatusOr<int> n = IngestOnce();
-    if (!n.ok()) {
-      ++failures_;
-      spdlog::error("spool ingestion: {}", std::string(n.status().message()));
-    }
-    {
-      std::lock_guard<std::mutex> error_lock(error_mu_);
-      last_error_ = n.ok() ? "" : std::string(n.status().message());
-    }
-    lock.lock();
-    // Drain a backlog without pausing; otherwise wait for the next round.
-    if (!n.ok() || *n < static_cast<int>(options_.batch)) {
-      stop_cv_.wait_for(lock, options_.interval, [this] { return stop_; });
-    }
+  absl::StatusOr<int> n = IngestOnce();
+  if (!n.ok()) {
+    ++failures_;
+    spdlog::error("spool ingestion: {}", std::string(n.status().message()));
+  }
+  {
+    std::lock_guard<std::mutex> error_lock(error_mu_);
+    last_error_ = n.ok() ? "" : std::string(n.status().message());
+  }
+  // Drain a backlog without pausing; otherwise wait for the next round.
+  if (n.ok() && *n >= static_cast<int>(options_.batch)) {
+    worker_.Wake();
   }
 }
 

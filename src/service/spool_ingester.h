@@ -12,15 +12,14 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "sovereign/audit_log.h"
+#include "sovereign/periodic_worker.h"
 #include "sovereign/register.h"
 #include "sovereign/spool.h"
 #include "sovereign/spool_record.h"
@@ -73,10 +72,7 @@ class SpoolIngester {
   std::atomic<int64_t> ingested_{0}, torn_{0}, undecodable_{0}, failures_{0};
   mutable std::mutex error_mu_;
   std::string last_error_;  // guarded by error_mu_
-  std::mutex stop_mu_;
-  std::condition_variable stop_cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  PeriodicWorker worker_;  // runs Run() at once, then every options_.interval
 };
 
 }  // namespace sovereign::service

@@ -10,19 +10,13 @@ SnapshotPublisher::SnapshotPublisher(PublisherOptions options,
                                      std::function<PublishedRegister()> current)
     : options_(std::move(options)), current_(std::move(current)) {}
 
-SnapshotPublisher::~SnapshotPublisher() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) {
-    thread_.join();
-  }
-}
+SnapshotPublisher::~SnapshotPublisher() { worker_.Stop(); }
 
 void SnapshotPublisher::Start() {
-  thread_ = std::thread([this] { Run(); });
+  // Look for a new register twice a second; refresh the cluster view every `interval`.
+  const auto tick = std::min<std::chrono::milliseconds>(options_.interval,
+                                                        std::chrono::milliseconds(500));
+  worker_.Start(tick, PeriodicWorker::FirstRound::kAfterInterval, [this] { Run(); });
 }
 
 absl::Status SnapshotPublisher::last_cluster_error() const {
@@ -71,23 +65,13 @@ SnapshotPublisher::Stats SnapshotPublisher::stats() const {
 }
 
 void SnapshotPublisher::Run() {
-  // Look for a new register twice a second; refresh the cluster view every `interval`.
-  const auto tick = std::min<std::chrono::milliseconds>(options_.interval,
-                                                        std::chrono::milliseconds(500));
   std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_) {
-    cv_.wait_for(lock, tick, [this] { return stop_; });
-    if (stop_) {
-      break;
-    }
-    const bool due = absl::Now() - last_published_ >= absl::FromChrono(options_.interval);
-    std::string last = last_version_;
-    lock.unlock();
-    PublishedRegister r = current_();
-    if (due || (r.reg != nullptr && r.reg->version() != last)) {
-      Publish().IgnoreError();  // the next round tries again; stats() reports
-    }
-    lock.lock();
+  const bool due = absl::Now() - last_published_ >= absl::FromChrono(options_.interval);
+  std::string last = last_version_;
+  lock.unlock();
+  PublishedRegister r = current_();
+  if (due || (r.reg != nullptr && r.reg->version() != last)) {
+    Publish().IgnoreError();  // the next round tries again; stats() reports
   }
 }
 

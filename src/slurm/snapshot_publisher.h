@@ -10,15 +10,14 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "sovereign/cluster.h"
+#include "sovereign/periodic_worker.h"
 #include "sovereign/register.h"
 
 namespace sovereign::slurm {
@@ -78,9 +77,7 @@ class SnapshotPublisher {
   int64_t write_failures_ = 0;
   std::string last_write_error_;
   int64_t cluster_read_failures_ = 0;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  PeriodicWorker worker_;  // runs Run() every half second (or every interval, if shorter)
 };
 
 }  // namespace sovereign::slurm

@@ -166,17 +166,11 @@ absl::StatusOr<std::shared_ptr<const LoadedSnapshot>> ReadSnapshotFile(const std
 
 SnapshotWatcher::SnapshotWatcher(WatcherOptions options) : options_(std::move(options)) {
   CheckNow();
-  thread_ = std::thread([this] { Run(); });
+  worker_.Start(options_.poll_interval, PeriodicWorker::FirstRound::kAfterInterval,
+                [this] { CheckNow(); });
 }
 
-SnapshotWatcher::~SnapshotWatcher() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  stop_cv_.notify_all();
-  thread_.join();
-}
+SnapshotWatcher::~SnapshotWatcher() { worker_.Stop(); }
 
 std::shared_ptr<const LoadedSnapshot> SnapshotWatcher::Current() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -205,19 +199,6 @@ void SnapshotWatcher::CheckNow() {
     last_error_ = absl::OkStatus();
   } else {
     last_error_ = loaded.status();
-  }
-}
-
-void SnapshotWatcher::Run() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_) {
-    stop_cv_.wait_for(lock, options_.poll_interval, [this] { return stop_; });
-    if (stop_) {
-      break;
-    }
-    lock.unlock();
-    CheckNow();
-    lock.lock();
   }
 }
 
