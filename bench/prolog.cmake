@@ -2,7 +2,7 @@
 # (tests/e2e's fixture); included by bench/CMakeLists.txt. The smoke test makes a few starts of
 # each variant, and fails if any start of sovereign-prolog is refused.
 add_executable(prolog_bench prolog_bench.cc)
-target_link_libraries(prolog_bench PRIVATE sovereign_test_support sovereign_slurm
+target_link_libraries(prolog_bench PRIVATE sovereign_test_support sovereign_slurm_loops
                       sovereign_register absl::strings benchmark::benchmark)
 add_dependencies(prolog_bench sovereign-prolog job_submit_sovereign sovereign_spank)
 target_compile_definitions(prolog_bench PRIVATE

@@ -60,7 +60,7 @@
 #include "absl/strings/strip.h"
 #include "cluster_reader.h"
 #include "support/minicluster.h"
-#include "snapshot_publisher.h"
+#include "slurm_loops/snapshot_publisher.h"
 #include "sovereign/register.h"
 
 namespace sovereign {

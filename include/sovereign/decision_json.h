@@ -9,7 +9,6 @@
 #include <string_view>
 #include <utility>
 
-#include "nlohmann/json.hpp"
 #include "sovereign/placement.h"
 
 namespace sovereign {
@@ -23,10 +22,5 @@ std::string JobRequestJsonText(const JobRequest& request);
 std::string DecisionJsonText(
     const Decision& decision, const JobRequest& request, const Register& reg,
     std::initializer_list<std::pair<const char*, std::string_view>> extra = {});
-
-// The same documents as JSON values.
-nlohmann::json JobRequestToJson(const JobRequest& request);
-nlohmann::json DecisionToJson(const Decision& decision, const JobRequest& request,
-                              const Register& reg);
 
 }  // namespace sovereign

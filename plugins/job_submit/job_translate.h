@@ -2,21 +2,9 @@
 // JobRequest, and of the labels a job may carry. Plain functions over Slurm's public struct:
 // unit-tested without slurmctld.
 //
-// Where a job's datasets come from; every source adds up, none overrides another:
-//   - the SPANK option `--dataset=a,b` (spank_job_env "SOVEREIGN_DATASETS=a,b", which
-//     slurmctld later shows to prologs as SPANK_SOVEREIGN_DATASETS): already the union of
-//     every --dataset option and #SBATCH --dataset line;
-//   - `dataset:a,b` (or `datasets:a,b`) tokens in --comment, for clusters without the SPANK
-//     plugin. Tokens are separated by white space and ';'. The key is matched case-insensitively
-//     (`Dataset:a`, `DATASETS:a,b`); the names are taken as typed;
-//   - the account's implied datasets (added later by the core, from the register);
-//   - the datasets of the job it was submitted from (ParentJobIds; added by SubmitFilter).
-//
-// A comment token that evidently tries to declare datasets but cannot be read refuses the job,
-// never is ignored: a token that starts with "dataset" or "datasets" (any case) followed by ':'
-// or '=' or the end of the token, and is not `dataset:<names>`. So `dataset=a`, `dataset:`
-// (including `dataset: a`, with a space), `dataset`, `Datasets = a` are refused, while
-// `dataset_v2`, `datasets.` or `mydataset:a` are ordinary comment text.
+// Where a job's datasets come from, and how the SPANK option and --comment are read:
+// sovereign/dataset_declaration.h. The SPANK option arrives in spank_job_env as
+// "SOVEREIGN_DATASETS=a,b" (slurmctld later shows it to prologs as SPANK_SOVEREIGN_DATASETS).
 // GPUs come from the TRES fields 22.05 fills: --gpus (tres_per_job), --gres=gpu:T:N and
 // --gpus-per-node (tres_per_node), --gpus-per-task (tres_per_task x tasks), read by the core's
 // JobGpus (sovereign/slurm_tres.h). The user is the core's UserInfo (sovereign/unix_accounts.h).
@@ -28,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "sovereign/dataset_declaration.h"
 #include "sovereign/placement.h"
 #include "sovereign/slurm_tres.h"
 #include "sovereign/unix_accounts.h"
@@ -38,14 +27,9 @@ extern "C" {
 
 namespace sovereign::plugin {
 
-// Adds the datasets a --comment's `dataset:a,b` words declare to *out (skipping ones already
-// there). INVALID_ARGUMENT, quoting what was typed, for a word that evidently declares datasets
-// but cannot be read (see above). sovereignctl explain --comment reads comments through this.
-absl::Status AddCommentDatasets(absl::string_view comment, std::vector<std::string>* out);
-
 // Datasets declared in the SPANK environment and the comment, in that order, de-duplicated.
 // INVALID_ARGUMENT (with the researcher-facing text) for an empty name in a list and for an
-// unreadable declaration in the comment (see above).
+// unreadable declaration in the comment (sovereign/dataset_declaration.h).
 absl::StatusOr<std::vector<std::string>> DeclaredDatasets(const job_desc_msg_t& desc);
 
 // The jobs a job was submitted from inside of, whose datasets it inherits: the ids in

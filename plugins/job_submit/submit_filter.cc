@@ -1,6 +1,5 @@
 #include "submit_filter.h"
 
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -44,19 +43,12 @@ class NssUserDirectory : public UserDirectory {
         return it->second.info;
       }
     }
-    absl::StatusOr<UnixUser> user = UserById(uid);
-    if (!user.ok()) {
-      return user.status();
+    absl::StatusOr<UserInfo> info = UserInfoById(uid);
+    if (!info.ok()) {
+      return info.status();
     }
-    absl::StatusOr<std::vector<std::string>> groups = GroupNamesOf(*user);
-    if (!groups.ok()) {
-      return groups.status();
-    }
-    UserInfo info;
-    info.name = user->name;
-    info.groups = *std::move(groups);
     std::lock_guard<std::mutex> lock(mu_);
-    cache_[uid] = {info, now};
+    cache_[uid] = {*info, now};
     return info;
   }
 
@@ -120,14 +112,7 @@ SubmitFilter::SubmitFilter(PluginSettings options, std::unique_ptr<UserDirectory
                            std::unique_ptr<spool::SpoolWriter> spool)
     : options_(std::move(options)),
       users_(std::move(users)),
-      spool_(std::move(spool)),
-      nonce_([] {
-        uint64_t n = 0;
-        if (getrandom(&n, sizeof n, 0) != sizeof n) {
-          n = static_cast<uint64_t>(getpid()) ^ static_cast<uint64_t>(absl::GetCurrentTimeNanos());
-        }
-        return n;
-      }()) {
+      spool_(std::move(spool)) {
   snapshot::WatcherOptions wo;
   wo.path = options_.snapshot_path;
   watcher_ = std::make_unique<snapshot::SnapshotWatcher>(wo);
@@ -145,13 +130,6 @@ std::shared_ptr<const std::vector<char>> SubmitFilter::SitesWithNodes(
     sites_snapshot_ = snap;
   }
   return sites_with_nodes_;
-}
-
-std::string SubmitFilter::NextDecisionId(absl::Time now) {
-  // Time first, so ids sort by time; a per-process random nonce and a counter make them unique
-  // across controller restarts and a backup controller.
-  return absl::StrFormat("%013x-%06x-%x", absl::ToUnixMicros(now), nonce_ & 0xffffff,
-                         counter_.fetch_add(1, std::memory_order_relaxed));
 }
 
 SubmitAnswer SubmitFilter::Submit(const job_desc_msg_t& desc, uint32_t submit_uid,
@@ -192,7 +170,7 @@ SubmitAnswer SubmitFilter::Submit(const job_desc_msg_t& desc, uint32_t submit_ui
   const snapshot::ChosenView chosen = snapshot::ChooseView(*snap, now, options_.max_cluster_age);
 
   spool::SpooledDecision rec;
-  rec.decision_id = NextDecisionId(now);
+  rec.decision_id = ids_.Next(now);
   rec.stale_cluster = chosen.stale;
   rec.request = *std::move(request);
   rec.decision = Decide(rec.request, *chosen.view, *snap->reg, now);
@@ -286,7 +264,7 @@ ModifyAnswer SubmitFilter::RefuseModify(const job_desc_msg_t& desc, const Curren
   ModifyAnswer answer;
   answer.accept = false;
   spool::SpooledDecision rec;
-  rec.decision_id = NextDecisionId(now);
+  rec.decision_id = ids_.Next(now);
   rec.source = "plugin-modify";
   rec.job_id = job.job_id;
   JobRequest& r = rec.request;

@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "job_translate.h"
+#include "sovereign/decision_id.h"
 #include "sovereign/job_tag.h"
 #include "sovereign/plugin_settings.h"
 #include "sovereign/snapshot_file.h"
@@ -95,7 +96,6 @@ class SubmitFilter {
  private:
   SubmitFilter(PluginSettings options, std::unique_ptr<UserDirectory> users,
                std::unique_ptr<spool::SpoolWriter> spool);
-  std::string NextDecisionId(absl::Time now);
   // By site index, whether some node of the snapshot's cluster carries the site feature
   // (computed once per snapshot); null when the snapshot lists no nodes.
   std::shared_ptr<const std::vector<char>> SitesWithNodes(
@@ -109,8 +109,7 @@ class SubmitFilter {
   std::unique_ptr<UserDirectory> users_;
   std::unique_ptr<spool::SpoolWriter> spool_;
   std::unique_ptr<snapshot::SnapshotWatcher> watcher_;
-  const uint64_t nonce_;
-  std::atomic<uint64_t> counter_{0};
+  DecisionIds ids_;
   std::mutex sites_mu_;
   std::shared_ptr<const snapshot::LoadedSnapshot> sites_snapshot_;  // sites_with_nodes_ is of it
   std::shared_ptr<const std::vector<char>> sites_with_nodes_;

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "sovereign/user_text.h"
+
 namespace sovereign::spank {
 namespace {
 
@@ -39,7 +41,7 @@ std::string Hex(unsigned char c) {
   return buf;
 }
 
-std::string Quote(std::string_view text) { return QuoteUserText(text, kMaxEcho); }
+std::string Quote(std::string_view text) { return sovereign::QuoteUserText(text, kMaxEcho); }
 
 std::string DescribeChar(char ch) {
   const unsigned char c = static_cast<unsigned char>(ch);
@@ -65,23 +67,6 @@ std::string CheckName(std::string_view name, const DatasetOptionLimits& limits) 
 }
 
 }  // namespace
-
-std::string QuoteUserText(std::string_view text, size_t max_bytes) {
-  std::string out = "\"";
-  for (size_t i = 0; i < text.size() && i < max_bytes; ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c >= 0x7f) {
-      out += "\\x" + Hex(c);
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  if (text.size() > max_bytes) {
-    out += "...";
-  }
-  out += "\"";
-  return out;
-}
 
 Checked<DatasetOptionLimits> ParseDatasetOptionArgs(const std::vector<std::string_view>& args) {
   Checked<DatasetOptionLimits> out;

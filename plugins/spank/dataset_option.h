@@ -63,10 +63,6 @@ Checked<std::vector<std::string>> AddDatasetOption(const std::vector<std::string
 // no space. Anything else is not passed to slurmctld as a parent job.
 bool IsJobId(std::string_view text);
 
-// User text echoed in a message: double-quoted, cut to `max_bytes` bytes (then "..."), control
-// and non-ASCII bytes as \xNN. Shared with the job_submit plugin's messages.
-std::string QuoteUserText(std::string_view text, size_t max_bytes);
-
 // The canonical form passed to slurmctld as SPANK_SOVEREIGN_DATASETS: names joined by ",".
 std::string JoinDatasets(const std::vector<std::string>& names);
 

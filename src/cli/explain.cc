@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 
+#include "nlohmann/json.hpp"
 #include "absl/strings/str_cat.h"
 #include "cli_common.h"
 #include "commands.h"
@@ -37,7 +38,8 @@ int ExplainOffline(const ExplainOptions& options, const ExplainJob& job, bool as
   }
   const Decision decision = Decide(job.request, view, reg, job.now);
   if (as_json) {
-    std::cout << DecisionToJson(decision, job.request, reg).dump(2) << "\n";
+    std::cout << nlohmann::json::parse(DecisionJsonText(decision, job.request, reg)).dump(2)
+              << "\n";
   } else {
     std::cout << RenderDecision(decision, job.request, reg, source);
   }

@@ -10,8 +10,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "job_translate.h"
-#include "sovereign/text.h"
+#include "sovereign/dataset_declaration.h"
+#include "sovereign/duration.h"
 #include "sovereign/unix_accounts.h"
 
 namespace sovereign::cli {
@@ -156,7 +156,7 @@ absl::StatusOr<ExplainJob> BuildExplainJob(const ExplainOptions& o) {
   r.account = o.account;
   r.datasets = o.datasets;
   // A declaration in --comment is read as the Slurm plugin reads it, refusals included.
-  if (absl::Status s = plugin::AddCommentDatasets(o.comment, &r.datasets); !s.ok()) {
+  if (absl::Status s = AddCommentDatasets(o.comment, &r.datasets); !s.ok()) {
     return s;
   }
   r.partitions = o.partitions;

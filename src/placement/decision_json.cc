@@ -1,6 +1,6 @@
 // The decision document is written straight into a string (it is on the audit log's path of
-// every decision, where building a JSON tree first cost ~45 µs); DecisionToJson parses it, so
-// there is one definition of the document. Members are written in sorted order, as
+// every decision, where building a JSON tree first cost ~45 µs); a reader that wants a JSON
+// value parses it, so there is one definition of the document. Members are written in sorted order, as
 // nlohmann::json orders them, so that both renderings read alike.
 #include "sovereign/decision_json.h"
 
@@ -124,7 +124,7 @@ void Num(std::string* out, double v) {
     if (k > 1) {
       out->append(".").append(digits, 1);
     }
-    char exp[8];
+    char exp[16];
     std::snprintf(exp, sizeof(exp), "e%c%02d", n - 1 < 0 ? '-' : '+', std::abs(n - 1));
     out->append(exp);
   }
@@ -225,15 +225,6 @@ std::string DecisionJsonText(
   }
   out.push_back('}');
   return out;
-}
-
-nlohmann::json JobRequestToJson(const JobRequest& request) {
-  return nlohmann::json::parse(JobRequestJsonText(request));
-}
-
-nlohmann::json DecisionToJson(const Decision& decision, const JobRequest& request,
-                              const Register& reg) {
-  return nlohmann::json::parse(DecisionJsonText(decision, request, reg));
 }
 
 }  // namespace sovereign

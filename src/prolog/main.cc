@@ -27,6 +27,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cluster_reader.h"
+#include "sovereign/decision_id.h"
 #include "sovereign/plugin_settings.h"
 #include "sovereign/spool.h"
 #include "sovereign/spool_record.h"
@@ -50,7 +51,7 @@ absl::Status SpoolRefusal(const std::string& spool_dir, uint32_t job_id, uint32_
   }
   sovereign::spool::SpooledDecision rec;
   const absl::Time now = absl::Now();
-  rec.decision_id = absl::StrFormat("%013x-prolog-%x", absl::ToUnixMicros(now), job_id);
+  rec.decision_id = sovereign::PrologDecisionId(now, job_id);
   rec.source = "prolog";
   rec.job_id = job_id;
   rec.request.datasets = v.datasets;

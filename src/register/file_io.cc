@@ -7,7 +7,6 @@
 #include <cerrno>
 
 #include "absl/strings/str_cat.h"
-#include "sovereign/errno_status.h"
 
 namespace sovereign {
 namespace {

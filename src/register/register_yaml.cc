@@ -6,7 +6,8 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
-#include "sovereign/text.h"
+#include "sovereign/duration.h"
+#include "sovereign/did_you_mean.h"
 
 namespace sovereign::register_internal {
 

@@ -6,7 +6,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "sovereign/file_io.h"
-#include "sovereign/text.h"
+#include "sovereign/duration.h"
 
 namespace sovereign {
 namespace {

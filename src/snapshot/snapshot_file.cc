@@ -14,7 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 #include "sovereign/digest.h"
-#include "sovereign/errno_status.h"
+#include "sovereign/file_io.h"
 
 namespace sovereign::snapshot {
 namespace {

@@ -13,7 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "sovereign/errno_status.h"
+#include "sovereign/file_io.h"
 
 namespace sovereign::spool {
 namespace {

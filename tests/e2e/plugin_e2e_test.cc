@@ -19,7 +19,7 @@
 #include "support/plugin_cluster.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "snapshot_publisher.h"
+#include "slurm_loops/snapshot_publisher.h"
 #include "sovereign/spool.h"
 #include "sovereign/spool_record.h"
 

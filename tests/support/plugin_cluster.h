@@ -23,7 +23,7 @@
 #include "cluster_reader.h"
 #include "support/minicluster.h"
 #include "gtest/gtest.h"
-#include "snapshot_publisher.h"
+#include "slurm_loops/snapshot_publisher.h"
 #include "sovereign/spool.h"
 #include "sovereign/spool_record.h"
 #include "support/temp_dir.h"

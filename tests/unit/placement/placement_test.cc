@@ -7,6 +7,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "sovereign/decision_json.h"
 
 namespace sovereign {
@@ -475,8 +476,8 @@ TEST_F(PlacementTest, DefaultTimeLimitWhenNoneGiven) {
 
 TEST_F(PlacementTest, DeterministicAndRenderedAsJson) {
   JobRequest r = Job({"patients-eu"});
-  auto a = DecisionToJson(Run(r), r, *reg_);
-  auto b = DecisionToJson(Run(r), r, *reg_);
+  auto a = nlohmann::json::parse(DecisionJsonText(Run(r), r, *reg_));
+  auto b = nlohmann::json::parse(DecisionJsonText(Run(r), r, *reg_));
   EXPECT_EQ(a.dump(), b.dump());
   EXPECT_EQ(a["verdict"], "place");
   EXPECT_EQ(a["code"], "none");
@@ -503,7 +504,6 @@ TEST_F(PlacementTest, JsonTextIsWhatNlohmannWouldWrite) {
     value.erase("id");
     value.erase("caller");
     EXPECT_EQ(value.dump(), DecisionJsonText(d, r, *reg_));
-    EXPECT_EQ(value, DecisionToJson(d, r, *reg_));
   }
 }
 

@@ -3,7 +3,8 @@
 #include "gtest/gtest.h"
 #include "register_internal.h"
 #include "sovereign/digest.h"
-#include "sovereign/text.h"
+#include "sovereign/duration.h"
+#include "sovereign/did_you_mean.h"
 
 namespace sovereign::register_internal {
 namespace {

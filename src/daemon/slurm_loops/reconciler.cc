@@ -1,0 +1,260 @@
+#include "slurm_loops/reconciler.h"
+
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "records/audit_records.h"
+#include "sovereign/job_tag.h"
+#include "spdlog/spdlog.h"
+
+namespace sovereign::service {
+
+Reconciler::Reconciler(ReconcilerOptions options, audit::AuditLog* log,
+                       std::function<std::shared_ptr<const Register>(absl::Time)> register_at)
+    : options_(std::move(options)), log_(log), register_at_(std::move(register_at)) {}
+
+Reconciler::~Reconciler() { worker_.Stop(); }
+
+void Reconciler::Start() {
+  worker_.Start(options_.interval, PeriodicWorker::FirstRound::kAfterInterval, [this] { Run(); });
+}
+
+namespace {
+
+// Placements read from the log per page, and pages per round (a long log is taken in over a
+// few rounds at start-up).
+constexpr int kPlacementPage = 1000;
+constexpr int kPlacementPagesPerRound = 10;
+// Decision ids of seen jobs are kept this long: far longer than a spooled record takes to
+// reach the log.
+constexpr absl::Duration kSeenMemory = absl::Hours(1);
+
+}  // namespace
+
+absl::StatusOr<std::optional<std::vector<slurm::JobRow>>> Reconciler::LoadJobs(absl::Time now) {
+  absl::StatusOr<std::optional<std::vector<slurm::JobRow>>> jobs;
+  time_t update = slurm_update_;
+  if (options_.read_jobs) {
+    absl::StatusOr<std::vector<slurm::JobRow>> all = options_.read_jobs();
+    jobs = all.ok() ? absl::StatusOr<std::optional<std::vector<slurm::JobRow>>>(*std::move(all))
+                    : all.status();
+  } else {
+    jobs = slurm::ReadJobsChangedSince(slurm_update_, &update);
+  }
+  if (!jobs.ok()) {
+    watching_since_ = absl::InfiniteFuture();  // what happens now may go unseen
+    return jobs.status();
+  }
+  if (watching_since_ == absl::InfiniteFuture()) {
+    watching_since_ = now;
+  }
+  last_read_ = now;
+  pending_update_ = update;
+  return jobs;
+}
+
+absl::StatusOr<ReconcileStats> Reconciler::ReconcileOnce(absl::Time now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ReconcileStats stats;
+  absl::StatusOr<std::optional<std::vector<slurm::JobRow>>> jobs = LoadJobs(now);
+  if (!jobs.ok()) {
+    return jobs.status();
+  }
+  if (jobs->has_value()) {
+    std::optional<std::vector<NodeStatus>> nodes;
+    bool again = false;  // a job to look at again next round, changed or not
+    std::set<uint32_t> present;
+    for (const slurm::JobRow& job : **jobs) {
+      absl::StatusOr<JobTag> tag = ParseJobTag(job.admin_comment.c_str());
+      if (!tag.ok()) {
+        continue;  // not placed by the plugin
+      }
+      seen_decisions_.try_emplace(tag->decision_id, now);
+      awaiting_.erase(tag->decision_id);
+      present.insert(job.job_id);
+      // Updated in place: what was appended stays known even when a later job fails the round.
+      auto [known, fresh] = jobs_.try_emplace(job.job_id);
+      JobState& state = known->second;
+      if (fresh) {
+        // First sight (or a restart): what the log already holds about this job.
+        audit::AuditQuery seen;
+        seen.job_id = job.job_id;
+        seen.limit = 100;
+        absl::StatusOr<std::vector<audit::AuditRecord>> prior = log_->List(seen);
+        if (!prior.ok()) {
+          jobs_.erase(known);  // asked again next round
+          return prior.status();
+        }
+        for (const audit::AuditRecord& r : *prior) {
+          if (r.job_id == job.job_id) {
+            state.attested |= r.kind == audit::RecordKind::kAttestation;
+            state.ended |= r.kind == audit::RecordKind::kOutcome;
+          }
+        }
+      }
+      if (!state.ended) {
+        absl::StatusOr<bool> done = ReconcileJob(job, *tag, state, now, nodes, stats);
+        if (!done.ok()) {
+          return done.status();
+        }
+        again |= !*done;
+      }
+    }
+    for (auto it = jobs_.begin(); it != jobs_.end();) {  // jobs slurmctld has purged
+      it = present.count(it->first) == 0 ? jobs_.erase(it) : std::next(it);
+    }
+    if (!again) {
+      slurm_update_ = pending_update_;
+    }
+  }
+  for (auto it = seen_decisions_.begin(); it != seen_decisions_.end();) {
+    it = now - it->second > kSeenMemory ? seen_decisions_.erase(it) : std::next(it);
+  }
+  if (absl::Status s = ExplainPlacements(stats); !s.ok()) {
+    return s;
+  }
+  return stats;
+}
+
+absl::StatusOr<bool> Reconciler::ReconcileJob(const slurm::JobRow& job, const JobTag& tag,
+                                              JobState& state, absl::Time now,
+                                              std::optional<std::vector<NodeStatus>>& nodes,
+                                              ReconcileStats& stats) {
+  // Not started yet: no nodes, or a CONFIGURING job still waiting for its PrologSlurmctld,
+  // which may refuse it.
+  const bool started =
+      !job.nodes.empty() && job.state != "PENDING" && job.state != "CONFIGURING";
+  const bool final_state = IsFinalJobState(job.state);
+  if (!final_state && (!started || state.attested)) {
+    return true;  // nothing to record until it starts, or until it ends
+  }
+  absl::StatusOr<audit::AuditRecord> decision = log_->Get(tag.decision_id);
+  if (!decision.ok() && decision.status().code() != absl::StatusCode::kNotFound) {
+    return decision.status();
+  }
+  if (started && !state.attested) {
+    // Judged under the register in force when the job started, whatever came after.
+    const absl::Time start = job.start_time != absl::InfinitePast() ? job.start_time : now;
+    std::shared_ptr<const Register> reg = register_at_ ? register_at_(start) : nullptr;
+    if (reg == nullptr) {
+      return false;  // no register known for that time yet: nothing to judge against
+    }
+    if (!decision.ok()) {
+      if (now - job.start_time < options_.rederive_after) {
+        return false;  // ingestion is probably just behind: look again next round
+      }
+      decision = log_->Append(RederivedDecisionRecord(job, tag, now));
+      if (!decision.ok()) {
+        return decision.status();
+      }
+      ++stats.rederived;
+      spdlog::warn("decision {} of job {} re-derived from its tag", tag.decision_id, job.job_id);
+    }
+    if (!nodes.has_value()) {
+      auto read = options_.read_nodes ? options_.read_nodes() : slurm::ReadNodes();
+      if (!read.ok()) {
+        return read.status();
+      }
+      nodes = *std::move(read);
+    }
+    Attestation attestation = AttestationRecord(job, tag, *decision, *reg, *nodes,
+                                                options_.site_feature_prefix, now);
+    if (!attestation.violations.empty()) {
+      spdlog::error("job {} (decision {}) ran outside the sites its datasets allow under "
+                    "register {}: {}",
+                    job.job_id, tag.decision_id, reg->short_version(),
+                    absl::StrJoin(attestation.violations, "; "));
+      ++stats.violations;
+    }
+    absl::StatusOr<audit::AuditRecord> appended = log_->Append(std::move(attestation.record));
+    if (!appended.ok()) {
+      return appended.status();
+    }
+    state.attested = true;
+    ++stats.attested;
+  }
+  if (!final_state) {
+    return true;
+  }
+  if (!decision.ok()) {
+    return false;  // its placement is not in the log yet
+  }
+  absl::StatusOr<audit::AuditRecord> outcome =
+      log_->Append(JobOutcomeRecord(job, started, *decision, now));
+  if (!outcome.ok()) {
+    return outcome.status();
+  }
+  state.ended = true;
+  ++stats.ended;
+  return true;
+}
+
+absl::Status Reconciler::ExplainPlacements(ReconcileStats& stats) {
+  for (int page = 0; page < kPlacementPagesPerRound; ++page) {
+    absl::StatusOr<std::vector<audit::AuditRecord>> placed =
+        log_->UnexplainedPlacements(scanned_seq_, kPlacementPage);
+    if (!placed.ok()) {
+      return placed.status();
+    }
+    for (audit::AuditRecord& r : *placed) {
+      scanned_seq_ = r.seq;
+      if (seen_decisions_.count(r.decision_id) == 0) {
+        std::string id = r.decision_id;
+        awaiting_.emplace(std::move(id), std::move(r));
+      }
+    }
+    if (static_cast<int>(placed->size()) < kPlacementPage) {
+      break;
+    }
+  }
+  // The job table read at last_read_ holds every job created since watching_since_ (slurmctld
+  // keeps ended jobs for MinJobAge, minutes, and the table is read every few seconds).
+  for (auto it = awaiting_.begin(); it != awaiting_.end();) {
+    const audit::AuditRecord& placement = it->second;
+    if (last_read_ - placement.time < options_.not_created_after) {
+      ++it;
+      continue;
+    }
+    const bool watched = placement.time >= watching_since_;
+    const std::string why =
+        watched ? absl::StrCat("no job carrying this decision appeared in slurmctld's job table "
+                               "within ",
+                               absl::FormatDuration(options_.not_created_after),
+                               " of the decision, while sovereignd read it: slurmctld refused "
+                               "the job after the plugin had placed it")
+                : absl::StrCat("slurmctld knows no job carrying this decision, and sovereignd "
+                               "was not reading its job table when the decision was made (it "
+                               "has been since ",
+                               absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", watching_since_,
+                                                absl::UTCTimeZone()),
+                               "): the job was never created, or it ended and slurmctld "
+                               "forgot it unseen");
+    absl::StatusOr<audit::AuditRecord> appended = log_->Append(
+        PlacementOutcomeRecord(placement, watched ? "not_created" : "unknown", why, last_read_));
+    if (!appended.ok()) {
+      return appended.status();
+    }
+    ++stats.not_created;
+    it = awaiting_.erase(it);
+  }
+  return absl::OkStatus();
+}
+
+std::string Reconciler::last_error() const {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  return last_error_;
+}
+
+void Reconciler::Run() {
+  absl::StatusOr<ReconcileStats> s = ReconcileOnce(absl::Now());
+  ++rounds_;
+  if (!s.ok()) {
+    ++failures_;
+    spdlog::warn("reconciler: {}", std::string(s.status().message()));
+  }
+  std::lock_guard<std::mutex> error_lock(error_mu_);
+  last_error_ = s.ok() ? "" : std::string(s.status().message());
+}
+
+}  // namespace sovereign::service

@@ -1,0 +1,78 @@
+#include "slurm_loops/snapshot_publisher.h"
+
+#include "cluster_reader.h"
+#include "sovereign/file_io.h"
+#include "sovereign/snapshot_file.h"
+
+namespace sovereign::slurm {
+
+SnapshotPublisher::SnapshotPublisher(PublisherOptions options,
+                                     std::function<PublishedRegister()> current)
+    : options_(std::move(options)), current_(std::move(current)) {}
+
+SnapshotPublisher::~SnapshotPublisher() { worker_.Stop(); }
+
+void SnapshotPublisher::Start() {
+  // Look for a new register twice a second; refresh the cluster view every `interval`.
+  const auto tick = std::min<std::chrono::milliseconds>(options_.interval,
+                                                        std::chrono::milliseconds(500));
+  worker_.Start(tick, PeriodicWorker::FirstRound::kAfterInterval, [this] { Run(); });
+}
+
+absl::Status SnapshotPublisher::last_cluster_error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_cluster_error_;
+}
+
+absl::Status SnapshotPublisher::Publish() {
+  std::lock_guard<std::mutex> lock(mu_);
+  PublishedRegister r = current_();
+  if (r.reg == nullptr) {
+    return absl::FailedPreconditionError("no register in force: nothing to publish");
+  }
+  absl::Time now = absl::Now();
+  absl::StatusOr<ClusterSnapshot> cluster =
+      options_.read_cluster ? options_.read_cluster(now) : ReadClusterSnapshot(now);
+  if (cluster.ok()) {
+    last_cluster_ = *std::move(cluster);
+    last_cluster_error_ = absl::OkStatus();
+  } else {
+    // Keep publishing the register: its cluster view ages and the plugin says so.
+    last_cluster_error_ = cluster.status();
+    ++cluster_read_failures_;
+  }
+  absl::Status written = WriteFileAtomically(
+      options_.path, snapshot::EncodeSnapshot(r.yaml, r.source, *r.reg, last_cluster_, now));
+  if (written.ok()) {
+    last_version_ = r.reg->version();
+    last_published_ = now;
+  } else {
+    ++write_failures_;
+    last_write_error_ = std::string(written.message());
+  }
+  return written;
+}
+
+SnapshotPublisher::Stats SnapshotPublisher::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stats s;
+  s.last_published = last_published_;
+  s.write_failures = write_failures_;
+  s.last_write_error = last_write_error_;
+  s.cluster_read_failures = cluster_read_failures_;
+  s.cluster_read_error = std::string(last_cluster_error_.message());
+  return s;
+}
+
+void SnapshotPublisher::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  const bool due = absl::Now() - last_published_ >= absl::FromChrono(options_.interval);
+  std::string last = last_version_;
+  lock.unlock();
+  PublishedRegister r = current_();
+  if (due || (r.reg != nullptr && r.reg->version() != last)) {
+    Publish().IgnoreError();  // the next round tries again; stats() reports
+  }
+}
+
+}  // namespace sovereign::slurm

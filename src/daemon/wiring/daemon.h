@@ -1,0 +1,100 @@
+// sovereignd, wired: register store and manager, audit log, the gRPC services (placement,
+// audit, register, admin, health, reflection), the unix-socket listener with peer credentials
+// and the optional TCP listener with mutual TLS. main() only parses flags and turns signals into
+// Reload() and Shutdown(); tests start a Daemon in-process the same way.
+//
+// Thread-safety: Reload() and Shutdown() may be called from any thread (a signal-handling
+// thread); Shutdown() is idempotent.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <grpcpp/server.h>
+
+#include "absl/status/statusor.h"
+#include "wiring/daemon_config.h"
+#include "register_lifecycle/register_manager.h"
+#include "register_lifecycle/register_store.h"
+#include "serving/service_context.h"
+#include "sovereign/audit_log.h"
+#include "identity/unix_listener.h"
+
+namespace sovereign::slurm {
+class SnapshotPublisher;
+}
+
+namespace sovereign::service {
+
+class AdminServiceImpl;
+class AuditServiceImpl;
+class PlacementServiceImpl;
+class RegisterServiceImpl;
+class SpoolIngester;
+class Reconciler;
+
+class Daemon {
+ public:
+  // Opens the stores, loads the register (INVALID_ARGUMENT with every diagnostic when it is
+  // invalid), binds the listeners and starts serving.
+  static absl::StatusOr<std::unique_ptr<Daemon>> Start(const DaemonConfig& config);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Re-reads the register file (SIGHUP). On error the register in force stays; the error is
+  // logged, counted and returned.
+  absl::Status Reload();
+  // Stops accepting, lets calls in progress finish (every decision acknowledged is in the log
+  // before its answer left), closes the stores.
+  void Shutdown();
+
+  const std::string& socket_path() const { return config_.socket_path; }
+  // The TCP port actually bound (the config may say port 0); 0 without a TCP listener.
+  int tcp_port() const { return tcp_port_; }
+  ServiceContext* context() { return &ctx_; }
+
+ private:
+  explicit Daemon(DaemonConfig config);
+
+  const DaemonConfig config_;
+  std::unique_ptr<RegisterStore> store_;
+  std::unique_ptr<RegisterManager> registers_;
+  std::unique_ptr<audit::AuditLog> log_;
+  std::unique_ptr<Authenticator> auth_;
+  ServiceContext ctx_;
+  std::unique_ptr<PlacementServiceImpl> placement_;
+  std::unique_ptr<AuditServiceImpl> audit_;
+  std::unique_ptr<RegisterServiceImpl> register_;
+  std::unique_ptr<AdminServiceImpl> admin_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<UnixListener> listener_;
+  // The Slurm side (config.slurm.slurm_conf set): snapshot out, spool in, jobs checked.
+  absl::Status StartSlurm();
+  std::shared_ptr<const Register> RegisterByVersion(const std::string& version);
+  // The register in force at time t (from the store's revisions; the current one before the
+  // first).
+  std::shared_ptr<const Register> RegisterInForceAt(absl::Time t);
+  // Re-checks the jobs slurmctld holds against `reg` (RegisterImpact).
+  absl::StatusOr<ImpactSummary> CheckJobs(const Register& reg, bool dry_run);
+  // The snapshot publisher's, the ingesters' and the reconciler's health (GetStatus).
+  SlurmSideStatus SlurmStatus();
+  std::unique_ptr<RegisterImpact> impact_;
+  std::unique_ptr<slurm::SnapshotPublisher> publisher_;
+  // Reads back the published snapshot, as the plugin does, for PlacementService.
+  std::unique_ptr<snapshot::SnapshotWatcher> snapshot_watcher_;
+  std::unique_ptr<SpoolIngester> ingester_;
+  std::unique_ptr<SpoolIngester> prolog_ingester_;
+  std::unique_ptr<Reconciler> reconciler_;
+  std::mutex slurm_mu_;  // guards the four Slurm loops above against Shutdown()
+  std::mutex versions_mu_;
+  std::map<std::string, std::shared_ptr<const Register>> versions_;  // parsed, by version
+  int tcp_port_ = 0;
+  std::mutex shutdown_mu_;
+  bool shut_down_ = false;
+};
+
+}  // namespace sovereign::service

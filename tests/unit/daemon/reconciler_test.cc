@@ -1,0 +1,224 @@
+// The reconciler over a real audit log and a job table given by the test: every placed job's
+// fate is recorded once (started where, ended how and when, cancelled before it ran), and a
+// placement no job carries becomes "not_created" (watched) or "unknown" (decided unwatched).
+#include "slurm_loops/reconciler.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+#include "support/temp_dir.h"
+
+namespace sovereign::service {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+
+const absl::Time kT0 = absl::FromUnixSeconds(1795000000);
+
+class ReconcilerTest : public testing::TempDirTest {
+ protected:
+  void SetUp() override {
+    audit::AuditOptions o;
+    o.path = dir_ + "/audit.db";
+    o.signing_key_path = dir_ + "/signing.pem";
+    auto log = audit::AuditLog::Open(o);
+    ASSERT_TRUE(log.ok()) << log.status();
+    log_ = *std::move(log);
+    auto reg = Register::Load(SOVEREIGN_SOURCE_DIR "/config/register.example.yaml");
+    ASSERT_TRUE(reg.ok()) << reg.status();
+    reg_ = *reg;
+    ReconcilerOptions ro;
+    ro.read_jobs = [this]() -> absl::StatusOr<std::vector<slurm::JobRow>> {
+      if (!slurm_up_) {
+        return absl::UnavailableError("slurmctld does not answer");
+      }
+      return table_;
+    };
+    ro.read_nodes = []() -> absl::StatusOr<std::vector<NodeStatus>> {
+      return std::vector<NodeStatus>{{"fr-a100-1", {"gpu-fr-a100"}, {"site_paris-1"}}};
+    };
+    ro.not_created_after = absl::Seconds(30);
+    options_ = ro;
+    NewReconciler();
+  }
+  void NewReconciler() {
+    reconciler_ = std::make_unique<Reconciler>(options_, log_.get(),
+                                               [this](absl::Time) { return reg_; });
+  }
+  void TearDown() override {
+    reconciler_.reset();
+    log_.reset();
+  }
+
+  // A placement by the plugin at `at`, as the spool ingester logs it.
+  void Placed(const std::string& id, absl::Time at) {
+    audit::AuditRecord r;
+    r.decision_id = id;
+    r.time = at;
+    r.caller = "uid=1001(alice) via job_submit/sovereign";
+    r.user = "alice";
+    r.account = "oncology";
+    r.datasets = {"patients-eu"};
+    r.region = "eu";
+    r.partition = "gpu-fr-a100";
+    r.verdict = "place";
+    r.register_version = reg_->version();
+    r.body_json = "{}";
+    ASSERT_TRUE(log_->Append(r).ok());
+  }
+
+  static slurm::JobRow Job(uint32_t id, const std::string& decision, const std::string& state) {
+    slurm::JobRow j;
+    j.job_id = id;
+    j.state = state;
+    j.partition = "gpu-fr-a100";
+    j.admin_comment =
+        absl::StrCat("sovereign:v1;id=", decision, ";ds=patients-eu;region=eu;reg=abcdef123456");
+    if (state != "PENDING" && state != "CANCELLED") {
+      j.nodes = "fr-a100-1";
+      j.start_time = kT0 + absl::Seconds(5);
+    }
+    return j;
+  }
+
+  ReconcileStats Round(absl::Time now) {
+    absl::StatusOr<ReconcileStats> s = reconciler_->ReconcileOnce(now);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? *s : ReconcileStats{};
+  }
+
+  // "kind/verdict/job" of every record after the placements, oldest first.
+  std::vector<std::string> Bound(const std::string& decision) {
+    audit::AuditQuery q;
+    q.decision_id = decision;
+    std::vector<std::string> out;
+    auto r = log_->List(q);
+    EXPECT_TRUE(r.ok()) << r.status();
+    for (auto it = r->rbegin(); it != r->rend(); ++it) {
+      out.push_back(absl::StrCat(static_cast<int>(it->kind), "/", it->verdict, "/", it->job_id));
+    }
+    return out;
+  }
+
+  std::string Body(const std::string& decision, audit::RecordKind kind) {
+    audit::AuditQuery q;
+    q.decision_id = decision;
+    q.kind = kind;
+    auto r = log_->List(q);
+    return r.ok() && !r->empty() ? r->front().body_json : "";
+  }
+
+  std::unique_ptr<audit::AuditLog> log_;
+  std::shared_ptr<const Register> reg_;
+  std::vector<slurm::JobRow> table_;
+  bool slurm_up_ = true;
+  ReconcilerOptions options_;
+  std::unique_ptr<Reconciler> reconciler_;
+};
+
+TEST_F(ReconcilerTest, AJobThatRanIsAttestedThenEndedOnce) {
+  Round(kT0);
+  Placed("d1", kT0 + absl::Seconds(1));
+  table_ = {Job(11, "d1", "PENDING")};
+  Round(kT0 + absl::Seconds(2));
+  EXPECT_THAT(Bound("d1"), ElementsAre("0/place/0"));
+  table_ = {Job(11, "d1", "RUNNING")};
+  Round(kT0 + absl::Seconds(6));
+  table_[0].state = "COMPLETED";
+  table_[0].exit_status = 3 << 8;  // exit(3)
+  table_[0].end_time = kT0 + absl::Seconds(9);
+  ReconcileStats s = Round(kT0 + absl::Seconds(10));
+  EXPECT_EQ(s.ended, 1);
+  Round(kT0 + absl::Seconds(100));  // nothing twice, and no "not_created" for a job seen
+  EXPECT_THAT(Bound("d1"), ElementsAre("0/place/0", "1/ok/11", "2/ended/11"));
+  nlohmann::json body = nlohmann::json::parse(Body("d1", audit::RecordKind::kOutcome));
+  EXPECT_EQ(body["state"], "COMPLETED");
+  EXPECT_EQ(body["exit_code"], 3);
+  EXPECT_EQ(body["end_time"], "2026-11-18T11:06:49Z");
+  EXPECT_EQ(body["nodes"], "fr-a100-1");
+  // The job id finds the placement, which carries none.
+  audit::AuditQuery by_job;
+  by_job.job_id = 11;
+  by_job.kind = audit::RecordKind::kDecision;
+  auto found = log_->List(by_job);
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].decision_id, "d1");
+}
+
+TEST_F(ReconcilerTest, AJobThatEndsWithoutRunningWasCancelledOrNeverRan) {
+  Round(kT0);
+  Placed("d2", kT0 + absl::Seconds(1));
+  Placed("d4", kT0 + absl::Seconds(1));
+  slurm::JobRow failed = Job(14, "d4", "PENDING");
+  failed.state = "FAILED";  // slurmctld created it, then could not satisfy it
+  table_ = {Job(12, "d2", "CANCELLED"), failed};
+  Round(kT0 + absl::Seconds(2));
+  Round(kT0 + absl::Seconds(3));
+  EXPECT_THAT(Bound("d2"), ElementsAre("0/place/0", "2/cancelled/12"));
+  EXPECT_EQ(nlohmann::json::parse(Body("d2", audit::RecordKind::kOutcome))["state"], "CANCELLED");
+  EXPECT_THAT(Bound("d4"), ElementsAre("0/place/0", "2/never_ran/14"));
+  EXPECT_EQ(nlohmann::json::parse(Body("d4", audit::RecordKind::kOutcome))["state"], "FAILED");
+}
+
+// The plugin placed and spooled it, then slurmctld refused the job: no job ever carries the
+// decision. While the table was read all along, that is "not_created" once not_created_after
+// has passed; a placement from before the reconciler watched is "unknown".
+TEST_F(ReconcilerTest, APlacementNoJobCarriesIsNotCreatedOrUnknown) {
+  Placed("early", kT0 - absl::Seconds(60));  // sovereignd was not running yet
+  EXPECT_EQ(Round(kT0).not_created, 1);
+  EXPECT_THAT(Bound("early"), ElementsAre("0/place/0", "2/unknown/0"));
+  Placed("refused", kT0 + absl::Seconds(1));
+  Round(kT0 + absl::Seconds(20));
+  EXPECT_THAT(Bound("refused"), ElementsAre("0/place/0"));  // too early to say
+  EXPECT_EQ(Round(kT0 + absl::Seconds(31)).not_created, 1);
+  EXPECT_THAT(Bound("refused"), ElementsAre("0/place/0", "2/not_created/0"));
+  EXPECT_THAT(Bound("early"), ElementsAre("0/place/0", "2/unknown/0"));
+  EXPECT_EQ(nlohmann::json::parse(Body("refused", audit::RecordKind::kOutcome))["why"],
+            "no job carrying this decision appeared in slurmctld's job table within 30s of the "
+            "decision, while sovereignd read it: slurmctld refused the job after the plugin had "
+            "placed it");
+  EXPECT_EQ(nlohmann::json::parse(Body("early", audit::RecordKind::kOutcome))["why"],
+            "slurmctld knows no job carrying this decision, and sovereignd was not reading its "
+            "job table when the decision was made (it has been since 2026-11-18T11:06:40Z): the "
+            "job was never created, or it ended and slurmctld forgot it unseen");
+  auto left = log_->UnexplainedPlacements(0, 10);
+  ASSERT_TRUE(left.ok());
+  EXPECT_TRUE(left->empty());
+}
+
+// slurmctld did not answer for a while: a placement made meanwhile cannot be called "never
+// created", since its job may have come and gone unseen.
+TEST_F(ReconcilerTest, APlacementMadeWhileSlurmctldWasUnreadIsUnknown) {
+  Round(kT0);
+  slurm_up_ = false;
+  EXPECT_FALSE(reconciler_->ReconcileOnce(kT0 + absl::Seconds(5)).ok());
+  Placed("gap", kT0 + absl::Seconds(6));
+  slurm_up_ = true;
+  Round(kT0 + absl::Seconds(10));
+  Round(kT0 + absl::Seconds(40));
+  EXPECT_THAT(Bound("gap"), ElementsAre("0/place/0", "2/unknown/0"));
+}
+
+// A restarted reconciler finds in the log what it already recorded about the jobs it sees.
+TEST_F(ReconcilerTest, NothingIsRecordedTwiceAcrossARestart) {
+  Round(kT0);
+  Placed("d3", kT0 + absl::Seconds(1));
+  table_ = {Job(13, "d3", "COMPLETED")};
+  Round(kT0 + absl::Seconds(10));
+  EXPECT_THAT(Bound("d3"), ElementsAre("0/place/0", "1/ok/13", "2/ended/13"));
+  NewReconciler();
+  ReconcileStats s = Round(kT0 + absl::Seconds(20));
+  EXPECT_EQ(s.attested + s.ended + s.not_created, 0);
+  Round(kT0 + absl::Seconds(60));
+  EXPECT_THAT(Bound("d3"), ElementsAre("0/place/0", "1/ok/13", "2/ended/13"));
+}
+
+}  // namespace
+}  // namespace sovereign::service
