@@ -141,6 +141,12 @@ class AuditLog {
   // AppendAsync, waiting for the result.
   absl::StatusOr<AuditRecord> Append(AuditRecord record);
 
+  // Appends every record in one transaction, in order, on the calling thread: all of them or,
+  // on an error, none. The answer holds the stored record of each (as Append would answer it:
+  // a decision already logged, or repeated in `records`, comes back as stored once). For a
+  // writer that has many records at once (the spool ingester): one commit instead of one each.
+  virtual absl::StatusOr<std::vector<AuditRecord>> AppendAll(std::vector<AuditRecord> records) = 0;
+
   virtual CommitStats GetCommitStats() = 0;
 
   virtual absl::StatusOr<AuditRecord> Get(const std::string& decision_id) = 0;

@@ -76,6 +76,7 @@ class SqliteAuditLog : public AuditLog {
 
   absl::Status Init();
   void AppendAsync(AuditRecord record, AppendDone done) override;
+  absl::StatusOr<std::vector<AuditRecord>> AppendAll(std::vector<AuditRecord> records) override;
   CommitStats GetCommitStats() override;
   absl::StatusOr<AuditRecord> Get(const std::string& decision_id) override;
   absl::StatusOr<std::vector<AuditRecord>> List(const AuditQuery& query) override;
@@ -250,6 +251,41 @@ void SqliteAuditLog::AppendAsync(AuditRecord record, AppendDone done) {
   }
 }
 
+absl::StatusOr<std::vector<AuditRecord>> SqliteAuditLog::AppendAll(
+    std::vector<AuditRecord> records) {
+  if (records.empty()) {
+    return std::vector<AuditRecord>{};
+  }
+  std::vector<absl::StatusOr<AuditRecord>> results(records.size(),
+                                                   absl::InternalError("not answered"));
+  std::vector<Pending> batch;
+  batch.reserve(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    batch.push_back(Pending{std::move(records[i]), [&results, i](absl::StatusOr<AuditRecord> r) {
+                              results[i] = std::move(r);
+                            }});
+  }
+  {
+    // Take the writer's turn: the transaction is written here, between the writer thread's.
+    std::unique_lock<std::mutex> lock(queue_mu_);
+    queue_cv_.wait(lock, [this] { return stop_ || !committing_; });
+    if (stop_) {
+      return absl::UnavailableError("audit log is closing");
+    }
+    committing_ = true;
+  }
+  CommitBatch(batch);
+  std::vector<AuditRecord> stored;
+  stored.reserve(results.size());
+  for (absl::StatusOr<AuditRecord>& r : results) {
+    if (!r.ok()) {
+      return r.status();  // a failed transaction fails every record in it alike
+    }
+    stored.push_back(*std::move(r));
+  }
+  return stored;
+}
+
 CommitStats SqliteAuditLog::GetCommitStats() {
   std::lock_guard<std::mutex> lock(write_mu_);
   return stats_;
@@ -348,16 +384,13 @@ void SqliteAuditLog::CommitBatch(std::vector<Pending>& batch) {
     }
   }
   head_cv_.notify_all();
-  // The next transaction may start while this one's callers are answered.
-  bool more;
+  // The next transaction may start while this one's callers are answered. Every waiter is
+  // woken: the writer thread when appends queued, an AppendAll waiting for its turn either way.
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
     committing_ = false;
-    more = !queue_.empty() || stop_;
   }
-  if (more) {
-    queue_cv_.notify_all();
-  }
+  queue_cv_.notify_all();
   // Answer only now: a caller that sees its record acknowledged also sees the head past it.
   for (size_t i = 0; i < batch.size(); ++i) {
     batch[i].done(std::move(results[i]));

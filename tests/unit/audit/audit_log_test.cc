@@ -444,6 +444,52 @@ TEST_F(AuditLogTest, AnAppendOfADecisionAlreadyLoggedIsNoCommit) {
   EXPECT_EQ(stats.already_logged, 1);
 }
 
+TEST_F(AuditLogTest, AppendAllWritesOneTransactionAndAnswersEachRecordAsAppendWould) {
+  Open();
+  ASSERT_TRUE(log_->Append(Decision("d1", "alice", {"patients-eu"}, "eu")).ok());
+  const CommitStats before = log_->GetCommitStats();
+  std::vector<AuditRecord> batch = {
+      Decision("d2", "bob", {}, "us"),
+      Decision("d1", "mallory", {}, "us"),  // already logged: the stored record comes back
+      Decision("d3", "carol", {"patients-eu"}, "eu"),
+      Decision("d2", "mallory", {}, "us"),  // repeated in the batch: stored once
+      Decision("d4", "dave", {}, "eu"),
+  };
+  absl::StatusOr<std::vector<AuditRecord>> stored = log_->AppendAll(std::move(batch));
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_EQ(stored->size(), 5u);
+  EXPECT_EQ((*stored)[0].seq, 2);
+  EXPECT_EQ((*stored)[1].seq, 1);
+  EXPECT_EQ((*stored)[1].user, "alice");
+  EXPECT_EQ((*stored)[2].seq, 3);
+  EXPECT_EQ((*stored)[3].seq, 2);
+  EXPECT_EQ((*stored)[3].user, "bob");
+  EXPECT_EQ((*stored)[4].seq, 4);
+  EXPECT_EQ((*stored)[4].prev_hash, (*stored)[2].hash);
+  const CommitStats after = log_->GetCommitStats();
+  EXPECT_EQ(after.transactions - before.transactions, 1);
+  EXPECT_EQ(after.records - before.records, 3);
+  EXPECT_EQ(after.already_logged - before.already_logged, 2);
+  EXPECT_TRUE(log_->AppendAll({}).ok());
+  // Appends from other threads interleave with batches; the chain stays one chain.
+  std::thread other([&] {
+    for (int i = 0; i < 200; ++i) {
+      EXPECT_TRUE(log_->Append(Decision(absl::StrCat("t", i), "erin", {}, "eu")).ok());
+    }
+  });
+  for (int b = 0; b < 20; ++b) {
+    std::vector<AuditRecord> more;
+    for (int i = 0; i < 10; ++i) {
+      more.push_back(Decision(absl::StrCat("b", b, "-", i), "frank", {}, "eu"));
+    }
+    EXPECT_TRUE(log_->AppendAll(std::move(more)).ok());
+  }
+  other.join();
+  EXPECT_EQ(log_->HeadSeq(), 4 + 200 + 200);
+  VerifyReport r = log_->Verify();
+  EXPECT_TRUE(r.ok) << r.problem;
+}
+
 TEST_F(AuditLogTest, QueuedAppendsShareOneTransactionAndAreAnsweredInOrder) {
   options_.sync = Sync::kFull;
   options_.commit_window = std::chrono::milliseconds(200);  // wide: all appends arrive inside it
@@ -543,6 +589,17 @@ TEST_F(AuditLogTest, FullDiskRefusesTheRecordAndKeepsTheLogUsable) {
     }
     VerifyReport after_full = (*log)->Verify();
     int64_t head = (*log)->HeadSeq();
+    // A batch on the full disk is refused whole: no record of it is in the chain.
+    std::vector<AuditRecord> batch;
+    for (int i = 0; i < 50; ++i) {
+      batch.push_back(Decision(absl::StrCat("batch", i), "alice", {"patients-eu"}, "eu"));
+      batch.back().body_json = std::string(2000, 'x');
+    }
+    auto batch_result = (*log)->AppendAll(std::move(batch));
+    const bool batch_refused_whole =
+        !batch_result.ok() &&
+        batch_result.status().code() == absl::StatusCode::kResourceExhausted &&
+        (*log)->HeadSeq() == head && !(*log)->Get("batch0").ok();
     if (mount(nullptr, mnt.c_str(), nullptr, MS_REMOUNT, "size=4m") != 0) {
       report("remount failed", 1);
     }
@@ -550,7 +607,8 @@ TEST_F(AuditLogTest, FullDiskRefusesTheRecordAndKeepsTheLogUsable) {
     VerifyReport final_check = (*log)->Verify();
     report(absl::StrCat(static_cast<int>(full.code()), "|", full.message(), "|",
                         after_full.ok && after_full.records_checked == appended && head == appended,
-                        "|", again.ok() && again->seq == appended + 1, "|", final_check.ok),
+                        "|", again.ok() && again->seq == appended + 1, "|", final_check.ok, "|",
+                        batch_refused_whole),
            0);
   });
   if (child.exited && child.exit_code == testing::kChildCannotSetUp) {
@@ -558,7 +616,7 @@ TEST_F(AuditLogTest, FullDiskRefusesTheRecordAndKeepsTheLogUsable) {
   }
   ASSERT_TRUE(child.exited && child.exit_code == 0) << child.report;
   std::vector<std::string> parts = absl::StrSplit(child.report, '|');
-  ASSERT_EQ(parts.size(), 5u) << child.report;
+  ASSERT_EQ(parts.size(), 6u) << child.report;
   EXPECT_EQ(parts[0], absl::StrCat(static_cast<int>(absl::StatusCode::kResourceExhausted)));
   EXPECT_THAT(parts[1], ::testing::StartsWith("audit log " + dir_ +
                                               "/small/audit.db: disk full, the decision was not "
@@ -566,6 +624,7 @@ TEST_F(AuditLogTest, FullDiskRefusesTheRecordAndKeepsTheLogUsable) {
   EXPECT_EQ(parts[2], "1") << "the chain must hold exactly the acknowledged records";
   EXPECT_EQ(parts[3], "1") << "appends must work again once there is room";
   EXPECT_EQ(parts[4], "1");
+  EXPECT_EQ(parts[5], "1") << "a batch on a full disk must be refused whole";
 }
 
 TEST_F(AuditLogTest, RefusesADatabaseThatIsNotAnAuditLog) {
