@@ -107,7 +107,12 @@ struct Decision {
 Decision Decide(const JobRequest& request, const ClusterView& view, const Register& reg,
                 absl::Time now);
 
+class Residency;
+
 // Human text for an excluded candidate: "region us is not allowed for patients-eu".
-std::string DescribeExclusion(const Candidate& c, const Decision& d, const Register& reg);
+// `residency`, when given, is Residency::OfNames(d.labels, reg): a caller describing every
+// candidate of a decision works it out once instead of once per excluded candidate.
+std::string DescribeExclusion(const Candidate& c, const Decision& d, const Register& reg,
+                              const Residency* residency = nullptr);
 
 }  // namespace sovereign

@@ -9,8 +9,10 @@
 #include <cstdlib>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "sovereign/residency.h"
 
 namespace sovereign {
 namespace {
@@ -162,6 +164,9 @@ void WriteRequest(std::string* out, const JobRequest& r) {
 void WriteCandidates(std::string* out, const Decision& d, const Register& reg) {
   out->push_back('[');
   bool first = true;
+  // Worked out once for the decision, for every candidate its datasets exclude.
+  std::optional<Residency> residency;
+  bool residency_tried = false;
   for (const Candidate& c : d.candidates) {
     if (c.partition < 0 || static_cast<size_t>(c.partition) >= reg.partitions().size()) {
       continue;  // not from this register
@@ -188,7 +193,14 @@ void WriteCandidates(std::string* out, const Decision& d, const Register& reg) {
     Key(out, "region"), Str(out, s.region);
     Key(out, "site"), Str(out, s.name);
     Key(out, "status"), Str(out, status);
-    Key(out, "why"), Str(out, DescribeExclusion(c, d, reg));
+    if (!residency_tried && (c.exclusion == Exclusion::kRegionNotAllowed ||
+                             c.exclusion == Exclusion::kJurisdictionNotAccepted)) {
+      residency_tried = true;
+      if (absl::StatusOr<Residency> r = Residency::OfNames(d.labels, reg); r.ok()) {
+        residency = *std::move(r);
+      }
+    }
+    Key(out, "why"), Str(out, DescribeExclusion(c, d, reg, residency ? &*residency : nullptr));
     out->push_back('}');
   }
   out->push_back(']');
@@ -203,9 +215,8 @@ std::string JobRequestJsonText(const JobRequest& request) {
   return out;
 }
 
-std::string DecisionJsonText(
-    const Decision& d, const JobRequest& request, const Register& reg,
-    std::initializer_list<std::pair<const char*, std::string_view>> extra) {
+std::string DecisionJsonText(const Decision& d, const JobRequest& request, const Register& reg,
+                             std::initializer_list<ExtraMember> extra) {
   std::string out;
   out.reserve(2048 + 400 * d.candidates.size());
   out.push_back('{');
@@ -220,8 +231,16 @@ std::string DecisionJsonText(
   Key(&out, "register_version"), Str(&out, d.register_version);
   Key(&out, "request"), WriteRequest(&out, request);
   Key(&out, "verdict"), Str(&out, VerdictName(d.verdict));
-  for (const auto& [key, value] : extra) {
-    Key(&out, key), Str(&out, value);
+  for (const ExtraMember& m : extra) {
+    if (m.key == nullptr) {
+      continue;
+    }
+    Key(&out, m.key);
+    if (m.json) {
+      out.append(m.value);
+    } else {
+      Str(&out, m.value);
+    }
   }
   out.push_back('}');
   return out;

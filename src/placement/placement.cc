@@ -441,7 +441,8 @@ Decision Decide(const JobRequest& request, const ClusterView& view, const Regist
   return d;
 }
 
-std::string DescribeExclusion(const Candidate& c, const Decision& d, const Register& reg) {
+std::string DescribeExclusion(const Candidate& c, const Decision& d, const Register& reg,
+                              const Residency* residency) {
   const Partition& p = reg.partitions()[c.partition];
   const Site& s = reg.sites()[reg.SiteOfPartition(c.partition)];
   switch (c.exclusion) {
@@ -450,9 +451,15 @@ std::string DescribeExclusion(const Candidate& c, const Decision& d, const Regis
     case Exclusion::kRegionNotAllowed:
     case Exclusion::kJurisdictionNotAccepted: {
       // The labels of a decision are all in its register: only the rule can be asked here.
-      absl::StatusOr<Residency> residency = Residency::OfNames(d.labels, reg);
-      if (residency.ok() && residency->site_rule(reg.SiteOfPartition(c.partition)) !=
-                                SiteRule::kAllowed) {
+      std::optional<Residency> computed;
+      if (residency == nullptr) {
+        if (absl::StatusOr<Residency> r = Residency::OfNames(d.labels, reg); r.ok()) {
+          computed = *std::move(r);
+          residency = &*computed;
+        }
+      }
+      if (residency != nullptr &&
+          residency->site_rule(reg.SiteOfPartition(c.partition)) != SiteRule::kAllowed) {
         return residency->WhyNot(reg.SiteOfPartition(c.partition));
       }
       return absl::StrCat("site ", s.name, " is not allowed for ", absl::StrJoin(d.labels, ", "));
