@@ -81,35 +81,42 @@ audit::AuditRecord SpooledToRecord(const spool::SpooledDecision& d, const Regist
   r.partition = d.decision.partition_name;
   r.verdict = std::string(VerdictName(d.decision.verdict));
   r.register_version = d.decision.register_version;
-  nlohmann::json body;
+  const char* source = prolog   ? "sovereign-prolog"
+                       : modify ? "job_submit/sovereign job_modify"
+                                : "job_submit/sovereign";
   if (reg != nullptr) {
-    body = nlohmann::json::parse(DecisionJsonText(d.decision, d.request, *reg));
-  } else {
-    // Without the register the candidates keep their indexes: still complete, less readable.
-    body = nlohmann::json{{"request", nlohmann::json::parse(JobRequestJsonText(d.request))},
-                          {"verdict", r.verdict},
-                          {"code", std::string(RejectCodeName(d.decision.code))},
-                          {"reason", d.decision.reason},
-                          {"partition", r.partition},
-                          {"region", r.region},
-                          {"labels", d.decision.labels},
-                          {"allowed_regions", d.decision.allowed_regions},
-                          {"register_version", r.register_version},
-                          {"register_unknown", true}};
-    nlohmann::json cands = nlohmann::json::array();
-    for (const Candidate& c : d.decision.candidates) {
-      cands.push_back({{"partition_index", c.partition},
-                       {"exclusion", std::string(ExclusionName(c.exclusion))},
-                       {"rank", c.rank},
-                       {"energy_kwh", c.energy_kwh},
-                       {"co2_grams", c.co2_grams}});
-    }
-    body["candidates"] = std::move(cands);
+    // Written straight as text: the ingester builds one for every decision the plugin spools.
+    const std::string job_id = absl::StrCat(d.job_id);
+    r.body_json = DecisionJsonText(d.decision, d.request, *reg,
+                                   {{"id", d.decision_id},
+                                    {"source", source},
+                                    {d.job_id != 0 ? "job_id" : nullptr, job_id, true},
+                                    {"caller", r.caller},
+                                    {"stale_cluster", d.stale_cluster ? "true" : "false", true}});
+    return r;
   }
+  // Without the register the candidates keep their indexes: still complete, less readable.
+  nlohmann::json body{{"request", nlohmann::json::parse(JobRequestJsonText(d.request))},
+                      {"verdict", r.verdict},
+                      {"code", std::string(RejectCodeName(d.decision.code))},
+                      {"reason", d.decision.reason},
+                      {"partition", r.partition},
+                      {"region", r.region},
+                      {"labels", d.decision.labels},
+                      {"allowed_regions", d.decision.allowed_regions},
+                      {"register_version", r.register_version},
+                      {"register_unknown", true}};
+  nlohmann::json cands = nlohmann::json::array();
+  for (const Candidate& c : d.decision.candidates) {
+    cands.push_back({{"partition_index", c.partition},
+                     {"exclusion", std::string(ExclusionName(c.exclusion))},
+                     {"rank", c.rank},
+                     {"energy_kwh", c.energy_kwh},
+                     {"co2_grams", c.co2_grams}});
+  }
+  body["candidates"] = std::move(cands);
   body["id"] = d.decision_id;
-  body["source"] = prolog   ? "sovereign-prolog"
-                   : modify ? "job_submit/sovereign job_modify"
-                            : "job_submit/sovereign";
+  body["source"] = source;
   if (d.job_id != 0) {
     body["job_id"] = d.job_id;
   }

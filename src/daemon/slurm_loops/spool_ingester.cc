@@ -47,6 +47,8 @@ absl::StatusOr<int> SpoolIngester::IngestOnce() {
                  options_.spool_dir, read->torn_tails, read->torn_bytes);
   }
   std::shared_ptr<const Register> reg;
+  std::vector<audit::AuditRecord> records;
+  records.reserve(read->records.size());
   for (const spool::SpoolRecord& rec : read->records) {
     absl::StatusOr<spool::SpooledDecision> d = spool::DecodeSpooledDecision(rec.payload);
     if (!d.ok()) {
@@ -61,14 +63,17 @@ absl::StatusOr<int> SpoolIngester::IngestOnce() {
     if (reg == nullptr || reg->version() != d->decision.register_version) {
       reg = registers_ ? registers_(d->decision.register_version) : nullptr;
     }
-    absl::StatusOr<audit::AuditRecord> appended = log_->Append(SpooledToRecord(*d, reg.get()));
-    if (!appended.ok()) {
-      // Read these again next round: the log refuses duplicates, so nothing is doubled.
-      reader_.reset();
-      return appended.status();
-    }
-    ++ingested_;
+    records.push_back(SpooledToRecord(*d, reg.get()));
   }
+  // One transaction for everything read: all of it is in the log, or none.
+  const size_t n = records.size();
+  if (absl::StatusOr<std::vector<audit::AuditRecord>> appended = log_->AppendAll(std::move(records));
+      !appended.ok()) {
+    // Read these again next round: the log refuses duplicates, so nothing is doubled.
+    reader_.reset();
+    return appended.status();
+  }
+  ingested_ += static_cast<int64_t>(n);
   if (absl::StatusOr<int> trimmed = reader_->Trim(); !trimmed.ok()) {
     spdlog::warn("{}", std::string(trimmed.status().message()));
   }
