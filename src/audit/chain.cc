@@ -17,11 +17,14 @@
 namespace sovereign::audit::chain {
 namespace {
 
+// The field's length as 8 bytes, little-endian, then the field.
 void Put(std::string* out, absl::string_view field) {
-  uint64_t n = field.size();
+  const uint64_t n = field.size();
+  char length[8];
   for (int i = 0; i < 8; ++i) {
-    out->push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+    length[i] = static_cast<char>((n >> (8 * i)) & 0xff);
   }
+  out->append(length, sizeof length);
   out->append(field.data(), field.size());
 }
 

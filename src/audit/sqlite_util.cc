@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -466,7 +467,16 @@ VerifyReport VerifyChain(Db& db, const std::string& trusted_public_pem) {
     report.problem = std::string(db.Error(rc, "cannot read records").message());
     return report;
   }
-  std::vector<std::string> hash_at = {chain::kGenesis};  // hash_at[n] = hash of record n
+  // Only the hashes the checkpoints sign are kept while scanning, not every record's: a log may
+  // hold millions of records. A checkpoint table that cannot be read is reported after the scan.
+  absl::StatusOr<std::vector<Checkpoint>> checkpoints = db.Checkpoints();
+  absl::flat_hash_map<int64_t, std::string> signed_hash;  // checkpoint count -> that record's hash
+  if (checkpoints.ok()) {
+    for (const Checkpoint& c : *checkpoints) {
+      signed_hash.emplace(c.count, c.count == 0 ? std::string(chain::kGenesis) : std::string());
+    }
+  }
+  std::string prev_hash = chain::kGenesis;
   int64_t expected = 1;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     AuditRecord r = ReadRecord(st);
@@ -480,7 +490,7 @@ VerifyReport VerifyChain(Db& db, const std::string& trusted_public_pem) {
       report.first_bad_seq = expected;
       break;
     }
-    if (r.prev_hash != hash_at.back()) {
+    if (r.prev_hash != prev_hash) {
       fail(absl::StrCat("record ", r.seq, ": prev_hash does not match record ", r.seq - 1,
                         " (a record was deleted, inserted or reordered)"));
       break;
@@ -489,7 +499,10 @@ VerifyReport VerifyChain(Db& db, const std::string& trusted_public_pem) {
       fail(absl::StrCat("record ", r.seq, ": hash mismatch (content changed after it was written)"));
       break;
     }
-    hash_at.push_back(r.hash);
+    if (auto it = signed_hash.find(r.seq); it != signed_hash.end()) {
+      it->second = r.hash;
+    }
+    prev_hash = std::move(r.hash);
     ++expected;
     ++report.records_checked;
   }
@@ -501,12 +514,11 @@ VerifyReport VerifyChain(Db& db, const std::string& trusted_public_pem) {
     report.problem = std::string(db.Error(rc, "cannot read records").message());
     return report;
   }
-  absl::StatusOr<std::vector<Checkpoint>> checkpoints = db.Checkpoints();
   if (!checkpoints.ok()) {
     report.problem = std::string(checkpoints.status().message());
     return report;
   }
-  const int64_t last = static_cast<int64_t>(hash_at.size()) - 1;
+  const int64_t last = expected - 1;
   for (size_t i = 0; i < checkpoints->size(); ++i) {
     const Checkpoint& c = (*checkpoints)[i];
     const size_t n = i + 1;
@@ -528,7 +540,7 @@ VerifyReport VerifyChain(Db& db, const std::string& trusted_public_pem) {
                                     c.count, " (records were deleted)");
       return report;
     }
-    if (hash_at[c.count] != c.head_hash) {
+    if (signed_hash[c.count] != c.head_hash) {
       report.first_bad_seq = c.count;
       report.problem = absl::StrCat("checkpoint ", n, ": record ", c.count,
                                     " is not the one that was signed (the chain was rewritten)");

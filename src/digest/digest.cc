@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include <memory>
+
 #include "absl/strings/escaping.h"
 
 namespace sovereign {
@@ -23,12 +25,13 @@ const EVP_MD* Sha256() {
 std::string Sha256Hex(absl::string_view first, absl::string_view second) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, Sha256(), nullptr);
-  EVP_DigestUpdate(ctx, first.data(), first.size());
-  EVP_DigestUpdate(ctx, second.data(), second.size());
-  EVP_DigestFinal_ex(ctx, digest, &len);
-  EVP_MD_CTX_free(ctx);
+  // One context per thread, initialised again for every digest.
+  thread_local std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(),
+                                                                      EVP_MD_CTX_free);
+  EVP_DigestInit_ex(ctx.get(), Sha256(), nullptr);
+  EVP_DigestUpdate(ctx.get(), first.data(), first.size());
+  EVP_DigestUpdate(ctx.get(), second.data(), second.size());
+  EVP_DigestFinal_ex(ctx.get(), digest, &len);
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), len));
 }
 

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "chain.h"
 #include "support/child_process.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -299,6 +300,25 @@ TEST_F(AuditLogTest, RewrittenTailIsCaughtByTheSignedCheckpoint) {
   VerifyReport r = log_->Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.problem, "records end at 3 but checkpoint 1 covers 5 (records were deleted)");
+}
+
+TEST_F(AuditLogTest, AConsistentlyRewrittenRecordIsCaughtByTheSignedCheckpoint) {
+  Open();
+  Fill();
+  ASSERT_TRUE(log_->MakeCheckpoint().ok());
+  // Someone rewrites the last record and computes its hash again: the chain alone verifies.
+  absl::StatusOr<std::vector<AuditRecord>> last = log_->Range(5, 5);
+  ASSERT_TRUE(last.ok() && last->size() == 1u);
+  AuditRecord forged = (*last)[0];
+  forged.region = "us";
+  forged.hash = chain::RecordHash(forged.prev_hash, forged);
+  Sql(absl::StrCat("UPDATE records SET region = 'us', hash = '", forged.hash, "' WHERE seq = 5"));
+  VerifyReport r = log_->Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 5);
+  EXPECT_EQ(r.records_checked, 5);
+  EXPECT_EQ(r.problem,
+            "checkpoint 1: record 5 is not the one that was signed (the chain was rewritten)");
 }
 
 TEST_F(AuditLogTest, ForgedCheckpointSignatureIsFound) {
