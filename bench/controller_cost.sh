@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# What sovereign costs a Slurm controller, against the alternatives, on the mini cluster:
+#   none       JobSubmitPlugins unset
+#   sovereign  job_submit/sovereign, with sovereignd running beside it (as in production:
+#              snapshot publisher, spool ingester and reconciler at their default intervals)
+#   lua        job_submit/lua with bench/job_submit_router.lua, the same residency routing
+#              written by hand (the baseline a site would write)
+# Interleaved rounds: every round brings up a fresh cluster for each variant in turn (rotating
+# which goes first), optionally queues --queued held jobs first, then times --jobs held
+# submissions of a labelled job (sov-alice, --comment dataset:patients-eu) with submit_load.
+# Prints every round, then the median of each variant's ratio to `none` in the same round:
+# submission rate, and slurmctld CPU per submission (user + system, from /proc).
+#
+#   bench/controller_cost.sh [--rounds R] [--jobs N] [--threads T] [--queued Q] [--idle S]
+#                            [--dir DIR]
+#
+# With --idle S, after the timed submissions nothing is submitted for S seconds and the CPU
+# slurmctld and sovereignd use in that window is printed (% of one core): what the queue costs
+# while nobody submits.
+#
+# Needs root (it starts the cluster and submits on behalf of sov-alice, whom it creates with
+# group oncology if missing) and `make build`.
+set -euo pipefail
+
+top="$(cd "$(dirname "$0")/.." && pwd)"
+build="${BUILD_DIR:-${top}/build}"
+rounds=3 jobs=3000 threads=4 queued=0 idle=0
+base="/tmp/sovereign-controller-cost"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --rounds) rounds="$2"; shift 2 ;;
+    --jobs) jobs="$2"; shift 2 ;;
+    --threads) threads="$2"; shift 2 ;;
+    --queued) queued="$2"; shift 2 ;;
+    --idle) idle="$2"; shift 2 ;;
+    --dir) base="$2"; shift 2 ;;
+    *) echo "controller_cost: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+mc="${top}/scripts/minicluster"
+load="${build}/bench/submit_load"
+for bin in "${load}" "${build}/src/daemon/sovereignd" \
+           "${build}/plugins/job_submit/job_submit_sovereign.so"; do
+  [[ -x "${bin}" || -f "${bin}" ]] || { echo "controller_cost: ${bin} is missing: run make build" >&2; exit 2; }
+done
+getent group oncology >/dev/null || groupadd oncology
+id sov-alice >/dev/null 2>&1 || useradd --no-create-home --shell /bin/sh -G oncology sov-alice
+
+daemon_pid=""
+stop_all() {
+  local dir="$1"
+  if [[ -n "${daemon_pid}" ]] && kill -0 "${daemon_pid}" 2>/dev/null; then
+    kill -TERM "${daemon_pid}"
+    wait "${daemon_pid}" 2>/dev/null || true
+  fi
+  daemon_pid=""
+  "${mc}" down --dir "${dir}" >/dev/null 2>&1 || true
+}
+
+# Brings up variant $1 in $2; on return the cluster accepts labelled jobs.
+up() {
+  local variant="$1" dir="$2"
+  rm -rf "${dir}"
+  mkdir -p "${dir}"
+  case "${variant}" in
+    none) "${mc}" up --dir "${dir}" >/dev/null ;;
+    lua) SOVEREIGN_JOB_SUBMIT_LUA="${top}/bench/job_submit_router.lua" "${mc}" up --dir "${dir}" >/dev/null ;;
+    sovereign)
+      SOVEREIGN_PLUGIN_DIR="${build}/plugins/job_submit" "${mc}" up --dir "${dir}" >/dev/null
+      local state="${dir}/sovereignd"
+      mkdir -p "${state}"
+      cp "${top}/config/register.example.yaml" "${state}/register.yaml"
+      cat >"${state}/sovereignd.yaml" <<EOF
+socket:
+  path: ${state}/sovereignd.sock
+register:
+  path: ${state}/register.yaml
+  history_database: ${state}/registers.db
+audit:
+  database: ${state}/audit.db
+  signing_key: ${state}/audit-signing.pem
+slurm:
+  slurm_conf: ${dir}/etc/slurm.conf
+  snapshot: ${dir}/sovereign/snapshot
+  spool: ${dir}/sovereign/spool
+  max_cluster_age: 2m
+EOF
+      "${build}/src/daemon/sovereignd" --config "${state}/sovereignd.yaml" \
+        >>"${state}/sovereignd.log" 2>&1 </dev/null &
+      daemon_pid=$!
+      ;;
+  esac
+  eval "$("${mc}" env --dir "${dir}")"
+  # Wait for the event, not a time: the first labelled job accepted (the plugin has read
+  # sovereignd's first snapshot). At most 100 tries.
+  local ok=0
+  for _ in $(seq 100); do
+    if "${load}" --jobs 1 --threads 1 --user sov-alice --comment dataset:patients-eu \
+         >/dev/null 2>&1; then
+      ok=1
+      break
+    fi
+    sleep 0.1
+  done
+  [[ "${ok}" == 1 ]] || { echo "controller_cost: ${variant}: no job accepted" >&2; exit 1; }
+  if [[ "${queued}" -gt 0 ]]; then
+    "${load}" --jobs "${queued}" --threads "${threads}" --user sov-alice \
+      --comment dataset:patients-eu >/dev/null
+  fi
+}
+
+# CPU ticks (user + system) of PID $1 so far.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+declare -A rate cpu
+variants=(none sovereign lua)
+printf '%-6s %-10s %10s %14s\n' round variant jobs/s "ctld us/job"
+for ((r = 0; r < rounds; r++)); do
+  for ((k = 0; k < 3; k++)); do
+    v="${variants[$(((r + k) % 3))]}"
+    dir="${base}/${v}"
+    up "${v}" "${dir}"
+    pid="$(cat "${dir}/pids/slurmctld")"
+    line="$("${load}" --jobs "${jobs}" --threads "${threads}" --user sov-alice \
+              --comment dataset:patients-eu --slurmctld-pid "${pid}" | grep '^RESULT')"
+    if [[ "${idle}" -gt 0 ]]; then
+      c0="$(ticks "${pid}")"
+      d0=0
+      [[ -n "${daemon_pid}" ]] && d0="$(ticks "${daemon_pid}")"
+      sleep "${idle}"  # the measurement window itself
+      c1="$(ticks "${pid}")"
+      d1=0
+      [[ -n "${daemon_pid}" ]] && d1="$(ticks "${daemon_pid}")"
+      hz="$(getconf CLK_TCK)"
+      awk -v v="${v}" -v c="$((c1 - c0))" -v d="$((d1 - d0))" -v s="${idle}" -v hz="${hz}" \
+        'BEGIN {printf "       %-10s idle %ss: slurmctld %.1f%% of a core, sovereignd %.1f%%\n", v, s, 100 * c / hz / s, 100 * d / hz / s}'
+    fi
+    stop_all "${dir}"
+    rate["${r},${v}"]="$(sed 's/.* rate=\([0-9.]*\).*/\1/' <<<"${line}")"
+    cpu["${r},${v}"]="$(sed 's/.* ctld_cpu_us=\([0-9.-]*\).*/\1/' <<<"${line}")"
+    printf '%-6s %-10s %10s %14s\n' "$((r + 1))" "${v}" "${rate["${r},${v}"]}" "${cpu["${r},${v}"]}"
+  done
+done
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+echo
+echo "medians over ${rounds} rounds of each round's ratio to none (${jobs} jobs, ${threads} threads, ${queued} queued first):"
+for v in sovereign lua; do
+  rr="$(for ((r = 0; r < rounds; r++)); do
+          awk -v a="${rate["${r},${v}"]}" -v b="${rate["${r},none"]}" 'BEGIN {printf "%.3f\n", a / b}'
+        done | median)"
+  cr="$(for ((r = 0; r < rounds; r++)); do
+          awk -v a="${cpu["${r},${v}"]}" -v b="${cpu["${r},none"]}" 'BEGIN {printf "%.3f\n", a / b}'
+        done | median)"
+  printf '  %-10s rate %.2f of none; slurmctld CPU per job %.2fx none\n' "${v}" "${rr}" "${cr}"
+done
+rm -rf "${base}"
