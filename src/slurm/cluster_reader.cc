@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -322,6 +323,22 @@ absl::StatusOr<JobRow> ReadJob(uint32_t job_id) {
   }
   slurm_free_job_info_msg(jobs);
   return out;
+}
+
+absl::StatusOr<std::vector<uint32_t>> ReadJobsWithSteps() {
+  job_step_info_response_msg_t* steps = nullptr;
+  if (slurm_get_job_steps(0, NO_VAL, NO_VAL, &steps, SHOW_ALL) != SLURM_SUCCESS) {
+    return SlurmError("cannot load job steps");
+  }
+  std::vector<uint32_t> ids;
+  ids.reserve(steps->job_step_count);
+  for (uint32_t i = 0; i < steps->job_step_count; ++i) {
+    ids.push_back(steps->job_steps[i].step_id.job_id);
+  }
+  slurm_free_job_step_info_response_msg(steps);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
 }
 
 absl::Status UpdateJob(uint32_t job_id, const std::string& partition, const std::string& features,

@@ -84,6 +84,9 @@ absl::StatusOr<std::optional<std::vector<JobRow>>> ReadJobsChangedSince(time_t s
                                                                          time_t* last_update);
 // Loads one job. NOT_FOUND when slurmctld does not know it.
 absl::StatusOr<JobRow> ReadJob(uint32_t job_id);
+// The ids of the jobs that have steps now (a running batch script, srun or salloc steps),
+// sorted: a list as long as the running jobs, however many are queued.
+absl::StatusOr<std::vector<uint32_t>> ReadJobsWithSteps();
 // Holds a job (priority 0, Reason=JobHeldAdmin), as `scontrol hold` does; also while its
 // PrologSlurmctld runs, so that the requeue that follows a failed prolog leaves it held.
 absl::Status HoldJob(uint32_t job_id);

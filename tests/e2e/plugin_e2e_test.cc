@@ -4,6 +4,7 @@
 // libslurm, as sovereignd does.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -280,6 +281,17 @@ TEST_F(PluginE2ETest, TheClusterViewSeesAllocatedGpusAsBusyAndPlacementAvoidsThe
   for (uint32_t id : ids) {
     ASSERT_TRUE(cluster().WaitForJobState(id, {"RUNNING"}).ok());
   }
+  // Running jobs are the jobs with steps, which the reconciler follows between full reads of
+  // the job table (the batch step appears just after the job starts: polled, bounded).
+  absl::StatusOr<std::vector<uint32_t>> with_steps = slurm::ReadJobsWithSteps();
+  for (absl::Time deadline = absl::Now() + absl::Seconds(30);
+       with_steps.ok() && absl::Now() < deadline &&
+       !std::includes(with_steps->begin(), with_steps->end(), ids.begin(), ids.end());
+       with_steps = slurm::ReadJobsWithSteps()) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(with_steps.ok()) << with_steps.status();
+  EXPECT_THAT(*with_steps, ::testing::IsSupersetOf(ids));
   absl::StatusOr<ClusterSnapshot> view = slurm::ReadClusterSnapshot(absl::Now());
   ASSERT_TRUE(view.ok()) << view.status();
   for (const PartitionStatus& p : view->partitions) {
@@ -295,6 +307,9 @@ TEST_F(PluginE2ETest, TheClusterViewSeesAllocatedGpusAsBusyAndPlacementAvoidsThe
   const uint32_t next = SubmitOk(kAlice, {"--dataset=patients-eu", "--gres=gpu:1", "--hold",
                                           "--wrap", "true"});
   EXPECT_EQ(*cluster().JobField(next, "Partition"), "gpu-de-h100");
+  absl::StatusOr<std::vector<uint32_t>> after = slurm::ReadJobsWithSteps();
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_THAT(*after, ::testing::Not(::testing::Contains(next)));  // held: no step
   ids.push_back(next);
   for (uint32_t id : ids) {
     cluster().Run({"scancel", absl::StrCat(id)});

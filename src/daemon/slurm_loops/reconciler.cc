@@ -1,5 +1,6 @@
 #include "slurm_loops/reconciler.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -54,51 +55,125 @@ absl::StatusOr<std::optional<std::vector<slurm::JobRow>>> Reconciler::LoadJobs(a
   return jobs;
 }
 
+absl::StatusOr<bool> Reconciler::HandleJob(const slurm::JobRow& job, absl::Time now,
+                                           std::optional<std::vector<NodeStatus>>& nodes,
+                                           ReconcileStats& stats, bool& again) {
+  absl::StatusOr<JobTag> tag = ParseJobTag(job.admin_comment.c_str());
+  if (!tag.ok()) {
+    return false;  // not placed by the plugin
+  }
+  seen_decisions_.try_emplace(tag->decision_id, now);
+  awaiting_.erase(tag->decision_id);
+  // Updated in place: what was appended stays known even when a later job fails the round.
+  auto [known, fresh] = jobs_.try_emplace(job.job_id);
+  JobState& state = known->second;
+  if (fresh) {
+    // First sight (or a restart): what the log already holds about this job.
+    audit::AuditQuery seen;
+    seen.job_id = job.job_id;
+    seen.limit = 100;
+    absl::StatusOr<std::vector<audit::AuditRecord>> prior = log_->List(seen);
+    if (!prior.ok()) {
+      jobs_.erase(known);  // asked again next round
+      return prior.status();
+    }
+    for (const audit::AuditRecord& r : *prior) {
+      if (r.job_id == job.job_id) {
+        state.attested |= r.kind == audit::RecordKind::kAttestation;
+        state.ended |= r.kind == audit::RecordKind::kOutcome;
+      }
+    }
+  }
+  if (!state.ended) {
+    absl::StatusOr<bool> done = ReconcileJob(job, *tag, state, now, nodes, stats);
+    if (!done.ok()) {
+      return done.status();
+    }
+    again |= !*done;
+  }
+  return true;
+}
+
+absl::Status Reconciler::FollowRunningJobs(absl::Time now, ReconcileStats& stats) {
+  absl::StatusOr<std::vector<uint32_t>> running =
+      options_.read_running ? options_.read_running() : slurm::ReadJobsWithSteps();
+  if (!running.ok()) {
+    watching_since_ = absl::InfiniteFuture();  // what happens now may go unseen
+    return running.status();
+  }
+  // Jobs that started (running, not attested yet) and jobs that stopped running (attested,
+  // no outcome yet, no step left: ended, requeued or suspended).
+  std::vector<uint32_t> look;
+  for (uint32_t id : *running) {
+    auto it = jobs_.find(id);
+    if ((it == jobs_.end() && untagged_running_.count(id) == 0) ||
+        (it != jobs_.end() && !it->second.attested && !it->second.ended)) {
+      look.push_back(id);
+    }
+  }
+  for (const auto& [id, state] : jobs_) {
+    if (state.attested && !state.ended &&
+        !std::binary_search(running->begin(), running->end(), id)) {
+      look.push_back(id);
+    }
+  }
+  std::optional<std::vector<NodeStatus>> nodes;
+  bool again = false;
+  for (uint32_t id : look) {
+    absl::StatusOr<slurm::JobRow> job =
+        options_.read_job ? options_.read_job(id) : slurm::ReadJob(id);
+    if (absl::IsNotFound(job.status())) {
+      continue;  // purged: the next full read forgets it
+    }
+    if (!job.ok()) {
+      return job.status();
+    }
+    absl::StatusOr<bool> tagged = HandleJob(*job, now, nodes, stats, again);
+    if (!tagged.ok()) {
+      return tagged.status();
+    }
+    if (!*tagged) {
+      untagged_running_.insert(id);
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ReconcileStats> Reconciler::ReconcileOnce(absl::Time now) {
   std::lock_guard<std::mutex> lock(mu_);
   ReconcileStats stats;
+  const bool can_follow = !options_.read_jobs || (options_.read_running && options_.read_job);
+  if (can_follow && last_full_read_ != absl::InfinitePast() &&
+      now - last_full_read_ < full_read_interval_) {
+    if (absl::Status s = FollowRunningJobs(now, stats); !s.ok()) {
+      return s;
+    }
+    return stats;
+  }
+  const absl::Time read_began = absl::Now();
   absl::StatusOr<std::optional<std::vector<slurm::JobRow>>> jobs = LoadJobs(now);
   if (!jobs.ok()) {
+    last_full_read_ = absl::InfinitePast();  // read it whole again next round
     return jobs.status();
   }
+  // The next full read once the time this one took, full_read_cost times over, has passed.
+  const absl::Duration interval = absl::FromChrono(options_.interval);
+  full_read_interval_ =
+      std::min(std::max(options_.full_read_cost * (absl::Now() - read_began), interval),
+               std::max(options_.max_full_read_interval, interval));
+  last_full_read_ = now;
   if (jobs->has_value()) {
+    untagged_running_.clear();
     std::optional<std::vector<NodeStatus>> nodes;
     bool again = false;  // a job to look at again next round, changed or not
     std::set<uint32_t> present;
     for (const slurm::JobRow& job : **jobs) {
-      absl::StatusOr<JobTag> tag = ParseJobTag(job.admin_comment.c_str());
-      if (!tag.ok()) {
-        continue;  // not placed by the plugin
+      absl::StatusOr<bool> tagged = HandleJob(job, now, nodes, stats, again);
+      if (!tagged.ok()) {
+        return tagged.status();
       }
-      seen_decisions_.try_emplace(tag->decision_id, now);
-      awaiting_.erase(tag->decision_id);
-      present.insert(job.job_id);
-      // Updated in place: what was appended stays known even when a later job fails the round.
-      auto [known, fresh] = jobs_.try_emplace(job.job_id);
-      JobState& state = known->second;
-      if (fresh) {
-        // First sight (or a restart): what the log already holds about this job.
-        audit::AuditQuery seen;
-        seen.job_id = job.job_id;
-        seen.limit = 100;
-        absl::StatusOr<std::vector<audit::AuditRecord>> prior = log_->List(seen);
-        if (!prior.ok()) {
-          jobs_.erase(known);  // asked again next round
-          return prior.status();
-        }
-        for (const audit::AuditRecord& r : *prior) {
-          if (r.job_id == job.job_id) {
-            state.attested |= r.kind == audit::RecordKind::kAttestation;
-            state.ended |= r.kind == audit::RecordKind::kOutcome;
-          }
-        }
-      }
-      if (!state.ended) {
-        absl::StatusOr<bool> done = ReconcileJob(job, *tag, state, now, nodes, stats);
-        if (!done.ok()) {
-          return done.status();
-        }
-        again |= !*done;
+      if (*tagged) {
+        present.insert(job.job_id);
       }
     }
     for (auto it = jobs_.begin(); it != jobs_.end();) {  // jobs slurmctld has purged

@@ -23,12 +23,18 @@
 // was watching (sovereignd was down, or slurmctld did not answer): it may never have been
 // created, or have ended and been purged from slurmctld (MinJobAge) unseen.
 //
-// Cost per round: one slurm_load_jobs with the previous answer's update time, so that a round
-// in which no job changed transfers nothing (slurmctld answers all or nothing: when any job
-// changed, every job comes back, as before); for each job only in-memory look-ups, and log
-// reads and appends only for jobs that start or end and for placements newly ingested.
-// Unexplained placements are read from the log once (from the start of the log at start-up,
-// then only new ones).
+// Cost per round, independent of how many jobs are queued: the whole job table is read (one
+// slurm_load_jobs, with the previous answer's update time so that an unchanged table transfers
+// nothing) only once `full_read_cost` times the last read's duration has passed, and at least
+// every `max_full_read_interval`; with a short queue that is every round. In the rounds between,
+// the jobs that start and end are learnt from the jobs that have steps (one
+// slurm_get_job_steps, as long as the list of running jobs) and those jobs are loaded one by
+// one: a job is attested within a round of its first step, as before, however long the queue.
+// What only the whole table shows (a job cancelled while pending, a placement slurmctld never
+// created, a pending job's binding to its decision) waits for the next full read. For each job
+// only in-memory look-ups, and log reads and appends only for jobs that start or end and for
+// placements newly ingested. Unexplained placements are read from the log once (from the start
+// of the log at start-up, then only new ones), after full reads.
 //
 #pragma once
 
@@ -67,6 +73,17 @@ struct ReconcilerOptions {
   // along, was never created. The job exists as soon as job_submit() returns: this only
   // covers clock differences and the spool's way into the log.
   absl::Duration not_created_after = absl::Seconds(30);
+  // Between full reads of the job table: the ids of the jobs that have steps, and one job by id
+  // (NOT_FOUND when slurmctld no longer knows it). The defaults ask slurmctld; a test that
+  // gives read_jobs alone gets a full read every round.
+  std::function<absl::StatusOr<std::vector<uint32_t>>()> read_running;
+  std::function<absl::StatusOr<slurm::JobRow>(uint32_t)> read_job;
+  // The whole table is read again once this many times the last read's duration has passed
+  // (so that reading it takes at most 1/full_read_cost of the time), and at least every
+  // max_full_read_interval. Keep that below slurmctld's MinJobAge (300 s by default): a job
+  // that ends is then still in the table at the next full read.
+  int full_read_cost = 50;
+  absl::Duration max_full_read_interval = absl::Minutes(2);
 };
 
 struct ReconcileStats {
@@ -104,6 +121,14 @@ class Reconciler {
   void Run();
   // Reads the job table (unchanged: nullopt) and notes when the reconciler began watching.
   absl::StatusOr<std::optional<std::vector<slurm::JobRow>>> LoadJobs(absl::Time now);
+  // A job of a table read or loaded by id: binds it to its decision, then attests it and
+  // records its outcome when due. Sets `again` when it must be looked at again next round.
+  // Jobs without the plugin's tag are ignored (false).
+  absl::StatusOr<bool> HandleJob(const slurm::JobRow& job, absl::Time now,
+                                 std::optional<std::vector<NodeStatus>>& nodes,
+                                 ReconcileStats& stats, bool& again);
+  // A round between full reads: the jobs that started or stopped since, loaded by id.
+  absl::Status FollowRunningJobs(absl::Time now, ReconcileStats& stats);
   // Attests and records the outcome of one tagged job. false: look again next round.
   absl::StatusOr<bool> ReconcileJob(const slurm::JobRow& job, const JobTag& tag,
                                     JobState& state, absl::Time now,
@@ -127,6 +152,11 @@ class Reconciler {
   // `scanned_seq_`.
   std::map<std::string, audit::AuditRecord> awaiting_;
   int64_t scanned_seq_ = 0;
+  // Running jobs without the plugin's tag, not loaded again until the next full read.
+  std::set<uint32_t> untagged_running_;
+  // When the job table was last read whole, and how long until the next full read.
+  absl::Time last_full_read_ = absl::InfinitePast();
+  absl::Duration full_read_interval_ = absl::ZeroDuration();
   time_t slurm_update_ = 0;  // last_update of the last table fully handled (slurmctld's clock)
   time_t pending_update_ = 0;  // last_update of the last table read
   // Since when every job table read succeeded (InfiniteFuture: not watching), and when the

@@ -122,6 +122,65 @@ class ReconcilerTest : public testing::TempDirTest {
   std::unique_ptr<Reconciler> reconciler_;
 };
 
+TEST_F(ReconcilerTest, BetweenFullReadsStartsAndEndsAreFollowedThroughTheJobsWithSteps) {
+  int full_reads = 0, loaded = 0;
+  std::vector<uint32_t> running;
+  options_.read_jobs = [this, &full_reads]() -> absl::StatusOr<std::vector<slurm::JobRow>> {
+    ++full_reads;
+    return table_;
+  };
+  options_.read_running = [&running]() -> absl::StatusOr<std::vector<uint32_t>> {
+    return running;
+  };
+  options_.read_job = [this, &loaded](uint32_t id) -> absl::StatusOr<slurm::JobRow> {
+    ++loaded;
+    for (const slurm::JobRow& j : table_) {
+      if (j.job_id == id) {
+        return j;
+      }
+    }
+    return absl::NotFoundError("purged");
+  };
+  options_.interval = std::chrono::milliseconds(5000);
+  NewReconciler();
+  Placed("d1", kT0 + absl::Seconds(1));
+  Placed("d2", kT0 + absl::Seconds(1));
+  for (uint32_t i = 0; i < 500; ++i) {  // a queue that nothing below needs to read again
+    table_.push_back(Job(1000 + i, absl::StrCat("queued-", i), "PENDING"));
+  }
+  table_.push_back(Job(11, "d1", "PENDING"));
+  Round(kT0 + absl::Seconds(2));
+  EXPECT_EQ(full_reads, 1);
+
+  // d1's job starts, and d2's, submitted after that read, starts too: both are attested in the
+  // next round, each loaded by id, the table not read again.
+  table_.back() = Job(11, "d1", "RUNNING");
+  table_.push_back(Job(12, "d2", "RUNNING"));
+  running = {11, 12};
+  ReconcileStats s = Round(kT0 + absl::Seconds(3));
+  EXPECT_EQ(s.attested, 2);
+  EXPECT_EQ(full_reads, 1);
+  EXPECT_EQ(loaded, 2);
+  Round(kT0 + absl::Seconds(4));  // nothing started or stopped: nothing loaded
+  EXPECT_EQ(loaded, 2);
+
+  // d1's job ends (its steps are gone): loaded once more, its outcome recorded.
+  table_[500] = Job(11, "d1", "COMPLETED");
+  table_[500].end_time = kT0 + absl::Seconds(4);
+  running = {12};
+  s = Round(kT0 + absl::Milliseconds(4500));
+  EXPECT_EQ(s.ended, 1);
+  EXPECT_EQ(loaded, 3);
+  EXPECT_EQ(full_reads, 1);
+  EXPECT_THAT(Bound("d1"), ElementsAre("0/place/0", "1/ok/11", "2/ended/11"));
+  EXPECT_THAT(Bound("d2"), ElementsAre("0/place/0", "1/ok/12"));
+
+  // The whole table once the interval since the last full read has passed; nothing twice.
+  s = Round(kT0 + absl::Seconds(7));
+  EXPECT_EQ(full_reads, 2);
+  EXPECT_EQ(s.attested + s.ended + s.not_created, 0);
+}
+
 TEST_F(ReconcilerTest, AJobThatRanIsAttestedThenEndedOnce) {
   Round(kT0);
   Placed("d1", kT0 + absl::Seconds(1));
