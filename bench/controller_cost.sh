@@ -14,9 +14,10 @@
 #   bench/controller_cost.sh [--rounds R] [--jobs N] [--threads T] [--queued Q] [--idle S]
 #                            [--dir DIR]
 #
-# With --idle S, after the timed submissions nothing is submitted for S seconds and the CPU
-# slurmctld and sovereignd use in that window is printed (% of one core): what the queue costs
-# while nobody submits.
+# With --idle S, after the timed submissions (and, for sovereign, once sovereignd has moved the
+# whole spool into the audit log) nothing is submitted for S seconds and the CPU slurmctld and
+# sovereignd use in that window is printed (% of one core): what the queue costs while nobody
+# submits.
 #
 # Needs root (it starts the cluster and submits on behalf of sov-alice, whom it creates with
 # group oncology if missing) and `make build`.
@@ -124,6 +125,14 @@ for ((r = 0; r < rounds; r++)); do
     line="$("${load}" --jobs "${jobs}" --threads "${threads}" --user sov-alice \
               --comment dataset:patients-eu --slurmctld-pid "${pid}" | grep '^RESULT')"
     if [[ "${idle}" -gt 0 ]]; then
+      if [[ "${v}" == sovereign ]]; then
+        # Idle means the spool has reached the audit log: wait for that (at most 5 minutes).
+        for _ in $(seq 3000); do
+          "${build}/src/cli/sovereignctl" --socket "${dir}/sovereignd/sovereignd.sock" status \
+            2>/dev/null | grep -q '^spool: *0 bytes waiting' && break
+          sleep 0.1
+        done
+      fi
       c0="$(ticks "${pid}")"
       d0=0
       [[ -n "${daemon_pid}" ]] && d0="$(ticks "${daemon_pid}")"
