@@ -40,11 +40,14 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "bench_flags.h"
 #include "benchmark/benchmark.h"
 #include "sovereign/audit_log.h"
 
 namespace sovereign::audit {
 namespace {
+
+using ::sovereign::bench::TakeFlag;
 
 struct Flags {
   int64_t records = 100000;
@@ -518,15 +521,6 @@ int Generate() {
               static_cast<long long>((*log)->HeadSeq()), static_cast<long long>(added), secs,
               added / std::max(secs, 1e-9));
   return 0;
-}
-
-bool TakeFlag(const char* arg, const char* name, std::string* value) {
-  std::string prefix = absl::StrCat("--", name, "=");
-  if (!absl::StartsWith(arg, prefix)) {
-    return false;
-  }
-  *value = std::string(arg + prefix.size());
-  return true;
 }
 
 }  // namespace

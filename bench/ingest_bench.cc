@@ -29,6 +29,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "bench_flags.h"
 #include "records/audit_records.h"
 #include "slurm_loops/spool_ingester.h"
 #include "sovereign/audit_log.h"
@@ -40,6 +41,8 @@
 
 namespace sovereign {
 namespace {
+
+using ::sovereign::bench::TakeFlag;
 
 namespace fs = std::filesystem;
 
@@ -182,15 +185,6 @@ double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
   return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-bool TakeFlag(const char* arg, const char* name, std::string* value) {
-  const std::string prefix = absl::StrCat("--", name, "=");
-  if (!absl::StartsWith(arg, prefix)) {
-    return false;
-  }
-  *value = std::string(arg + prefix.size());
-  return true;
 }
 
 int Main(int argc, char** argv) {
