@@ -26,6 +26,11 @@ std::string ListRegions(const std::vector<std::string>& regions) {
 
 namespace {
 
+// Why candidate `c` cannot take the job, with the residency Decide already worked out.
+std::string Why(const Work& w, const Candidate& c) {
+  return DescribeExclusion(c, w.d, w.reg, w.residency ? &*w.residency : nullptr);
+}
+
 // "dataset patients-eu may only be processed in region eu" (or the unlabelled policy).
 std::string ResidencyRule(const Work& w) {
   if (w.d.labels.empty()) {
@@ -64,7 +69,7 @@ std::optional<std::string> GpuTypeNotAllowed(const Work& w) {
       }
       types.push_back(p.gpu_type);
     } else if (p.gpu_type == type) {
-      outside.push_back(absl::StrCat(p.name, " (", DescribeExclusion(c, w.d, w.reg), ")"));
+      outside.push_back(absl::StrCat(p.name, " (", Why(w, c), ")"));
     }
     anywhere = anywhere || p.gpu_type == type;
   }
@@ -168,7 +173,7 @@ bool RejectRequestedOutside(Work& w) {
       unknown.push_back(name);
     } else if (d.candidates[i].exclusion == Exclusion::kJurisdictionNotAccepted) {
       operator_refused.push_back(
-          absl::StrCat("partition ", name, ": ", DescribeExclusion(d.candidates[i], d, reg)));
+          absl::StrCat("partition ", name, ": ", Why(w, d.candidates[i])));
     }
   }
   const std::string not_registered =
@@ -213,7 +218,7 @@ bool RejectNoCandidate(Work& w) {
         c.exclusion != Exclusion::kJurisdictionNotAccepted &&
         c.exclusion != Exclusion::kNotRequested) {
       why.push_back(absl::StrCat(w.reg.partitions()[c.partition].name, ": ",
-                                 DescribeExclusion(c, d, w.reg)));
+                                 Why(w, c)));
       any_size_limit = any_size_limit || (c.exclusion != Exclusion::kNotUp &&
                                           c.exclusion != Exclusion::kNotInCluster);
     }
