@@ -13,7 +13,8 @@
 
 namespace sovereign::testing {
 
-// The child's exit code when it could not set up what the test needs (see GTEST_SKIP).
+// The child's exit code when it could not set up what the test needs (the test then fails,
+// saying what was missing).
 inline constexpr int kChildCannotSetUp = 77;
 
 struct ChildResult {
