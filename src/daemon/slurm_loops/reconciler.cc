@@ -65,25 +65,7 @@ absl::StatusOr<bool> Reconciler::HandleJob(const slurm::JobRow& job, absl::Time 
   seen_decisions_.try_emplace(tag->decision_id, now);
   awaiting_.erase(tag->decision_id);
   // Updated in place: what was appended stays known even when a later job fails the round.
-  auto [known, fresh] = jobs_.try_emplace(job.job_id);
-  JobState& state = known->second;
-  if (fresh) {
-    // First sight (or a restart): what the log already holds about this job.
-    audit::AuditQuery seen;
-    seen.job_id = job.job_id;
-    seen.limit = 100;
-    absl::StatusOr<std::vector<audit::AuditRecord>> prior = log_->List(seen);
-    if (!prior.ok()) {
-      jobs_.erase(known);  // asked again next round
-      return prior.status();
-    }
-    for (const audit::AuditRecord& r : *prior) {
-      if (r.job_id == job.job_id) {
-        state.attested |= r.kind == audit::RecordKind::kAttestation;
-        state.ended |= r.kind == audit::RecordKind::kOutcome;
-      }
-    }
-  }
+  JobState& state = jobs_[job.job_id];
   if (!state.ended) {
     absl::StatusOr<bool> done = ReconcileJob(job, *tag, state, now, nodes, stats);
     if (!done.ok()) {
@@ -203,6 +185,28 @@ absl::StatusOr<bool> Reconciler::ReconcileJob(const slurm::JobRow& job, const Jo
   const bool final_state = IsFinalJobState(job.state);
   if (!final_state && (!started || state.attested)) {
     return true;  // nothing to record until it starts, or until it ends
+  }
+  if (!state.checked) {
+    // Something to record, and this sovereignd has not recorded anything about the job yet:
+    // what the log already holds (written before a restart). Read only now, so that a queue
+    // of pending jobs costs no log reads.
+    audit::AuditQuery seen;
+    seen.job_id = job.job_id;
+    seen.limit = 100;
+    absl::StatusOr<std::vector<audit::AuditRecord>> prior = log_->List(seen);
+    if (!prior.ok()) {
+      return prior.status();
+    }
+    for (const audit::AuditRecord& r : *prior) {
+      if (r.job_id == job.job_id) {
+        state.attested |= r.kind == audit::RecordKind::kAttestation;
+        state.ended |= r.kind == audit::RecordKind::kOutcome;
+      }
+    }
+    state.checked = true;
+    if (state.ended || (!final_state && state.attested)) {
+      return true;
+    }
   }
   absl::StatusOr<audit::AuditRecord> decision = log_->Get(tag.decision_id);
   if (!decision.ok() && decision.status().code() != absl::StatusCode::kNotFound) {

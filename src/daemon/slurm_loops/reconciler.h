@@ -115,6 +115,7 @@ class Reconciler {
  private:
   // What is known of a tagged job in slurmctld's table.
   struct JobState {
+    bool checked = false;   // the log's records of it have been read (at its first start or end)
     bool attested = false;  // where it ran is in the log
     bool ended = false;     // its outcome is in the log
   };

@@ -279,5 +279,23 @@ TEST_F(ReconcilerTest, NothingIsRecordedTwiceAcrossARestart) {
   EXPECT_THAT(Bound("d3"), ElementsAre("0/place/0", "1/ok/13", "2/ended/13"));
 }
 
+TEST_F(ReconcilerTest, AJobStillRunningAcrossARestartIsNotAttestedAgainAndEndsOnce) {
+  Round(kT0);
+  Placed("d4", kT0 + absl::Seconds(1));
+  Placed("d5", kT0 + absl::Seconds(1));
+  table_ = {Job(14, "d4", "RUNNING"), Job(15, "d5", "PENDING")};
+  Round(kT0 + absl::Seconds(10));
+  EXPECT_THAT(Bound("d4"), ElementsAre("0/place/0", "1/ok/14"));
+  NewReconciler();
+  ReconcileStats s = Round(kT0 + absl::Seconds(20));
+  EXPECT_EQ(s.attested + s.ended + s.not_created, 0);
+  table_ = {Job(14, "d4", "COMPLETED"), Job(15, "d5", "RUNNING")};
+  s = Round(kT0 + absl::Seconds(30));
+  EXPECT_EQ(s.attested, 1);
+  EXPECT_EQ(s.ended, 1);
+  EXPECT_THAT(Bound("d4"), ElementsAre("0/place/0", "1/ok/14", "2/ended/14"));
+  EXPECT_THAT(Bound("d5"), ElementsAre("0/place/0", "1/ok/15"));
+}
+
 }  // namespace
 }  // namespace sovereign::service
