@@ -7,6 +7,9 @@
 #   make test       build, then the whole suite: unit, golden, integration (a real sovereignd),
 #                   e2e (a real Slurm cluster on this machine), benchmark smoke runs
 #   make test-fast  build, then the unit tests only (seconds)
+#   make bench      build, then every benchmark with the settings docs/benchmarks.md quotes,
+#                   one after the other (an hour or so; needs root for the controller runs):
+#                   figures in build/bench-results/<date>/ (BENCH_ARGS: --quick, --only NAME)
 #   make deps       install the missing Debian packages (scripts/debian-packages.txt)
 #   make build      configure (CMake + Ninja, in build/) and build everything
 #   make format     clang-format every C++ file in git
@@ -20,8 +23,9 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= 2
 CMAKE_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: all deps configure build test test-fast demo demo-explain demo-down format clean
+.PHONY: all deps configure build test test-fast bench demo demo-explain demo-down format clean
 
 all: build
 
@@ -42,6 +46,9 @@ test: build
 
 test-fast: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L unit
+
+bench: build
+	@BUILD_DIR=$(BUILD_DIR) scripts/bench.sh $(BENCH_ARGS)
 
 demo: build
 	@BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) scripts/demo.sh
