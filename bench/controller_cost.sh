@@ -143,6 +143,12 @@ for ((r = 0; r < rounds; r++)); do
       hz="$(getconf CLK_TCK)"
       awk -v v="${v}" -v c="$((c1 - c0))" -v d="$((d1 - d0))" -v s="${idle}" -v hz="${hz}" \
         'BEGIN {printf "       %-10s idle %ss: slurmctld %.1f%% of a core, sovereignd %.1f%%\n", v, s, 100 * c / hz / s, 100 * d / hz / s}'
+      if [[ -n "${daemon_pid}" ]]; then
+        # sovereignd's memory at the end of the window, and its peak.
+        awk '/^VmRSS|^VmHWM|^RssAnon/ {m[$1] = $2 / 1024}
+             END {printf "       sovereignd RSS %.1f MB (anonymous %.1f MB, peak %.1f MB)\n", m["VmRSS:"], m["RssAnon:"], m["VmHWM:"]}' \
+          "/proc/${daemon_pid}/status"
+      fi
     fi
     stop_all "${dir}"
     rate["${r},${v}"]="$(sed 's/.* rate=\([0-9.]*\).*/\1/' <<<"${line}")"
