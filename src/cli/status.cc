@@ -108,7 +108,12 @@ void PrintStatusTable(const GlobalOptions& g, const v1::GetStatusResponse& resp)
                     ? " (sovereignctl audit list --verdict violation | at_risk)"
                     : "")
             << "\n"
-            << "decisions served: " << resp.decisions_served() << "\n"
+            << "decisions served: " << resp.decisions_served()
+            << (resp.calls_over_user_limits() > 0
+                    ? absl::StrCat("; calls over a user's limits refused: ",
+                                   resp.calls_over_user_limits(), " (sovereignd.yaml limits)")
+                    : "")
+            << "\n"
             << "failed reloads:   " << resp.reload_failures() << "\n"
             << SlurmLines(resp)
             << "you:              " << resp.caller() << " ("

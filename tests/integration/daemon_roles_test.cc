@@ -25,47 +25,63 @@ class DaemonRolesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(daemon_.Start().ok()) << daemon_.Log();
-    // One decision for alice (by the service role) and one by nobody for itself.
+    // One decision for alice and one for nobody, both by the service role.
     RunResult a = daemon_.Probe("PlacementService.Decide", kAliceJob);
     ASSERT_EQ(StatusOf(a), "OK") << a.out;
     alice_id_ = Body(a)["decision"]["decision_id"];
-    RunResult n = daemon_.Probe("PlacementService.Decide", kOwnJob, kNobody);
+    RunResult n = daemon_.Probe("PlacementService.Decide", kNobodysJob, kService);
     ASSERT_EQ(StatusOf(n), "OK") << n.out;
     nobody_id_ = Body(n)["decision"]["decision_id"];
   }
 
+  static constexpr char kNobodysJob[] =
+      R"({"job":{"user":"nobody","uid":65534,"datasets":["imagenet-public"],"gpus":1}})";
   DaemonProcess daemon_;
   std::string alice_id_, nobody_id_;
 };
 
-TEST_F(DaemonRolesTest, DecideForYourselfButNotForOthers) {
+// Every Decide appends to the audit log: a caller without the service role could grow it
+// without bound and bury real decisions in noise. Such callers ask with Explain.
+TEST_F(DaemonRolesTest, OnlyTheServiceRoleRecordsPlacements) {
+  const std::string refused =
+      " may not record a placement: Decide is for the service role; Explain (sovereignctl "
+      "explain) says where a job would go and why, and records nothing\n";
   RunResult own = daemon_.Probe("PlacementService.Decide", kOwnJob, kNobody);
-  ASSERT_EQ(StatusOf(own), "OK") << own.out;
-  RunResult show =
-      daemon_.Probe("AuditService.GetDecision",
-                    absl::StrCat(R"({"decision_id":")",
-                                 Body(own)["decision"]["decision_id"].get<std::string>(), "\"}"));
-  EXPECT_EQ(Body(show)["record"]["user"], "nobody");
-  EXPECT_EQ(Body(show)["record"]["caller"], "uid=65534(nobody)");
-
+  EXPECT_EQ(own.out, "PERMISSION_DENIED uid=65534(nobody)" + refused);
   RunResult other = daemon_.Probe("PlacementService.Decide", kAliceJob, kNobody);
+  EXPECT_EQ(other.out, "PERMISSION_DENIED uid=65534(nobody)" + refused);
+  RunResult auditor = daemon_.Probe("PlacementService.Decide", kOwnJob, kAuditor);
+  EXPECT_EQ(auditor.out, "PERMISSION_DENIED uid=4202(#4202)" + refused);
+  RunResult admin = daemon_.Probe("PlacementService.Decide", kOwnJob, kAdmin);
+  EXPECT_EQ(admin.out, "PERMISSION_DENIED uid=4201(#4201)" + refused);
+  // Nothing was recorded: the log holds the two decisions of SetUp.
+  RunResult all = daemon_.Probe("AuditService.ListDecisions", "{}", kAuditor);
+  ASSERT_EQ(StatusOf(all), "OK") << all.out;
+  EXPECT_EQ(Body(all)["records"].size(), 2u);
+}
+
+TEST_F(DaemonRolesTest, ExplainForYourselfButNotForOthers) {
+  RunResult own = daemon_.Probe("PlacementService.Explain", kOwnJob, kNobody);
+  ASSERT_EQ(StatusOf(own), "OK") << own.out;
+  EXPECT_EQ(Body(own)["decision"]["verdict"], "VERDICT_PLACE");
+  EXPECT_EQ(Body(own)["decision"].value("recorded", false), false);
+
+  RunResult other = daemon_.Probe("PlacementService.Explain", kAliceJob, kNobody);
   EXPECT_EQ(other.out,
             "PERMISSION_DENIED uid=65534(nobody) may ask only for its own jobs, not for user "
             "\"alice\" (service role needed)\n");
-  RunResult uid = daemon_.Probe("PlacementService.Decide",
+  RunResult uid = daemon_.Probe("PlacementService.Explain",
                                 R"({"job":{"uid":0,"datasets":["imagenet-public"]}})", kNobody);
   EXPECT_EQ(uid.out,
             "PERMISSION_DENIED uid=65534(nobody) may ask only for its own jobs, not for uid 0 "
             "(service role needed)\n");
   RunResult group =
-      daemon_.Probe("PlacementService.Decide",
+      daemon_.Probe("PlacementService.Explain",
                     R"({"job":{"groups":["oncology"],"datasets":["patients-eu"]}})", kNobody);
   EXPECT_EQ(group.out, "PERMISSION_DENIED uid=65534(nobody) is not in group \"oncology\"\n");
-  RunResult id = daemon_.Probe("PlacementService.Decide",
-                               R"({"job":{"gpus":1},"decision_id":"mine-1"})", kNobody);
-  EXPECT_EQ(id.out,
-            "PERMISSION_DENIED uid=65534(nobody) may not choose a decision id: it needs the "
-            "service role\n");
+  // Nothing was recorded.
+  RunResult all = daemon_.Probe("AuditService.ListDecisions", "{}", kAuditor);
+  EXPECT_EQ(Body(all)["records"].size(), 2u);
 }
 
 TEST_F(DaemonRolesTest, ServiceUserDecidesForAnyone) {
@@ -78,12 +94,6 @@ TEST_F(DaemonRolesTest, ServiceUserDecidesForAnyone) {
       kService);
   ASSERT_EQ(StatusOf(again), "OK") << again.out;
   EXPECT_EQ(Body(again)["decision"]["decision_id"], "slurm-retry-1");
-}
-
-TEST_F(DaemonRolesTest, ExplainForYourselfButNotForOthers) {
-  EXPECT_EQ(StatusOf(daemon_.Probe("PlacementService.Explain", kOwnJob, kNobody)), "OK");
-  EXPECT_EQ(StatusOf(daemon_.Probe("PlacementService.Explain", kAliceJob, kNobody)),
-            "PERMISSION_DENIED");
 }
 
 TEST_F(DaemonRolesTest, AuditorsListEverythingUsersOnlyTheirOwn) {
@@ -177,6 +187,37 @@ TEST_F(DaemonRolesTest, AnyLocalUserReadsTheRegisterValidatesAndAsksStatus) {
   EXPECT_EQ(Body(status)["caller_roles"], json::array({"user"}));
   RunResult admin = daemon_.Probe("AdminService.GetStatus", "{}", kAdmin);
   EXPECT_EQ(Body(admin)["caller_roles"], json::array({"admin"}));
+}
+
+// A caller without a role is bounded per uid (sovereignd.yaml limits); the service role never.
+TEST(DaemonLimitsTest, ACallerWithoutARoleIsBoundedPerUidTheServiceRoleNever) {
+  DaemonProcess daemon;
+  daemon.AddConfig("limits:\n  user_calls_per_second: 1\n  user_burst: 3\n");
+  ASSERT_TRUE(daemon.Start().ok()) << daemon.Log();
+  for (int i = 0; i < 3; ++i) {  // the burst
+    RunResult r = daemon.Probe("PlacementService.Explain", kOwnJob, kNobody);
+    ASSERT_EQ(StatusOf(r), "OK") << i << ": " << r.out;
+  }
+  // Then one call a second: one of the next calls, made as fast as a process starts, is over.
+  RunResult over;
+  int refused = 0;
+  for (int i = 0; i < 20 && refused == 0; ++i) {
+    over = daemon.Probe("RegisterService.Get", "{}", kNobody);
+    refused += StatusOf(over) == "RESOURCE_EXHAUSTED" ? 1 : 0;
+  }
+  ASSERT_EQ(refused, 1) << over.out;
+  EXPECT_THAT(over.out,
+              ::testing::StartsWith(
+                  "RESOURCE_EXHAUSTED uid=65534(nobody) is over its limit of 1 calls a second (3 "
+                  "at once; limits.user_calls_per_second and limits.user_burst in "
+                  "sovereignd.yaml): try again in "));
+  for (int i = 0; i < 6; ++i) {  // more than the burst, at once
+    RunResult r = daemon.Probe("PlacementService.Decide", kAliceJob, kService);
+    ASSERT_EQ(StatusOf(r), "OK") << i << ": " << r.out;
+  }
+  RunResult status = daemon.Ctl({"status"});
+  EXPECT_THAT(status.out, HasSubstr("decisions served: 9; calls over a user's limits refused: 1 "
+                                    "(sovereignd.yaml limits)\n"));
 }
 
 // Mutual TLS: certificate common names map to roles; an unknown name may do nothing.

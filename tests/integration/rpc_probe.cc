@@ -48,6 +48,8 @@ const char* CodeName(grpc::StatusCode c) {
       return "PERMISSION_DENIED";
     case grpc::StatusCode::FAILED_PRECONDITION:
       return "FAILED_PRECONDITION";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
     case grpc::StatusCode::UNAVAILABLE:
       return "UNAVAILABLE";
     case grpc::StatusCode::UNAUTHENTICATED:

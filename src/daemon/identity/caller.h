@@ -6,8 +6,9 @@
 // daemon config:
 //   admin    may change the register (Apply, Rollback) and read everything;
 //   auditor  reads the whole audit log and the register history;
-//   service  (the Slurm controller's user) may Decide for any user;
-//   anyone   may Decide/Explain for themselves and read only their own decisions.
+//   service  (the Slurm controller's user) may Decide (which records) and Explain for any user;
+//   anyone   may Explain for themselves and read only their own decisions, within the
+//            per-user limits of call_limiter.h.
 //
 // Thread-safety: plain values.
 #pragma once

@@ -65,6 +65,9 @@ grpc::Status AdminServiceImpl::GetStatus(grpc::ServerContext* context,
     response->set_reconcile_error(s.reconcile_error);
   }
   response->set_decisions_served(ctx_->decisions_served.load());
+  if (ctx_->limiter != nullptr) {
+    response->set_calls_over_user_limits(ctx_->limiter->refused());
+  }
   response->set_reload_failures(ctx_->registers->reload_failures());
   for (const std::string& role : caller->RoleNames()) {
     response->add_caller_roles(role);

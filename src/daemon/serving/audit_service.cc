@@ -165,6 +165,13 @@ grpc::Status AuditServiceImpl::WatchDecisions(
   if (!query.ok()) {
     return ToGrpcStatus(query.status());
   }
+  // A watch holds a server thread while it lasts: a caller without a role has a few at once.
+  CallLimiter::StreamSlot slot;
+  if (ctx_->limiter != nullptr) {
+    if (absl::Status s = ctx_->limiter->OpenStream(*caller, &slot); !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+  }
   int64_t seq = request->after_seq() > 0 ? request->after_seq() : ctx_->log->HeadSeq();
   // Headers now, so that the client knows the watch is in place before the first record.
   writer->SendInitialMetadata();

@@ -83,11 +83,7 @@ void PlacementServiceImpl::DecideFor(const Caller& caller, const v1::JobRequest&
   if (!request.ok()) {
     return finish(request.status());
   }
-  if (!wanted_id.empty()) {
-    if (!caller.Has(Role::kService)) {
-      return finish(absl::PermissionDeniedError(absl::StrCat(
-          caller.Describe(), " may not choose a decision id: it needs the service role")));
-    }
+  if (!wanted_id.empty()) {  // Decide's: the service role's alone
     if (!IsValidDecisionId(wanted_id)) {
       return finish(absl::InvalidArgumentError(absl::StrCat(
           "decision id \"", wanted_id, "\" must be 1 to 64 characters of A-Z a-z 0-9 . _ -")));
@@ -158,6 +154,15 @@ grpc::ServerUnaryReactor* PlacementServiceImpl::Decide(grpc::CallbackServerConte
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   SOVEREIGN_AUTHORISE_OR_FINISH(caller, reactor, *ctx_, *context, kAnyCaller,
                                 "ask for a placement");
+  // Every Decide appends a record to the audit log: only the service role (the Slurm
+  // controller's user and its tools) may grow the log. Anyone may ask where a job would go.
+  if (!caller->Has(Role::kService)) {
+    reactor->Finish(ToGrpcStatus(absl::PermissionDeniedError(absl::StrCat(
+        caller->Describe(),
+        " may not record a placement: Decide is for the service role; Explain (sovereignctl "
+        "explain) says where a job would go and why, and records nothing"))));
+    return reactor;
+  }
   DecideFor(*caller, request->job(), request->decision_id(), /*record=*/true,
             response->mutable_decision(),
             [reactor](absl::Status s) { reactor->Finish(ToGrpcStatus(s)); });

@@ -46,6 +46,11 @@ absl::StatusOr<Caller> AuthoriseCall(const ServiceContext& ctx,
       return s;
     }
   }
+  if (ctx.limiter != nullptr) {
+    if (absl::Status s = ctx.limiter->Admit(*caller); !s.ok()) {
+      return s;
+    }
+  }
   if (needs_log) {
     if (absl::Status s = RequireAuditLog(ctx); !s.ok()) {
       return s;

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "identity/authenticator.h"
+#include "identity/call_limiter.h"
 #include "identity/caller.h"
 #include "register_lifecycle/register_manager.h"
 #include "register_lifecycle/register_impact.h"
@@ -46,6 +47,8 @@ struct SlurmSideStatus {
 
 struct ServiceContext {
   Authenticator* auth = nullptr;
+  // Bounds what callers without a role may ask (call_limiter.h); null: no bound.
+  CallLimiter* limiter = nullptr;
   RegisterManager* registers = nullptr;
   // nullptr when the audit log is disabled (benchmarks only).
   audit::AuditLog* log = nullptr;
@@ -73,9 +76,10 @@ inline constexpr unsigned kAdmins = static_cast<unsigned>(Role::kAdmin);
 inline constexpr unsigned kReaders =
     static_cast<unsigned>(Role::kAdmin) | static_cast<unsigned>(Role::kAuditor);
 
-// The caller of `context` if it may `action`: identified (UNAUTHENTICATED otherwise) and
-// holding one of `roles` (PERMISSION_DENIED otherwise; kAnyCaller: no role needed). With
-// `needs_log`, FAILED_PRECONDITION when the audit log is disabled.
+// The caller of `context` if it may `action`: identified (UNAUTHENTICATED otherwise),
+// holding one of `roles` (PERMISSION_DENIED otherwise; kAnyCaller: no role needed) and, without
+// a role, within its per-user limits (RESOURCE_EXHAUSTED otherwise). With `needs_log`,
+// FAILED_PRECONDITION when the audit log is disabled.
 absl::StatusOr<Caller> AuthoriseCall(const ServiceContext& ctx,
                                      const grpc::ServerContextBase& context, unsigned roles,
                                      const std::string& action, bool needs_log = false);
@@ -83,7 +87,7 @@ absl::StatusOr<Caller> AuthoriseCall(const ServiceContext& ctx,
 // The preamble of every gRPC handler: declares `caller`, the caller of `context` if it may
 // do what AuthoriseCall's remaining arguments say (roles, action, needs_log); otherwise the
 // handler returns AuthoriseCall's status (UNAUTHENTICATED, PERMISSION_DENIED,
-// FAILED_PRECONDITION) as its grpc::Status:
+// RESOURCE_EXHAUSTED, FAILED_PRECONDITION) as its grpc::Status:
 //   SOVEREIGN_AUTHORISE_OR_RETURN(caller, *ctx_, *context, kAdmins, "apply a register");
 // Needs grpc_status.h (ToGrpcStatus).
 #define SOVEREIGN_AUTHORISE_OR_RETURN(caller, ctx, context, ...)      \

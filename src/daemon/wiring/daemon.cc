@@ -111,6 +111,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config
 
   d->auth_ = std::make_unique<Authenticator>(c.roles);
   d->ctx_.auth = d->auth_.get();
+  d->limiter_ = std::make_unique<CallLimiter>(c.user_limits);
+  d->ctx_.limiter = d->limiter_.get();
   d->ctx_.registers = d->registers_.get();
   d->ctx_.log = d->log_.get();
   d->ctx_.audit_sync = c.audit.sync == audit::Sync::kFull ? "full" : "normal";

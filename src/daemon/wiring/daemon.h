@@ -65,6 +65,7 @@ class Daemon {
   std::unique_ptr<RegisterManager> registers_;
   std::unique_ptr<audit::AuditLog> log_;
   std::unique_ptr<Authenticator> auth_;
+  std::unique_ptr<CallLimiter> limiter_;
   ServiceContext ctx_;
   std::unique_ptr<PlacementServiceImpl> placement_;
   std::unique_ptr<AuditServiceImpl> audit_;

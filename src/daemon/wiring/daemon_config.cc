@@ -371,11 +371,19 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
                                                    "error, critical, off"));
                             }}});
             }},
-           {"server", [&](const YAML::Node& n, const std::string& k) {
+           {"server",
+            [&](const YAML::Node& n, const std::string& k) {
               p.Map(n, k,
                     {{"max_threads", int_field(&c.max_threads, 0, 4096)},
                      {"min_pollers", int_field(&c.min_pollers, 1, 64)},
                      {"max_pollers", int_field(&c.max_pollers, 1, 64)}});
+            }},
+           {"limits", [&](const YAML::Node& n, const std::string& k) {
+              p.Map(n, k,
+                    {{"user_calls_per_second",
+                      int_field(&c.user_limits.calls_per_second, 1, 1000000)},
+                     {"user_burst", int_field(&c.user_limits.burst, 1, 1000000)},
+                     {"user_streams", int_field(&c.user_limits.streams, 0, 1024)}});
             }}});
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(p.filename(), ": ", e.what()));

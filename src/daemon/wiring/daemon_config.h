@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "identity/call_limiter.h"
 #include "identity/caller.h"
 #include "sovereign/audit_log.h"
 
@@ -94,6 +95,9 @@ struct DaemonConfig {
   // Threads kept waiting for new calls (at least min_pollers, at most max_pollers idle).
   int min_pollers = 2;
   int max_pollers = 4;
+  // What a caller without a role may ask (call_limiter.h): calls per second and at once per
+  // uid, streams open at once per uid.
+  CallLimits user_limits;
 
   DaemonConfig();
 };

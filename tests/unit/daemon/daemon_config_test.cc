@@ -94,7 +94,7 @@ TEST(DaemonConfigTest, EveryErrorIsReportedWithItsPlace) {
             "d.yaml:7:49: roles.admins.users: user \"no-such-user-xyz\" does not exist\n"
             "d.yaml:8:14: log.level: \"loud\" is not one of trace, debug, info, warn, error, "
             "critical, off\n"
-            "d.yaml:10:1: extra: unknown key (known: audit, cluster, log, register, roles, "
+            "d.yaml:10:1: extra: unknown key (known: audit, cluster, limits, log, register, roles, "
             "server, slurm, socket, tcp)\n"
             "d.yaml:9:6: tcp.listen: \"127.0.0.1:7443\" needs mutual TLS: set tcp.certificate, "
             "tcp.key, tcp.client_ca");
