@@ -13,9 +13,13 @@
 #include "sovereign/residency.h"
 #include "sovereign/spool_record.h"
 #include "sovereign/unix_accounts.h"
+#include "sovereign/user_text.h"
 
 namespace sovereign::plugin {
 namespace {
+
+// Bytes of a --constraint quoted back in a refusal (the user's value may be any length).
+constexpr size_t kConstraintEcho = 200;
 
 int SlurmErrorFor(RejectCode code) {
   switch (code) {
@@ -213,8 +217,8 @@ SubmitAnswer SubmitFilter::Submit(const job_desc_msg_t& desc, uint32_t submit_ui
         // Slurm enforces only the counted terms of an expression with node counts.
         answer.slurm_error = ESLURM_INVALID_FEATURE;
         answer.message = absl::StrCat(
-            "sovereign: --constraint \"", desc.features,
-            "\" uses node counts (*N), which cannot be combined with the guard that keeps the "
+            "sovereign: --constraint ", QuoteUserText(desc.features, kConstraintEcho),
+            " uses node counts (*N), which cannot be combined with the guard that keeps the "
             "job on the sites its datasets allow; drop the counts or submit without them");
         answer.log_line = answer.message;
         return answer;

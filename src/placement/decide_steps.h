@@ -31,6 +31,10 @@ void Reject(Decision& d, RejectCode code, std::string reason);
 // A name the job gave, quoted back: at most 32 bytes of it (QuoteUserText).
 std::string Quote(std::string_view name);
 
+// Names the job gave, as a list: "a, b, c" (a plain name as written, any other quoted),
+// at most five then "and N more".
+std::string NameList(const std::vector<std::string>& names);
+
 // "region eu" or "regions eu, ch".
 std::string ListRegions(const std::vector<std::string>& regions);
 

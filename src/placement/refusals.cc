@@ -19,6 +19,26 @@ void Reject(Decision& d, RejectCode code, std::string reason) {
 
 std::string Quote(std::string_view name) { return QuoteUserText(name, 32); }
 
+std::string NameList(const std::vector<std::string>& names) {
+  // At most this many names, each as written when it is a plain name, else quoted and cut: the
+  // message goes to the researcher and into slurmctld's log, whatever the job asked for.
+  constexpr size_t kShown = 5;
+  constexpr size_t kPlainBytes = 64;
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < kShown; ++i) {
+    const std::string& n = names[i];
+    const bool plain = !n.empty() && n.size() <= kPlainBytes &&
+                       std::all_of(n.begin(), n.end(), [](char c) {
+                         return c > ' ' && c < 0x7f && c != ',' && c != '"';
+                       });
+    absl::StrAppend(&out, i == 0 ? "" : ", ", plain ? n : Quote(n));
+  }
+  if (names.size() > kShown) {
+    absl::StrAppend(&out, " and ", names.size() - kShown, " more");
+  }
+  return out;
+}
+
 std::string ListRegions(const std::vector<std::string>& regions) {
   return regions.size() == 1 ? absl::StrCat("region ", regions[0])
                              : absl::StrCat("regions ", absl::StrJoin(regions, ", "));
@@ -177,9 +197,8 @@ bool RejectRequestedOutside(Work& w) {
     }
   }
   const std::string not_registered =
-      absl::StrCat(unknown.size() == 1 ? "partition " : "partitions ",
-                   absl::StrJoin(unknown, ", "), unknown.size() == 1 ? " is" : " are",
-                   " not in the sovereignty register");
+      absl::StrCat(unknown.size() == 1 ? "partition " : "partitions ", NameList(unknown),
+                   unknown.size() == 1 ? " is" : " are", " not in the sovereignty register");
   std::string what;
   if (unknown.size() == request.partitions.size()) {
     what = not_registered;

@@ -231,6 +231,22 @@ TEST_F(PlacementTest, UnknownRequestedPartition) {
             "gpu-de-h100, gpu-fr-a100");
 }
 
+// A job may name any number of partitions, of any bytes: the refusal lists a few, each plain
+// name as written and any other quoted and cut, and counts the rest.
+TEST_F(PlacementTest, ManyOrHostileUnknownPartitionsAreListedBriefly) {
+  JobRequest r = Job({"patients-eu"});
+  for (int i = 0; i < 10000; ++i) {
+    r.partitions.push_back(absl::StrCat("p", i));
+  }
+  EXPECT_EQ(Run(r).reason,
+            "partitions p0, p1, p2, p3, p4 and 9995 more are not in the sovereignty register; "
+            "partitions you may use: gpu-de-h100, gpu-fr-a100");
+  r.partitions = {"gpu\x01\n", std::string(100, 'q')};
+  EXPECT_EQ(Run(r).reason,
+            "partitions \"gpu\\x01\\x0a\", \"qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq...\" are not in "
+            "the sovereignty register; partitions you may use: gpu-de-h100, gpu-fr-a100");
+}
+
 TEST_F(PlacementTest, UnknownDatasetSuggestsTheClosest) {
   Decision d = Run(Job({"patiens-eu"}));
   EXPECT_EQ(d.code, RejectCode::kUnknownDataset);

@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <sstream>
 
@@ -183,6 +184,73 @@ TEST_F(SubmitFilterTest, UserFeaturesKeepTheSiteGuardAsTheLastAndTerm) {
   // A job without datasets in an any-region register is not confined.
   Job open;
   EXPECT_EQ(filter_->Submit(open.d, 1000, now_).features, "");
+}
+
+// Hostile job descriptions: every value a user controls, far too long or full of bytes that
+// are not text. Each is answered (refused or placed, never a crash), and what the user sees and
+// what goes into slurmctld's log (written under its locks) stays short: a refusal quotes at most
+// a bounded prefix of what it was given.
+TEST_F(SubmitFilterTest, HostileValuesGetABoundedAnswer) {
+  Publish(now_);
+  Start();
+  const std::string mib(1 << 20, 'x');
+  std::string many;  // 10,000 dataset names
+  for (int i = 0; i < 10000; ++i) {
+    absl::StrAppend(&many, i == 0 ? "" : ",", "dataset-", i);
+  }
+  std::string binary;  // every byte but NUL, invalid UTF-8 included, 4,000 times
+  for (int i = 0; i < 4000; ++i) {
+    for (int c = 1; c < 256; ++c) {
+      binary.push_back(static_cast<char>(c));
+    }
+  }
+  struct Case {
+    std::string name;
+    std::function<void(Job&, std::string&)> set;
+  };
+  const std::vector<Case> cases = {
+      {"1 MiB dataset name", [&](Job& j, std::string&) { j.Datasets(mib); }},
+      {"10,000 datasets", [&](Job& j, std::string&) { j.Datasets(many); }},
+      {"binary dataset name", [&](Job& j, std::string&) { j.Datasets(binary); }},
+      {"1 MiB comment declaration",
+       [&](Job& j, std::string& keep) {
+         keep = "dataset:" + mib;
+         j.d.comment = keep.data();
+       }},
+      {"10,000 datasets in the comment",
+       [&](Job& j, std::string& keep) {
+         keep = "dataset:" + many;
+         j.d.comment = keep.data();
+       }},
+      {"1 MiB account", [&](Job& j, std::string& keep) {
+         keep = mib;
+         j.d.account = keep.data();
+       }},
+      {"1 MiB partition", [&](Job& j, std::string&) { j.Partition(mib); }},
+      {"10,000 partitions", [&](Job& j, std::string&) { j.Partition(many); }},
+      {"binary partition", [&](Job& j, std::string&) { j.Partition(binary); }},
+      {"1 MiB GRES", [&](Job& j, std::string&) { j.Gpus("gres:gpu:" + mib); }},
+      {"binary GRES", [&](Job& j, std::string&) { j.Gpus(binary); }},
+      {"1 MiB constraint with node counts",
+       [&](Job& j, std::string& keep) {
+         j.Datasets("patients-eu");
+         keep = mib + "*1";
+         j.d.features = keep.data();
+       }},
+  };
+  for (const Case& c : cases) {
+    Job job;
+    std::string keep;
+    c.set(job, keep);
+    SubmitAnswer a = filter_->Submit(job.d, 1000, now_);
+    if (a.accept) {  // left to Slurm, which refuses what it cannot parse itself
+      EXPECT_LE(a.admin_comment.size() + a.features.size(), 1024u) << c.name;
+    } else {
+      EXPECT_THAT(a.message, StartsWith("sovereign: ")) << c.name;
+    }
+    EXPECT_LE(a.message.size(), 1024u) << c.name << ": " << a.message.substr(0, 300);
+    EXPECT_LE(a.log_line.size(), 1024u) << c.name << ": " << a.log_line.substr(0, 300);
+  }
 }
 
 TEST_F(SubmitFilterTest, GuardNamesOnlySitesWhoseFeatureSomeNodeCarries) {
