@@ -84,6 +84,12 @@ std::string SlurmLines(const v1::GetStatusResponse& r) {
   }
   absl::StrAppend(&out, "\nreconciler:       ", r.reconcile_rounds(), " rounds, ",
                   r.reconcile_failures(), " failed");
+  if (r.reconcile_full_reads() > 0) {
+    absl::StrAppend(&out, "; ", r.reconcile_full_reads(), " reads of the whole job table (the last: ",
+                    r.reconcile_last_full_read_jobs(), " jobs in ",
+                    absl::FormatDuration(absl::Milliseconds(r.reconcile_last_full_read_ms())),
+                    ")");
+  }
   if (!r.reconcile_error().empty()) {
     absl::StrAppend(&out, ", failing now: ", r.reconcile_error());
   }

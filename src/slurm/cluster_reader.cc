@@ -341,6 +341,16 @@ absl::StatusOr<std::vector<uint32_t>> ReadJobsWithSteps() {
   return ids;
 }
 
+absl::StatusOr<absl::Duration> ReadMinJobAge() {
+  slurm_conf_t* conf = nullptr;
+  if (slurm_load_ctl_conf(0, &conf) != SLURM_SUCCESS) {
+    return SlurmError("cannot load slurmctld's configuration");
+  }
+  const absl::Duration age = absl::Seconds(conf->min_job_age);
+  slurm_free_ctl_conf(conf);
+  return age;
+}
+
 absl::Status UpdateJob(uint32_t job_id, const std::string& partition, const std::string& features,
                        const std::string& admin_comment, bool hold) {
   job_desc_msg_t desc;

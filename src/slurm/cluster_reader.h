@@ -87,6 +87,8 @@ absl::StatusOr<JobRow> ReadJob(uint32_t job_id);
 // The ids of the jobs that have steps now (a running batch script, srun or salloc steps),
 // sorted: a list as long as the running jobs, however many are queued.
 absl::StatusOr<std::vector<uint32_t>> ReadJobsWithSteps();
+// slurmctld's MinJobAge: how long it keeps a job that ended before forgetting it (0: never).
+absl::StatusOr<absl::Duration> ReadMinJobAge();
 // Holds a job (priority 0, Reason=JobHeldAdmin), as `scontrol hold` does; also while its
 // PrologSlurmctld runs, so that the requeue that follows a failed prolog leaves it held.
 absl::Status HoldJob(uint32_t job_id);

@@ -300,6 +300,11 @@ TEST_F(DaemonE2ETest, AJobThatReachesANodeOfAnExcludedSiteIsAttestedAViolation) 
   EXPECT_THAT(status.out, HasSubstr("violations:       1 runs attested outside their allowed "
                                     "sites, 0 running jobs at risk after a register change "
                                     "(sovereignctl audit list --verdict violation | at_risk)\n"));
+  // What the reconciler asks of slurmctld: its reads of the whole job table.
+  EXPECT_THAT(status.out, ::testing::ContainsRegex(
+                              "\nreconciler: +[0-9]+ rounds, 0 failed; [1-9][0-9]* reads of the "
+                              "whole job table \\(the last: [1-9][0-9]* jobs in [0-9.]+[mu]?s\\)\n"))
+      << status.out;
 }
 
 // A register applied under pending and running jobs: the pending job whose guard no longer

@@ -62,6 +62,10 @@ grpc::Status AdminServiceImpl::GetStatus(grpc::ServerContext* context,
     response->set_spool_undecodable(s.spool_undecodable);
     response->set_reconcile_rounds(s.reconcile_rounds);
     response->set_reconcile_failures(s.reconcile_failures);
+    response->set_reconcile_full_reads(s.reconcile_full_reads);
+    response->set_reconcile_last_full_read_jobs(s.reconcile_last_full_read_jobs);
+    response->set_reconcile_last_full_read_ms(
+        absl::ToInt64Milliseconds(s.reconcile_last_full_read_took));
     response->set_reconcile_error(s.reconcile_error);
   }
   response->set_decisions_served(ctx_->decisions_served.load());

@@ -43,6 +43,9 @@ struct SlurmSideStatus {
   int64_t reconcile_rounds = 0;
   int64_t reconcile_failures = 0;
   std::string reconcile_error;
+  int64_t reconcile_full_reads = 0;
+  int64_t reconcile_last_full_read_jobs = 0;
+  absl::Duration reconcile_last_full_read_took;
 };
 
 struct ServiceContext {

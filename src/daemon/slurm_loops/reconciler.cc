@@ -76,6 +76,21 @@ absl::StatusOr<bool> Reconciler::HandleJob(const slurm::JobRow& job, absl::Time 
   return true;
 }
 
+absl::Duration Reconciler::LongestBetweenFullReads() const {
+  if (options_.max_full_read_interval > absl::ZeroDuration()) {
+    return options_.max_full_read_interval;
+  }
+  constexpr absl::Duration kLongest = absl::Minutes(10);
+  absl::StatusOr<absl::Duration> age =
+      options_.read_min_job_age ? options_.read_min_job_age()
+      : options_.read_jobs      ? absl::UnavailableError("no MinJobAge given")
+                                : slurm::ReadMinJobAge();
+  if (!age.ok()) {
+    return absl::Minutes(2);
+  }
+  return *age == absl::ZeroDuration() ? kLongest : std::min(*age * 4 / 5, kLongest);
+}
+
 absl::Status Reconciler::FollowRunningJobs(absl::Time now, ReconcileStats& stats) {
   absl::StatusOr<std::vector<uint32_t>> running =
       options_.read_running ? options_.read_running() : slurm::ReadJobsWithSteps();
@@ -132,7 +147,7 @@ absl::StatusOr<ReconcileStats> Reconciler::ReconcileOnce(absl::Time now) {
     }
     return stats;
   }
-  const absl::Time read_began = absl::Now();
+  const absl::Time read_began = options_.clock();
   absl::StatusOr<std::optional<std::vector<slurm::JobRow>>> jobs = LoadJobs(now);
   if (!jobs.ok()) {
     last_full_read_ = absl::InfinitePast();  // read it whole again next round
@@ -141,8 +156,8 @@ absl::StatusOr<ReconcileStats> Reconciler::ReconcileOnce(absl::Time now) {
   // The next full read once the time this one took, full_read_cost times over, has passed.
   const absl::Duration interval = absl::FromChrono(options_.interval);
   full_read_interval_ =
-      std::min(std::max(options_.full_read_cost * (absl::Now() - read_began), interval),
-               std::max(options_.max_full_read_interval, interval));
+      std::min(std::max(options_.full_read_cost * (options_.clock() - read_began), interval),
+               std::max(LongestBetweenFullReads(), interval));
   last_full_read_ = now;
   if (jobs->has_value()) {
     untagged_running_.clear();
@@ -164,6 +179,13 @@ absl::StatusOr<ReconcileStats> Reconciler::ReconcileOnce(absl::Time now) {
     if (!again) {
       slurm_update_ = pending_update_;
     }
+    std::lock_guard<std::mutex> counters(error_mu_);
+    full_reads_.last_jobs = static_cast<int64_t>((*jobs)->size());
+    full_reads_.last_took = options_.clock() - read_began;
+  }
+  {
+    std::lock_guard<std::mutex> counters(error_mu_);
+    ++full_reads_.count;
   }
   for (auto it = seen_decisions_.begin(); it != seen_decisions_.end();) {
     it = now - it->second > kSeenMemory ? seen_decisions_.erase(it) : std::next(it);
@@ -323,6 +345,11 @@ absl::Status Reconciler::ExplainPlacements(ReconcileStats& stats) {
 std::string Reconciler::last_error() const {
   std::lock_guard<std::mutex> lock(error_mu_);
   return last_error_;
+}
+
+Reconciler::FullReads Reconciler::full_reads() const {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  return full_reads_;
 }
 
 void Reconciler::Run() {

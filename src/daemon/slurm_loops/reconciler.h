@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
 #include "cluster_reader.h"
 #include "sovereign/cluster.h"
 #include "sovereign/audit_log.h"
@@ -79,11 +80,18 @@ struct ReconcilerOptions {
   std::function<absl::StatusOr<std::vector<uint32_t>>()> read_running;
   std::function<absl::StatusOr<slurm::JobRow>(uint32_t)> read_job;
   // The whole table is read again once this many times the last read's duration has passed
-  // (so that reading it takes at most 1/full_read_cost of the time), and at least every
-  // max_full_read_interval. Keep that below slurmctld's MinJobAge (300 s by default): a job
-  // that ends is then still in the table at the next full read.
-  int full_read_cost = 50;
-  absl::Duration max_full_read_interval = absl::Minutes(2);
+  // (so that reading it takes at most 1/full_read_cost of the time: slurmctld spends about as
+  // long packing it), and at least every max_full_read_interval. Zero: 4/5 of slurmctld's
+  // MinJobAge (read_min_job_age), so that a job that ends is still in the table at the next
+  // full read; 10 minutes when slurmctld never forgets jobs (MinJobAge=0) or forgets them
+  // later, 2 minutes when MinJobAge cannot be read.
+  int full_read_cost = 200;
+  absl::Duration max_full_read_interval = absl::ZeroDuration();
+  // slurmctld's MinJobAge. The default asks slurmctld; a test that gives read_jobs alone gets
+  // the 2-minute fallback.
+  std::function<absl::StatusOr<absl::Duration>()> read_min_job_age;
+  // Times the reads (how long the last full read took).
+  std::function<absl::Time()> clock = absl::Now;
 };
 
 struct ReconcileStats {
@@ -111,6 +119,14 @@ class Reconciler {
   int64_t rounds() const { return rounds_.load(); }
   int64_t failures() const { return failures_.load(); }
   std::string last_error() const;
+  // Reads of the whole job table since start, and the last one that transferred a table: its
+  // jobs and how long reading and handling them took.
+  struct FullReads {
+    int64_t count = 0;
+    int64_t last_jobs = 0;
+    absl::Duration last_took;
+  };
+  FullReads full_reads() const;
 
  private:
   // What is known of a tagged job in slurmctld's table.
@@ -128,6 +144,8 @@ class Reconciler {
   absl::StatusOr<bool> HandleJob(const slurm::JobRow& job, absl::Time now,
                                  std::optional<std::vector<NodeStatus>>& nodes,
                                  ReconcileStats& stats, bool& again);
+  // The longest time between two full reads (ReconcilerOptions::max_full_read_interval).
+  absl::Duration LongestBetweenFullReads() const;
   // A round between full reads: the jobs that started or stopped since, loaded by id.
   absl::Status FollowRunningJobs(absl::Time now, ReconcileStats& stats);
   // Attests and records the outcome of one tagged job. false: look again next round.
@@ -145,6 +163,7 @@ class Reconciler {
   std::atomic<int64_t> rounds_{0}, failures_{0};
   mutable std::mutex error_mu_;
   std::string last_error_;  // guarded by error_mu_
+  FullReads full_reads_;    // guarded by error_mu_
   std::map<uint32_t, JobState> jobs_;  // tagged jobs of the last table read, by job id
   // Decision ids of jobs seen since start (decision -> when first seen; forgotten after an hour,
   // long after their placements reached the log).

@@ -344,6 +344,10 @@ SlurmSideStatus Daemon::SlurmStatus() {
   if (reconciler_ != nullptr) {
     out.reconcile_rounds = reconciler_->rounds();
     out.reconcile_failures = reconciler_->failures();
+    const Reconciler::FullReads reads = reconciler_->full_reads();
+    out.reconcile_full_reads = reads.count;
+    out.reconcile_last_full_read_jobs = reads.last_jobs;
+    out.reconcile_last_full_read_took = reads.last_took;
     out.reconcile_error = reconciler_->last_error();
   }
   return out;

@@ -181,6 +181,43 @@ TEST_F(ReconcilerTest, BetweenFullReadsStartsAndEndsAreFollowedThroughTheJobsWit
   EXPECT_EQ(s.attested + s.ended + s.not_created, 0);
 }
 
+// However costly a read, the table is read again before slurmctld forgets a job that ended:
+// within 4/5 of its MinJobAge, or every 10 minutes when it never forgets them.
+TEST_F(ReconcilerTest, FullReadsComeWithinFourFifthsOfMinJobAge) {
+  int full_reads = 0;
+  absl::Duration min_job_age = absl::Seconds(300);
+  options_.read_jobs = [this, &full_reads]() -> absl::StatusOr<std::vector<slurm::JobRow>> {
+    ++full_reads;
+    return table_;
+  };
+  options_.read_running = []() -> absl::StatusOr<std::vector<uint32_t>> {
+    return std::vector<uint32_t>{};
+  };
+  options_.read_job = [](uint32_t) -> absl::StatusOr<slurm::JobRow> {
+    return absl::NotFoundError("purged");
+  };
+  options_.read_min_job_age = [&min_job_age]() -> absl::StatusOr<absl::Duration> {
+    return min_job_age;
+  };
+  // Every read takes a minute: costly, so only the bound applies.
+  absl::Time clock = kT0;
+  options_.clock = [&clock] { return clock += absl::Seconds(30); };
+  NewReconciler();
+  Round(kT0);
+  EXPECT_EQ(full_reads, 1);
+  Round(kT0 + absl::Seconds(239));
+  EXPECT_EQ(full_reads, 1);
+  Round(kT0 + absl::Seconds(240));
+  EXPECT_EQ(full_reads, 2);
+  min_job_age = absl::ZeroDuration();  // never forgotten (read at the next full read)
+  Round(kT0 + absl::Seconds(480));
+  EXPECT_EQ(full_reads, 3);
+  Round(kT0 + absl::Seconds(480 + 599));
+  EXPECT_EQ(full_reads, 3);
+  Round(kT0 + absl::Seconds(480 + 600));
+  EXPECT_EQ(full_reads, 4);
+}
+
 TEST_F(ReconcilerTest, AJobThatRanIsAttestedThenEndedOnce) {
   Round(kT0);
   Placed("d1", kT0 + absl::Seconds(1));
