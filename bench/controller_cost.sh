@@ -12,12 +12,15 @@
 # submission rate, and slurmctld CPU per submission (user + system, from /proc).
 #
 #   bench/controller_cost.sh [--rounds R] [--jobs N] [--threads T] [--queued Q] [--idle S]
-#                            [--dir DIR]
+#                            [--pairs K] [--variants LIST] [--dir DIR]
 #
 # With --idle S, after the timed submissions (and, for sovereign, once sovereignd has moved the
 # whole spool into the audit log) nothing is submitted for S seconds and the CPU slurmctld and
 # sovereignd use in that window is printed (% of one core): what the queue costs while nobody
-# submits.
+# submits. With --pairs K as well, the sovereign variant then measures K pairs of S-second
+# windows on the same cluster and queue, sovereignd running, then stopped (SIGSTOP, SIGCONT
+# after): slurmctld's CPU with sovereignd minus without it is what sovereignd asks of it,
+# without the spread between fresh clusters. --variants (default none,sovereign,lua) runs some.
 #
 # Needs root (it starts the cluster and submits on behalf of sov-alice, whom it creates with
 # group oncology if missing) and `make build`.
@@ -25,7 +28,8 @@ set -euo pipefail
 
 top="$(cd "$(dirname "$0")/.." && pwd)"
 build="${BUILD_DIR:-${top}/build}"
-rounds=3 jobs=3000 threads=4 queued=0 idle=0
+rounds=3 jobs=3000 threads=4 queued=0 idle=0 pairs=0
+variant_list="none,sovereign,lua"
 base="/tmp/sovereign-controller-cost"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -34,6 +38,8 @@ while [[ $# -gt 0 ]]; do
     --threads) threads="$2"; shift 2 ;;
     --queued) queued="$2"; shift 2 ;;
     --idle) idle="$2"; shift 2 ;;
+    --pairs) pairs="$2"; shift 2 ;;
+    --variants) variant_list="$2"; shift 2 ;;
     --dir) base="$2"; shift 2 ;;
     *) echo "controller_cost: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -110,15 +116,21 @@ EOF
   fi
 }
 
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # CPU ticks (user + system) of PID $1 so far.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 declare -A rate cpu
-variants=(none sovereign lua)
+IFS=, read -r -a variants <<<"${variant_list}"
+for v in "${variants[@]}"; do
+  [[ "${v}" == none || "${v}" == sovereign || "${v}" == lua ]] ||
+    { echo "controller_cost: unknown variant \"${v}\" (none, sovereign, lua)" >&2; exit 2; }
+done
+nv=${#variants[@]}
 printf '%-6s %-10s %10s %14s\n' round variant jobs/s "ctld us/job"
 for ((r = 0; r < rounds; r++)); do
-  for ((k = 0; k < 3; k++)); do
-    v="${variants[$(((r + k) % 3))]}"
+  for ((k = 0; k < nv; k++)); do
+    v="${variants[$(((r + k) % nv))]}"
     dir="${base}/${v}"
     up "${v}" "${dir}"
     pid="$(cat "${dir}/pids/slurmctld")"
@@ -143,6 +155,28 @@ for ((r = 0; r < rounds; r++)); do
       hz="$(getconf CLK_TCK)"
       awk -v v="${v}" -v c="$((c1 - c0))" -v d="$((d1 - d0))" -v s="${idle}" -v hz="${hz}" \
         'BEGIN {printf "       %-10s idle %ss: slurmctld %.1f%% of a core, sovereignd %.1f%%\n", v, s, 100 * c / hz / s, 100 * d / hz / s}'
+      if [[ -n "${daemon_pid}" && "${pairs}" -gt 0 ]]; then
+        # Same cluster, same queue: windows with sovereignd running, then stopped.
+        with=() without=() daemon=()
+        for ((p = 0; p < pairs; p++)); do
+          c0="$(ticks "${pid}")"; d0="$(ticks "${daemon_pid}")"
+          sleep "${idle}"
+          c1="$(ticks "${pid}")"; d1="$(ticks "${daemon_pid}")"
+          kill -STOP "${daemon_pid}"
+          c2="$(ticks "${pid}")"
+          sleep "${idle}"
+          c3="$(ticks "${pid}")"
+          kill -CONT "${daemon_pid}"
+          with+=("$(awk -v c="$((c1 - c0))" -v s="${idle}" -v hz="${hz}" 'BEGIN {printf "%.2f", 100 * c / hz / s}')")
+          without+=("$(awk -v c="$((c3 - c2))" -v s="${idle}" -v hz="${hz}" 'BEGIN {printf "%.2f", 100 * c / hz / s}')")
+          daemon+=("$(awk -v c="$((d1 - d0))" -v s="${idle}" -v hz="${hz}" 'BEGIN {printf "%.2f", 100 * c / hz / s}')")
+          printf '       pair %d: slurmctld %s%% with sovereignd, %s%% with it stopped; sovereignd %s%%\n' \
+            "$((p + 1))" "${with[$p]}" "${without[$p]}" "${daemon[$p]}"
+        done
+        printf '       medians over %d pairs of %ss: slurmctld %s%% with, %s%% without; sovereignd %s%%\n' \
+          "${pairs}" "${idle}" "$(printf '%s\n' "${with[@]}" | median)" \
+          "$(printf '%s\n' "${without[@]}" | median)" "$(printf '%s\n' "${daemon[@]}" | median)"
+      fi
       if [[ -n "${daemon_pid}" ]]; then
         # sovereignd's memory at the end of the window, and its peak.
         awk '/^VmRSS|^VmHWM|^RssAnon/ {m[$1] = $2 / 1024}
@@ -157,10 +191,10 @@ for ((r = 0; r < rounds; r++)); do
   done
 done
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 echo
 echo "medians over ${rounds} rounds of each round's ratio to none (${jobs} jobs, ${threads} threads, ${queued} queued first):"
 for v in sovereign lua; do
+  [[ " ${variants[*]} " == *" ${v} "* && " ${variants[*]} " == *" none "* ]] || continue
   rr="$(for ((r = 0; r < rounds; r++)); do
           awk -v a="${rate["${r},${v}"]}" -v b="${rate["${r},none"]}" 'BEGIN {printf "%.3f\n", a / b}'
         done | median)"
