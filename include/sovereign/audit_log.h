@@ -78,14 +78,16 @@ enum class Sync {
 };
 
 struct AuditOptions {
-  // SQLite database file; created if missing.
+  // SQLite database file; created if missing. It, its -wal and -shm have mode 0600 whatever the
+  // umask; looser existing ones are tightened when the log is opened (and logged).
   std::string path = "/var/lib/sovereign/audit.db";
   Sync sync = Sync::kNormal;
   // With Sync::kFull, an Append waits at most this long for others to share its fsync.
   std::chrono::microseconds commit_window{200};
   // Sign a checkpoint every this many records (0 = only on request).
   int64_t checkpoint_interval = 1000;
-  // Ed25519 private key (PEM); created with mode 0600 at first start if missing.
+  // Ed25519 private key (PEM); created with mode 0600 at first start if missing, an existing
+  // looser one tightened to 0600.
   std::string signing_key_path = "/var/lib/sovereign/audit-signing.pem";
 };
 

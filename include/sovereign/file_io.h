@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "sovereign/file_modes.h"
 
 namespace sovereign {
 
@@ -24,12 +25,13 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 // Replaces `path` by `contents` so that a reader sees the old file or the new one, never a
 // part, and a crash or power loss leaves one of the two: a temporary file beside it (same
 // directory, so same file system), written, fsync'd, renamed over `path`, then the directory
-// fsync'd so that the rename itself is durable. The new file has `mode` less the umask. On an error the
+// fsync'd so that the rename itself is durable. The new file has exactly `mode`, whatever the
+// umask (file_modes.h: the snapshot and the register file are kPublicFileMode). On an error the
 // temporary file is removed and `path` is untouched unless the rename happened (only the
 // directory sync failed). RESOURCE_EXHAUSTED for a full disk or quota, PERMISSION_DENIED,
 // NOT_FOUND for a missing directory, INTERNAL otherwise; the message names the file and the step.
 absl::Status WriteFileAtomically(const std::string& path, std::string_view contents,
-                                 mode_t mode = 0644);
+                                 mode_t mode = kPublicFileMode);
 
 // How a failed file operation is reported: errno as an absl::Status whose message names the
 // file and the step, e.g.

@@ -4,7 +4,9 @@
 // directory before it answers slurmctld; sovereignd reads the records, appends them to the
 // hash-chained audit log (exactly once, by decision id) and deletes segments it has finished.
 //
-// On disk: <dir>/<16-digit sequence>.spool segment files. Each record is framed as
+// On disk: <dir>/<16-digit sequence>.spool segment files, mode 0600 in a folder of mode 0700
+// (whatever the umask): only the writer's user (slurmctld's; sovereignd runs as it, or as root)
+// reads, adds or removes a record. Each record is framed as
 //   "SVSP" | u32 little-endian payload length | u32 little-endian CRC-32 of length+payload |
 //   payload
 // and written with a single write(2) on an O_APPEND descriptor. A writer never appends to a
@@ -31,7 +33,7 @@
 namespace sovereign::spool {
 
 struct SpoolWriterOptions {
-  // Spool directory; created (mode 0700) if missing.
+  // Spool directory; created (mode 0700, whatever the umask) if missing.
   std::string dir = "/var/spool/sovereign";
   // fdatasync after every record: survives power loss, costs a disk flush per decision.
   // Without it a record survives any crash of slurmctld (it is in the page cache).

@@ -13,6 +13,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "sovereign/digest.h"
+#include "sovereign/file_modes.h"
 
 namespace sovereign::audit::chain {
 namespace {
@@ -96,7 +97,7 @@ absl::StatusOr<std::unique_ptr<Signer>> Signer::LoadOrCreate(const std::string& 
     if (key == nullptr) {
       return absl::InternalError("cannot generate an Ed25519 key (OpenSSL)");
     }
-    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int fd = CreateFileWithMode(path, O_WRONLY, kPrivateFileMode);
     FILE* f = fd < 0 ? nullptr : fdopen(fd, "w");
     if (f == nullptr) {
       int err = errno;

@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "chain.h"
+#include "sovereign/file_modes.h"
 #include "sqlite_util.h"
 #include "wal_coalesce.h"
 
@@ -156,6 +157,14 @@ SqliteAuditLog::~SqliteAuditLog() {
 }
 
 absl::Status SqliteAuditLog::Init() {
+  // Only sovereignd reads the log and holds the key: both are its user's alone, whatever the
+  // umask, and an older build's looser files are tightened.
+  ModeNotes notes;
+  PrepareDatabaseFiles(options_.path, kPrivateFileMode, "audit log", &notes);
+  RestrictFileMode(options_.signing_key_path, kPrivateFileMode, "audit signing key", &notes);
+  for (const std::string& note : notes) {
+    spdlog::warn("{}", note);
+  }
   // The writer's WAL frames go to the kernel in one write per transaction (wal_coalesce.h).
   if (absl::Status s = write_db_.Open(options_.path, /*read_only=*/false,
                                       sqlite::CoalescingWalVfs());

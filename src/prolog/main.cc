@@ -28,6 +28,7 @@
 #include "absl/strings/str_join.h"
 #include "cluster_reader.h"
 #include "sovereign/decision_id.h"
+#include "sovereign/file_modes.h"
 #include "sovereign/plugin_settings.h"
 #include "sovereign/spool.h"
 #include "sovereign/spool_record.h"
@@ -46,7 +47,7 @@ absl::Status SpoolRefusal(const std::string& spool_dir, uint32_t job_id, uint32_
   sovereign::spool::SpoolWriterOptions options;
   options.dir = dir;
   options.fdatasync_each = true;  // rare, and the only trace of a refused start
-  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+  if (sovereign::CreateFolderWithMode(dir, sovereign::kPrivateFolderMode) != 0) {
     return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", strerror(errno)));
   }
   sovereign::spool::SpooledDecision rec;

@@ -29,7 +29,7 @@ int OpenTemporary(const std::string& path, mode_t mode, std::string* tmp) {
   static std::atomic<uint64_t> counter{0};
   for (int attempt = 0; attempt < 100; ++attempt) {
     *tmp = absl::StrCat(path, ".tmp.", getpid(), ".", counter.fetch_add(1));
-    const int fd = open(tmp->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    const int fd = CreateFileWithMode(*tmp, O_WRONLY, mode);
     if (fd >= 0 || errno != EEXIST) {
       return fd;  // EEXIST: left by a crashed process of the same pid; try the next name
     }

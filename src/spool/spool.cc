@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "sovereign/file_io.h"
+#include "sovereign/file_modes.h"
 
 namespace sovereign::spool {
 namespace {
@@ -106,7 +107,7 @@ absl::StatusOr<std::vector<uint64_t>> ListSegments(const std::string& dir) {
 }
 
 absl::StatusOr<std::unique_ptr<SpoolWriter>> SpoolWriter::Open(const SpoolWriterOptions& options) {
-  if (mkdir(options.dir.c_str(), 0700) != 0 && errno != EEXIST) {
+  if (CreateFolderWithMode(options.dir, kPrivateFolderMode) != 0) {
     return ErrnoStatus(errno, "cannot create directory", options.dir);
   }
   std::unique_ptr<SpoolWriter> w(new SpoolWriter(options));
@@ -137,7 +138,7 @@ absl::Status SpoolWriter::OpenNextSegmentLocked() {
   // O_EXCL: another writer (a restarted or backup controller) may race us to the same number.
   for (int attempt = 0; attempt < 100; ++attempt, ++next) {
     std::string path = SegmentPath(options_.dir, next);
-    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+    int fd = CreateFileWithMode(path, O_WRONLY | O_APPEND, kPrivateFileMode);
     if (fd < 0 && errno == EEXIST) {
       continue;
     }

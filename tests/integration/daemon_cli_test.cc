@@ -656,16 +656,6 @@ TEST(SovereigndStartTest, CheckConfigComparesWithThePluginConfig) {
                          "5m: Decide and explain may score a job differently from the plugin\n"));
 }
 
-// A slurm.conf libslurm reads, for a controller that is not there: every call to it fails.
-std::string UnreachableSlurmConf(const std::string& dir) {
-  const std::string path = dir + "/slurm.conf";
-  WriteFile(path,
-            "ClusterName=sovtest\nSlurmctldHost=localhost(127.0.0.1)\nSlurmctldPort=1\n"
-            "AuthType=auth/none\nCredType=cred/none\nMessageTimeout=1\n"
-            "NodeName=n1 Gres=gpu:a100:8\nPartitionName=gpu-fr-a100 Nodes=n1\n");
-  return path;
-}
-
 // Polls `sovereignctl --json status` until `done` holds (bounded); returns the last answer.
 json WaitForStatus(const DaemonProcess& d, const std::function<bool(const json&)>& done) {
   json status;

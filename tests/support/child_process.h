@@ -1,13 +1,18 @@
 // Tests that must change the process itself (a full disk in a private mount namespace, a file
-// size limit) run that part in a forked child, which reports one line back through a pipe.
+// size limit, another user's identity) run that part in a forked child, which reports one line
+// back through a pipe.
 // Header-only; for unit tests.
 #pragma once
 
+#include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <functional>
 #include <string>
 
@@ -62,6 +67,20 @@ inline ChildResult RunInChild(const std::function<void(const Report&)>& body) {
   result.exited = WIFEXITED(status);
   result.exit_code = result.exited ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+// What open(path, flags) gives a process of uid `uid` and gid `gid` without supplementary
+// groups (run in a forked child; the test runs as root): "opened", or the name of the errno
+// ("EACCES"). A new file is created with mode 0600.
+inline std::string OpenAs(uid_t uid, gid_t gid, const std::string& path, int flags) {
+  return RunInChild([&](const Report& report) {
+           if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+             report("cannot become the unprivileged user", kChildCannotSetUp);
+           }
+           const int fd = open(path.c_str(), flags | O_CLOEXEC, 0600);
+           report(fd >= 0 ? "opened" : strerrorname_np(errno), 0);
+         })
+      .report;
 }
 
 // In the child: a private mount namespace with a tmpfs of `size` ("64k") on `dir`, so that the

@@ -103,6 +103,15 @@ void WriteFile(const std::string& path, const std::string& text) {
   out << text;
 }
 
+std::string UnreachableSlurmConf(const std::string& dir) {
+  const std::string path = dir + "/slurm.conf";
+  WriteFile(path,
+            "ClusterName=sovtest\nSlurmctldHost=localhost(127.0.0.1)\nSlurmctldPort=1\n"
+            "AuthType=auth/none\nCredType=cred/none\nMessageTimeout=1\n"
+            "NodeName=n1 Gres=gpu:a100:8\nPartitionName=gpu-fr-a100 Nodes=n1\n");
+  return path;
+}
+
 std::string StatusOf(const RunResult& r) { return r.out.substr(0, r.out.find_first_of(" \n")); }
 
 DaemonProcess::DaemonProcess() {

@@ -91,6 +91,11 @@ class DaemonProcess {
   pid_t pid_ = -1;
 };
 
+// Writes <dir>/slurm.conf, a slurm.conf libslurm reads, for a controller that is not there:
+// every call to it fails (sovereignd publishes its snapshot without a cluster view). Returns
+// its path.
+std::string UnreachableSlurmConf(const std::string& dir);
+
 // The first word of rpc_probe's output: "OK", "PERMISSION_DENIED", ...
 std::string StatusOf(const RunResult& r);
 

@@ -11,8 +11,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <system_error>
 
 #include "absl/strings/str_cat.h"
 
@@ -31,15 +29,6 @@ absl::StatusOr<std::unique_ptr<UnixListener>> UnixListener::Bind(const std::stri
   if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
     return absl::InvalidArgumentError(absl::StrCat("socket path \"", path, "\" must have 1 to ",
                                                    sizeof(addr.sun_path) - 1, " bytes"));
-  }
-  std::error_code ec;
-  std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) {
-    std::filesystem::create_directories(parent, ec);
-    if (ec) {
-      return absl::InternalError(
-          absl::StrCat("cannot create directory ", parent.string(), ": ", ec.message()));
-    }
   }
   struct stat st;
   if (lstat(path.c_str(), &st) == 0) {

@@ -21,8 +21,8 @@ namespace sovereign::service {
 class UnixListener {
  public:
   // Binds `path` (replacing a stale socket file, refusing any other kind of file) with
-  // permissions `mode`. Parent directories are created (0755) if missing. Errors name the
-  // path and the system's reason.
+  // permissions `mode`, whatever the umask. Its folder must exist (sovereignd creates it with the
+  // folders of its other files). Errors name the path and the system's reason.
   static absl::StatusOr<std::unique_ptr<UnixListener>> Bind(const std::string& path, mode_t mode);
   ~UnixListener();
   UnixListener(const UnixListener&) = delete;

@@ -85,7 +85,8 @@ absl::StatusOr<ApplyResult> RegisterManager::ApplyLocked(
     if (write_file && options_.write_register_file) {
       // File first: if the store then fails, the file holds a valid register that a restart
       // records; the other order could leave a recorded version that no file backs.
-      if (absl::Status s = WriteFileAtomically(options_.register_path, yaml); !s.ok()) {
+      if (absl::Status s = WriteFileAtomically(options_.register_path, yaml, kPublicFileMode);
+          !s.ok()) {
         return s;
       }
     }

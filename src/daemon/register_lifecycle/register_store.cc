@@ -1,8 +1,11 @@
 #include "register_lifecycle/register_store.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cctype>
 
 #include "absl/strings/str_cat.h"
+#include "sovereign/file_modes.h"
 
 namespace sovereign::service {
 namespace {
@@ -68,6 +71,12 @@ bool IsHex(const std::string& s) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RegisterStore>> RegisterStore::Open(const std::string& path) {
+  // Only sovereignd reads the history (others ask it over gRPC): its user's alone.
+  ModeNotes notes;
+  PrepareDatabaseFiles(path, kPrivateFileMode, "register history", &notes);
+  for (const std::string& note : notes) {
+    spdlog::warn("{}", note);
+  }
   sqlite3* db = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &db,

@@ -35,7 +35,8 @@ struct StoredRegister {
 class RegisterStore {
  public:
   // Opens or creates the database (WAL, synchronous=FULL: applies are rare and must survive a
-  // power cut). Errors name the path.
+  // power cut), mode 0600 with its -wal and -shm; looser existing ones are tightened and logged.
+  // Errors name the path.
   static absl::StatusOr<std::unique_ptr<RegisterStore>> Open(const std::string& path);
   ~RegisterStore();
   RegisterStore(const RegisterStore&) = delete;

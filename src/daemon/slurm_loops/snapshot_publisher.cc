@@ -41,8 +41,10 @@ absl::Status SnapshotPublisher::Publish() {
     last_cluster_error_ = cluster.status();
     ++cluster_read_failures_;
   }
+  // Read by slurmctld's user; nothing in it that every user may not read already (file_modes.h).
   absl::Status written = WriteFileAtomically(
-      options_.path, snapshot::EncodeSnapshot(r.yaml, r.source, *r.reg, last_cluster_, now));
+      options_.path, snapshot::EncodeSnapshot(r.yaml, r.source, *r.reg, last_cluster_, now),
+      kPublicFileMode);
   if (written.ok()) {
     last_version_ = r.reg->version();
     last_published_ = now;

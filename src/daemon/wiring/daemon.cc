@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <system_error>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -13,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "sovereign/file_io.h"
+#include "sovereign/file_modes.h"
 #include "serving/admin_service.h"
 #include "serving/audit_service.h"
 #include "serving/placement_service.h"
@@ -25,18 +25,16 @@
 namespace sovereign::service {
 namespace {
 
+// The folder of a file sovereignd writes: created with kFolderMode whatever the umask; one that
+// others may write is tightened (file_modes.h), since they could replace the file by a rename.
 absl::Status MakeParentDirectory(const std::string& path) {
-  std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (parent.empty()) {
-    return absl::OkStatus();
+  ModeNotes notes;
+  absl::Status s =
+      PrepareFolder(std::filesystem::path(path).parent_path().string(), kFolderMode, &notes);
+  for (const std::string& note : notes) {
+    spdlog::warn("{}", note);
   }
-  std::error_code ec;
-  std::filesystem::create_directories(parent, ec);
-  if (ec) {
-    return absl::InternalError(
-        absl::StrCat("cannot create directory ", parent.string(), ": ", ec.message()));
-  }
-  return absl::OkStatus();
+  return s;
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
@@ -67,6 +65,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config
   const DaemonConfig& c = d->config_;
 
   // Bind first: a second daemon on the same socket stops here, before touching the stores.
+  if (absl::Status s = MakeParentDirectory(c.socket_path); !s.ok()) {
+    return s;
+  }
   absl::StatusOr<std::unique_ptr<UnixListener>> listener =
       UnixListener::Bind(c.socket_path, c.socket_mode);
   if (!listener.ok()) {

@@ -47,14 +47,19 @@ TEST_F(FileIoTest, WritesThenReplacesLeavingNothingBeside) {
   EXPECT_EQ(Entries(), 1u);
 }
 
-TEST_F(FileIoTest, TheModeIsTheOneAsked) {
-  const mode_t old_umask = umask(022);
-  const std::string path = dir_ + "/private";
-  ASSERT_TRUE(WriteFileAtomically(path, "secret", 0600).ok());
-  umask(old_umask);
-  struct stat st;
-  ASSERT_EQ(stat(path.c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0600u);
+TEST_F(FileIoTest, TheModeIsTheOneAskedWhateverTheUmask) {
+  const std::string path = dir_ + "/file";
+  for (mode_t mask : {0000, 0022, 0777}) {
+    for (mode_t mode : {0600, 0644}) {
+      const mode_t old_umask = umask(mask);
+      absl::Status s = WriteFileAtomically(path, "text", mode);
+      umask(old_umask);
+      ASSERT_TRUE(s.ok()) << s;
+      struct stat st;
+      ASSERT_EQ(stat(path.c_str(), &st), 0);
+      EXPECT_EQ(st.st_mode & 07777, mode) << "umask " << std::oct << mask;
+    }
+  }
 }
 
 TEST_F(FileIoTest, ABareNameIsWrittenInTheWorkingDirectory) {

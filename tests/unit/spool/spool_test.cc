@@ -1,6 +1,7 @@
 #include "sovereign/spool.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -182,6 +183,34 @@ TEST_F(SpoolTest, UnwritableDirectoryIsNamed) {
   ASSERT_FALSE(w.ok());
   EXPECT_THAT(w.status().message(),
               HasSubstr("spool /proc/sovereign-spool: cannot create directory: "));
+}
+
+// The spool holds every user's decisions and becomes audit records: only slurmctld's user
+// (sovereignd runs as it, or as root) may read it or add to it, whatever the umask.
+TEST_F(SpoolTest, OnlyItsOwnerMayReadOrWriteTheSpool) {
+  chmod(dir_.c_str(), 0755);  // others reach the spool folder; its mode and its files' decide
+  const mode_t saved = umask(0);
+  SpoolWriterOptions o;
+  o.dir = dir_ + "/spool";
+  auto w = SpoolWriter::Open(o);
+  umask(saved);
+  ASSERT_TRUE(w.ok()) << w.status();
+  ASSERT_TRUE((*w)->Append("decision").ok());
+  const std::string segment = (*w)->current_segment();
+  struct stat st;
+  ASSERT_EQ(stat(o.dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  ASSERT_EQ(stat(segment.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+
+  // Even with the folder open to them, others can neither read nor write a segment...
+  chmod(o.dir.c_str(), 0755);
+  EXPECT_EQ(testing::OpenAs(65534, 65534, segment, O_RDONLY), "EACCES");
+  EXPECT_EQ(testing::OpenAs(65534, 65534, segment, O_WRONLY | O_APPEND), "EACCES");
+  // ... and with the folder as the writer made it, they cannot add one.
+  chmod(o.dir.c_str(), 0700);
+  const std::string forged = o.dir + "/0000000000000009.spool";
+  EXPECT_EQ(testing::OpenAs(65534, 65534, forged, O_WRONLY | O_CREAT | O_EXCL), "EACCES");
 }
 
 TEST_F(SpoolTest, ReaderNeedsAnExistingDirectory) {
