@@ -28,8 +28,10 @@
 // nothing) only once `full_read_cost` times the last read's duration has passed, and at least
 // every `max_full_read_interval`; with a short queue that is every round. In the rounds between,
 // the jobs that start and end are learnt from the jobs that have steps (one
-// slurm_get_job_steps, as long as the list of running jobs) and those jobs are loaded one by
-// one: a job is attested within a round of its first step, as before, however long the queue.
+// slurm_get_job_steps, as long as the list of running jobs, though slurmctld walks its whole
+// table to answer it: so it too is asked at most once per `full_read_cost` times its last
+// duration) and those jobs are loaded one by one: a job is attested within a round of its first
+// step on a short queue, within seconds on a long one.
 // What only the whole table shows (a job cancelled while pending, a placement slurmctld never
 // created, a pending job's binding to its decision) waits for the next full read. For each job
 // only in-memory look-ups, and log reads and appends only for jobs that start or end and for
@@ -177,6 +179,10 @@ class Reconciler {
   // When the job table was last read whole, and how long until the next full read.
   absl::Time last_full_read_ = absl::InfinitePast();
   absl::Duration full_read_interval_ = absl::ZeroDuration();
+  // When the jobs with steps were last listed, and how long until they are listed again
+  // (full_read_cost times as long as listing them took).
+  absl::Time last_follow_ = absl::InfinitePast();
+  absl::Duration follow_interval_ = absl::ZeroDuration();
   time_t slurm_update_ = 0;  // last_update of the last table fully handled (slurmctld's clock)
   time_t pending_update_ = 0;  // last_update of the last table read
   // Since when every job table read succeeded (InfiniteFuture: not watching), and when the

@@ -218,6 +218,40 @@ TEST_F(ReconcilerTest, FullReadsComeWithinFourFifthsOfMinJobAge) {
   EXPECT_EQ(full_reads, 4);
 }
 
+// Listing the jobs with steps walks slurmctld's whole table as well: it is paced by its cost.
+TEST_F(ReconcilerTest, TheJobsWithStepsAreListedAtAPaceBoundedByTheirCost) {
+  int full_reads = 0, listings = 0;
+  options_.read_jobs = [this, &full_reads]() -> absl::StatusOr<std::vector<slurm::JobRow>> {
+    ++full_reads;
+    return table_;
+  };
+  options_.read_running = [&listings]() -> absl::StatusOr<std::vector<uint32_t>> {
+    ++listings;
+    return std::vector<uint32_t>{};
+  };
+  options_.read_job = [](uint32_t) -> absl::StatusOr<slurm::JobRow> {
+    return absl::NotFoundError("purged");
+  };
+  options_.interval = std::chrono::milliseconds(5000);
+  options_.max_full_read_interval = absl::Hours(1);
+  // Every read takes 100 ms: the next one after 200 times that, 20 s.
+  absl::Time clock = kT0;
+  options_.clock = [&clock] { return clock += absl::Milliseconds(100); };
+  NewReconciler();
+  Round(kT0);
+  EXPECT_EQ(full_reads, 1);
+  Round(kT0 + absl::Seconds(5));
+  EXPECT_EQ(listings, 1);
+  Round(kT0 + absl::Seconds(10));
+  Round(kT0 + absl::Seconds(19));
+  EXPECT_EQ(listings, 1);
+  EXPECT_EQ(full_reads, 1);
+  Round(kT0 + absl::Seconds(20));
+  EXPECT_EQ(full_reads, 2);
+  Round(kT0 + absl::Seconds(25));
+  EXPECT_EQ(listings, 2);
+}
+
 TEST_F(ReconcilerTest, AJobThatRanIsAttestedThenEndedOnce) {
   Round(kT0);
   Placed("d1", kT0 + absl::Seconds(1));
