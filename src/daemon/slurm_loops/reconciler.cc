@@ -66,6 +66,9 @@ absl::StatusOr<bool> Reconciler::HandleJob(const slurm::JobRow& job, absl::Time 
   awaiting_.erase(tag->decision_id);
   // Updated in place: what was appended stays known even when a later job fails the round.
   JobState& state = jobs_[job.job_id];
+  if (state.decision_id.empty()) {
+    state.decision_id = tag->decision_id;
+  }
   if (!state.ended) {
     absl::StatusOr<bool> done = ReconcileJob(job, *tag, state, now, nodes, stats);
     if (!done.ok()) {
@@ -77,18 +80,63 @@ absl::StatusOr<bool> Reconciler::HandleJob(const slurm::JobRow& job, absl::Time 
 }
 
 absl::Duration Reconciler::LongestBetweenFullReads() const {
-  if (options_.max_full_read_interval > absl::ZeroDuration()) {
-    return options_.max_full_read_interval;
-  }
-  constexpr absl::Duration kLongest = absl::Minutes(10);
+  return options_.max_full_read_interval > absl::ZeroDuration() ? options_.max_full_read_interval
+                                                                 : absl::Minutes(10);
+}
+
+void Reconciler::WarnIfReadsOutlastMinJobAge() {
   absl::StatusOr<absl::Duration> age =
       options_.read_min_job_age ? options_.read_min_job_age()
       : options_.read_jobs      ? absl::UnavailableError("no MinJobAge given")
                                 : slurm::ReadMinJobAge();
-  if (!age.ok()) {
-    return absl::Minutes(2);
+  const bool outlast =
+      age.ok() && *age > absl::ZeroDuration() && full_read_interval_ > *age * 4 / 5;
+  if (outlast && !warned_min_job_age_) {
+    spdlog::warn(
+        "reconciler: the job table ({} jobs, {} to read) is read every {}, which is more than "
+        "4/5 of slurmctld's MinJobAge ({}): a job that ends and is forgotten in between gets the "
+        "outcome \"unknown\" instead of how it ended; a MinJobAge of {} or more keeps every "
+        "outcome",
+        full_reads_.last_jobs, absl::FormatDuration(full_reads_.last_took),
+        absl::FormatDuration(full_read_interval_), absl::FormatDuration(*age),
+        absl::FormatDuration(absl::Ceil(full_read_interval_ * 5 / 4, absl::Seconds(1))));
   }
-  return *age == absl::ZeroDuration() ? kLongest : std::min(*age * 4 / 5, kLongest);
+  warned_min_job_age_ = outlast;
+}
+
+absl::Status Reconciler::ForgetPurged(const std::set<uint32_t>& present, absl::Time now,
+                                      ReconcileStats& stats) {
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    if (present.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    if (!it->second.ended) {
+      // Gone before sovereignd saw it end: say so, rather than leave the placement without an
+      // outcome.
+      absl::StatusOr<audit::AuditRecord> decision = log_->Get(it->second.decision_id);
+      if (decision.ok()) {
+        audit::AuditRecord outcome = PlacementOutcomeRecord(
+            *decision, "unknown",
+            absl::StrCat("slurmctld no longer knows job ", it->first,
+                         " and sovereignd did not see it end: slurmctld forgets an ended job "
+                         "after its MinJobAge, and its job table was last read ",
+                         absl::FormatDuration(absl::Trunc(now - previous_full_read_,
+                                                          absl::Seconds(1))),
+                         " before"),
+            now);
+        outcome.job_id = it->first;
+        if (absl::StatusOr<audit::AuditRecord> a = log_->Append(std::move(outcome)); !a.ok()) {
+          return a.status();
+        }
+        ++stats.not_created;
+      } else if (!absl::IsNotFound(decision.status())) {
+        return decision.status();
+      }
+    }
+    it = jobs_.erase(it);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Reconciler::FollowRunningJobs(absl::Time now, ReconcileStats& stats) {
@@ -166,6 +214,7 @@ absl::StatusOr<ReconcileStats> Reconciler::ReconcileOnce(absl::Time now) {
   full_read_interval_ =
       std::min(std::max(options_.full_read_cost * (options_.clock() - read_began), interval),
                std::max(LongestBetweenFullReads(), interval));
+  previous_full_read_ = last_full_read_;
   last_full_read_ = now;
   if (jobs->has_value()) {
     untagged_running_.clear();
@@ -181,15 +230,18 @@ absl::StatusOr<ReconcileStats> Reconciler::ReconcileOnce(absl::Time now) {
         present.insert(job.job_id);
       }
     }
-    for (auto it = jobs_.begin(); it != jobs_.end();) {  // jobs slurmctld has purged
-      it = present.count(it->first) == 0 ? jobs_.erase(it) : std::next(it);
+    if (absl::Status s = ForgetPurged(present, now, stats); !s.ok()) {
+      return s;
     }
     if (!again) {
       slurm_update_ = pending_update_;
     }
-    std::lock_guard<std::mutex> counters(error_mu_);
-    full_reads_.last_jobs = static_cast<int64_t>((*jobs)->size());
-    full_reads_.last_took = options_.clock() - read_began;
+    {
+      std::lock_guard<std::mutex> counters(error_mu_);
+      full_reads_.last_jobs = static_cast<int64_t>((*jobs)->size());
+      full_reads_.last_took = options_.clock() - read_began;
+    }
+    WarnIfReadsOutlastMinJobAge();
   }
   {
     std::lock_guard<std::mutex> counters(error_mu_);

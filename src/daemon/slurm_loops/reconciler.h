@@ -83,14 +83,14 @@ struct ReconcilerOptions {
   std::function<absl::StatusOr<slurm::JobRow>(uint32_t)> read_job;
   // The whole table is read again once this many times the last read's duration has passed
   // (so that reading it takes at most 1/full_read_cost of the time: slurmctld spends about as
-  // long packing it), and at least every max_full_read_interval. Zero: 4/5 of slurmctld's
-  // MinJobAge (read_min_job_age), so that a job that ends is still in the table at the next
-  // full read; 10 minutes when slurmctld never forgets jobs (MinJobAge=0) or forgets them
-  // later, 2 minutes when MinJobAge cannot be read.
+  // long packing it), and at least every max_full_read_interval (zero: 10 minutes). A tagged job
+  // slurmctld forgets (MinJobAge after it ended) before a read sees it end gets the outcome
+  // "unknown"; when reads come further apart than 4/5 of MinJobAge, a warning says which
+  // MinJobAge would keep every outcome.
   int full_read_cost = 200;
   absl::Duration max_full_read_interval = absl::ZeroDuration();
-  // slurmctld's MinJobAge. The default asks slurmctld; a test that gives read_jobs alone gets
-  // the 2-minute fallback.
+  // slurmctld's MinJobAge, for that warning. The default asks slurmctld; a test that gives
+  // read_jobs alone gets no warning.
   std::function<absl::StatusOr<absl::Duration>()> read_min_job_age;
   // Times the reads (how long the last full read took).
   std::function<absl::Time()> clock = absl::Now;
@@ -101,7 +101,7 @@ struct ReconcileStats {
   int violations = 0;
   int rederived = 0;
   int ended = 0;        // outcomes "ended", "cancelled" and "never_ran"
-  int not_created = 0;  // outcomes "not_created" and "unknown"
+  int not_created = 0;  // outcomes "not_created" and "unknown" (placements and forgotten jobs)
 };
 
 class Reconciler {
@@ -133,6 +133,7 @@ class Reconciler {
  private:
   // What is known of a tagged job in slurmctld's table.
   struct JobState {
+    std::string decision_id;  // from its tag
     bool checked = false;   // the log's records of it have been read (at its first start or end)
     bool attested = false;  // where it ran is in the log
     bool ended = false;     // its outcome is in the log
@@ -148,6 +149,13 @@ class Reconciler {
                                  ReconcileStats& stats, bool& again);
   // The longest time between two full reads (ReconcilerOptions::max_full_read_interval).
   absl::Duration LongestBetweenFullReads() const;
+  // Warns (once, until it no longer holds) when full reads come further apart than 4/5 of
+  // slurmctld's MinJobAge.
+  void WarnIfReadsOutlastMinJobAge();
+  // Forgets the tagged jobs a full read no longer has (`present`: those it has); one that had
+  // not ended gets the outcome "unknown".
+  absl::Status ForgetPurged(const std::set<uint32_t>& present, absl::Time now,
+                            ReconcileStats& stats);
   // A round between full reads: the jobs that started or stopped since, loaded by id.
   absl::Status FollowRunningJobs(absl::Time now, ReconcileStats& stats);
   // Attests and records the outcome of one tagged job. false: look again next round.
@@ -178,6 +186,8 @@ class Reconciler {
   std::set<uint32_t> untagged_running_;
   // When the job table was last read whole, and how long until the next full read.
   absl::Time last_full_read_ = absl::InfinitePast();
+  absl::Time previous_full_read_ = absl::InfinitePast();  // the one before
+  bool warned_min_job_age_ = false;
   absl::Duration full_read_interval_ = absl::ZeroDuration();
   // When the jobs with steps were last listed, and how long until they are listed again
   // (full_read_cost times as long as listing them took).

@@ -181,11 +181,10 @@ TEST_F(ReconcilerTest, BetweenFullReadsStartsAndEndsAreFollowedThroughTheJobsWit
   EXPECT_EQ(s.attested + s.ended + s.not_created, 0);
 }
 
-// However costly a read, the table is read again before slurmctld forgets a job that ended:
-// within 4/5 of its MinJobAge, or every 10 minutes when it never forgets them.
-TEST_F(ReconcilerTest, FullReadsComeWithinFourFifthsOfMinJobAge) {
+// The whole table is read at a pace bounded by its cost, and at least every 10 minutes; a
+// warning says when that is further apart than 4/5 of slurmctld's MinJobAge.
+TEST_F(ReconcilerTest, FullReadsArePacedByTheirCostAndComeAtLeastEveryTenMinutes) {
   int full_reads = 0;
-  absl::Duration min_job_age = absl::Seconds(300);
   options_.read_jobs = [this, &full_reads]() -> absl::StatusOr<std::vector<slurm::JobRow>> {
     ++full_reads;
     return table_;
@@ -196,26 +195,38 @@ TEST_F(ReconcilerTest, FullReadsComeWithinFourFifthsOfMinJobAge) {
   options_.read_job = [](uint32_t) -> absl::StatusOr<slurm::JobRow> {
     return absl::NotFoundError("purged");
   };
-  options_.read_min_job_age = [&min_job_age]() -> absl::StatusOr<absl::Duration> {
-    return min_job_age;
+  options_.read_min_job_age = []() -> absl::StatusOr<absl::Duration> {
+    return absl::Seconds(300);
   };
-  // Every read takes a minute: costly, so only the bound applies.
+  // Every read takes 30 s: 200 times that is beyond the 10-minute bound.
   absl::Time clock = kT0;
   options_.clock = [&clock] { return clock += absl::Seconds(30); };
   NewReconciler();
   Round(kT0);
   EXPECT_EQ(full_reads, 1);
-  Round(kT0 + absl::Seconds(239));
+  Round(kT0 + absl::Seconds(599));
   EXPECT_EQ(full_reads, 1);
-  Round(kT0 + absl::Seconds(240));
+  Round(kT0 + absl::Seconds(600));
   EXPECT_EQ(full_reads, 2);
-  min_job_age = absl::ZeroDuration();  // never forgotten (read at the next full read)
-  Round(kT0 + absl::Seconds(480));
-  EXPECT_EQ(full_reads, 3);
-  Round(kT0 + absl::Seconds(480 + 599));
-  EXPECT_EQ(full_reads, 3);
-  Round(kT0 + absl::Seconds(480 + 600));
-  EXPECT_EQ(full_reads, 4);
+}
+
+// A job slurmctld forgets before sovereignd sees it end still gets an outcome: "unknown".
+TEST_F(ReconcilerTest, AJobForgottenBeforeItWasSeenToEndGetsTheOutcomeUnknown) {
+  Round(kT0);
+  Placed("d6", kT0 + absl::Seconds(1));
+  table_ = {Job(16, "d6", "RUNNING")};
+  Round(kT0 + absl::Seconds(10));
+  table_.clear();  // ended and purged between two reads
+  ReconcileStats s = Round(kT0 + absl::Seconds(20));
+  EXPECT_EQ(s.not_created, 1);
+  EXPECT_THAT(Bound("d6"), ElementsAre("0/place/0", "1/ok/16", "2/unknown/16"));
+  nlohmann::json body = nlohmann::json::parse(Body("d6", audit::RecordKind::kOutcome));
+  EXPECT_EQ(body["why"],
+            "slurmctld no longer knows job 16 and sovereignd did not see it end: slurmctld "
+            "forgets an ended job after its MinJobAge, and its job table was last read 10s "
+            "before");
+  Round(kT0 + absl::Seconds(30));  // said once
+  EXPECT_THAT(Bound("d6"), ElementsAre("0/place/0", "1/ok/16", "2/unknown/16"));
 }
 
 // Listing the jobs with steps walks slurmctld's whole table as well: it is paced by its cost.
