@@ -1,5 +1,7 @@
 #include "slurm_loops/reconciler.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <optional>
 
@@ -242,6 +244,10 @@ absl::StatusOr<ReconcileStats> Reconciler::ReconcileOnce(absl::Time now) {
       full_reads_.last_took = options_.clock() - read_began;
     }
     WarnIfReadsOutlastMinJobAge();
+    // Free the table (libslurm's answer is freed already) and hand the memory back, rather
+    // than keep the peak of the largest read for the daemon's lifetime.
+    jobs->reset();
+    malloc_trim(0);
   }
   {
     std::lock_guard<std::mutex> counters(error_mu_);
