@@ -5,7 +5,11 @@
 #                   the audit trail verified (needs root; make demo-down stops it)
 #   make demo-explain  the offline explain tour only
 #   make test       build, then the whole suite: unit, golden, integration (a real sovereignd),
-#                   e2e (a real Slurm cluster on this machine), benchmark smoke runs
+#                   e2e (a real Slurm cluster on this machine), benchmark smoke runs; and the
+#                   fuzz tree (build-fuzz/), whose every target fuzzes for 10 s
+#   make fuzz       build the fuzz tree (clang, libFuzzer + ASan + UBSan, tests/fuzz/), then
+#                   run every fuzz target for FUZZ_SECONDS; docs/reliability.md says what each
+#                   covers and what to do with a failing input
 #   make test-fast  build, then the unit tests only (seconds)
 #   make bench      build, then every benchmark with the settings docs/benchmarks.md quotes,
 #                   one after the other (an hour or so; needs root for the controller runs):
@@ -13,19 +17,27 @@
 #   make deps       install the missing Debian packages (scripts/debian-packages.txt)
 #   make build      configure (CMake + Ninja, in build/) and build everything
 #   make format     clang-format every C++ file in git
-#   make clean      remove build/
+#   make clean      remove build/ and build-fuzz/
 #
 # Variables: BUILD_DIR (build), BUILD_TYPE (RelWithDebInfo), JOBS (2: parallel compile jobs
 # and tests; e2e tests always run one at a time), CMAKE_ARGS (extra configure options, used
-# when build/ is first configured).
+# when build/ is first configured), FUZZ_DIR (build-fuzz), FUZZ_SECONDS (300: how long
+# `make fuzz` runs each fuzz target; `make test` runs each for 10), FUZZ_CMAKE_ARGS (extra
+# configure options of the fuzz tree, used when it is first configured).
 
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= 2
 CMAKE_ARGS ?=
 BENCH_ARGS ?=
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 300
+FUZZ_CMAKE_ARGS ?=
+# A fuzz test runs this long: ctest stops one that runs much longer than its fuzzing time.
+fuzz_test_timeout = $(shell echo $$(( $(1) + 300 )))
 
-.PHONY: all deps configure build test test-fast bench demo demo-explain demo-down format clean
+.PHONY: all deps configure build test test-fast bench demo demo-explain demo-down format clean \
+        fuzz fuzz-build
 
 all: build
 
@@ -41,11 +53,25 @@ configure: deps $(BUILD_DIR)/build.ninja
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-test: build
+test: build fuzz-build
+	SOVEREIGN_FUZZ_SECONDS=10 ctest --test-dir $(FUZZ_DIR) --output-on-failure -j $(JOBS) \
+	  -L fuzz --timeout $(call fuzz_test_timeout,10)
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
 test-fast: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L unit
+
+# The fuzz tree: clang, only the fuzz targets and the libraries they reach (cmake/fuzz.cmake).
+$(FUZZ_DIR)/build.ninja:
+	cmake -S . -B $(FUZZ_DIR) -G Ninja -DSOVEREIGN_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ $(FUZZ_CMAKE_ARGS)
+
+fuzz-build: deps $(FUZZ_DIR)/build.ninja
+	cmake --build $(FUZZ_DIR) -j $(JOBS)
+
+fuzz: fuzz-build
+	SOVEREIGN_FUZZ_SECONDS=$(FUZZ_SECONDS) ctest --test-dir $(FUZZ_DIR) --output-on-failure \
+	  -j $(JOBS) -L fuzz --timeout $(call fuzz_test_timeout,$(FUZZ_SECONDS))
 
 bench: build
 	@BUILD_DIR=$(BUILD_DIR) scripts/bench.sh $(BENCH_ARGS)
@@ -67,4 +93,4 @@ format:
 	git ls-files -z '*.cc' '*.h' | xargs -0 clang-format -i --style=file
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(FUZZ_DIR)

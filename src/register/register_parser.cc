@@ -10,7 +10,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <exception>
+#include <sstream>
+#include <string>
 #include <utility>
+
+#include <yaml-cpp/eventhandler.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -192,11 +196,70 @@ void ReadRoot(YamlContext* ctx, const YAML::Node& root) {
   }
 }
 
+// Where each document of a YAML stream starts. yaml-cpp 0.7 (Debian 12) reads a token that
+// cannot start a node (a stray ',' where a document may start: ",", "[a],") as an empty
+// document without moving past it, over and over: its LoadAll never returns and fills memory.
+// A document that starts where the previous one did is where the parser is stuck.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (!starts.empty() && starts.back().pos == mark.pos) {
+      stuck = true;
+    } else {
+      starts.push_back(mark);
+    }
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Node(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Node(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Node(mark);
+  }
+  void OnMapEnd() override {}
+
+  // Where each document starts, and where its root node does (what a message points at).
+  std::vector<YAML::Mark> starts;
+  std::vector<YAML::Mark> roots;
+  bool stuck = false;
+
+ private:
+  void Node(const YAML::Mark& mark) {
+    if (roots.size() < starts.size()) {
+      roots.push_back(mark);
+    }
+  }
+};
+
 // YAML text -> parts, with the diagnostics of the YAML level (syntax, structure, types).
 void ReadYaml(YamlContext* ctx, absl::string_view yaml) {
-  std::vector<YAML::Node> documents;
+  const std::string text(yaml);
+  DocumentStarts documents;
+  YAML::Node root;
   try {
-    documents = YAML::LoadAll(std::string(yaml));
+    // The documents are counted with a guard against yaml-cpp's endless loop (see
+    // DocumentStarts), then the first one is loaded.
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    while (!documents.stuck && parser.HandleNextDocument(documents)) {
+    }
+    if (documents.stuck) {
+      const YAML::Mark& at = documents.starts.back();
+      ctx->Add(ctx->Location(at),
+               absl::StrCat("YAML syntax error: unexpected \"",
+                            yaml.substr(static_cast<size_t>(std::max(at.pos, 0)), 1), "\""));
+      return;
+    }
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     ctx->Add(ctx->Location(e.mark), absl::StrCat("YAML syntax error: ", e.msg));
     return;
@@ -204,16 +267,17 @@ void ReadYaml(YamlContext* ctx, absl::string_view yaml) {
     ctx->Add(ctx->FileOnly(), absl::StrCat("cannot read YAML: ", e.what()));
     return;
   }
-  if (documents.empty() || documents[0].IsNull()) {
+  if (documents.starts.empty() || root.IsNull()) {
     ctx->Add(ctx->FileOnly(), "the register is empty");
     return;
   }
-  if (documents.size() > 1) {
-    ctx->Add(ctx->Location(documents[1], ctx->FileOnly()),
-             absl::StrCat("the register must be one YAML document, found ", documents.size()));
+  if (documents.starts.size() > 1) {
+    ctx->Add(ctx->Location(documents.roots.size() > 1 ? documents.roots[1] : documents.starts[1]),
+             absl::StrCat("the register must be one YAML document, found ",
+                          documents.starts.size()));
   }
   try {
-    ReadRoot(ctx, documents[0]);
+    ReadRoot(ctx, root);
   } catch (const std::exception& e) {
     // Node accessors throw only on misuse; never let it unwind into a caller.
     ctx->Add(ctx->FileOnly(), absl::StrCat("cannot read YAML: ", e.what()));

@@ -1,6 +1,10 @@
 #include "sovereign/spool_record.h"
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
@@ -64,19 +68,57 @@ void AppendNumber(double v, std::string* out) {
   absl::StrAppend(out, std::isfinite(v) ? v : 0.0);
 }
 
+absl::Status WrongType(const char* key) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("spooled decision: field \"", key, "\" has the wrong type"));
+}
+
+// An integer field: a JSON integer that T holds. nlohmann's get<int>() would convert 1e300 or
+// 2^40 too, with undefined behaviour or a silently different value.
+template <typename T>
+absl::Status GetInteger(const nlohmann::json& v, const char* key, T* out) {
+  if (!v.is_number_integer()) {
+    return WrongType(key);
+  }
+  const bool fits = v.is_number_unsigned()
+                        ? v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+                        : std::in_range<T>(v.get<int64_t>());
+  if (!fits) {
+    return absl::InvalidArgumentError(absl::StrCat("spooled decision: field \"", key, "\": ",
+                                                   v.dump(), " is out of range"));
+  }
+  *out = static_cast<T>(v.is_number_unsigned() ? v.get<uint64_t>()
+                                               : static_cast<uint64_t>(v.get<int64_t>()));
+  return absl::OkStatus();
+}
+
 template <typename T>
 absl::Status Get(const nlohmann::json& j, const char* key, T* out) {
   auto it = j.find(key);
   if (it == j.end()) {
     return absl::InvalidArgumentError(absl::StrCat("spooled decision: field \"", key, "\" is missing"));
   }
-  try {
-    *out = it->get<T>();
-  } catch (const nlohmann::json::exception&) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("spooled decision: field \"", key, "\" has the wrong type"));
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    return GetInteger(*it, key, out);
+  } else {
+    try {
+      *out = it->get<T>();
+    } catch (const nlohmann::json::exception&) {
+      return WrongType(key);
+    }
+    return absl::OkStatus();
   }
-  return absl::OkStatus();
+}
+
+// A candidate's integer column: a whole number in int's range (a double outside it has no int
+// value: casting it is undefined behaviour).
+bool ToInt(double v, int* out) {
+  if (!(v >= std::numeric_limits<int>::min() && v <= std::numeric_limits<int>::max()) ||
+      v != std::trunc(v)) {
+    return false;
+  }
+  *out = static_cast<int>(v);
+  return true;
 }
 
 }  // namespace
@@ -178,9 +220,11 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
   }
   if (auto job = j.find("job"); job != j.end()) {
     if (!job->is_number_unsigned()) {
-      return absl::InvalidArgumentError("spooled decision: field \"job\" has the wrong type");
+      return WrongType("job");
     }
-    d.job_id = job->get<uint32_t>();
+    if (absl::Status s = GetInteger(*job, "job", &d.job_id); !s.ok()) {
+      return s;
+    }
   }
   x.decided_at = absl::FromUnixMicros(t);
   r.submit_time = absl::FromUnixMicros(submit);
@@ -205,14 +249,17 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
       return absl::InvalidArgumentError("spooled decision: a candidate does not have 7 fields");
     }
     Candidate c;
-    c.partition = static_cast<int>(row[0]);
-    c.exclusion = static_cast<Exclusion>(static_cast<int>(row[1]));
-    c.rank = static_cast<int>(row[2]);
-    c.nodes = static_cast<int>(row[3]);
+    int exclusion = 0;
+    if (!ToInt(row[0], &c.partition) || !ToInt(row[1], &exclusion) || !ToInt(row[2], &c.rank) ||
+        !ToInt(row[3], &c.nodes) || !ToInt(row[6], &c.free_gpus) ||
+        ExclusionName(static_cast<Exclusion>(exclusion)) == "unknown") {
+      return absl::InvalidArgumentError(
+          "spooled decision: a candidate has a field out of range");
+    }
+    c.exclusion = static_cast<Exclusion>(exclusion);
     c.energy_kwh = row[4];
     c.co2_grams = row[5];
     c.jobs_per_kwh = c.energy_kwh > 0 ? 1.0 / c.energy_kwh : 0;
-    c.free_gpus = static_cast<int>(row[6]);
     x.candidates.push_back(c);
   }
   return d;

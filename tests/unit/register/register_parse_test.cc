@@ -114,6 +114,19 @@ TEST(RegisterParseTest, SyntaxError) {
                           "indentation"));
 }
 
+// yaml-cpp 0.7 reads a stray ',' where a document may start as an endless series of empty
+// documents; its LoadAll then grew until the process ran out of memory (found by fuzzing:
+// tests/fuzz/corpus/register/). Each of these is an error at the comma, and returns.
+TEST(RegisterParseTest, StrayCommaWhereADocumentStarts) {
+  EXPECT_THAT(Errors(","), ElementsAre("register.yaml:1:1: YAML syntax error: unexpected \",\""));
+  EXPECT_THAT(Errors("# a comment\n,\n"),
+              ElementsAre("register.yaml:2:1: YAML syntax error: unexpected \",\""));
+  EXPECT_THAT(Errors("{regions: []},"),
+              ElementsAre("register.yaml:1:14: YAML syntax error: unexpected \",\""));
+  EXPECT_THAT(Errors("- regions\n,\n"),
+              ElementsAre("register.yaml:2:1: YAML syntax error: unexpected \",\""));
+}
+
 TEST(RegisterParseTest, EmptyFile) {
   EXPECT_THAT(Errors(""), ElementsAre("register.yaml: the register is empty"));
   EXPECT_THAT(Errors("# nothing yet\n\n"), ElementsAre("register.yaml: the register is empty"));

@@ -1,0 +1,2 @@
+
+aliceéaliceoncology"oncology8RÀpZÀö×

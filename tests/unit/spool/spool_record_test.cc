@@ -1,0 +1,96 @@
+// The spool record's payload: what the plugin encodes is what sovereignd decodes, and a payload
+// that is not one (damaged, or written by something else) is refused with the field it names.
+#include "sovereign/spool_record.h"
+
+#include <string>
+
+#include "absl/strings/str_replace.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sovereign::spool {
+namespace {
+
+SpooledDecision Example() {
+  SpooledDecision d;
+  d.decision_id = "1795000000-00af-3";
+  d.job_id = 4101;
+  d.request.user = "alice";
+  d.request.uid = 1001;
+  d.request.groups = {"oncology"};
+  d.request.datasets = {"patients-eu"};
+  d.request.gpus = 8;
+  d.request.time_limit = absl::Hours(4);
+  d.decision.verdict = Verdict::kPlace;
+  d.decision.partition = 0;
+  d.decision.partition_name = "gpu-fr-a100";
+  d.decision.region = "eu";
+  d.decision.labels = {"patients-eu"};
+  Candidate c;
+  c.partition = 0;
+  c.rank = 1;
+  c.nodes = 1;
+  c.energy_kwh = 22.4;
+  c.co2_grams = 693;
+  c.free_gpus = 40;
+  d.decision.candidates = {c};
+  return d;
+}
+
+std::string Encoded() {
+  std::string out;
+  EncodeSpooledDecision(Example(), &out);
+  return out;
+}
+
+// `Encoded()` with `from` replaced by `to`; fails the test if `from` is absent.
+std::string With(const std::string& from, const std::string& to) {
+  std::string text = Encoded();
+  EXPECT_NE(text.find(from), std::string::npos) << from;
+  return absl::StrReplaceAll(text, {{from, to}});
+}
+
+TEST(SpoolRecordTest, DecodesWhatItEncodes) {
+  auto d = DecodeSpooledDecision(Encoded());
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->decision_id, "1795000000-00af-3");
+  EXPECT_EQ(d->job_id, 4101u);
+  EXPECT_EQ(d->request.gpus, 8);
+  EXPECT_EQ(d->request.time_limit, absl::Hours(4));
+  ASSERT_EQ(d->decision.candidates.size(), 1u);
+  EXPECT_EQ(d->decision.candidates[0].free_gpus, 40);
+  std::string again;
+  EncodeSpooledDecision(*d, &again);
+  EXPECT_EQ(again, Encoded());
+}
+
+// Numbers an integer field cannot hold were converted with undefined behaviour (a double out
+// of int's range) or to another value (an integer out of range); the spool_record fuzz
+// target's UndefinedBehaviorSanitizer stops on tests/fuzz/corpus/spool_record/out-of-range.json.
+TEST(SpoolRecordTest, IntegerFieldOutOfRange) {
+  EXPECT_EQ(DecodeSpooledDecision(With("\"gpus\":8", "\"gpus\":1e300")).status().message(),
+            "spooled decision: field \"gpus\" has the wrong type");
+  EXPECT_EQ(DecodeSpooledDecision(With("\"gpus\":8", "\"gpus\":8.5")).status().message(),
+            "spooled decision: field \"gpus\" has the wrong type");
+  EXPECT_EQ(DecodeSpooledDecision(With("\"gpus\":8", "\"gpus\":4294967304")).status().message(),
+            "spooled decision: field \"gpus\": 4294967304 is out of range");
+  EXPECT_EQ(DecodeSpooledDecision(With("\"uid\":1001", "\"uid\":-1")).status().message(),
+            "spooled decision: field \"uid\": -1 is out of range");
+  EXPECT_EQ(DecodeSpooledDecision(With("\"job\":4101", "\"job\":4294971397")).status().message(),
+            "spooled decision: field \"job\": 4294971397 is out of range");
+  EXPECT_EQ(DecodeSpooledDecision(With("\"v\":1", "\"v\":1e300")).status().message(),
+            "spooled decision: field \"v\" has the wrong type");
+}
+
+TEST(SpoolRecordTest, CandidateFieldOutOfRange) {
+  for (const char* row : {"[1e300,0,1,1,22.4,693,40]", "[0,0,1,1,22.4,693,-1e300]",
+                          "[0.5,0,1,1,22.4,693,40]", "[0,99,1,1,22.4,693,40]",
+                          "[0,-1,1,1,22.4,693,40]"}) {
+    EXPECT_EQ(DecodeSpooledDecision(With("[0,0,1,1,22.4,693,40]", row)).status().message(),
+              "spooled decision: a candidate has a field out of range")
+        << row;
+  }
+}
+
+}  // namespace
+}  // namespace sovereign::spool
