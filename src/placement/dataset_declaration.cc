@@ -51,8 +51,8 @@ absl::Status AddDatasetNames(absl::string_view list, absl::string_view where,
     name = absl::StripAsciiWhitespace(name);
     if (name.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "empty dataset name in ", where, " \"", list,
-          "\"; use a comma-separated list such as --dataset=patients-eu,imagenet-public"));
+          "empty dataset name in ", where, " ", Quote(list),
+          "; use a comma-separated list such as --dataset=patients-eu,imagenet-public"));
     }
     if (std::find(out->begin(), out->end(), name) == out->end()) {
       out->emplace_back(name);

@@ -57,6 +57,15 @@ TEST(DeclaredDatasets, EmptyNameIsRefusedWithAHint) {
   EXPECT_EQ(ds.status().message(),
             "empty dataset name in --dataset \"patients-eu,,x\"; use a comma-separated list such "
             "as --dataset=patients-eu,imagenet-public");
+  // A long list is quoted cut, not whole: the message reaches slurmctld's log.
+  std::string long_list = "SPANK_SOVEREIGN_DATASETS=" + std::string(100000, 'x') + ",,";
+  env[0] = long_list.data();
+  ds = DeclaredDatasets(desc.d);
+  ASSERT_FALSE(ds.ok());
+  EXPECT_EQ(ds.status().message(),
+            absl::StrCat("empty dataset name in --dataset \"", std::string(60, 'x'),
+                         "...\"; use a comma-separated list such as "
+                         "--dataset=patients-eu,imagenet-public"));
 }
 
 // DeclaredDatasets of a job whose only label channel is `comment`.
