@@ -1,6 +1,9 @@
 // sovereignctl audit list|show|watch|verify|export: the decision log, for auditors and for
 // users reading their own decisions. `audit verify --db FILE --public-key PEM` checks a copy of
 // the database offline, without the daemon.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -15,6 +18,7 @@
 #include "daemon_client.h"
 #include "proto_convert.h"
 #include "sovereign/audit_log.h"
+#include "sovereign/file_modes.h"
 #include "sovereign/v1/audit.grpc.pb.h"
 
 namespace sovereign::cli {
@@ -333,6 +337,12 @@ int Export(const GlobalOptions& g, const AuditArgs& a) {
   std::ofstream file;
   std::ostream* out = &std::cout;
   if (!a.output.empty() && a.output != "-") {
+    // Every user's decisions: a new file is readable by the auditor alone, whatever the umask
+    // (an existing one keeps the mode its owner gave it).
+    if (const int fd = CreateFileWithMode(a.output, O_WRONLY | O_CLOEXEC, kPrivateFileMode);
+        fd >= 0) {
+      close(fd);
+    }
     file.open(a.output, std::ios::out | std::ios::trunc);
     if (!file) {
       std::cerr << "sovereignctl: cannot write " << a.output << "\n";

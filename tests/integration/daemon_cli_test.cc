@@ -1,6 +1,8 @@
 // sovereignd as a process, driven by sovereignctl: decisions recorded and listed with every
 // filter, watch, register apply/history/diff/rollback/show, verify, status, reload on SIGHUP,
 // start-up refusals, and the messages a user sees.
+#include <sys/stat.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -290,6 +292,17 @@ TEST_F(DaemonCliTest, VerifyAndExport) {
   EXPECT_THAT(v.out, HasSubstr("audit log verified: 5 records"));
   RunResult e = daemon_.Ctl({"audit", "export", "--first", "2", "--last", "5"});
   ASSERT_EQ(e.exit_code, 0) << e.err;
+  // To a file: every user's decisions, so readable by the auditor alone whatever the umask.
+  const std::string file = daemon_.dir() + "/export.jsonl";
+  const mode_t umask_before = umask(0);
+  RunResult to_file =
+      daemon_.Ctl({"audit", "export", "--first", "2", "--last", "5", "--output", file});
+  umask(umask_before);
+  ASSERT_EQ(to_file.exit_code, 0) << to_file.err;
+  EXPECT_EQ(ReadFile(file), e.out);
+  struct stat st;
+  ASSERT_EQ(stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
   std::vector<int64_t> seqs;
   std::stringstream lines(e.out);
   std::string line;
