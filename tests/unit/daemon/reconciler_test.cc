@@ -87,6 +87,22 @@ class ReconcilerTest : public testing::TempDirTest {
     return j;
   }
 
+  // Slurm as the reconciler's reads between full reads see it: the whole table counted in
+  // *full_reads, no job with steps (listings counted in *listings), every job loaded by id gone.
+  void NothingRunning(int* full_reads, int* listings) {
+    options_.read_jobs = [this, full_reads]() -> absl::StatusOr<std::vector<slurm::JobRow>> {
+      ++*full_reads;
+      return table_;
+    };
+    options_.read_running = [listings]() -> absl::StatusOr<std::vector<uint32_t>> {
+      ++*listings;
+      return std::vector<uint32_t>{};
+    };
+    options_.read_job = [](uint32_t) -> absl::StatusOr<slurm::JobRow> {
+      return absl::NotFoundError("purged");
+    };
+  }
+
   ReconcileStats Round(absl::Time now) {
     absl::StatusOr<ReconcileStats> s = reconciler_->ReconcileOnce(now);
     EXPECT_TRUE(s.ok()) << s.status();
@@ -184,17 +200,8 @@ TEST_F(ReconcilerTest, BetweenFullReadsStartsAndEndsAreFollowedThroughTheJobsWit
 // The whole table is read at a pace bounded by its cost, and at least every 10 minutes; a
 // warning says when that is further apart than 4/5 of slurmctld's MinJobAge.
 TEST_F(ReconcilerTest, FullReadsArePacedByTheirCostAndComeAtLeastEveryTenMinutes) {
-  int full_reads = 0;
-  options_.read_jobs = [this, &full_reads]() -> absl::StatusOr<std::vector<slurm::JobRow>> {
-    ++full_reads;
-    return table_;
-  };
-  options_.read_running = []() -> absl::StatusOr<std::vector<uint32_t>> {
-    return std::vector<uint32_t>{};
-  };
-  options_.read_job = [](uint32_t) -> absl::StatusOr<slurm::JobRow> {
-    return absl::NotFoundError("purged");
-  };
+  int full_reads = 0, listings = 0;
+  NothingRunning(&full_reads, &listings);
   options_.read_min_job_age = []() -> absl::StatusOr<absl::Duration> {
     return absl::Seconds(300);
   };
@@ -232,17 +239,7 @@ TEST_F(ReconcilerTest, AJobForgottenBeforeItWasSeenToEndGetsTheOutcomeUnknown) {
 // Listing the jobs with steps walks slurmctld's whole table as well: it is paced by its cost.
 TEST_F(ReconcilerTest, TheJobsWithStepsAreListedAtAPaceBoundedByTheirCost) {
   int full_reads = 0, listings = 0;
-  options_.read_jobs = [this, &full_reads]() -> absl::StatusOr<std::vector<slurm::JobRow>> {
-    ++full_reads;
-    return table_;
-  };
-  options_.read_running = [&listings]() -> absl::StatusOr<std::vector<uint32_t>> {
-    ++listings;
-    return std::vector<uint32_t>{};
-  };
-  options_.read_job = [](uint32_t) -> absl::StatusOr<slurm::JobRow> {
-    return absl::NotFoundError("purged");
-  };
+  NothingRunning(&full_reads, &listings);
   options_.interval = std::chrono::milliseconds(5000);
   options_.max_full_read_interval = absl::Hours(1);
   // Every read takes 100 ms: the next one after 200 times that, 20 s.
