@@ -22,15 +22,19 @@ bool CallLimiter::Limited(const Caller& caller) {
   return caller.roles == 0 && caller.transport == Caller::Transport::kUnix;
 }
 
-absl::Status CallLimiter::AdmitLocked(const Caller& caller, absl::Time now) {
-  auto [it, fresh] = buckets_.try_emplace(caller.uid);
-  Bucket& b = it->second;
-  if (fresh) {
-    b.tokens = limits_.burst;
-  } else {
-    b.tokens = std::min<double>(
-        limits_.burst, b.tokens + absl::ToDoubleSeconds(now - b.at) * limits_.calls_per_second);
+CallLimiter::Bucket& CallLimiter::BucketLocked(uint32_t uid, absl::Time now) {
+  auto [it, fresh] = buckets_.try_emplace(uid);
+  if (fresh) {  // a new caller starts with a full bucket
+    it->second.tokens = limits_.burst;
+    it->second.at = now;
   }
+  return it->second;
+}
+
+absl::Status CallLimiter::AdmitLocked(const Caller& caller, absl::Time now) {
+  Bucket& b = BucketLocked(caller.uid, now);
+  b.tokens = std::min<double>(
+      limits_.burst, b.tokens + absl::ToDoubleSeconds(now - b.at) * limits_.calls_per_second);
   b.at = now;
   if (b.tokens >= 1) {
     b.tokens -= 1;
@@ -68,12 +72,9 @@ absl::Status CallLimiter::OpenStream(const Caller& caller, StreamSlot* slot) {
   if (!Limited(caller)) {
     return absl::OkStatus();
   }
+  const absl::Time now = now_();
   std::lock_guard<std::mutex> lock(mu_);
-  Bucket& b = buckets_[caller.uid];
-  if (b.at == absl::Time()) {  // new: a full bucket
-    b.tokens = limits_.burst;
-    b.at = now_();
-  }
+  Bucket& b = BucketLocked(caller.uid, now);
   if (b.streams >= limits_.streams) {
     refused_.fetch_add(1, std::memory_order_relaxed);
     return absl::ResourceExhaustedError(

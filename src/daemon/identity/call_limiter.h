@@ -71,6 +71,8 @@ class CallLimiter {
     int streams = 0;
   };
   static bool Limited(const Caller& caller);
+  // The bucket of `uid`, made full when it has none. Needs mu_.
+  Bucket& BucketLocked(uint32_t uid, absl::Time now);
   absl::Status AdmitLocked(const Caller& caller, absl::Time now);
   void CloseStream(uint32_t uid);
 
