@@ -2,9 +2,11 @@
 
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <limits>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
@@ -73,38 +75,217 @@ absl::Status WrongType(const char* key) {
       absl::StrCat("spooled decision: field \"", key, "\" has the wrong type"));
 }
 
-// An integer field: a JSON integer that T holds. nlohmann's get<int>() would convert 1e300 or
-// 2^40 too, with undefined behaviour or a silently different value.
+// The decoder reads the payload with nlohmann's SAX interface straight into the fields it
+// knows: no JSON tree is built (the ingester decodes every decision the plugin spools, and the
+// tree cost about as much as the rest of the decoding). It answers exactly as reading a tree
+// would: a member written twice counts as written last, unknown members are skipped, and the
+// first field (in kFields order) missing or of the wrong type is the one named.
+enum Field : int {
+  kV, kId, kSrc, kT, kSubmit, kUser, kUid, kGroups, kAccount, kDeclared, kRequested, kGpus, kNodes,
+  kTimeLimit, kGpuType, kVerdict, kCode, kPartitionIndex, kPartition, kRegion, kLabels,
+  kAllowedRegions, kRegisterVersion, kReason, kStaleCluster, kCandidates, kJob, kFieldCount
+};
+
+constexpr const char* kFields[kFieldCount] = {
+    "v",         "id",     "src",       "t",       "submit",          "user",
+    "uid",       "groups", "account",   "declared", "requested",      "gpus",
+    "nodes",     "time_limit_s", "gpu_type", "verdict", "code",        "partition_index",
+    "partition", "region", "labels",    "allowed_regions", "register_version", "reason",
+    "stale_cluster", "candidates", "job"};
+
+// One member's value as read: a scalar, a string, an array of strings, or an array of number
+// rows (the candidates), with whether the array held only those.
+struct Value {
+  enum Type : uint8_t { kAbsent, kNull, kBool, kInt, kUint, kFloat, kString, kArray, kObject };
+  Type type = kAbsent;
+  bool boolean = false;
+  int64_t integer = 0;
+  uint64_t unsigned_integer = 0;
+  std::string string;
+  std::vector<std::string> strings;
+  bool only_strings = true;
+  std::vector<double> cells;      // the rows' numbers, one row after the other
+  std::vector<size_t> row_sizes;  // how many numbers each row holds
+  bool only_rows = true;
+};
+
+class Reader {
+ public:
+  using json = nlohmann::json;
+
+  bool null() { return Scalar(Value::kNull, [](Value&) {}); }
+  bool boolean(bool b) {
+    return Scalar(Value::kBool, [b](Value& v) { v.boolean = b; });
+  }
+  bool number_integer(json::number_integer_t n) {
+    return Scalar(Value::kInt, [n](Value& v) { v.integer = n; }, static_cast<double>(n));
+  }
+  bool number_unsigned(json::number_unsigned_t n) {
+    return Scalar(Value::kUint, [n](Value& v) { v.unsigned_integer = n; }, static_cast<double>(n));
+  }
+  bool number_float(json::number_float_t f, const json::string_t&) {
+    return Scalar(Value::kFloat, [](Value&) {}, f);
+  }
+  bool string(json::string_t& s) {
+    if (depth_ == 2 && array_ != nullptr) {
+      array_->strings.push_back(std::move(s));
+      array_->only_rows = false;
+      return true;
+    }
+    if (depth_ == 3 && row_open_) {
+      array_->only_rows = false;
+      return true;
+    }
+    return Scalar(Value::kString, [&s](Value& v) { v.string = std::move(s); });
+  }
+  bool binary(json::binary_t&) { return false; }  // not in JSON text
+  bool key(json::string_t& k) {
+    if (depth_ == 1) {
+      field_ = nullptr;
+      for (int f = 0; f < kFieldCount; ++f) {
+        if (k == kFields[f]) {
+          field_ = &values_[f];
+          *field_ = Value();
+          break;
+        }
+      }
+    }
+    return true;
+  }
+  bool start_object(size_t) { return Open(Value::kObject); }
+  bool start_array(size_t) { return Open(Value::kArray); }
+  bool end_object() { return Close(); }
+  bool end_array() { return Close(); }
+  bool parse_error(size_t, const std::string&, const nlohmann::detail::exception&) {
+    return false;
+  }
+
+  Value& operator[](Field f) { return values_[f]; }
+
+ private:
+  // A scalar: a member's value at depth 1, an element of a member's array at depth 2 (only
+  // strings belong there), a number in a row at depth 3.
+  template <typename Set>
+  bool Scalar(Value::Type type, Set set, double number = 0) {
+    if (depth_ == 0) {
+      return false;  // not an object
+    }
+    if (depth_ == 1) {
+      if (field_ != nullptr) {
+        field_->type = type;
+        set(*field_);
+      }
+    } else if (depth_ == 2 && array_ != nullptr) {
+      array_->only_strings = false;
+      array_->only_rows = false;
+    } else if (depth_ == 3 && row_open_) {
+      if (type == Value::kNull || type == Value::kBool) {
+        array_->only_rows = false;
+      } else {
+        array_->cells.push_back(number);
+        ++array_->row_sizes.back();
+      }
+    }
+    return true;
+  }
+
+  bool Open(Value::Type type) {
+    if (depth_ == 0 && type != Value::kObject) {
+      return false;  // not an object
+    }
+    if (depth_ == 1) {
+      array_ = nullptr;
+      if (field_ != nullptr) {
+        field_->type = type;
+        array_ = type == Value::kArray ? field_ : nullptr;
+      }
+    } else if (depth_ == 2 && array_ != nullptr) {
+      array_->only_strings = false;
+      row_open_ = type == Value::kArray;
+      if (row_open_) {
+        array_->row_sizes.push_back(0);
+      } else {
+        array_->only_rows = false;
+      }
+    } else if (depth_ == 3 && row_open_) {
+      array_->only_rows = false;
+    }
+    ++depth_;
+    return true;
+  }
+
+  bool Close() {
+    --depth_;
+    if (depth_ == 2) {
+      row_open_ = false;
+    } else if (depth_ == 1) {
+      array_ = nullptr;
+    }
+    return true;
+  }
+
+  int depth_ = 0;
+  Value* field_ = nullptr;  // the member being read at depth 1 (nullptr: one not read)
+  Value* array_ = nullptr;  // the member whose array is open at depth 2
+  bool row_open_ = false;   // an array inside array_ is open at depth 3
+  Value values_[kFieldCount];
+};
+
+// An integer field: a JSON integer that T holds (a double such as 1e300 or 8.5 is the wrong
+// type; converting it would be undefined behaviour or a different value).
 template <typename T>
-absl::Status GetInteger(const nlohmann::json& v, const char* key, T* out) {
-  if (!v.is_number_integer()) {
-    return WrongType(key);
+absl::Status GetInteger(Value& v, Field f, T* out) {
+  if (v.type == Value::kAbsent) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spooled decision: field \"", kFields[f], "\" is missing"));
   }
-  const bool fits = v.is_number_unsigned()
-                        ? v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
-                        : std::in_range<T>(v.get<int64_t>());
+  if (v.type != Value::kInt && v.type != Value::kUint) {
+    return WrongType(kFields[f]);
+  }
+  const bool fits = v.type == Value::kUint
+                        ? v.unsigned_integer <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+                        : std::in_range<T>(v.integer);
   if (!fits) {
-    return absl::InvalidArgumentError(absl::StrCat("spooled decision: field \"", key, "\": ",
-                                                   v.dump(), " is out of range"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "spooled decision: field \"", kFields[f], "\": ",
+        v.type == Value::kUint ? absl::StrCat(v.unsigned_integer) : absl::StrCat(v.integer),
+        " is out of range"));
   }
-  *out = static_cast<T>(v.is_number_unsigned() ? v.get<uint64_t>()
-                                               : static_cast<uint64_t>(v.get<int64_t>()));
+  *out = static_cast<T>(v.type == Value::kUint ? v.unsigned_integer
+                                               : static_cast<uint64_t>(v.integer));
   return absl::OkStatus();
 }
 
+absl::Status Missing(Field f) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("spooled decision: field \"", kFields[f], "\" is missing"));
+}
+
 template <typename T>
-absl::Status Get(const nlohmann::json& j, const char* key, T* out) {
-  auto it = j.find(key);
-  if (it == j.end()) {
-    return absl::InvalidArgumentError(absl::StrCat("spooled decision: field \"", key, "\" is missing"));
-  }
+absl::Status Get(Reader& reader, Field f, T* out) {
+  Value& v = reader[f];
   if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-    return GetInteger(*it, key, out);
+    return GetInteger(v, f, out);
   } else {
-    try {
-      *out = it->get<T>();
-    } catch (const nlohmann::json::exception&) {
-      return WrongType(key);
+    if (v.type == Value::kAbsent) {
+      return Missing(f);
+    }
+    if constexpr (std::is_same_v<T, bool>) {
+      if (v.type != Value::kBool) {
+        return WrongType(kFields[f]);
+      }
+      *out = v.boolean;
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      if (v.type != Value::kString) {
+        return WrongType(kFields[f]);
+      }
+      *out = std::move(v.string);
+    } else {
+      static_assert(std::is_same_v<T, std::vector<std::string>>);
+      if (v.type != Value::kArray || !v.only_strings) {
+        return WrongType(kFields[f]);
+      }
+      *out = std::move(v.strings);
     }
     return absl::OkStatus();
   }
@@ -184,12 +365,12 @@ void EncodeSpooledDecision(const SpooledDecision& d, std::string* out) {
 }
 
 absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload) {
-  nlohmann::json j = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
+  Reader j;
+  if (!nlohmann::json::sax_parse(payload, &j)) {
     return absl::InvalidArgumentError("spooled decision: not a JSON object");
   }
   int version = 0;
-  if (absl::Status s = Get(j, "v", &version); !s.ok()) {
+  if (absl::Status s = Get(j, kV, &version); !s.ok()) {
     return s;
   }
   if (version != 1) {
@@ -201,28 +382,34 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
   Decision& x = d.decision;
   int64_t t = 0, submit = 0, time_limit_s = 0;
   std::string verdict, code;
-  std::vector<std::vector<double>> candidates;
   for (absl::Status step :
-       {Get(j, "id", &d.decision_id), Get(j, "src", &d.source), Get(j, "t", &t),
-        Get(j, "submit", &submit), Get(j, "user", &r.user), Get(j, "uid", &r.uid),
-        Get(j, "groups", &r.groups), Get(j, "account", &r.account),
-        Get(j, "declared", &r.datasets), Get(j, "requested", &r.partitions),
-        Get(j, "gpus", &r.gpus), Get(j, "nodes", &r.nodes), Get(j, "time_limit_s", &time_limit_s),
-        Get(j, "gpu_type", &r.gpu_type), Get(j, "verdict", &verdict), Get(j, "code", &code),
-        Get(j, "partition_index", &x.partition), Get(j, "partition", &x.partition_name),
-        Get(j, "region", &x.region), Get(j, "labels", &x.labels),
-        Get(j, "allowed_regions", &x.allowed_regions),
-        Get(j, "register_version", &x.register_version), Get(j, "reason", &x.reason),
-        Get(j, "stale_cluster", &d.stale_cluster), Get(j, "candidates", &candidates)}) {
+       {Get(j, kId, &d.decision_id), Get(j, kSrc, &d.source), Get(j, kT, &t),
+        Get(j, kSubmit, &submit), Get(j, kUser, &r.user), Get(j, kUid, &r.uid),
+        Get(j, kGroups, &r.groups), Get(j, kAccount, &r.account),
+        Get(j, kDeclared, &r.datasets), Get(j, kRequested, &r.partitions),
+        Get(j, kGpus, &r.gpus), Get(j, kNodes, &r.nodes), Get(j, kTimeLimit, &time_limit_s),
+        Get(j, kGpuType, &r.gpu_type), Get(j, kVerdict, &verdict), Get(j, kCode, &code),
+        Get(j, kPartitionIndex, &x.partition), Get(j, kPartition, &x.partition_name),
+        Get(j, kRegion, &x.region), Get(j, kLabels, &x.labels),
+        Get(j, kAllowedRegions, &x.allowed_regions),
+        Get(j, kRegisterVersion, &x.register_version), Get(j, kReason, &x.reason),
+        Get(j, kStaleCluster, &d.stale_cluster)}) {
     if (!step.ok()) {
       return step;
     }
   }
-  if (auto job = j.find("job"); job != j.end()) {
-    if (!job->is_number_unsigned()) {
-      return WrongType("job");
+  Value& candidates = j[kCandidates];
+  if (candidates.type == Value::kAbsent) {
+    return Missing(kCandidates);
+  }
+  if (candidates.type != Value::kArray || !candidates.only_rows) {
+    return WrongType(kFields[kCandidates]);
+  }
+  if (Value& job = j[kJob]; job.type != Value::kAbsent) {
+    if (job.type != Value::kUint) {
+      return WrongType(kFields[kJob]);
     }
-    if (absl::Status s = GetInteger(*job, "job", &d.job_id); !s.ok()) {
+    if (absl::Status s = GetInteger(job, kJob, &d.job_id); !s.ok()) {
       return s;
     }
   }
@@ -244,8 +431,12 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
       x.code = static_cast<RejectCode>(c);
     }
   }
-  for (const std::vector<double>& row : candidates) {
-    if (row.size() != 7) {
+  const double* cell = candidates.cells.data();
+  x.candidates.reserve(candidates.row_sizes.size());
+  for (size_t row_size : candidates.row_sizes) {
+    const double* row = cell;
+    cell += row_size;
+    if (row_size != 7) {
       return absl::InvalidArgumentError("spooled decision: a candidate does not have 7 fields");
     }
     Candidate c;

@@ -92,5 +92,47 @@ TEST(SpoolRecordTest, CandidateFieldOutOfRange) {
   }
 }
 
+// The decoder reads without building a JSON tree, and answers as reading one would: a member
+// written twice counts as written last, members it does not know are skipped whatever they
+// hold, and a value of another shape names its field.
+TEST(SpoolRecordTest, ReadsAsAJsonDocument) {
+  auto twice = DecodeSpooledDecision(With("\"gpus\":8", "\"gpus\":\"eight\",\"gpus\":4"));
+  ASSERT_TRUE(twice.ok()) << twice.status();
+  EXPECT_EQ(twice->request.gpus, 4);
+  auto unknown = DecodeSpooledDecision(
+      With("\"gpus\":8", "\"gpus\":8,\"later\":{\"gpus\":1,\"a\":[[\"x\"],{\"y\":[2]}]}"));
+  ASSERT_TRUE(unknown.ok()) << unknown.status();
+  EXPECT_EQ(unknown->request.gpus, 8);
+  EXPECT_EQ(DecodeSpooledDecision(With("\"gpus\":8", "\"gpus\":8,\"gpus\":\"8\"")).status().message(),
+            "spooled decision: field \"gpus\" has the wrong type");
+  EXPECT_EQ(DecodeSpooledDecision(With("\"groups\":[\"oncology\"]", "\"groups\":[\"oncology\",7]"))
+                .status()
+                .message(),
+            "spooled decision: field \"groups\" has the wrong type");
+  EXPECT_EQ(DecodeSpooledDecision(With("\"stale_cluster\":false", "\"stale_cluster\":0")).status().message(),
+            "spooled decision: field \"stale_cluster\" has the wrong type");
+  EXPECT_EQ(DecodeSpooledDecision(With("\"user\":\"alice\",", "")).status().message(),
+            "spooled decision: field \"user\" is missing");
+  EXPECT_EQ(DecodeSpooledDecision(With("\"job\":4101", "\"job\":-1")).status().message(),
+            "spooled decision: field \"job\" has the wrong type");
+  for (const char* rows : {"[[0,0,1,1,22.4,693,true]]", "[[0,0,1,1,22.4,693,null]]",
+                           "[[0,0,1,1,22.4,693,\"40\"]]", "[[0,0,1,1,22.4,693,[40]]]", "[7]",
+                           "[\"row\"]", "{}"}) {
+    EXPECT_EQ(DecodeSpooledDecision(With("[[0,0,1,1,22.4,693,40]]", rows)).status().message(),
+              "spooled decision: field \"candidates\" has the wrong type")
+        << rows;
+  }
+  EXPECT_EQ(DecodeSpooledDecision(With("[[0,0,1,1,22.4,693,40]]", "[[0,0,1,1,22.4,693]]"))
+                .status()
+                .message(),
+            "spooled decision: a candidate does not have 7 fields");
+  for (const std::string& text : {std::string("[") + Encoded() + "]", std::string("7"),
+                                  Encoded() + " x", Encoded().substr(0, 40)}) {
+    EXPECT_EQ(DecodeSpooledDecision(text).status().message(),
+              "spooled decision: not a JSON object")
+        << text;
+  }
+}
+
 }  // namespace
 }  // namespace sovereign::spool
