@@ -18,15 +18,73 @@
 namespace sovereign::audit::chain {
 namespace {
 
-// The field's length as 8 bytes, little-endian, then the field.
-void Put(std::string* out, absl::string_view field) {
+// A digest fed in pieces of at least a buffer's size: a record is some 35 short fields and a
+// body, and each digest update has a fixed cost.
+class DigestSink {
+ public:
+  void Append(absl::string_view bytes) {
+    if (used_ + bytes.size() > sizeof buffer_) {
+      Flush();
+      if (bytes.size() > sizeof buffer_) {
+        stream_.Update(bytes);
+        return;
+      }
+    }
+    std::memcpy(buffer_ + used_, bytes.data(), bytes.size());
+    used_ += bytes.size();
+  }
+  std::string HexDigest() {
+    Flush();
+    return stream_.HexDigest();
+  }
+
+ private:
+  void Flush() {
+    stream_.Update(absl::string_view(buffer_, used_));
+    used_ = 0;
+  }
+  Sha256Stream stream_;
+  char buffer_[512];
+  size_t used_ = 0;
+};
+
+void Append(std::string* out, absl::string_view bytes) { out->append(bytes.data(), bytes.size()); }
+void Append(DigestSink* out, absl::string_view bytes) { out->Append(bytes); }
+
+// The field's length as 8 bytes, little-endian, then the field; into a string or a digest.
+template <typename Sink>
+void Put(Sink* out, absl::string_view field) {
   const uint64_t n = field.size();
   char length[8];
   for (int i = 0; i < 8; ++i) {
     length[i] = static_cast<char>((n >> (8 * i)) & 0xff);
   }
-  out->append(length, sizeof length);
-  out->append(field.data(), field.size());
+  Append(out, absl::string_view(length, sizeof length));
+  Append(out, field);
+}
+
+// A record's bytes, written once for both: RecordBytes builds them, RecordHash digests them as
+// they come (a record's body is copied into nothing first).
+template <typename Sink>
+void PutRecord(Sink* out, const AuditRecord& r) {
+  Put(out, "sovereign-audit-record-v1");
+  Put(out, absl::StrCat(r.seq));
+  Put(out, absl::StrCat(static_cast<int>(r.kind)));
+  Put(out, r.decision_id);
+  Put(out, absl::StrCat(absl::ToUnixMicros(r.time)));
+  Put(out, r.caller);
+  Put(out, r.user);
+  Put(out, r.account);
+  Put(out, absl::StrCat(r.datasets.size()));
+  for (const std::string& d : r.datasets) {
+    Put(out, d);
+  }
+  Put(out, r.region);
+  Put(out, r.partition);
+  Put(out, r.verdict);
+  Put(out, absl::StrCat(r.job_id));
+  Put(out, r.register_version);
+  Put(out, r.body_json);
 }
 
 std::string PublicPem(EVP_PKEY* key) {
@@ -44,29 +102,15 @@ std::string PublicPem(EVP_PKEY* key) {
 std::string RecordBytes(const AuditRecord& r) {
   std::string out;
   out.reserve(256 + r.body_json.size());
-  Put(&out, "sovereign-audit-record-v1");
-  Put(&out, absl::StrCat(r.seq));
-  Put(&out, absl::StrCat(static_cast<int>(r.kind)));
-  Put(&out, r.decision_id);
-  Put(&out, absl::StrCat(absl::ToUnixMicros(r.time)));
-  Put(&out, r.caller);
-  Put(&out, r.user);
-  Put(&out, r.account);
-  Put(&out, absl::StrCat(r.datasets.size()));
-  for (const std::string& d : r.datasets) {
-    Put(&out, d);
-  }
-  Put(&out, r.region);
-  Put(&out, r.partition);
-  Put(&out, r.verdict);
-  Put(&out, absl::StrCat(r.job_id));
-  Put(&out, r.register_version);
-  Put(&out, r.body_json);
+  PutRecord(&out, r);
   return out;
 }
 
 std::string RecordHash(const std::string& prev_hash, const AuditRecord& r) {
-  return Sha256Hex(prev_hash, RecordBytes(r));
+  DigestSink digest;
+  digest.Append(prev_hash);
+  PutRecord(&digest, r);
+  return digest.HexDigest();
 }
 
 std::string CheckpointBytes(int64_t count, const std::string& head_hash, int64_t time_us) {

@@ -357,7 +357,7 @@ void SqliteAuditLog::CommitBatch(std::vector<Pending>& batch) {
       r.hash = chain::RecordHash(hash, r);
       hash = r.hash;
       failed = write_db_.InsertRecord(r);
-      results.push_back(r);
+      results.push_back(std::move(r));  // the caller's record, not a copy of its body
     }
     if (failed.ok()) {
       failed = write_db_.Run("COMMIT");

@@ -20,19 +20,33 @@ const EVP_MD* Sha256() {
   return md;
 }
 
-}  // namespace
-
-std::string Sha256Hex(absl::string_view first, absl::string_view second) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  // One context per thread, initialised again for every digest.
+// One context per thread, initialised again for every digest.
+EVP_MD_CTX* ThreadContext() {
   thread_local std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(),
                                                                       EVP_MD_CTX_free);
-  EVP_DigestInit_ex(ctx.get(), Sha256(), nullptr);
-  EVP_DigestUpdate(ctx.get(), first.data(), first.size());
-  EVP_DigestUpdate(ctx.get(), second.data(), second.size());
-  EVP_DigestFinal_ex(ctx.get(), digest, &len);
+  return ctx.get();
+}
+
+}  // namespace
+
+Sha256Stream::Sha256Stream() { EVP_DigestInit_ex(ThreadContext(), Sha256(), nullptr); }
+
+void Sha256Stream::Update(absl::string_view bytes) {
+  EVP_DigestUpdate(ThreadContext(), bytes.data(), bytes.size());
+}
+
+std::string Sha256Stream::HexDigest() {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ThreadContext(), digest, &len);
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), len));
+}
+
+std::string Sha256Hex(absl::string_view first, absl::string_view second) {
+  Sha256Stream stream;
+  stream.Update(first);
+  stream.Update(second);
+  return stream.HexDigest();
 }
 
 }  // namespace sovereign
