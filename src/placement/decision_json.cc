@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "sovereign/residency.h"
 
 namespace sovereign {
@@ -19,8 +20,18 @@ namespace {
 
 double Round4(double v) { return std::isfinite(v) ? std::round(v * 1e4) / 1e4 : 0.0; }
 
+// As absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, UTC), which costs a microsecond: the civil
+// time's fields are printed directly for the four-digit years every real decision has.
 std::string TimeText(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+  const absl::CivilSecond c = absl::ToCivilSecond(t, absl::UTCTimeZone());
+  if (t == absl::InfinitePast() || t == absl::InfiniteFuture() || c.year() < 1000 ||
+      c.year() > 9999) {
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+  }
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", static_cast<int>(c.year()),
+                c.month(), c.day(), c.hour(), c.minute(), c.second());
+  return buf;
 }
 
 // Length of the well-formed UTF-8 sequence at s[i] (Unicode 15, table 3-7), 0 if ill-formed.
@@ -45,19 +56,25 @@ size_t Utf8Length(std::string_view s, size_t i) {
 }
 
 // A quoted JSON string. Ill-formed UTF-8 (a user-supplied name) becomes U+FFFD, never an error.
+// Runs of characters that need no escaping are copied at once.
 void Str(std::string* out, std::string_view s) {
   out->push_back('"');
+  size_t plain = 0;  // start of the run not yet copied
   for (size_t i = 0; i < s.size();) {
     unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
+    const size_t utf8 = c >= 0x80 ? Utf8Length(s, i) : 0;
+    if (utf8 > 0) {
+      i += utf8;  // well-formed: part of the run
+      continue;
+    }
+    out->append(s.data() + plain, i - plain);
     if (c >= 0x80) {
-      size_t n = Utf8Length(s, i);
-      if (n == 0) {
-        out->append("\xef\xbf\xbd");
-        ++i;
-      } else {
-        out->append(s.data() + i, n);
-        i += n;
-      }
+      out->append("\xef\xbf\xbd");
+      plain = ++i;
       continue;
     }
     switch (c) {
@@ -68,17 +85,15 @@ void Str(std::string* out, std::string_view s) {
       case '\n': out->append("\\n"); break;
       case '\r': out->append("\\r"); break;
       case '\t': out->append("\\t"); break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out->append(buf);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+        out->append(buf);
+      }
     }
-    ++i;
+    plain = ++i;
   }
+  out->append(s.data() + plain, s.size() - plain);
   out->push_back('"');
 }
 
@@ -107,24 +122,32 @@ void Num(std::string* out, double v) {
     out->push_back('-');
     sci.remove_prefix(1);
   }
-  size_t e_at = sci.find('e');
-  std::string digits(sci.substr(0, e_at));
-  digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
+  const size_t e_at = sci.find('e');
+  char digit_buf[40];
+  size_t k = 0;
+  for (char ch : sci.substr(0, e_at)) {
+    if (ch != '.') {
+      digit_buf[k++] = ch;
+    }
+  }
+  const std::string_view digits(digit_buf, k);
   int exponent = 0;
   std::from_chars(sci.data() + e_at + (sci[e_at + 1] == '+' ? 2 : 1), sci.data() + sci.size(),
                   exponent);
-  const int k = static_cast<int>(digits.size());
   const int n = exponent + 1;  // where the decimal point falls in the digits
-  if (k <= n && n <= 15) {
-    out->append(digits).append(static_cast<size_t>(n - k), '0').append(".0");
+  const int nk = static_cast<int>(k);
+  if (nk <= n && n <= 15) {
+    out->append(digits).append(static_cast<size_t>(n - nk), '0').append(".0");
   } else if (0 < n && n <= 15) {
-    out->append(digits, 0, static_cast<size_t>(n)).append(".").append(digits, static_cast<size_t>(n));
+    out->append(digits.substr(0, static_cast<size_t>(n)))
+        .append(".")
+        .append(digits.substr(static_cast<size_t>(n)));
   } else if (-4 < n && n <= 0) {
     out->append("0.").append(static_cast<size_t>(-n), '0').append(digits);
   } else {
     out->push_back(digits[0]);
-    if (k > 1) {
-      out->append(".").append(digits, 1);
+    if (nk > 1) {
+      out->append(".").append(digits.substr(1));
     }
     char exp[16];
     std::snprintf(exp, sizeof(exp), "e%c%02d", n - 1 < 0 ? '-' : '+', std::abs(n - 1));
