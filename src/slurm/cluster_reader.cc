@@ -289,21 +289,46 @@ absl::StatusOr<std::vector<JobRow>> ReadJobs() {
 
 absl::StatusOr<std::optional<std::vector<JobRow>>> ReadJobsChangedSince(time_t since,
                                                                          time_t* last_update) {
+  std::vector<JobRow> out;
+  JobVisitor visitor;
+  visitor.each = [&out](const JobRow& row) {
+    out.push_back(row);
+    return absl::OkStatus();
+  };
+  absl::StatusOr<std::optional<int64_t>> count =
+      VisitJobsChangedSince(since, last_update, visitor);
+  if (!count.ok()) {
+    return count.status();
+  }
+  if (!count->has_value()) {
+    return std::optional<std::vector<JobRow>>();
+  }
+  return std::optional<std::vector<JobRow>>(std::move(out));
+}
+
+absl::StatusOr<std::optional<int64_t>> VisitJobsChangedSince(time_t since, time_t* last_update,
+                                                             const JobVisitor& visitor) {
   job_info_msg_t* jobs = nullptr;
   if (slurm_load_jobs(since, &jobs, SHOW_ALL) != SLURM_SUCCESS) {
     if (since != 0 && slurm_get_errno() == SLURM_NO_CHANGE_IN_DATA) {
-      return std::optional<std::vector<JobRow>>();
+      return std::optional<int64_t>();
     }
     return SlurmError("cannot load jobs");
   }
   *last_update = jobs->last_update;
-  std::vector<JobRow> out;
-  out.reserve(jobs->record_count);
-  for (uint32_t i = 0; i < jobs->record_count; ++i) {
-    out.push_back(ToRow(jobs->job_array[i]));
+  if (visitor.loaded) {
+    visitor.loaded();
   }
+  absl::Status status;
+  for (uint32_t i = 0; status.ok() && i < jobs->record_count; ++i) {
+    status = visitor.each(ToRow(jobs->job_array[i]));
+  }
+  const int64_t count = jobs->record_count;
   slurm_free_job_info_msg(jobs);
-  return std::optional<std::vector<JobRow>>(std::move(out));
+  if (!status.ok()) {
+    return status;
+  }
+  return std::optional<int64_t>(count);
 }
 
 absl::StatusOr<JobRow> ReadJob(uint32_t job_id) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -82,6 +83,16 @@ absl::StatusOr<std::vector<JobRow>> ReadJobs();
 // answers all or nothing: when any job changed, every job comes back.
 absl::StatusOr<std::optional<std::vector<JobRow>>> ReadJobsChangedSince(time_t since,
                                                                          time_t* last_update);
+// ReadJobsChangedSince, a job at a time: `loaded` is called once slurmctld's answer is in, then
+// `each` with every job in turn, and no table of rows is built beside libslurm's answer (at
+// 100,000 jobs that table is tens of megabytes). An error from `each` stops the walk and is
+// returned. The number of jobs, or nullopt when none changed since `since`.
+struct JobVisitor {
+  std::function<void()> loaded;
+  std::function<absl::Status(const JobRow&)> each;
+};
+absl::StatusOr<std::optional<int64_t>> VisitJobsChangedSince(time_t since, time_t* last_update,
+                                                             const JobVisitor& visitor);
 // Loads one job. NOT_FOUND when slurmctld does not know it.
 absl::StatusOr<JobRow> ReadJob(uint32_t job_id);
 // The ids of the jobs that have steps now (a running batch script, srun or salloc steps),

@@ -35,26 +35,22 @@ constexpr absl::Duration kSeenMemory = absl::Hours(1);
 
 }  // namespace
 
-absl::StatusOr<std::optional<std::vector<slurm::JobRow>>> Reconciler::LoadJobs(absl::Time now) {
-  absl::StatusOr<std::optional<std::vector<slurm::JobRow>>> jobs;
-  time_t update = slurm_update_;
-  if (options_.read_jobs) {
-    absl::StatusOr<std::vector<slurm::JobRow>> all = options_.read_jobs();
-    jobs = all.ok() ? absl::StatusOr<std::optional<std::vector<slurm::JobRow>>>(*std::move(all))
-                    : all.status();
-  } else {
-    jobs = slurm::ReadJobsChangedSince(slurm_update_, &update);
+absl::StatusOr<std::optional<int64_t>> Reconciler::ReadTable(const slurm::JobVisitor& visitor) {
+  pending_update_ = slurm_update_;
+  if (!options_.read_jobs) {
+    return slurm::VisitJobsChangedSince(slurm_update_, &pending_update_, visitor);
   }
-  if (!jobs.ok()) {
-    watching_since_ = absl::InfiniteFuture();  // what happens now may go unseen
-    return jobs.status();
+  absl::StatusOr<std::vector<slurm::JobRow>> all = options_.read_jobs();
+  if (!all.ok()) {
+    return all.status();
   }
-  if (watching_since_ == absl::InfiniteFuture()) {
-    watching_since_ = now;
+  visitor.loaded();
+  for (const slurm::JobRow& job : *all) {
+    if (absl::Status s = visitor.each(job); !s.ok()) {
+      return s;
+    }
   }
-  last_read_ = now;
-  pending_update_ = update;
-  return jobs;
+  return std::optional<int64_t>(static_cast<int64_t>(all->size()));
 }
 
 absl::StatusOr<bool> Reconciler::HandleJob(const slurm::JobRow& job, absl::Time now,
@@ -206,32 +202,53 @@ absl::StatusOr<ReconcileStats> Reconciler::ReconcileOnce(absl::Time now) {
     return stats;
   }
   const absl::Time read_began = options_.clock();
-  absl::StatusOr<std::optional<std::vector<slurm::JobRow>>> jobs = LoadJobs(now);
+  bool read_done = false;
+  // Once the table (or word that nothing changed) is in, before its jobs are handled.
+  auto after_read = [&] {
+    read_done = true;
+    if (watching_since_ == absl::InfiniteFuture()) {
+      watching_since_ = now;
+    }
+    last_read_ = now;
+    // The next full read once the time this one took, full_read_cost times over, has passed.
+    const absl::Duration interval = absl::FromChrono(options_.interval);
+    full_read_interval_ =
+        std::min(std::max(options_.full_read_cost * (options_.clock() - read_began), interval),
+                 std::max(LongestBetweenFullReads(), interval));
+    previous_full_read_ = last_full_read_;
+    last_full_read_ = now;
+  };
+  std::optional<std::vector<NodeStatus>> nodes;
+  bool again = false;  // a job to look at again next round, changed or not
+  std::set<uint32_t> present;
+  slurm::JobVisitor visitor;
+  visitor.loaded = [&] {
+    after_read();
+    untagged_running_.clear();
+  };
+  visitor.each = [&](const slurm::JobRow& job) -> absl::Status {
+    absl::StatusOr<bool> tagged = HandleJob(job, now, nodes, stats, again);
+    if (!tagged.ok()) {
+      return tagged.status();
+    }
+    if (*tagged) {
+      present.insert(job.job_id);
+    }
+    return absl::OkStatus();
+  };
+  // Each job is handled as libslurm's answer is walked: no copy of the table is kept.
+  absl::StatusOr<std::optional<int64_t>> jobs = ReadTable(visitor);
   if (!jobs.ok()) {
-    last_full_read_ = absl::InfinitePast();  // read it whole again next round
+    if (!read_done) {
+      watching_since_ = absl::InfiniteFuture();  // what happens now may go unseen
+      last_full_read_ = absl::InfinitePast();    // read it whole again next round
+    }
     return jobs.status();
   }
-  // The next full read once the time this one took, full_read_cost times over, has passed.
-  const absl::Duration interval = absl::FromChrono(options_.interval);
-  full_read_interval_ =
-      std::min(std::max(options_.full_read_cost * (options_.clock() - read_began), interval),
-               std::max(LongestBetweenFullReads(), interval));
-  previous_full_read_ = last_full_read_;
-  last_full_read_ = now;
+  if (!read_done) {
+    after_read();
+  }
   if (jobs->has_value()) {
-    untagged_running_.clear();
-    std::optional<std::vector<NodeStatus>> nodes;
-    bool again = false;  // a job to look at again next round, changed or not
-    std::set<uint32_t> present;
-    for (const slurm::JobRow& job : **jobs) {
-      absl::StatusOr<bool> tagged = HandleJob(job, now, nodes, stats, again);
-      if (!tagged.ok()) {
-        return tagged.status();
-      }
-      if (*tagged) {
-        present.insert(job.job_id);
-      }
-    }
     if (absl::Status s = ForgetPurged(present, now, stats); !s.ok()) {
       return s;
     }
@@ -240,13 +257,12 @@ absl::StatusOr<ReconcileStats> Reconciler::ReconcileOnce(absl::Time now) {
     }
     {
       std::lock_guard<std::mutex> counters(error_mu_);
-      full_reads_.last_jobs = static_cast<int64_t>((*jobs)->size());
+      full_reads_.last_jobs = **jobs;
       full_reads_.last_took = options_.clock() - read_began;
     }
     WarnIfReadsOutlastMinJobAge();
-    // Free the table (libslurm's answer is freed already) and hand the memory back, rather
-    // than keep the peak of the largest read for the daemon's lifetime.
-    jobs->reset();
+    // Hand back the memory of libslurm's answer (freed already), rather than keep the peak of
+    // the largest read for the daemon's lifetime.
     malloc_trim(0);
   }
   {

@@ -139,8 +139,9 @@ class Reconciler {
     bool ended = false;     // its outcome is in the log
   };
   void Run();
-  // Reads the job table (unchanged: nullopt) and notes when the reconciler began watching.
-  absl::StatusOr<std::optional<std::vector<slurm::JobRow>>> LoadJobs(absl::Time now);
+  // Reads the job table a job at a time (slurm::VisitJobsChangedSince, or read_jobs): the
+  // number of jobs, nullopt when unchanged. Sets pending_update_.
+  absl::StatusOr<std::optional<int64_t>> ReadTable(const slurm::JobVisitor& visitor);
   // A job of a table read or loaded by id: binds it to its decision, then attests it and
   // records its outcome when due. Sets `again` when it must be looked at again next round.
   // Jobs without the plugin's tag are ignored (false).
