@@ -93,6 +93,10 @@ std::string SlurmLines(const v1::GetStatusResponse& r) {
   if (!r.reconcile_error().empty()) {
     absl::StrAppend(&out, ", failing now: ", r.reconcile_error());
   }
+  absl::StrAppend(&out, "\n                  following ", r.reconcile_jobs_followed(),
+                  " tagged jobs; ", r.reconcile_placements_awaiting(),
+                  " placements awaiting their job, ", r.reconcile_seen_ahead(),
+                  " jobs seen before their placement reached the log");
   return out + "\n";
 }
 

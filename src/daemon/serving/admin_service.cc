@@ -66,6 +66,9 @@ grpc::Status AdminServiceImpl::GetStatus(grpc::ServerContext* context,
     response->set_reconcile_last_full_read_jobs(s.reconcile_last_full_read_jobs);
     response->set_reconcile_last_full_read_ms(
         absl::ToInt64Milliseconds(s.reconcile_last_full_read_took));
+    response->set_reconcile_jobs_followed(s.reconcile_jobs_followed);
+    response->set_reconcile_placements_awaiting(s.reconcile_placements_awaiting);
+    response->set_reconcile_seen_ahead(s.reconcile_seen_ahead);
     response->set_reconcile_error(s.reconcile_error);
   }
   response->set_decisions_served(ctx_->decisions_served.load());

@@ -46,6 +46,9 @@ struct SlurmSideStatus {
   int64_t reconcile_full_reads = 0;
   int64_t reconcile_last_full_read_jobs = 0;
   absl::Duration reconcile_last_full_read_took;
+  int64_t reconcile_jobs_followed = 0;
+  int64_t reconcile_placements_awaiting = 0;
+  int64_t reconcile_seen_ahead = 0;
 };
 
 struct ServiceContext {

@@ -60,12 +60,15 @@ absl::StatusOr<bool> Reconciler::HandleJob(const slurm::JobRow& job, absl::Time 
   if (!tag.ok()) {
     return false;  // not placed by the plugin
   }
-  seen_decisions_.try_emplace(tag->decision_id, now);
-  awaiting_.erase(tag->decision_id);
   // Updated in place: what was appended stays known even when a later job fails the round.
+  const bool awaited = awaiting_.erase(tag->decision_id) > 0;
   JobState& state = jobs_[job.job_id];
   if (state.decision_id.empty()) {
     state.decision_id = tag->decision_id;
+    // First seen, and its placement not read from the log yet: remember that it has its job.
+    if (!awaited) {
+      seen_decisions_.try_emplace(tag->decision_id, now);
+    }
   }
   if (!state.ended) {
     absl::StatusOr<bool> done = ReconcileJob(job, *tag, state, now, nodes, stats);
@@ -382,7 +385,7 @@ absl::Status Reconciler::ExplainPlacements(ReconcileStats& stats) {
     }
     for (audit::AuditRecord& r : *placed) {
       scanned_seq_ = r.seq;
-      if (seen_decisions_.count(r.decision_id) == 0) {
+      if (seen_decisions_.erase(r.decision_id) == 0) {
         // Kept until a job carries it, possibly minutes on a long queue: only what the outcome
         // record needs (the body, ~2 KB, is most of a record).
         r.body_json = std::string();
@@ -426,6 +429,11 @@ absl::Status Reconciler::ExplainPlacements(ReconcileStats& stats) {
     it = awaiting_.erase(it);
   }
   return absl::OkStatus();
+}
+
+Reconciler::Kept Reconciler::kept() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return Kept{jobs_.size(), seen_decisions_.size(), awaiting_.size()};
 }
 
 std::string Reconciler::last_error() const {

@@ -128,6 +128,14 @@ class Reconciler {
     int64_t last_jobs = 0;
     absl::Duration last_took;
   };
+  // What the reconciler keeps between rounds: tagged jobs it follows, decision ids of jobs seen
+  // before the log's placement was read (until it is), placements no job carries yet.
+  struct Kept {
+    size_t jobs = 0;
+    size_t seen_ahead = 0;
+    size_t awaiting = 0;
+  };
+  Kept kept() const;
   FullReads full_reads() const;
 
  private:
@@ -170,14 +178,16 @@ class Reconciler {
   const ReconcilerOptions options_;
   audit::AuditLog* const log_;
   const std::function<std::shared_ptr<const Register>(absl::Time)> register_at_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::atomic<int64_t> rounds_{0}, failures_{0};
   mutable std::mutex error_mu_;
   std::string last_error_;  // guarded by error_mu_
   FullReads full_reads_;    // guarded by error_mu_
   std::map<uint32_t, JobState> jobs_;  // tagged jobs of the last table read, by job id
-  // Decision ids of jobs seen since start (decision -> when first seen; forgotten after an hour,
-  // long after their placements reached the log).
+  // Decision ids of jobs seen before their placement was read from the log (decision -> when
+  // first seen): the placement is then known to have its job. Forgotten as the placement is
+  // read, so that this holds about as many ids as the spool holds records not yet logged (an
+  // hour at most, for a placement that never reaches the log).
   std::map<std::string, absl::Time> seen_decisions_;
   // Placements no job has carried yet: decision id -> its record. Read from the log past
   // `scanned_seq_`.

@@ -349,6 +349,10 @@ SlurmSideStatus Daemon::SlurmStatus() {
     out.reconcile_full_reads = reads.count;
     out.reconcile_last_full_read_jobs = reads.last_jobs;
     out.reconcile_last_full_read_took = reads.last_took;
+    const Reconciler::Kept kept = reconciler_->kept();
+    out.reconcile_jobs_followed = static_cast<int64_t>(kept.jobs);
+    out.reconcile_placements_awaiting = static_cast<int64_t>(kept.awaiting);
+    out.reconcile_seen_ahead = static_cast<int64_t>(kept.seen_ahead);
     out.reconcile_error = reconciler_->last_error();
   }
   return out;

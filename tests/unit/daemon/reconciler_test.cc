@@ -344,6 +344,37 @@ TEST_F(ReconcilerTest, APlacementMadeWhileSlurmctldWasUnreadIsUnknown) {
   EXPECT_THAT(Bound("gap"), ElementsAre("0/place/0", "2/unknown/0"));
 }
 
+// What the reconciler keeps between rounds follows what is still unresolved: a job seen before
+// its placement reached the log is remembered only until the placement is read, however long
+// the job stays queued; a placement waits for its job only until it is found or timed out.
+TEST_F(ReconcilerTest, WhatIsKeptBetweenRoundsIsWhatIsStillUnresolved) {
+  Round(kT0);
+  for (uint32_t i = 1; i <= 1000; ++i) {
+    table_.push_back(Job(i, absl::StrCat("d", i), "PENDING"));
+  }
+  Round(kT0 + absl::Seconds(1));
+  Reconciler::Kept k = reconciler_->kept();
+  EXPECT_EQ(k.jobs, 1000u);
+  EXPECT_EQ(k.seen_ahead, 1000u) << "queued before their placements reached the log";
+  for (uint32_t i = 1; i <= 1000; ++i) {
+    Placed(absl::StrCat("d", i), kT0 + absl::Seconds(1));
+  }
+  Placed("lonely", kT0 + absl::Seconds(2));
+  for (int round = 2; round <= 4; ++round) {
+    Round(kT0 + absl::Seconds(round));
+    k = reconciler_->kept();
+    EXPECT_EQ(k.jobs, 1000u);
+    EXPECT_EQ(k.seen_ahead, 0u) << "round " << round;
+    EXPECT_EQ(k.awaiting, 1u) << "round " << round;
+  }
+  Round(kT0 + absl::Seconds(40));
+  EXPECT_EQ(reconciler_->kept().awaiting, 0u);
+  EXPECT_THAT(Bound("lonely"), ElementsAre("0/place/0", "2/not_created/0"));
+  table_.clear();
+  Round(kT0 + absl::Seconds(41));
+  EXPECT_EQ(reconciler_->kept().jobs, 0u) << "jobs slurmctld forgot are forgotten";
+}
+
 // A restarted reconciler finds in the log what it already recorded about the jobs it sees.
 TEST_F(ReconcilerTest, NothingIsRecordedTwiceAcrossARestart) {
   Round(kT0);
