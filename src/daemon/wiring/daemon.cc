@@ -223,20 +223,19 @@ std::shared_ptr<const Register> Daemon::RegisterInForceAt(absl::Time t) {
 }
 
 std::shared_ptr<const Register> Daemon::RegisterByVersion(const std::string& version) {
-  std::lock_guard<std::mutex> lock(versions_mu_);
-  if (auto it = versions_.find(version); it != versions_.end()) {
-    return it->second;
-  }
-  std::shared_ptr<const ActiveRegister> active = registers_->Current();
-  if (active != nullptr && active->reg->version() == version) {
-    return versions_[version] = active->reg;
-  }
-  absl::StatusOr<StoredRegister> stored = store_->FindVersion(version);
-  if (!stored.ok()) {
-    return nullptr;
-  }
-  absl::StatusOr<std::shared_ptr<const Register>> reg = Register::Parse(stored->yaml, stored->source);
-  return reg.ok() ? (versions_[version] = *reg) : nullptr;
+  return versions_.Get(version, [&]() -> std::shared_ptr<const Register> {
+    std::shared_ptr<const ActiveRegister> active = registers_->Current();
+    if (active != nullptr && active->reg->version() == version) {
+      return active->reg;
+    }
+    absl::StatusOr<StoredRegister> stored = store_->FindVersion(version);
+    if (!stored.ok()) {
+      return nullptr;
+    }
+    absl::StatusOr<std::shared_ptr<const Register>> reg =
+        Register::Parse(stored->yaml, stored->source);
+    return reg.ok() ? *reg : nullptr;
+  });
 }
 
 absl::Status Daemon::StartSlurm() {

@@ -7,7 +7,6 @@
 // thread); Shutdown() is idempotent.
 #pragma once
 
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "wiring/daemon_config.h"
 #include "register_lifecycle/register_manager.h"
+#include "register_lifecycle/register_versions.h"
 #include "register_lifecycle/register_store.h"
 #include "serving/service_context.h"
 #include "sovereign/audit_log.h"
@@ -91,8 +91,7 @@ class Daemon {
   std::unique_ptr<SpoolIngester> prolog_ingester_;
   std::unique_ptr<Reconciler> reconciler_;
   std::mutex slurm_mu_;  // guards the four Slurm loops above against Shutdown()
-  std::mutex versions_mu_;
-  std::map<std::string, std::shared_ptr<const Register>> versions_;  // parsed, by version
+  RegisterVersions versions_;  // parsed registers by version, the most recently used
   int tcp_port_ = 0;
   std::mutex shutdown_mu_;
   bool shut_down_ = false;
