@@ -290,6 +290,53 @@ TEST_F(ReconcilerTest, AJobThatRanIsAttestedThenEndedOnce) {
   EXPECT_EQ((*found)[0].decision_id, "d1");
 }
 
+// A job of EU-only data that slurmctld started on a node of the San Jose site (an admin's
+// change, a bypass): the attestation says violation and names the node and its site.
+TEST_F(ReconcilerTest, AJobThatRunsOutsideItsAllowedSitesIsAttestedAViolation) {
+  options_.read_nodes = []() -> absl::StatusOr<std::vector<NodeStatus>> {
+    return std::vector<NodeStatus>{{"us-h100-1", {"gpu-us-h100"}, {"site_sanjose-1"}}};
+  };
+  NewReconciler();
+  Round(kT0);
+  Placed("dv", kT0 + absl::Seconds(1));
+  table_ = {Job(21, "dv", "RUNNING")};
+  table_[0].nodes = "us-h100-1";
+  ReconcileStats s = Round(kT0 + absl::Seconds(6));
+  EXPECT_EQ(s.violations, 1);
+  EXPECT_EQ(s.attested, 1);
+  EXPECT_THAT(Bound("dv"), ElementsAre("0/place/0", "1/violation/21"));
+  const std::string body = Body("dv", audit::RecordKind::kAttestation);
+  EXPECT_THAT(body, ::testing::HasSubstr("us-h100-1")) << body;
+  EXPECT_THAT(body, ::testing::HasSubstr("sanjose-1")) << body;
+}
+
+// A running job whose spooled decision never reached the log (a spool lost with its disk):
+// after rederive_after the reconciler records the decision from the job's tag, marked as
+// re-derived, then attests the run against it. Before that, ingestion may just be behind.
+TEST_F(ReconcilerTest, ARunningJobWhoseDecisionNeverReachedTheLogGetsItReDerived) {
+  Round(kT0);
+  table_ = {Job(31, "lost", "RUNNING")};  // started at kT0 + 5 s
+  ReconcileStats early = Round(kT0 + absl::Seconds(60));
+  EXPECT_EQ(early.rederived, 0);
+  EXPECT_THAT(Bound("lost"), ElementsAre());
+  ReconcileStats late = Round(kT0 + absl::Seconds(5) + absl::Minutes(2));
+  EXPECT_EQ(late.rederived, 1);
+  EXPECT_EQ(late.attested, 1);
+  EXPECT_THAT(Bound("lost"), ElementsAre("0/place/31", "1/ok/31"));
+  audit::AuditQuery q;
+  q.decision_id = "lost";
+  q.kind = audit::RecordKind::kDecision;
+  auto decision = log_->List(q);
+  ASSERT_TRUE(decision.ok() && decision->size() == 1u);
+  EXPECT_EQ((*decision)[0].caller, "sovereignd reconciler (re-derived from the job's tag)");
+  nlohmann::json body = nlohmann::json::parse((*decision)[0].body_json);
+  EXPECT_EQ(body["rederived"], true);
+  EXPECT_EQ(body["why"], "the spooled decision never reached the log");
+  EXPECT_EQ((*decision)[0].datasets, std::vector<std::string>{"patients-eu"});
+  Round(kT0 + absl::Minutes(5));
+  EXPECT_THAT(Bound("lost"), ElementsAre("0/place/31", "1/ok/31")) << "once";
+}
+
 TEST_F(ReconcilerTest, AJobThatEndsWithoutRunningWasCancelledOrNeverRan) {
   Round(kT0);
   Placed("d2", kT0 + absl::Seconds(1));

@@ -4,6 +4,8 @@
 // restart doubles nothing.
 #include "slurm_loops/spool_ingester.h"
 
+#include <fstream>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -123,6 +125,29 @@ TEST_F(SpoolIngesterTest, ReadingTheSpoolAgainAfterARestartDoublesNothing) {
   audit::CommitStats stats = log_->GetCommitStats();
   EXPECT_EQ(stats.transactions, 2);
   EXPECT_EQ(stats.already_logged, 40);
+  audit::VerifyReport v = log_->Verify();
+  EXPECT_TRUE(v.ok) << v.problem;
+}
+
+// A record that is not a decision (a damaged or foreign write that passed the spool's
+// checksum) is set aside in undecodable.log with where it was and why, counted, and does not
+// stop the records around it from reaching the log.
+TEST_F(SpoolIngesterTest, AnUndecodableRecordIsSetAsideAndTheOthersAreLogged) {
+  Spool(0, 2);
+  ASSERT_TRUE(writer_->Append("{\"v\":1,\"id\":\"odd\"}").ok());
+  Spool(2, 2);
+  std::unique_ptr<SpoolIngester> ingester = NewIngester();
+  ASSERT_EQ(ingester->IngestOnce().value_or(-1), 5);
+  EXPECT_EQ(ingester->ingested(), 4);
+  EXPECT_EQ(ingester->undecodable(), 1);
+  EXPECT_EQ(log_->HeadSeq(), 4);
+  std::ifstream aside(dir_ + "/spool/undecodable.log");
+  std::string where, payload;
+  std::getline(aside, where);
+  std::getline(aside, payload);
+  EXPECT_THAT(where, ::testing::MatchesRegex(
+                         "[0-9]+:[0-9]+ spooled decision: field \"src\" is missing"));
+  EXPECT_EQ(payload, "{\"v\":1,\"id\":\"odd\"}");
   audit::VerifyReport v = log_->Verify();
   EXPECT_TRUE(v.ok) << v.problem;
 }
