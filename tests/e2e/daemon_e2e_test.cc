@@ -127,10 +127,27 @@ class DaemonE2ETest : public ::testing::Test {
     }
   }
 
-  // Starts sovereignd and gives the plugin time to take its first snapshot.
+  // Starts sovereignd and waits (bounded) until the plugin has taken its snapshot.
   void StartDaemon() {
-    LaunchDaemon();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // the plugin polls every 500 ms
+    ASSERT_NO_FATAL_FAILURE(LaunchDaemon());
+    ASSERT_NO_FATAL_FAILURE(WaitUntilThePluginTakesThePublishedSnapshot());
+  }
+
+  // Waits (bounded) until the plugin has taken the snapshot now in the file, or a newer one:
+  // slurmctld's log names the publication time of each snapshot the plugin takes.
+  void WaitUntilThePluginTakesThePublishedSnapshot() {
+    const std::string text = ReadText(cluster_->dir() + "/sovereign/snapshot");
+    ASSERT_NE(text.find('\n'), std::string::npos) << text;
+    const nlohmann::json body =
+        nlohmann::json::parse(text.substr(text.find('\n') + 1), nullptr, false);
+    ASSERT_TRUE(body.is_object()) << text;
+    absl::Time published_at;
+    std::string err;
+    ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, body.value("published_at", ""),
+                                &published_at, &err))
+        << err << ": " << text;
+    absl::StatusOr<std::string> took = cluster_->WaitForPluginSnapshot(published_at);
+    ASSERT_TRUE(took.ok()) << took.status();
   }
 
   // Starts sovereignd and returns once it serves and has published its first snapshot.
@@ -464,8 +481,8 @@ TEST_F(DaemonE2ETest, ExplainGivesThePluginsAnswerForTheSameSnapshot) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  // The plugin polls the same file every 500 ms: give it three polls.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // The file now holds that view, or a newer one; the plugin decides from it once it took it.
+  ASSERT_NO_FATAL_FAILURE(WaitUntilThePluginTakesThePublishedSnapshot());
   uint32_t id = Submit({"--dataset=imagenet-public", "--gres=gpu:1", "--hold", "--wrap", "true"});
   ASSERT_GT(id, 0u);
   std::vector<Row> rows = WaitForRows([](const std::vector<Row>& r) { return !r.empty(); });
