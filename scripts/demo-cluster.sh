@@ -33,8 +33,8 @@ stop_daemon() {
 
 if [[ "${1:-up}" == down ]]; then
   stop_daemon
-  "${mc}" down --dir "${dir}" || true
-  exit 0
+  # Nothing to stop is a success; a cluster that cannot be stopped is not.
+  exec "${mc}" down --dir "${dir}"
 fi
 
 for bin in "${build}/src/daemon/sovereignd" "${build}/src/cli/sovereignctl" \

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -69,6 +70,14 @@ struct WatcherOptions {
   std::string path = "/var/lib/sovereign/snapshot";
   // How often the file's identity (inode, size, mtime) is checked.
   std::chrono::milliseconds poll_interval{500};
+  // Called each time a changed file has been read, after the constructor's first look, with
+  // the snapshot in use afterwards: `not_taken` is OK when `current` is the new file's, or
+  // says why the new file was not taken (`current` is then the last good one, or null). Runs
+  // on the polling thread (or in CheckNow()'s caller), one call at a time, and may call
+  // Current(); empty: nothing is called.
+  std::function<void(const absl::Status& not_taken,
+                     const std::shared_ptr<const LoadedSnapshot>& current)>
+      on_change;
 };
 
 // Keeps the newest good snapshot in memory. A new file that cannot be read or fails its checks
@@ -90,7 +99,11 @@ class SnapshotWatcher {
   void CheckNow();
 
  private:
+  // Reads the file if it changed; calls on_change unless this is the constructor's look.
+  void Look(bool first_look);
+
   const WatcherOptions options_;
+  std::mutex look_mu_;  // held through a look at the file (never by Current())
   mutable std::mutex mu_;
   std::shared_ptr<const LoadedSnapshot> current_;
   absl::Status last_error_;

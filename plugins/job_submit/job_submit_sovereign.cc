@@ -172,8 +172,10 @@ SOVEREIGN_EXPORT int init(void) {
       return SLURM_ERROR;
     }
     absl::Duration ttl = options->user_cache_ttl;
+    // Each snapshot the plugin takes, or refuses, is one line of slurmctld's log.
     auto created = sovereign::plugin::SubmitFilter::Create(
-        *std::move(options), sovereign::plugin::NewNssUserDirectory(ttl));
+        *std::move(options), sovereign::plugin::NewNssUserDirectory(ttl),
+        sovereign::plugin::FilterLog{LogInfo, LogError});
     if (!created.ok()) {
       LogError(absl::StrCat("job_submit/sovereign: ", created.status().message()));
       return SLURM_ERROR;

@@ -99,8 +99,27 @@ std::unique_ptr<UserDirectory> NewNssUserDirectory(absl::Duration ttl) {
   return std::make_unique<NssUserDirectory>(ttl);
 }
 
+std::string SnapshotChangeLine(const std::string& path, const absl::Status& not_taken,
+                               const snapshot::LoadedSnapshot* current, bool* is_error) {
+  auto published = [](const snapshot::LoadedSnapshot& s) {
+    return absl::StrCat("published ",
+                        absl::FormatTime(absl::RFC3339_full, s.published_at, absl::UTCTimeZone()),
+                        " (register ", std::string(s.reg->short_version()), ")");
+  };
+  *is_error = !not_taken.ok() || current == nullptr;
+  if (!*is_error) {
+    return absl::StrCat("job_submit/sovereign: took snapshot ", path, " ", published(*current));
+  }
+  if (current != nullptr) {
+    return absl::StrCat("job_submit/sovereign: kept the snapshot ", published(*current), ": ",
+                        not_taken.message());
+  }
+  return absl::StrCat("job_submit/sovereign: no snapshot to decide from: ", not_taken.message(),
+                      "; labelled jobs are refused until sovereignd publishes one");
+}
+
 absl::StatusOr<std::unique_ptr<SubmitFilter>> SubmitFilter::Create(
-    PluginSettings options, std::unique_ptr<UserDirectory> users) {
+    PluginSettings options, std::unique_ptr<UserDirectory> users, FilterLog log) {
   spool::SpoolWriterOptions so;
   so.dir = options.spool_dir;
   so.fdatasync_each = options.spool_fdatasync;
@@ -109,16 +128,30 @@ absl::StatusOr<std::unique_ptr<SubmitFilter>> SubmitFilter::Create(
     return writer.status();
   }
   return std::unique_ptr<SubmitFilter>(
-      new SubmitFilter(std::move(options), std::move(users), *std::move(writer)));
+      new SubmitFilter(std::move(options), std::move(users), *std::move(writer), std::move(log)));
 }
 
 SubmitFilter::SubmitFilter(PluginSettings options, std::unique_ptr<UserDirectory> users,
-                           std::unique_ptr<spool::SpoolWriter> spool)
+                           std::unique_ptr<spool::SpoolWriter> spool, FilterLog log)
     : options_(std::move(options)),
       users_(std::move(users)),
       spool_(std::move(spool)) {
   snapshot::WatcherOptions wo;
   wo.path = options_.snapshot_path;
+  // Once per change of the file, on the watcher's thread: never on job_submit's path.
+  wo.on_change = [path = options_.snapshot_path, log = std::move(log)](
+                     const absl::Status& not_taken,
+                     const std::shared_ptr<const snapshot::LoadedSnapshot>& current) {
+    try {
+      bool is_error = false;
+      std::string line = SnapshotChangeLine(path, not_taken, current.get(), &is_error);
+      if (const auto& sink = is_error ? log.error : log.info; sink) {
+        sink(line);
+      }
+    } catch (...) {
+      // A line that cannot be built is lost; nothing unwinds into slurmctld's thread.
+    }
+  };
   watcher_ = std::make_unique<snapshot::SnapshotWatcher>(wo);
 }
 

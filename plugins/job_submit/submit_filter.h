@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -65,13 +66,35 @@ class UserDirectory {
 };
 std::unique_ptr<UserDirectory> NewNssUserDirectory(absl::Duration ttl);
 
+// Where the filter writes what happens between submissions: slurmctld's log in the plugin.
+// Either may be empty. Called from the snapshot watcher's thread.
+struct FilterLog {
+  std::function<void(const std::string&)> info;
+  std::function<void(const std::string&)> error;
+};
+
+// The log line for a changed snapshot file that the watcher has read, once per change: the
+// snapshot taken, with its publication time (RFC 3339, UTC, to the nanosecond, as in the
+// file) and register,
+//   "job_submit/sovereign: took snapshot /x published 2026-11-17T09:00:00.123456789+00:00
+//    (register 6473ba8c23a2)"
+// or why the new file was not taken and what the plugin decides from meanwhile,
+//   "job_submit/sovereign: kept the snapshot published <time> (register <short>): <why>" /
+//   "job_submit/sovereign: no snapshot to decide from: <why>; labelled jobs are refused until
+//    sovereignd publishes one".
+// `not_taken` and `current` are the watcher's (WatcherOptions::on_change). True in *is_error
+// when the file was not taken.
+std::string SnapshotChangeLine(const std::string& path, const absl::Status& not_taken,
+                               const snapshot::LoadedSnapshot* current, bool* is_error);
+
 class SubmitFilter {
  public:
   // Opens the spool (an error here is fatal for the plugin: it would have to refuse every
   // job) and starts watching the snapshot (a missing snapshot is not fatal: labelled jobs are
-  // refused until one appears).
+  // refused until one appears). Every later change of the snapshot file is logged to `log`
+  // (SnapshotChangeLine): that is when the plugin starts deciding from a new snapshot.
   static absl::StatusOr<std::unique_ptr<SubmitFilter>> Create(
-      PluginSettings options, std::unique_ptr<UserDirectory> users);
+      PluginSettings options, std::unique_ptr<UserDirectory> users, FilterLog log = {});
 
   // `parent_admin_comment` is the admin_comment of the running job this one was submitted
   // from (ParentJobIds), as slurmctld holds it; null when there is none or it is gone. The
@@ -95,7 +118,7 @@ class SubmitFilter {
 
  private:
   SubmitFilter(PluginSettings options, std::unique_ptr<UserDirectory> users,
-               std::unique_ptr<spool::SpoolWriter> spool);
+               std::unique_ptr<spool::SpoolWriter> spool, FilterLog log);
   // By site index, whether some node of the snapshot's cluster carries the site feature
   // (computed once per snapshot); null when the snapshot lists no nodes.
   std::shared_ptr<const std::vector<char>> SitesWithNodes(

@@ -165,7 +165,7 @@ absl::StatusOr<std::shared_ptr<const LoadedSnapshot>> ReadSnapshotFile(const std
 }
 
 SnapshotWatcher::SnapshotWatcher(WatcherOptions options) : options_(std::move(options)) {
-  CheckNow();
+  Look(/*first_look=*/true);
   worker_.Start(options_.poll_interval, PeriodicWorker::FirstRound::kAfterInterval,
                 [this] { CheckNow(); });
 }
@@ -182,7 +182,11 @@ absl::Status SnapshotWatcher::last_error() const {
   return last_error_;
 }
 
-void SnapshotWatcher::CheckNow() {
+void SnapshotWatcher::CheckNow() { Look(/*first_look=*/false); }
+
+void SnapshotWatcher::Look(bool first_look) {
+  // One look at a time, so that each change is read and reported once.
+  std::lock_guard<std::mutex> look(look_mu_);
   std::string identity = FileIdentity(options_.path);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -192,13 +196,20 @@ void SnapshotWatcher::CheckNow() {
   }
   // Parse outside the lock: Current() never waits for a reload.
   absl::StatusOr<std::shared_ptr<const LoadedSnapshot>> loaded = ReadSnapshotFile(options_.path);
-  std::lock_guard<std::mutex> lock(mu_);
-  identity_ = identity;
-  if (loaded.ok()) {
-    current_ = *std::move(loaded);
-    last_error_ = absl::OkStatus();
-  } else {
-    last_error_ = loaded.status();
+  std::shared_ptr<const LoadedSnapshot> current;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    identity_ = identity;
+    if (loaded.ok()) {
+      current_ = *std::move(loaded);
+      last_error_ = absl::OkStatus();
+    } else {
+      last_error_ = loaded.status();
+    }
+    current = current_;
+  }
+  if (options_.on_change && !first_look) {
+    options_.on_change(loaded.status(), current);
   }
 }
 

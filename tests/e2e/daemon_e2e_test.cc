@@ -31,6 +31,7 @@
 #include "nlohmann/json.hpp"
 #include "gtest/gtest.h"
 #include "sovereign/audit_log.h"
+#include "sovereign/spool.h"
 #include "support/temp_dir.h"
 
 namespace sovereign::e2e {
@@ -127,10 +128,49 @@ class DaemonE2ETest : public ::testing::Test {
     }
   }
 
-  // Starts sovereignd and gives the plugin time to take its first snapshot.
+  // Starts sovereignd and waits (bounded) until the plugin has taken its snapshot.
   void StartDaemon() {
-    LaunchDaemon();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // the plugin polls every 500 ms
+    ASSERT_NO_FATAL_FAILURE(LaunchDaemon());
+    ASSERT_NO_FATAL_FAILURE(WaitUntilThePluginTakesThePublishedSnapshot());
+  }
+
+  // Waits (bounded) until the plugin has taken the snapshot now in the file, or a newer one:
+  // slurmctld's log names the publication time of each snapshot the plugin takes.
+  void WaitUntilThePluginTakesThePublishedSnapshot() {
+    const std::string text = ReadText(cluster_->dir() + "/sovereign/snapshot");
+    ASSERT_NE(text.find('\n'), std::string::npos) << text;
+    const nlohmann::json body =
+        nlohmann::json::parse(text.substr(text.find('\n') + 1), nullptr, false);
+    ASSERT_TRUE(body.is_object()) << text;
+    absl::Time published_at;
+    std::string err;
+    ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, body.value("published_at", ""),
+                                &published_at, &err))
+        << err << ": " << text;
+    absl::StatusOr<std::string> took = cluster_->WaitForPluginSnapshot(published_at);
+    ASSERT_TRUE(took.ok()) << took.status();
+  }
+
+  // `sovereignctl --json status`: protobuf's JSON, where an int64 is a string and a zero is left
+  // out; Count() reads such a field.
+  nlohmann::json Status() {
+    CommandResult r = cluster_->Run(
+        {SOVEREIGNCTL_PATH, "--socket", state_ + "/sovereignd.sock", "--json", "status"});
+    EXPECT_EQ(r.exit_code, 0) << r.Describe();
+    return nlohmann::json::parse(r.out, nullptr, false);
+  }
+  static int64_t Count(const nlohmann::json& status, const std::string& field) {
+    if (!status.is_object() || !status.contains(field)) {
+      return 0;
+    }
+    int64_t n = -1;
+    const nlohmann::json& v = status[field];
+    if (v.is_string()) {
+      EXPECT_TRUE(absl::SimpleAtoi(v.get<std::string>(), &n)) << field << ": " << v;
+    } else if (v.is_number_integer()) {
+      n = v.get<int64_t>();
+    }
+    return n;
   }
 
   // Starts sovereignd and returns once it serves and has published its first snapshot.
@@ -464,8 +504,8 @@ TEST_F(DaemonE2ETest, ExplainGivesThePluginsAnswerForTheSameSnapshot) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  // The plugin polls the same file every 500 ms: give it three polls.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // The file now holds that view, or a newer one; the plugin decides from it once it took it.
+  ASSERT_NO_FATAL_FAILURE(WaitUntilThePluginTakesThePublishedSnapshot());
   uint32_t id = Submit({"--dataset=imagenet-public", "--gres=gpu:1", "--hold", "--wrap", "true"});
   ASSERT_GT(id, 0u);
   std::vector<Row> rows = WaitForRows([](const std::vector<Row>& r) { return !r.empty(); });
@@ -642,10 +682,30 @@ TEST_F(DaemonE2ETest, JobsArePlacedWhileTheDaemonIsDownAndLoggedOnceAfter) {
     }
     EXPECT_TRUE(found) << tag;
   }
-  // A second restart reads nothing twice.
+  // A second restart writes nothing twice. sovereignd keeps no read position on disk: it reads
+  // the records of the spool's unfinished segment again, once, and the log finds each of them
+  // already logged. Once the restarted daemon has read the spool to its end (no backlog), the
+  // records it read are those the spool holds, every one of them already logged.
   StopDaemon();
   StartDaemon();
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  nlohmann::json status;
+  for (int i = 0; i < 200; ++i) {
+    status = Status();
+    if (status.is_object() && Count(status, "spool_backlog_bytes") == 0) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(status.is_object());
+  ASSERT_EQ(Count(status, "spool_backlog_bytes"), 0) << status.dump();
+  auto reader = spool::SpoolReader::Open(cluster_->dir() + "/sovereign/spool");
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto in_spool = (*reader)->ReadNew(100000);
+  ASSERT_TRUE(in_spool.ok()) << in_spool.status();
+  const int64_t spooled = static_cast<int64_t>(in_spool->records.size());
+  EXPECT_GE(spooled, 1);
+  EXPECT_EQ(Count(status, "spool_ingested"), spooled) << status.dump();
+  EXPECT_EQ(Count(status, "audit_already_logged"), spooled) << status.dump();
   int again = 0;
   for (const Row& r : Rows(state_ + "/audit.db")) {
     again += r.kind == 0;

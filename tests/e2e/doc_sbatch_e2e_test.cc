@@ -38,8 +38,7 @@ TEST_F(DocSbatchE2ETest, EverySbatchExampleRunsAsWritten) {
   chmod(work.c_str(), 01777);  // the researcher's job output lands here
   std::ofstream(work + "/train.sh") << "#!/bin/sh\ntrue\n";
   chmod((work + "/train.sh").c_str(), 0755);
-  PublishFile();
-  WaitUntilThePluginDecides();
+  Publish();
   for (const DocExample& ex : doc.examples) {
     CommandResult r = cluster().Run({"runuser", "-u", kAlice, "--", "/bin/sh", "-c",
                                      absl::StrCat("cd '", work, "' && ", ex.command)});

@@ -145,7 +145,13 @@ TEST_F(PluginE2ETest, GarbageSnapshotKeepsTheLastGoodRegister) {
     std::ofstream out(SnapshotPath(), std::ios::trunc);
     out << "garbage";
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // The plugin has read the garbage and says so, naming the snapshot it keeps deciding from.
+  absl::Status kept = cluster().WaitForControllerLog(absl::StrCat(
+      "error: job_submit/sovereign: kept the snapshot published ",
+      absl::FormatTime(absl::RFC3339_full, published_at(), absl::UTCTimeZone()),
+      " (register ", std::string((*Register::Parse(ExampleRegister(), "r"))->short_version()),
+      "): snapshot ", SnapshotPath(), ": no header line (not a sovereign snapshot)\n"));
+  ASSERT_TRUE(kept.ok()) << kept;
   uint32_t id = SubmitOk(kAlice, {"--dataset=patients-eu", "--hold", "--wrap", "true"});
   ASSERT_GT(id, 0u);
   EXPECT_EQ(*cluster().JobField(id, "Partition"), "gpu-fr-a100");

@@ -434,6 +434,57 @@ absl::StatusOr<std::string> MiniCluster::JobField(uint32_t job_id, const std::st
   return absl::NotFoundError(absl::StrCat("job ", job_id, " has no field ", field, " in: ", r.out));
 }
 
+absl::Status MiniCluster::WaitForControllerLog(const std::string& text,
+                                              absl::Duration timeout) const {
+  const absl::Time deadline = absl::Now() + timeout;
+  const std::string log = log_dir() + "/slurmctld.log";
+  while (ReadFile(log).value_or("").find(text) == std::string::npos) {
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(log, " has no \"", text, "\" after ",
+                                                      absl::FormatDuration(timeout)));
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> MiniCluster::WaitForPluginSnapshot(absl::Time published_at,
+                                                               absl::Duration timeout) const {
+  constexpr absl::string_view kTook = "job_submit/sovereign: took snapshot ";
+  constexpr absl::string_view kPublished = " published ";
+  const absl::Time deadline = absl::Now() + timeout;
+  const std::string log = log_dir() + "/slurmctld.log";
+  std::string newest = "none";
+  while (true) {
+    for (absl::string_view line : absl::StrSplit(ReadFile(log).value_or(""), '\n')) {
+      size_t took = line.find(kTook);
+      size_t at = took == absl::string_view::npos ? took : line.find(kPublished, took);
+      if (at == absl::string_view::npos) {
+        continue;
+      }
+      absl::string_view time = line.substr(at + kPublished.size());
+      time = time.substr(0, time.find(' '));
+      absl::Time t;
+      std::string err;
+      if (!absl::ParseTime(absl::RFC3339_full, time, &t, &err)) {
+        return absl::InternalError(absl::StrCat("unreadable time in ", log, ": ", line));
+      }
+      newest = std::string(line);
+      if (t >= published_at) {
+        return newest;
+      }
+    }
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "job_submit/sovereign did not take the snapshot published ",
+          absl::FormatTime(absl::RFC3339_full, published_at, absl::UTCTimeZone()), " within ",
+          absl::FormatDuration(timeout), "; the newest it took: ", newest, "; logs in ",
+          log_dir()));
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+}
+
 absl::StatusOr<std::string> MiniCluster::WaitForJobState(uint32_t job_id,
                                                          const std::vector<std::string>& states,
                                                          absl::Duration timeout) const {

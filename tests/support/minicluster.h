@@ -105,6 +105,15 @@ class MiniCluster {
   absl::StatusOr<std::string> WaitForJobState(uint32_t job_id,
                                               const std::vector<std::string>& states,
                                               absl::Duration timeout = absl::Seconds(30)) const;
+  // Polls slurmctld's log (bounded) until it holds `text`. DEADLINE_EXCEEDED after `timeout`.
+  absl::Status WaitForControllerLog(const std::string& text,
+                                    absl::Duration timeout = absl::Seconds(30)) const;
+  // Polls slurmctld's log (bounded) until job_submit/sovereign says it took a snapshot published
+  // at `published_at` or later ("took snapshot <path> published <time> (register ...)", once per
+  // snapshot it takes), and returns that line: from then on the plugin decides from it, or from
+  // a newer one. DEADLINE_EXCEEDED, with the newest such line, after `timeout`.
+  absl::StatusOr<std::string> WaitForPluginSnapshot(
+      absl::Time published_at, absl::Duration timeout = absl::Seconds(30)) const;
   // Where record_spank_env puts the job's SPANK_* variables as slurmctld holds them.
   std::string ControllerSpankEnvPath(uint32_t job_id) const;
 

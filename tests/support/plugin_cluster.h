@@ -74,14 +74,15 @@ class PluginClusterTest : public ::testing::Test {
   }
 
   // Publishes `yaml` (default: the example register) with the live cluster view, as sovereignd
-  // does, and waits until the plugin has taken it (it polls the file every 500 ms).
+  // does, and waits (bounded) until the plugin has taken it: slurmctld's log says it took the
+  // snapshot published at published_at() (the plugin looks at the file every 500 ms).
   void Publish(const std::string& yaml = ExampleRegister()) {
-    PublishFile(yaml);
-    // Bounded wait: the plugin reloads within its 500 ms poll.
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    ASSERT_NO_FATAL_FAILURE(PublishFile(yaml));
+    absl::StatusOr<std::string> took = cluster().WaitForPluginSnapshot(published_at_);
+    ASSERT_TRUE(took.ok()) << took.status();
   }
 
-  // Publishes the snapshot file only (see WaitUntilThePluginDecides).
+  // Publishes the snapshot file only.
   void PublishFile(const std::string& yaml = ExampleRegister()) {
     ASSERT_TRUE(slurm::InitSlurm(cluster().slurm_conf()).ok());
     auto reg = Register::Parse(yaml, "register.example.yaml");
@@ -94,21 +95,12 @@ class PluginClusterTest : public ::testing::Test {
     absl::Status s = publisher.Publish();
     ASSERT_TRUE(s.ok()) << s;
     ASSERT_TRUE(publisher.last_cluster_error().ok()) << publisher.last_cluster_error();
+    published_at_ = publisher.stats().last_published;
   }
 
-  // Waits (bounded) until the plugin decides from a snapshot: a job naming an unknown dataset
-  // is refused as unknown, not as unplaceable for want of a register.
-  void WaitUntilThePluginDecides() {
-    CommandResult r;
-    for (int i = 0; i < 100; ++i) {
-      r = cluster().Run({"sbatch", "--dataset=sovereign-probe", "--wrap", "true"});
-      if (r.err.find("unknown dataset") != std::string::npos) {
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    FAIL() << "the plugin did not take the snapshot: " << r.Describe();
-  }
+  // When the snapshot last published by this test was published: the time the plugin names in
+  // slurmctld's log when it takes the snapshot or keeps it.
+  absl::Time published_at() const { return published_at_; }
 
   // sbatch as `user` (a real Unix user, through runuser).
   CommandResult Sbatch(const std::string& user, const std::vector<std::string>& args) {
@@ -146,6 +138,7 @@ class PluginClusterTest : public ::testing::Test {
     return out;
   }
 
+  absl::Time published_at_ = absl::InfinitePast();
   static inline MiniCluster* cluster_ = nullptr;
   static inline std::string* start_error_ = nullptr;
 };

@@ -94,7 +94,7 @@ class SubmitFilterTest : public testing::TempDirTest {
   }
 
   void Start() {
-    auto f = SubmitFilter::Create(options_, std::make_unique<FakeUsers>());
+    auto f = SubmitFilter::Create(options_, std::make_unique<FakeUsers>(), log_);
     ASSERT_TRUE(f.ok()) << f.status();
     filter_ = *std::move(f);
   }
@@ -115,6 +115,7 @@ class SubmitFilterTest : public testing::TempDirTest {
 
   std::vector<NodeStatus> nodes_;  // the published cluster's nodes (none by default)
   PluginSettings options_;
+  FilterLog log_;  // what the filter would write to slurmctld's log (nothing by default)
   std::unique_ptr<SubmitFilter> filter_;
   absl::Time now_ = absl::FromUnixSeconds(1795000000);
 };
@@ -410,6 +411,43 @@ TEST_F(SubmitFilterTest, GarbageSnapshotKeepsTheLastGoodOne) {
   job.Datasets("patients-eu");
   EXPECT_TRUE(filter_->Submit(job.d, 1000, now_).accept);
   EXPECT_FALSE(filter_->watcher().last_error().ok());
+}
+
+// Each new snapshot file is one line of slurmctld's log: taken (an admin sees when the plugin
+// follows sovereignd, and which register it decides from), or not taken and why.
+TEST_F(SubmitFilterTest, EachChangedSnapshotIsLoggedOnceTakenOrNot) {
+  std::vector<std::string> info, error;
+  log_.info = [&](const std::string& line) { info.push_back(line); };
+  log_.error = [&](const std::string& line) { error.push_back(line); };
+  Start();  // no snapshot yet: init says so itself
+  ASSERT_TRUE(WriteFileAtomically(options_.snapshot_path, "garbage").ok());
+  filter_->watcher().CheckNow();
+  EXPECT_THAT(info, ::testing::IsEmpty());
+  EXPECT_THAT(error, ::testing::ElementsAre(
+                         "job_submit/sovereign: no snapshot to decide from: snapshot " +
+                         options_.snapshot_path +
+                         ": no header line (not a sovereign snapshot); labelled jobs are "
+                         "refused until sovereignd publishes one"));
+
+  now_ += absl::Nanoseconds(123456789);
+  Publish(now_);
+  filter_->watcher().CheckNow();  // the same file again: nothing more
+  auto reg = Register::Parse(testing::ExampleRegisterYaml(), "register.yaml");
+  ASSERT_TRUE(reg.ok());
+  const std::string short_version((*reg)->short_version());
+  EXPECT_THAT(info, ::testing::ElementsAre(
+                        "job_submit/sovereign: took snapshot " + options_.snapshot_path +
+                        " published 2026-11-18T11:06:40.123456789+00:00 (register " +
+                        short_version + ")"));
+
+  ASSERT_TRUE(WriteFileAtomically(options_.snapshot_path, "garbage\n{}").ok());
+  filter_->watcher().CheckNow();
+  ASSERT_EQ(error.size(), 2u);
+  EXPECT_EQ(error[1], "job_submit/sovereign: kept the snapshot published "
+                      "2026-11-18T11:06:40.123456789+00:00 (register " + short_version +
+                      "): snapshot " + options_.snapshot_path +
+                      ": bad header line (not a sovereign snapshot)");
+  EXPECT_EQ(info.size(), 1u);
 }
 
 // A spool that cannot take the record: the job is refused (fail closed).

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -124,6 +125,47 @@ TEST_F(SnapshotFileTest, WatcherKeepsTheLastGoodSnapshot) {
   watcher.CheckNow();
   ASSERT_NE(watcher.Current(), good);
   EXPECT_EQ(watcher.Current()->cluster.partitions[0].gpus_free, 1);
+}
+
+// on_change is the one moment a reader learns that the watcher changed its mind: once per
+// changed file, with the snapshot in use afterwards, and never for the constructor's look.
+TEST_F(SnapshotFileTest, WatcherReportsEachChangedFileOnce) {
+  std::string path = dir_ + "/snapshot";
+  ASSERT_TRUE(WriteFileAtomically(path, Encode()).ok());
+  struct Change {
+    absl::Status not_taken;
+    std::shared_ptr<const LoadedSnapshot> current;
+  };
+  std::vector<Change> changes;
+  WatcherOptions o;
+  o.path = path;
+  o.poll_interval = std::chrono::hours(1);  // checked by hand below
+  o.on_change = [&](const absl::Status& not_taken,
+                    const std::shared_ptr<const LoadedSnapshot>& current) {
+    changes.push_back({not_taken, current});
+  };
+  SnapshotWatcher watcher(o);
+  ASSERT_NE(watcher.Current(), nullptr);
+  EXPECT_TRUE(changes.empty());
+  watcher.CheckNow();  // the same file
+  EXPECT_TRUE(changes.empty());
+
+  ASSERT_TRUE(WriteFileAtomically(path, "not a snapshot at all\n").ok());
+  watcher.CheckNow();
+  watcher.CheckNow();
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].not_taken.message(),
+            "snapshot " + path + ": bad header line (not a sovereign snapshot)");
+  EXPECT_EQ(changes[0].current, watcher.Current());
+  ASSERT_NE(changes[0].current, nullptr);
+
+  cluster_.partitions[0].gpus_free = 1;
+  ASSERT_TRUE(WriteFileAtomically(path, Encode()).ok());
+  watcher.CheckNow();
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_TRUE(changes[1].not_taken.ok());
+  EXPECT_EQ(changes[1].current, watcher.Current());
+  EXPECT_EQ(changes[1].current->cluster.partitions[0].gpus_free, 1);
 }
 
 }  // namespace
