@@ -97,10 +97,11 @@ def series_of(doc, path, time):
 
 
 def number(v):
-    """A figure as benchmarks.md writes one: three significant digits, thousands with commas."""
-    if v >= 1000:
+    """A figure as benchmarks.md writes one: three significant digits (1.80, 0.0108), whole
+    numbers from 100 on, thousands with commas."""
+    if v >= 100:
         return f"{v:,.0f}"
-    return f"{v:.3g}"
+    return f"{v:#.3g}"
 
 
 def ratio(r):
@@ -135,7 +136,7 @@ class Axis:
                 if m == 1:
                     out.append((v, decade(k)))
                 elif m in (2, 5) and len(majors) < 2:
-                    out.append((v, number(v)))
+                    out.append((v, f"{v:,g}"))
                 else:
                     out.append((v, None))
         return out
