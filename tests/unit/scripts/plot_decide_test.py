@@ -113,6 +113,20 @@ class PlotDecideTest(unittest.TestCase):
         self.refused("Running decide_bench", f"plot-decide: {results}: not JSON (Expecting "
                                              "value: line 1 column 1 (char 0))")
 
+    def test_says_which_file_it_cannot_read_or_write(self):
+        missing = os.path.join(self.dir.name, "missing.json")
+        p = subprocess.run([sys.executable, SCRIPT, missing], capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertEqual(p.stderr,
+                         f"plot-decide: {missing}: cannot read it (No such file or directory)\n")
+        out = os.path.join(self.dir.name, "no-such-folder", "plot.svg")
+        p = subprocess.run([sys.executable, SCRIPT, FIXTURE, "-o", out], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(p.stderr,
+                         f"plot-decide: {out}: cannot write it (No such file or directory)\n")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
