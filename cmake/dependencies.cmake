@@ -63,6 +63,8 @@ if(NOT TARGET GTest::gmock)
                       "libgmock-dev (${sovereign_install_hint}).")
 endif()
 sovereign_require(benchmark libbenchmark-dev CONFIG)
+# scripts/plot-decide.py (make bench's plot) and its test.
+sovereign_require_program(SOVEREIGN_PYTHON3 python3 python3)
 
 # Slurm: libslurm for the cluster reader and sovereign-prolog; its public headers (slurm.h,
 # spank.h) for the plugins, which take Slurm's functions from the process that loads them.

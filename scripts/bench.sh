@@ -3,8 +3,9 @@
 # the other (never two at once: they share the machine's cores and each measures its own
 # baseline in the same run). Each benchmark's output goes to OUT/NAME.txt, headed by the
 # command that produced it and the machine's load; Google Benchmark programs also write
-# OUT/NAME.json. A summary at the end says which ran and which failed; the exit status is 1
-# when any failed.
+# OUT/NAME.json, with the commit in its context, and decide's figures are drawn in
+# OUT/decide.svg (scripts/plot-decide.py). A summary at the end says which ran and which
+# failed; the exit status is 1 when any failed, its plot included.
 #
 # Usage: scripts/bench.sh [--quick] [--only NAME[,NAME...]] [--out DIR] [--list]
 #   --quick  the smoke budgets (seconds per benchmark instead of minutes)
@@ -33,6 +34,7 @@ done
 b="${build}/bench"
 plugin="${build}/plugins/job_submit/job_submit_sovereign.so"
 scratch="${out}/scratch"
+commit="$(git -C "${top}" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
 # Each benchmark: its name, whether it is a Google Benchmark program (then it also writes
 # JSON), its full command and its --quick command. Commands run from the source folder.
@@ -81,6 +83,13 @@ for i in "${!names[@]}"; do
   [[ -x "${exe}" ]] || { echo "bench: ${exe} is missing: run make build" >&2; exit 2; }
 done
 
+# After a benchmark has run: decide's figures drawn beside its JSON, the plot's messages in its
+# output.
+after() {
+  [[ "$1" == decide ]] || return 0
+  python3 scripts/plot-decide.py "${out}/decide.json" -o "${out}/decide.svg" >>"${out}/decide.txt" 2>&1
+}
+
 mkdir -p "${out}" "${scratch}"
 cd "${top}"
 passed=()
@@ -92,15 +101,17 @@ for i in "${!names[@]}"; do
   args=()
   read -r -a args <<<"${cmd}"
   if [[ "${kinds[$i]}" == gbench ]]; then
-    args+=("--benchmark_out=${out}/${name}.json" "--benchmark_out_format=json")
+    args+=("--benchmark_out=${out}/${name}.json" "--benchmark_out_format=json"
+           "--benchmark_context=commit=${commit}")
   fi
   {
     echo "# ${cmd}"
-    echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), git $(git -C "${top}" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), git ${commit}"
   } >"${out}/${name}.txt"
   echo "bench: ${name}: ${cmd}"
   start=$(date +%s)
-  if (cd "${scratch}" && BUILD_DIR="${build}" "${args[@]}") >>"${out}/${name}.txt" 2>&1; then
+  if (cd "${scratch}" && BUILD_DIR="${build}" "${args[@]}") >>"${out}/${name}.txt" 2>&1 &&
+    after "${name}"; then
     passed+=("${name} ($(($(date +%s) - start)) s)")
   else
     failed+=("${name}")
