@@ -2,14 +2,19 @@
 // execs rpc_probe, which calls sovereignd over its unix socket; the daemon knows the caller only
 // from SO_PEERCRED. Every RPC has an allowed and a denied caller. The TCP listener maps client
 // certificate common names to roles (certificates made with openssl at test time).
+// daemon_rpc_matrix_test.cc calls every RPC as every kind of caller; this file follows a few
+// stories through.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "support/daemon_process.h"
+#include "support/test_pki.h"
 
 namespace sovereign::testing {
 namespace {
@@ -224,49 +229,27 @@ TEST(DaemonLimitsTest, ACallerWithoutARoleIsBoundedPerUidTheServiceRoleNever) {
 class DaemonTlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = daemon_.dir() + "/pki";
-    ASSERT_EQ(RunProgram({"/bin/mkdir", "-p", dir_}).exit_code, 0);
-    Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-keyout", dir_ + "/ca.key", "-out", dir_ + "/ca.pem", "-days", "1", "-subj",
-             "/CN=sovereign test CA"});
-    Issue("server", "localhost", true);
-    Issue("auditor", "auditor-1", false);
-    Issue("stranger", "stranger", false);
-    daemon_.AddConfig(absl::StrCat("tcp:\n  listen: 127.0.0.1:0\n  certificate: ", dir_,
-                                   "/server.pem\n  key: ", dir_, "/server.key\n  client_ca: ", dir_,
-                                   "/ca.pem\n"));
+    absl::StatusOr<TestPki> pki = TestPki::Create(daemon_.dir() + "/pki");
+    ASSERT_TRUE(pki.ok()) << pki.status();
+    pki_.emplace(*std::move(pki));
+    for (auto [name, cn] : {std::pair{"auditor", "auditor-1"}, std::pair{"stranger", "stranger"}}) {
+      absl::StatusOr<TlsIdentity> made = pki_->Issue(name, cn);
+      ASSERT_TRUE(made.ok()) << made.status();
+      clients_[name] = *made;
+    }
+    daemon_.AddConfig(pki_->DaemonConfig());
     ASSERT_TRUE(daemon_.Start().ok()) << daemon_.Log();
-    std::string log = daemon_.Log();
-    size_t at = log.find("(TCP port ");
-    ASSERT_NE(at, std::string::npos) << log;
-    port_ = std::stoi(log.substr(at + 10));
-  }
-
-  void Openssl(std::vector<std::string> args) {
-    args.insert(args.begin(), "/usr/bin/openssl");
-    RunResult r = RunProgram(args);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-  }
-
-  void Issue(const std::string& name, const std::string& cn, bool server) {
-    std::string base = dir_ + "/" + name;
-    Openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-keyout", base + ".key", "-out", base + ".csr", "-subj", "/CN=" + cn});
-    WriteFile(base + ".ext",
-              server ? "subjectAltName=DNS:localhost\n" : "extendedKeyUsage=clientAuth\n");
-    Openssl({"x509", "-req", "-in", base + ".csr", "-CA", dir_ + "/ca.pem", "-CAkey",
-             dir_ + "/ca.key", "-CAcreateserial", "-out", base + ".pem", "-days", "1", "-extfile",
-             base + ".ext"});
+    port_ = daemon_.TcpPort();
+    ASSERT_NE(port_, 0) << daemon_.Log();
   }
 
   RunResult Call(const std::string& who, const std::string& method, const std::string& body) {
-    return RunProgram({RPC_PROBE_PATH, "--tls", absl::StrCat("127.0.0.1:", port_), "--ca",
-                       dir_ + "/ca.pem", "--cert", dir_ + "/" + who + ".pem", "--key",
-                       dir_ + "/" + who + ".key", method, body});
+    return ProbeOverTls(port_, *pki_, clients_.at(who), method, body);
   }
 
   DaemonProcess daemon_;
-  std::string dir_;
+  std::optional<TestPki> pki_;
+  std::map<std::string, TlsIdentity> clients_;
   int port_ = 0;
 };
 
@@ -276,26 +259,37 @@ TEST_F(DaemonTlsTest, CommonNameMapsToRoles) {
   EXPECT_EQ(Body(status)["caller"], "cn=auditor-1 (mTLS)");
   EXPECT_EQ(Body(status)["caller_roles"], json::array({"auditor"}));
   EXPECT_EQ(StatusOf(Call("auditor", "AuditService.Verify", "{}")), "OK");
-  EXPECT_EQ(StatusOf(Call("auditor", "RegisterService.Apply", R"({"yaml":"x"})")),
-            "PERMISSION_DENIED");
+  EXPECT_EQ(Call("auditor", "RegisterService.Apply", R"({"yaml":"x"})").out,
+            "PERMISSION_DENIED cn=auditor-1 (mTLS) may not apply a register: it needs the admin "
+            "role\n");
 
   RunResult stranger = Call("stranger", "AuditService.ListDecisions", "{}");
   EXPECT_EQ(stranger.out,
             "PERMISSION_DENIED cn=stranger (mTLS) may not read the audit log: it needs the "
             "admin, auditor or service role\n");
-  EXPECT_EQ(StatusOf(Call("stranger", "RegisterService.Get", "{}")), "PERMISSION_DENIED");
-  EXPECT_EQ(StatusOf(Call("stranger", "PlacementService.Explain", R"({"job":{"user":"x"}})")),
-            "PERMISSION_DENIED");
-  EXPECT_EQ(StatusOf(Call("stranger", "AdminService.GetStatus", "{}")), "PERMISSION_DENIED");
+  EXPECT_EQ(Call("stranger", "RegisterService.Get", "{}").out,
+            "PERMISSION_DENIED cn=stranger (mTLS) may not read the register: it needs the "
+            "admin, auditor or service role\n");
+  EXPECT_EQ(Call("stranger", "PlacementService.Explain", R"({"job":{"user":"x"}})").out,
+            "PERMISSION_DENIED cn=stranger (mTLS) may not ask for a placement: it needs the "
+            "admin, auditor or service role\n");
+  EXPECT_EQ(Call("stranger", "AdminService.GetStatus", "{}").out,
+            "PERMISSION_DENIED cn=stranger (mTLS) may not ask for the daemon's status: it needs "
+            "the admin, auditor or service role\n");
 }
 
-TEST_F(DaemonTlsTest, ClientWithoutACertificateFromTheCaIsRefused) {
-  // A certificate the CA did not sign: the handshake fails, no call reaches a service.
-  Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-           "-keyout", dir_ + "/self.key", "-out", dir_ + "/self.pem", "-days", "1", "-subj",
-           "/CN=auditor-1"});
-  RunResult r = Call("self", "AdminService.GetStatus", "{}");
-  EXPECT_EQ(StatusOf(r), "UNAVAILABLE") << r.out;
+TEST_F(DaemonTlsTest, ClientWithoutACertificateFromTheCaIsRefusedAtTheHandshake) {
+  // A certificate another CA signed: the handshake fails and no call reaches a service. The
+  // client sees only its connection closed, which a daemon that died mid-handshake would give
+  // too: the daemon's log must say it refused the certificate, and it must answer afterwards.
+  absl::StatusOr<TlsIdentity> other = pki_->IssueByOtherCa("other", "auditor-1");
+  ASSERT_TRUE(other.ok()) << other.status();
+  clients_["other"] = *other;
+  RunResult r = Call("other", "AdminService.GetStatus", "{}");
+  EXPECT_EQ(r.out, RefusedCertificateOutput(port_)) << r.err;
+  EXPECT_THAT(daemon_.Log(), HasSubstr(kRefusedCertificateLog));
+  EXPECT_TRUE(daemon_.Alive()) << daemon_.Log();
+  EXPECT_EQ(StatusOf(Call("auditor", "AdminService.GetStatus", "{}")), "OK");
 }
 
 }  // namespace

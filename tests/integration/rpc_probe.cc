@@ -1,34 +1,39 @@
-// rpc_probe: makes one sovereign.v1 call and prints its outcome, for tests that need to call
+// rpc_probe: makes one call to sovereignd and prints its outcome, for tests that need to call
 // as another Unix user (the test forks, drops to that uid and execs this) or over mutual TLS.
 //
 //   rpc_probe --socket PATH METHOD 'REQUEST_JSON'
 //   rpc_probe --tls HOST:PORT --ca CA.pem --cert CERT.pem --key KEY.pem METHOD 'REQUEST_JSON'
 //
+// METHOD is Service.Method of package sovereign.v1 (PlacementService.Decide), found in the
+// generated descriptors: every RPC of proto/ can be called without a change here. Besides
+// them, the grpc services sovereignd serves for grpcurl: Health.Check, Health.Watch and
+// Reflection.ListServices (reflection's ServerReflectionInfo asked for every service name).
+//
 // Prints one line "<STATUS_CODE> <message>" and, when OK, a second line with the response as
-// JSON (for streams: the first message, or nothing when the stream ended empty).
-// METHOD is Service.Method, e.g. PlacementService.Decide. Exit 0 whatever the call's status;
-// 2 for bad usage.
+// JSON (for streams: the first message, or nothing when the stream ended empty; Health: the
+// serving status; ListServices: {"services":[...]}). Exit 0 whatever the call's status; 2 for
+// bad usage.
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/security/credentials.h>
 
+#include <chrono>
 #include <fstream>
-#include <functional>
 #include <iostream>
-#include <map>
+#include <memory>
 #include <sstream>
 #include <string>
-
-#include "sovereign/v1/admin.grpc.pb.h"
-#include "sovereign/v1/audit.grpc.pb.h"
-#include "sovereign/v1/placement.grpc.pb.h"
-#include "sovereign/v1/register.grpc.pb.h"
-
-namespace v1 = sovereign::v1;
-using google::protobuf::Message;
+#include <vector>
 
 namespace {
+
+using google::protobuf::Message;
+using google::protobuf::MethodDescriptor;
+
+constexpr char kPackage[] = "sovereign.v1";
 
 const char* CodeName(grpc::StatusCode c) {
   switch (c) {
@@ -36,6 +41,8 @@ const char* CodeName(grpc::StatusCode c) {
       return "OK";
     case grpc::StatusCode::CANCELLED:
       return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
     case grpc::StatusCode::INVALID_ARGUMENT:
       return "INVALID_ARGUMENT";
     case grpc::StatusCode::DEADLINE_EXCEEDED:
@@ -46,27 +53,27 @@ const char* CodeName(grpc::StatusCode c) {
       return "ALREADY_EXISTS";
     case grpc::StatusCode::PERMISSION_DENIED:
       return "PERMISSION_DENIED";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "FAILED_PRECONDITION";
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
       return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "UNAVAILABLE";
-    case grpc::StatusCode::UNAUTHENTICATED:
-      return "UNAUTHENTICATED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
     case grpc::StatusCode::INTERNAL:
       return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
     default:
       return "OTHER";
   }
-}
-
-std::string Json(const Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
-  return out;
 }
 
 std::string ReadFile(const std::string& path) {
@@ -74,43 +81,6 @@ std::string ReadFile(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-struct Outcome {
-  grpc::Status status;
-  std::string json;
-};
-
-template <typename Req>
-bool Parse(const std::string& text, Req* req) {
-  return google::protobuf::util::JsonStringToMessage(text.empty() ? "{}" : text, req).ok();
-}
-
-template <typename Stub, typename Req, typename Resp>
-Outcome Unary(Stub* stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-              const std::string& text) {
-  Req req;
-  if (!Parse(text, &req)) {
-    return {grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "probe: bad request JSON"), ""};
-  }
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  Resp resp;
-  grpc::Status s = (stub->*method)(&ctx, req, &resp);
-  return {s, s.ok() ? Json(resp) : ""};
-}
-
-template <typename Reader, typename Resp>
-Outcome FirstOfStream(grpc::ClientContext* ctx, Reader reader) {
-  Resp resp;
-  std::string json;
-  if (reader->Read(&resp)) {
-    json = Json(resp);
-    ctx->TryCancel();
-    reader->Finish();
-    return {grpc::Status::OK, json};
-  }
-  return {reader->Finish(), ""};
 }
 
 grpc::ByteBuffer Bytes(const std::string& raw) {
@@ -129,46 +99,173 @@ std::string Raw(const grpc::ByteBuffer& buffer) {
   return out;
 }
 
-// Services this repository has no generated code for (health, reflection), called with
-// hand-encoded protobuf bytes through the generic stub.
-Outcome Generic(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
-                const std::string& request, bool stream) {
+struct Outcome {
+  grpc::Status status;
+  std::string response;  // the raw bytes of the (first) response message; empty when none
+  bool has_response = false;
+};
+
+// One call through the generic stub: a unary call, or a stream whose first message is read
+// (the stream is then cancelled). `request` is the serialised request message.
+Outcome Call(const std::shared_ptr<grpc::Channel>& channel, const std::string& path,
+             const std::string& request, bool stream, std::chrono::seconds timeout) {
   grpc::GenericStub stub(channel);
   grpc::CompletionQueue cq;
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
   grpc::ByteBuffer response;
-  grpc::Status status;
+  Outcome outcome;
   void* tag;
-  bool ok;
+  bool ok = false;
   if (!stream) {
-    auto call = stub.PrepareUnaryCall(&ctx, method, Bytes(request), &cq);
+    auto call = stub.PrepareUnaryCall(&ctx, path, Bytes(request), &cq);
     call->StartCall();
-    call->Finish(&response, &status, reinterpret_cast<void*>(1));
+    call->Finish(&response, &outcome.status, reinterpret_cast<void*>(1));
     cq.Next(&tag, &ok);
+    outcome.has_response = outcome.status.ok();
   } else {
-    auto call = stub.PrepareCall(&ctx, method, &cq);
+    auto call = stub.PrepareCall(&ctx, path, &cq);
     call->StartCall(reinterpret_cast<void*>(1));
     cq.Next(&tag, &ok);
-    call->Write(Bytes(request), reinterpret_cast<void*>(2));
+    call->WriteLast(Bytes(request), grpc::WriteOptions(), reinterpret_cast<void*>(2));
     cq.Next(&tag, &ok);
     call->Read(&response, reinterpret_cast<void*>(3));
     cq.Next(&tag, &ok);
-    call->WritesDone(reinterpret_cast<void*>(4));
+    outcome.has_response = ok;
+    if (ok) {
+      ctx.TryCancel();  // one message is all a probe reads
+    }
+    call->Finish(&outcome.status, reinterpret_cast<void*>(4));
     cq.Next(&tag, &ok);
-    call->Finish(&status, reinterpret_cast<void*>(5));
-    cq.Next(&tag, &ok);
+    if (outcome.has_response) {
+      outcome.status = grpc::Status::OK;
+    }
   }
-  // Printable runs of the response: service names, status enum as a number.
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  if (outcome.has_response) {
+    outcome.response = Raw(response);
+  }
+  return outcome;
+}
+
+// A sovereign.v1 RPC: the request JSON becomes the method's request message, the response is
+// printed as JSON.
+int CallSovereign(const std::shared_ptr<grpc::Channel>& channel, const MethodDescriptor& method,
+                  const std::string& request_json) {
+  google::protobuf::DynamicMessageFactory factory;
+  std::unique_ptr<Message> request(factory.GetPrototype(method.input_type())->New());
+  if (!google::protobuf::util::JsonStringToMessage(request_json.empty() ? "{}" : request_json,
+                                                   request.get())
+           .ok()) {
+    std::cerr << "rpc_probe: request is not a " << method.input_type()->full_name()
+              << " in JSON: " << request_json << "\n";
+    return 2;
+  }
+  const std::string path = "/" + method.service()->full_name() + "/" + method.name();
+  const bool stream = method.server_streaming() || method.client_streaming();
+  Outcome o = Call(channel, path, request->SerializeAsString(), stream, std::chrono::seconds(30));
+  std::cout << CodeName(o.status.error_code()) << " " << o.status.error_message() << "\n";
+  if (o.status.ok()) {
+    std::string json;
+    if (o.has_response) {
+      std::unique_ptr<Message> response(factory.GetPrototype(method.output_type())->New());
+      response->ParseFromString(o.response);
+      google::protobuf::util::JsonPrintOptions options;
+      options.preserve_proto_field_names = true;
+      (void)google::protobuf::util::MessageToJsonString(*response, &json, options);
+    }
+    std::cout << json << "\n";
+  }
+  return 0;
+}
+
+// Reads a varint at `*at` of `data`; false at the end or on a malformed one.
+bool Varint(const std::string& data, size_t* at, uint64_t* value) {
+  *value = 0;
+  for (int shift = 0; *at < data.size() && shift < 64; shift += 7) {
+    const auto byte = static_cast<unsigned char>(data[(*at)++]);
+    *value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The length-delimited fields numbered `field` of a serialised message (other fields skipped).
+std::vector<std::string> Fields(const std::string& data, uint64_t field) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  uint64_t key = 0, value = 0;
+  while (at < data.size() && Varint(data, &at, &key)) {
+    switch (key & 7) {
+      case 0:
+        if (!Varint(data, &at, &value)) {
+          return out;
+        }
+        break;
+      case 1:
+        at += 8;
+        break;
+      case 5:
+        at += 4;
+        break;
+      case 2:
+        if (!Varint(data, &at, &value) || value > data.size() - at) {
+          return out;
+        }
+        if ((key >> 3) == field) {
+          out.push_back(data.substr(at, value));
+        }
+        at += value;
+        break;
+      default:
+        return out;
+    }
+  }
+  return out;
+}
+
+// grpc's own services, which this repository has no generated code for: their messages are
+// encoded and decoded here by hand.
+int CallGrpcService(const std::shared_ptr<grpc::Channel>& channel, const std::string& method) {
+  Outcome o;
   std::string text;
-  for (char c : Raw(response)) {
-    text.push_back(c >= 0x20 && c < 0x7f ? c : ' ');
+  if (method == "Health.Check" || method == "Health.Watch") {
+    // HealthCheckRequest{service: ""}: no bytes. HealthCheckResponse{status = 1: SERVING}.
+    const bool watch = method == "Health.Watch";
+    o = Call(channel, watch ? "/grpc.health.v1.Health/Watch" : "/grpc.health.v1.Health/Check", "",
+             watch, std::chrono::seconds(30));
+    if (o.has_response) {
+      text = o.response == std::string("\x08\x01", 2) ? "SERVING" : "NOT_SERVING";
+    }
+  } else if (method == "Reflection.ListServices") {
+    // ServerReflectionRequest{list_services = 7: "*"}; the answer's list_services_response
+    // (6) holds ServiceResponse (1) messages, each a name (1).
+    o = Call(channel, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+             std::string("\x3a\x01*", 3), true, std::chrono::seconds(30));
+    text = "{\"services\":[";
+    const char* comma = "";
+    for (const std::string& list : Fields(o.response, 6)) {
+      for (const std::string& service : Fields(list, 1)) {
+        for (const std::string& name : Fields(service, 1)) {
+          text += comma + ("\"" + name + "\"");
+          comma = ",";
+        }
+      }
+    }
+    text += "]}";
+  } else {
+    std::cerr << "rpc_probe: unknown method " << method << "\n";
+    return 2;
   }
-  if (!stream && status.ok()) {
-    std::string raw = Raw(response);
-    text = raw.size() == 2 && raw[0] == 0x08 ? (raw[1] == 1 ? "SERVING" : "NOT_SERVING") : text;
+  std::cout << CodeName(o.status.error_code()) << " " << o.status.error_message() << "\n";
+  if (o.status.ok()) {
+    std::cout << text << "\n";
   }
-  return {status, text};
+  return 0;
 }
 
 }  // namespace
@@ -178,17 +275,17 @@ int main(int argc, char** argv) {
   int i = 1;
   for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--socket")
+    if (flag == "--socket") {
       socket = argv[i + 1];
-    else if (flag == "--tls")
+    } else if (flag == "--tls") {
       tls = argv[i + 1];
-    else if (flag == "--ca")
+    } else if (flag == "--ca") {
       ca = argv[i + 1];
-    else if (flag == "--cert")
+    } else if (flag == "--cert") {
       cert = argv[i + 1];
-    else if (flag == "--key")
+    } else if (flag == "--key") {
       key = argv[i + 1];
-    else {
+    } else {
       std::cerr << "rpc_probe: unknown flag " << flag << "\n";
       return 2;
     }
@@ -198,8 +295,8 @@ int main(int argc, char** argv) {
                  "[JSON]\n";
     return 2;
   }
-  std::string method = argv[i];
-  std::string request = i + 1 < argc ? argv[i + 1] : "{}";
+  const std::string method = argv[i];
+  const std::string request = i + 1 < argc ? argv[i + 1] : "{}";
   std::shared_ptr<grpc::Channel> channel;
   if (!socket.empty()) {
     channel = grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials());
@@ -213,70 +310,16 @@ int main(int argc, char** argv) {
     args.SetSslTargetNameOverride("localhost");
     channel = grpc::CreateCustomChannel(tls, grpc::SslCredentials(o), args);
   }
-  auto placement = v1::PlacementService::NewStub(channel);
-  auto audit = v1::AuditService::NewStub(channel);
-  auto reg = v1::RegisterService::NewStub(channel);
-  auto admin = v1::AdminService::NewStub(channel);
-  using P = v1::PlacementService::Stub;
-  using A = v1::AuditService::Stub;
-  using R = v1::RegisterService::Stub;
-  using D = v1::AdminService::Stub;
-  std::map<std::string, std::function<Outcome()>> calls = {
-      {"PlacementService.Decide", [&] { return Unary(placement.get(), &P::Decide, request); }},
-      {"PlacementService.Explain", [&] { return Unary(placement.get(), &P::Explain, request); }},
-      {"AuditService.ListDecisions",
-       [&] { return Unary(audit.get(), &A::ListDecisions, request); }},
-      {"AuditService.GetDecision", [&] { return Unary(audit.get(), &A::GetDecision, request); }},
-      {"AuditService.GetCheckpoint",
-       [&] { return Unary(audit.get(), &A::GetCheckpoint, request); }},
-      {"AuditService.Verify", [&] { return Unary(audit.get(), &A::Verify, request); }},
-      {"AuditService.WatchDecisions",
-       [&] {
-         v1::WatchDecisionsRequest req;
-         if (!Parse(request, &req)) {
-           return Outcome{grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "probe: bad JSON"), ""};
-         }
-         grpc::ClientContext ctx;
-         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
-         return FirstOfStream<decltype(audit->WatchDecisions(&ctx, req)),
-                              v1::WatchDecisionsResponse>(&ctx, audit->WatchDecisions(&ctx, req));
-       }},
-      {"AuditService.Export",
-       [&] {
-         v1::ExportRequest req;
-         if (!Parse(request, &req)) {
-           return Outcome{grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "probe: bad JSON"), ""};
-         }
-         grpc::ClientContext ctx;
-         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-         return FirstOfStream<decltype(audit->Export(&ctx, req)), v1::ExportResponse>(
-             &ctx, audit->Export(&ctx, req));
-       }},
-      {"RegisterService.Get", [&] { return Unary(reg.get(), &R::Get, request); }},
-      {"RegisterService.Validate", [&] { return Unary(reg.get(), &R::Validate, request); }},
-      {"RegisterService.Apply", [&] { return Unary(reg.get(), &R::Apply, request); }},
-      {"RegisterService.History", [&] { return Unary(reg.get(), &R::History, request); }},
-      {"RegisterService.Diff", [&] { return Unary(reg.get(), &R::Diff, request); }},
-      {"RegisterService.Rollback", [&] { return Unary(reg.get(), &R::Rollback, request); }},
-      {"AdminService.GetStatus", [&] { return Unary(admin.get(), &D::GetStatus, request); }},
-      // HealthCheckRequest{service: ""}: no bytes.
-      {"Health.Check", [&] { return Generic(channel, "/grpc.health.v1.Health/Check", "", false); }},
-      // ServerReflectionRequest{list_services: "*"}: field 7, length 1.
-      {"Reflection.ListServices",
-       [&] {
-         return Generic(channel, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-                        std::string("\x3a\x01*", 3), true);
-       }},
-  };
-  auto it = calls.find(method);
-  if (it == calls.end()) {
-    std::cerr << "rpc_probe: unknown method " << method << "\n";
-    return 2;
+  const size_t dot = method.find('.');
+  const MethodDescriptor* found = nullptr;
+  if (dot != std::string::npos) {
+    const google::protobuf::ServiceDescriptor* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+            std::string(kPackage) + "." + method.substr(0, dot));
+    found = service != nullptr ? service->FindMethodByName(method.substr(dot + 1)) : nullptr;
   }
-  Outcome o = it->second();
-  std::cout << CodeName(o.status.error_code()) << " " << o.status.error_message() << "\n";
-  if (o.status.ok()) {
-    std::cout << o.json << "\n";
+  if (found != nullptr) {
+    return CallSovereign(channel, *found, request);
   }
-  return 0;
+  return CallGrpcService(channel, method);
 }

@@ -166,6 +166,20 @@ absl::Status DaemonProcess::Start() {
   return absl::DeadlineExceededError(absl::StrCat("sovereignd did not come up:\n", Log()));
 }
 
+bool DaemonProcess::Alive() {
+  int status = 0;
+  if (pid_ > 0 && waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+  }
+  return pid_ > 0;
+}
+
+int DaemonProcess::TcpPort() const {
+  const std::string log = Log();
+  const size_t at = log.rfind("(TCP port ");
+  return at == std::string::npos ? 0 : std::atoi(log.c_str() + at + 10);
+}
+
 void DaemonProcess::Signal(int sig) {
   if (pid_ > 0) {
     kill(pid_, sig);

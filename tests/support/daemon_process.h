@@ -66,6 +66,12 @@ class DaemonProcess {
   int Stop(int sig);
   void Signal(int sig);
   bool running() const { return pid_ > 0; }
+  // Whether the process is still there: a daemon that died is reaped here, and running()
+  // then says false too.
+  bool Alive();
+  // The TCP port of the mutual-TLS listener (tcp.listen with port 0), read from the log line
+  // that says the daemon serves; 0 when it has none.
+  int TcpPort() const;
 
   std::string dir() const { return dir_; }
   std::string socket() const { return dir_ + "/run/sovereignd.sock"; }
