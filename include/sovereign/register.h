@@ -165,6 +165,8 @@ class Register {
   // For each partition index, the index of its site in sites() and of its region in regions().
   int SiteOfPartition(int partition_index) const { return partition_site_[partition_index]; }
   int RegionOfPartition(int partition_index) const { return partition_region_[partition_index]; }
+  // The index in regions() of the region of the site at `site_index` in sites().
+  int RegionOfSite(int site_index) const { return site_region_[site_index]; }
   int RegionIndex(std::string_view name) const;
 
   // The figures placement reads for every partition of every decision, packed together (one
@@ -197,6 +199,7 @@ class Register {
   std::string version_;
 
   absl::flat_hash_map<std::string, int> region_index_;
+  std::vector<int> site_region_;
   absl::flat_hash_map<std::string, int> site_index_;
   absl::flat_hash_map<std::string, int> partition_index_;
   absl::flat_hash_map<std::string, int> dataset_index_;

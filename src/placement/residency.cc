@@ -64,7 +64,7 @@ Residency Residency::Of(const std::vector<const Dataset*>& labels, const Registe
   r.site_rule_.assign(reg.sites().size(), static_cast<char>(SiteRule::kAllowed));
   for (size_t s = 0; s < reg.sites().size(); ++s) {
     const Site& site = reg.sites()[s];
-    const int region = reg.RegionIndex(site.region);
+    const int region = reg.RegionOfSite(static_cast<int>(s));
     if (region < 0 || !r.region_allowed_[region]) {
       r.site_rule_[s] = static_cast<char>(SiteRule::kRegion);
       continue;

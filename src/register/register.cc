@@ -120,6 +120,10 @@ void Register::BuildIndexes() {
   for (size_t i = 0; i < accounts_.size(); ++i) {
     account_index_.emplace(absl::AsciiStrToLower(accounts_[i].name), static_cast<int>(i));
   }
+  site_region_.resize(sites_.size());
+  for (size_t i = 0; i < sites_.size(); ++i) {
+    site_region_[i] = RegionIndex(sites_[i].region);  // -1 only in a register not validated
+  }
   partition_site_.resize(partitions_.size());
   partition_region_.resize(partitions_.size());
   for (size_t i = 0; i < partitions_.size(); ++i) {
