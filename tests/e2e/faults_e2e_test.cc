@@ -6,8 +6,8 @@
 // log exactly once, no decision record is there twice, and the chain verifies.
 //
 // kJobs is the 2,000: on the 2-core development machine the whole test, cluster up and
-// down included, takes about 25 s (the submissions ~10 s of it, most of that the slurmctld
-// restart), so the figure needs no lowering.
+// down included, takes 16-22 s (the submissions 10-13 s of it, up to 8 s of that the slurmctld
+// restart until its nodes are back), so the figure needs no lowering.
 #include <fcntl.h>
 #include <pwd.h>
 #include <unistd.h>
