@@ -26,10 +26,7 @@
 #include <thread>
 #include <vector>
 
-extern "C" {
-#include <slurm/slurm.h>
-#include <slurm/slurm_errno.h>
-}
+#include "support/held_jobs.h"
 
 namespace {
 
@@ -125,54 +122,27 @@ int main(int argc, char** argv) {
     uid = pw->pw_uid;
     gid = pw->pw_gid;
   }
-  const std::string gres = "gres:gpu:" + std::to_string(f.gpus);
 
   std::atomic<long> next{0}, accepted{0}, refused{0};
   std::mutex first_mu;
   std::string first_refusal;
   const long long ticks0 = CpuTicks(f.slurmctld_pid);
   const auto t0 = std::chrono::steady_clock::now();
+  const sovereign::testing::HeldJob job{
+      .uid = uid, .gid = gid, .comment = f.comment, .gpus = f.gpus, .name = "submit_load"};
   std::vector<std::thread> threads;
   for (int t = 0; t < f.threads; ++t) {
     threads.emplace_back([&] {
-      char script[] = "#!/bin/sh\ntrue\n";
-      char name[] = "submit_load";
-      char env0[] = "PATH=/usr/bin:/bin";
-      char* env[] = {env0};
-      char work_dir[] = "/tmp";
-      char out[] = "/dev/null";
-      std::string comment = f.comment;
-      std::string tres = gres;
       while (next.fetch_add(1) < f.jobs) {
-        job_desc_msg_t d;
-        slurm_init_job_desc_msg(&d);
-        d.script = script;
-        d.name = name;
-        d.user_id = uid;
-        d.group_id = gid;
-        d.priority = 0;  // held: the queue grows, nothing runs
-        d.min_nodes = 1;
-        d.time_limit = 5;
-        d.environment = env;
-        d.env_size = 1;
-        d.work_dir = work_dir;
-        d.std_out = out;
-        d.std_err = out;
-        d.tres_per_node = tres.data();
-        d.comment = comment.empty() ? nullptr : comment.data();
-        submit_response_msg_t* resp = nullptr;
-        if (slurm_submit_batch_job(&d, &resp) == SLURM_SUCCESS) {
+        const sovereign::testing::SubmitOutcome r = sovereign::testing::SubmitHeldJob(job);
+        if (r.ok()) {
           ++accepted;
         } else {
-          const int err = slurm_get_errno();
           ++refused;
           std::lock_guard<std::mutex> lock(first_mu);
           if (first_refusal.empty()) {
-            first_refusal = slurm_strerror(err);
+            first_refusal = r.error_text;
           }
-        }
-        if (resp != nullptr) {
-          slurm_free_submit_response_response_msg(resp);
         }
       }
     });

@@ -257,6 +257,7 @@ JobRow ToRow(const slurm_job_info_t& j) {
   row.partition = Str(j.partition);
   row.nodes = Str(j.nodes);
   row.admin_comment = Str(j.admin_comment);
+  row.comment = Str(j.comment);
   if (j.start_time > 0) {
     row.start_time = absl::FromTimeT(j.start_time);
   }

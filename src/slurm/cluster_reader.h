@@ -63,6 +63,7 @@ struct JobRow {
   std::string partition;
   std::string nodes;          // Slurm host list expression, e.g. "fr-a100-[1-2]"
   std::string admin_comment;
+  std::string comment;  // --comment, as the user typed it (datasets declared there)
   absl::Time start_time = absl::InfinitePast();
   absl::Time end_time = absl::InfinitePast();  // when it ended (final states only)
   int exit_status = 0;                          // the batch script's wait status

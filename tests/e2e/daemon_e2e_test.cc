@@ -2,22 +2,12 @@
 // moves the plugin's spooled decisions into the audit log exactly once, and attests where each
 // job ran. With the daemon stopped, jobs are still placed; after it restarts, their records
 // reach the log exactly once and the chain verifies.
-#include <signal.h>
-#include <sqlite3.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fcntl.h>
-
 #include <fstream>
-#include <set>
 #include <map>
-#include <memory>
-#include <sstream>
+#include <set>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -26,13 +16,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "support/minicluster.h"
 #include "gmock/gmock.h"
-#include "nlohmann/json.hpp"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "sovereign/audit_log.h"
 #include "sovereign/spool.h"
-#include "support/temp_dir.h"
+#include "support/daemon_cluster.h"
+#include "support/minicluster.h"
 
 namespace sovereign::e2e {
 namespace {
@@ -40,203 +30,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-using testing::ReadText;
-
-// Rows of the audit database, read with SQLite directly (WAL lets us read beside the daemon).
-struct Row {
-  int64_t seq;
-  int kind;
-  std::string decision_id;
-  int64_t job_id;
-  std::string verdict;
-  std::string body;
-};
-
-std::vector<Row> Rows(const std::string& db_path) {
-  std::vector<Row> out;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    sqlite3_close(db);
-    return out;
-  }
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT seq, kind, decision_id, job_id, verdict, body FROM records "
-                             "ORDER BY seq", -1, &st, nullptr) == SQLITE_OK) {
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      out.push_back({sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1),
-                     reinterpret_cast<const char*>(sqlite3_column_text(st, 2)),
-                     sqlite3_column_int64(st, 3),
-                     reinterpret_cast<const char*>(sqlite3_column_text(st, 4)),
-                     reinterpret_cast<const char*>(sqlite3_column_text(st, 5))});
-    }
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
-}
-
-std::string PublicKey(const std::string& db_path) {
-  std::string key;
-  sqlite3* db = nullptr;
-  sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'public_key'", -1, &st,
-                         nullptr) == SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW) {
-    key = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return key;
-}
-
-class DaemonE2ETest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    MiniClusterOptions options;
-    options.spank_so = SOVEREIGN_SPANK_SO;
-    options.plugin_dir = SOVEREIGN_PLUGIN_DIR;
-    auto c = MiniCluster::Start(std::move(options));
-    ASSERT_TRUE(c.ok()) << c.status();
-    cluster_ = *std::move(c);
-    chmod(cluster_->output_dir().c_str(), 01777);
-    state_ = cluster_->dir() + "/sovereignd";
-    mkdir(state_.c_str(), 0755);
-    std::ofstream(state_ + "/register.yaml")
-        << ReadText(std::string(SOVEREIGN_SOURCE_DIR) + "/config/register.example.yaml");
-    std::ofstream(state_ + "/sovereignd.yaml") << absl::StrCat(
-        "socket:\n  path: ", state_, "/sovereignd.sock\n",
-        "register:\n  path: ", state_, "/register.yaml\n  history_database: ", state_,
-        "/registers.db\n",
-        "audit:\n  database: ", state_, "/audit.db\n  signing_key: ", state_,
-        "/signing.pem\n  checkpoint_interval: 5\n",
-        "slurm:\n  slurm_conf: ", cluster_->slurm_conf(), "\n  snapshot: ", cluster_->dir(),
-        "/sovereign/snapshot\n  spool: ", cluster_->dir(),
-        "/sovereign/spool\n  publish_interval_ms: 2000\n  reconcile_interval_ms: 500\n",
-        // The minicluster's sovereign-plugin.conf says max_cluster_age = 2m.
-        "  max_cluster_age: 2m\n",
-        "log:\n  level: info\n");
-  }
-
-  void TearDown() override {
-    StopDaemon();
-    if (cluster_ != nullptr) {
-      cluster_->set_keep_dir(HasFailure());
-      if (HasFailure()) {
-        fprintf(stderr, "state and logs kept in %s\n", cluster_->dir().c_str());
-      }
-    }
-  }
-
-  // Starts sovereignd and waits (bounded) until the plugin has taken its snapshot.
-  void StartDaemon() {
-    ASSERT_NO_FATAL_FAILURE(LaunchDaemon());
-    ASSERT_NO_FATAL_FAILURE(WaitUntilThePluginTakesThePublishedSnapshot());
-  }
-
-  // Waits (bounded) until the plugin has taken the snapshot now in the file, or a newer one:
-  // slurmctld's log names the publication time of each snapshot the plugin takes.
-  void WaitUntilThePluginTakesThePublishedSnapshot() {
-    const std::string text = ReadText(cluster_->dir() + "/sovereign/snapshot");
-    ASSERT_NE(text.find('\n'), std::string::npos) << text;
-    const nlohmann::json body =
-        nlohmann::json::parse(text.substr(text.find('\n') + 1), nullptr, false);
-    ASSERT_TRUE(body.is_object()) << text;
-    absl::Time published_at;
-    std::string err;
-    ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, body.value("published_at", ""),
-                                &published_at, &err))
-        << err << ": " << text;
-    absl::StatusOr<std::string> took = cluster_->WaitForPluginSnapshot(published_at);
-    ASSERT_TRUE(took.ok()) << took.status();
-  }
-
-  // `sovereignctl --json status`: protobuf's JSON, where an int64 is a string and a zero is left
-  // out; Count() reads such a field.
-  nlohmann::json Status() {
-    CommandResult r = cluster_->Run(
-        {SOVEREIGNCTL_PATH, "--socket", state_ + "/sovereignd.sock", "--json", "status"});
-    EXPECT_EQ(r.exit_code, 0) << r.Describe();
-    return nlohmann::json::parse(r.out, nullptr, false);
-  }
-  static int64_t Count(const nlohmann::json& status, const std::string& field) {
-    if (!status.is_object() || !status.contains(field)) {
-      return 0;
-    }
-    int64_t n = -1;
-    const nlohmann::json& v = status[field];
-    if (v.is_string()) {
-      EXPECT_TRUE(absl::SimpleAtoi(v.get<std::string>(), &n)) << field << ": " << v;
-    } else if (v.is_number_integer()) {
-      n = v.get<int64_t>();
-    }
-    return n;
-  }
-
-  // Starts sovereignd and returns once it serves and has published its first snapshot.
-  void LaunchDaemon() {
-    pid_ = fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      std::string log = state_ + "/sovereignd.log";
-      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      setenv("SLURM_CONF", cluster_->slurm_conf().c_str(), 1);
-      execl(SOVEREIGND_PATH, "sovereignd", "--config", (state_ + "/sovereignd.yaml").c_str(),
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    // Up when the snapshot is there (published before serving) and the socket answers.
-    for (int i = 0; i < 100; ++i) {
-      if (access((state_ + "/sovereignd.sock").c_str(), F_OK) == 0 &&
-          access((cluster_->dir() + "/sovereign/snapshot").c_str(), F_OK) == 0) {
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ASSERT_EQ(access((state_ + "/sovereignd.sock").c_str(), F_OK), 0)
-        << ReadText(state_ + "/sovereignd.log");
-  }
-
-  void StopDaemon() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-      pid_ = -1;
-    }
-  }
-
-  uint32_t Submit(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {"sbatch", "--parsable", "-o",
-                                     cluster_->output_dir() + "/%j.out"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    CommandResult r = cluster_->Run(argv);
-    EXPECT_EQ(r.exit_code, 0) << r.Describe();
-    uint32_t id = 0;
-    EXPECT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(r.out), &id)) << r.Describe();
-    return id;
-  }
-
-  // Polls until `pred(rows)` holds (bounded).
-  template <typename Pred>
-  std::vector<Row> WaitForRows(Pred pred, int seconds = 20) {
-    std::vector<Row> rows;
-    for (int i = 0; i < seconds * 10; ++i) {
-      rows = Rows(state_ + "/audit.db");
-      if (pred(rows)) {
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return rows;
-  }
-
-  std::unique_ptr<MiniCluster> cluster_;
-  std::string state_;
-  pid_t pid_ = -1;
-};
+class DaemonE2ETest : public DaemonClusterTest {};
 
 TEST_F(DaemonE2ETest, DecisionsReachTheLogAndJobsAreAttested) {
   StartDaemon();

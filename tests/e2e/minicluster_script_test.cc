@@ -26,7 +26,8 @@ using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 
 const std::string kScript = SOVEREIGN_SOURCE_DIR "/scripts/minicluster";
-const std::string kUsage = "(usage: minicluster up|down|status|env [--dir DIR])";
+const std::string kUsage =
+    "(usage: minicluster up|down|status|env|restart-slurmctld [--dir DIR])";
 
 // A scratch directory, removed at the end of the test.
 using ScratchDir = testing::TempDir;

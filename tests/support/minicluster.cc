@@ -388,6 +388,16 @@ absl::Status MiniCluster::Stop() {
   return absl::OkStatus();
 }
 
+absl::Status MiniCluster::RestartController() const {
+  const CommandResult r = RunWithEnv({options_.script, "restart-slurmctld", "--dir", dir_}, {},
+                                     options_.up_timeout + absl::Seconds(30));
+  if (r.exit_code != 0 || r.timed_out) {
+    return absl::UnavailableError(
+        absl::StrCat("restarting slurmctld in ", dir_, " failed: ", r.Describe()));
+  }
+  return absl::OkStatus();
+}
+
 std::vector<std::string> MiniCluster::Environment(const std::vector<std::string>& extra) const {
   std::vector<std::string> overrides = options_.env;
   overrides.insert(overrides.end(), extra.begin(), extra.end());
@@ -524,11 +534,16 @@ void EnsureResearchers() {
   auto run = [](const std::vector<std::string>& argv) {
     return RunCommand(argv, CleanEnvironment({}), absl::Seconds(30), "/tmp");
   };
-  if (run({"getent", "group", "oncology"}).exit_code != 0) {
-    run({"groupadd", "oncology"});
+  for (const char* group : {"oncology", "fintech"}) {
+    if (run({"getent", "group", group}).exit_code != 0) {
+      run({"groupadd", group});
+    }
   }
   if (run({"id", kAlice}).exit_code != 0) {
     run({"useradd", "--no-create-home", "--shell", "/bin/sh", "-G", "oncology", kAlice});
+  }
+  if (run({"id", kPriya}).exit_code != 0) {
+    run({"useradd", "--no-create-home", "--shell", "/bin/sh", "-G", "fintech", kPriya});
   }
   if (run({"id", kBob}).exit_code != 0) {
     run({"useradd", "--no-create-home", "--shell", "/bin/sh", kBob});

@@ -80,6 +80,11 @@ class MiniCluster {
   // Idempotent.
   absl::Status Stop();
 
+  // Restarts slurmctld (`minicluster restart-slurmctld`): SIGTERM by its recorded PID, so that
+  // it saves its state, then a new slurmctld on the same state directory, which keeps every
+  // job; returns once it answers `scontrol ping`, or the script's failure.
+  absl::Status RestartController() const;
+
   const std::string& dir() const { return dir_; }
   std::string slurm_conf() const { return dir_ + "/etc/slurm.conf"; }
   std::string log_dir() const { return dir_ + "/log"; }
@@ -148,9 +153,11 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::vector
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 
 // Researchers of the example register, as real Unix users: sov-alice works on the oncology
-// project (group oncology, dataset patients-eu), sov-bob does not. Created when missing.
+// project (group oncology, dataset patients-eu), sov-priya on payments (group fintech, dataset
+// finance-in), sov-bob on neither. Created when missing (the names scripts/demo-cluster.sh uses).
 constexpr char kAlice[] = "sov-alice";
 constexpr char kBob[] = "sov-bob";
+constexpr char kPriya[] = "sov-priya";
 void EnsureResearchers();
 
 // Admin acts outside job_modify that fool the plugin's site guard: us-h100-1 (site sanjose-1)
