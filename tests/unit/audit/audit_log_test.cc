@@ -283,6 +283,34 @@ TEST_F(AuditLogTest, EditedRowIsFound) {
   EXPECT_EQ(r.problem, "record 3: hash mismatch (content changed after it was written)");
 }
 
+// Every stored field of a record is under its hash: a change to any one of them names that
+// record. (prev_hash and hash are checked as links: a changed prev_hash no longer matches the
+// record before, a changed hash no longer matches the content.)
+TEST_F(AuditLogTest, AChangeToAnyFieldOfARecordNamesThatRecord) {
+  Open();
+  Fill();
+  log_.reset();
+  const std::string pristine = dir_ + "/pristine.db";
+  std::filesystem::copy_file(options_.path, pristine);
+  const std::vector<std::pair<std::string, std::string>> changes = {
+      {"kind", "1"},           {"decision_id", "'d9'"},      {"time_us", "time_us + 1"},
+      {"caller", "'root'"},    {"user", "'mallory'"},        {"account", "'other'"},
+      {"datasets", "'imagenet-public'"}, {"region", "'us'"}, {"partition", "'gpu-us-h100'"},
+      {"verdict", "'reject'"}, {"job_id", "7"},              {"register_version", "'v0'"},
+      {"body", "body || ' '"}, {"prev_hash", "hash"},        {"hash", "prev_hash"}};
+  for (const auto& [column, value] : changes) {
+    std::filesystem::copy_file(pristine, options_.path,
+                               std::filesystem::copy_options::overwrite_existing);
+    Sql(absl::StrCat("UPDATE records SET ", column, " = ", value, " WHERE seq = 3"));
+    Open();
+    VerifyReport r = log_->Verify();
+    EXPECT_FALSE(r.ok) << column;
+    EXPECT_EQ(r.first_bad_seq, 3) << column << ": " << r.problem;
+    EXPECT_THAT(r.problem, ::testing::StartsWith("record 3")) << column;
+    log_.reset();
+  }
+}
+
 TEST_F(AuditLogTest, DeletedRowIsFound) {
   Open();
   Fill();
@@ -349,6 +377,47 @@ TEST_F(AuditLogTest, AConsistentlyRewrittenRecordIsCaughtByTheSignedCheckpoint) 
   EXPECT_EQ(r.records_checked, 5);
   EXPECT_EQ(r.problem,
             "checkpoint 1: record 5 is not the one that was signed (the chain was rewritten)");
+}
+
+// The whole log rewritten by someone with write access to the database: a record changed, every
+// hash after it computed again, and the checkpoint signed again with a key of their own (its
+// public key written beside it and into meta). It verifies only against that key: against the
+// key the auditor holds, the checkpoint is named.
+TEST_F(AuditLogTest, AChainRewrittenAndReSignedWithAnotherKeyFailsAgainstTheTrustedKey) {
+  Open();
+  Fill();
+  ASSERT_TRUE(log_->MakeCheckpoint().ok());
+  const std::string trusted = PublicKey();
+  absl::StatusOr<std::vector<AuditRecord>> all = log_->Range(1, 5);
+  ASSERT_TRUE(all.ok() && all->size() == 5u);
+  log_.reset();
+  std::string hash = chain::kGenesis;
+  std::string sql;
+  for (AuditRecord& r : *all) {
+    if (r.seq == 2) {
+      r.region = "eu";  // d2 was placed in us
+    }
+    r.prev_hash = hash;
+    r.hash = chain::RecordHash(hash, r);
+    hash = r.hash;
+    absl::StrAppend(&sql, "UPDATE records SET region = '", r.region, "', prev_hash = '",
+                    r.prev_hash, "', hash = '", r.hash, "' WHERE seq = ", r.seq, ";");
+  }
+  auto forger = chain::Signer::LoadOrCreate(dir_ + "/forger.pem");
+  ASSERT_TRUE(forger.ok()) << forger.status();
+  const int64_t time_us = 1795001000000000;
+  auto signature = (*forger)->Sign(chain::CheckpointBytes(5, hash, time_us));
+  ASSERT_TRUE(signature.ok()) << signature.status();
+  absl::StrAppend(&sql, "UPDATE checkpoints SET head_hash = '", hash, "', time_us = ", time_us,
+                  ", signature = '", *signature, "', public_key = '", (*forger)->public_pem(),
+                  "'; UPDATE meta SET value = '", (*forger)->public_pem(),
+                  "' WHERE key = 'public_key';");
+  Sql(sql);
+  VerifyReport forged_key = VerifyDatabase(options_.path, (*forger)->public_pem());
+  EXPECT_TRUE(forged_key.ok) << "the rewrite is consistent: " << forged_key.problem;
+  VerifyReport r = VerifyDatabase(options_.path, trusted);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.problem, "checkpoint 1: signature does not verify with the trusted public key");
 }
 
 TEST_F(AuditLogTest, ForgedCheckpointSignatureIsFound) {
