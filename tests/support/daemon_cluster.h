@@ -30,6 +30,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -148,6 +149,19 @@ class DaemonClusterTest : public ::testing::Test {
   void StartDaemon() {
     ASSERT_NO_FATAL_FAILURE(LaunchDaemon());
     ASSERT_NO_FATAL_FAILURE(WaitUntilThePluginTakesThePublishedSnapshot());
+    ASSERT_NO_FATAL_FAILURE(WaitUntilTheReconcilerHasReadTheJobTable());
+  }
+
+  // Waits (bounded) until the reconciler has read slurmctld's job table once: from then on it
+  // watches, and a placement no job carries is "not_created" rather than "unknown".
+  void WaitUntilTheReconcilerHasReadTheJobTable() {
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    nlohmann::json status = Status();
+    while (Count(status, "reconcile_full_reads") < 1 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(50));
+      status = Status();
+    }
+    ASSERT_GE(Count(status, "reconcile_full_reads"), 1) << status.dump();
   }
 
   // Waits (bounded) until the plugin has taken the snapshot now in the file, or a newer one:

@@ -20,7 +20,9 @@ Reconciler::Reconciler(ReconcilerOptions options, audit::AuditLog* log,
 Reconciler::~Reconciler() { worker_.Stop(); }
 
 void Reconciler::Start() {
-  worker_.Start(options_.interval, PeriodicWorker::FirstRound::kAfterInterval, [this] { Run(); });
+  // The first round at once: placements made after sovereignd started are watched from then
+  // on (one that no job carries is "not_created", not "unknown").
+  worker_.Start(options_.interval, PeriodicWorker::FirstRound::kAtOnce, [this] { Run(); });
 }
 
 namespace {
