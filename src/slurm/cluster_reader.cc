@@ -292,8 +292,8 @@ absl::StatusOr<std::optional<std::vector<JobRow>>> ReadJobsChangedSince(time_t s
                                                                          time_t* last_update) {
   std::vector<JobRow> out;
   JobVisitor visitor;
-  visitor.each = [&out](const JobRow& row) {
-    out.push_back(row);
+  visitor.each = [&out](JobRow&& row) {
+    out.push_back(std::move(row));
     return absl::OkStatus();
   };
   absl::StatusOr<std::optional<int64_t>> count =
@@ -312,13 +312,16 @@ absl::StatusOr<std::optional<int64_t>> VisitJobsChangedSince(time_t since, time_
   job_info_msg_t* jobs = nullptr;
   if (slurm_load_jobs(since, &jobs, SHOW_ALL) != SLURM_SUCCESS) {
     if (since != 0 && slurm_get_errno() == SLURM_NO_CHANGE_IN_DATA) {
+      if (visitor.loaded) {
+        visitor.loaded(/*changed=*/false);
+      }
       return std::optional<int64_t>();
     }
     return SlurmError("cannot load jobs");
   }
   *last_update = jobs->last_update;
   if (visitor.loaded) {
-    visitor.loaded();
+    visitor.loaded(/*changed=*/true);
   }
   absl::Status status;
   for (uint32_t i = 0; status.ok() && i < jobs->record_count; ++i) {

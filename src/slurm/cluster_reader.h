@@ -84,13 +84,14 @@ absl::StatusOr<std::vector<JobRow>> ReadJobs();
 // answers all or nothing: when any job changed, every job comes back.
 absl::StatusOr<std::optional<std::vector<JobRow>>> ReadJobsChangedSince(time_t since,
                                                                          time_t* last_update);
-// ReadJobsChangedSince, a job at a time: `loaded` is called once slurmctld's answer is in, then
-// `each` with every job in turn, and no table of rows is built beside libslurm's answer (at
-// 100,000 jobs that table is tens of megabytes). An error from `each` stops the walk and is
-// returned. The number of jobs, or nullopt when none changed since `since`.
+// ReadJobsChangedSince, a job at a time: `loaded` is called once slurmctld has answered
+// (`changed`: a table follows), then `each` with every job in turn, and no table of rows is built
+// beside libslurm's answer (at 100,000 jobs that table is tens of megabytes). An error from
+// `each` stops the walk and is returned. The number of jobs, or nullopt when none changed since
+// `since`.
 struct JobVisitor {
-  std::function<void()> loaded;
-  std::function<absl::Status(const JobRow&)> each;
+  std::function<void(bool changed)> loaded;
+  std::function<absl::Status(JobRow&& job)> each;
 };
 absl::StatusOr<std::optional<int64_t>> VisitJobsChangedSince(time_t since, time_t* last_update,
                                                              const JobVisitor& visitor);

@@ -46,9 +46,9 @@ absl::StatusOr<std::optional<int64_t>> Reconciler::ReadTable(const slurm::JobVis
   if (!all.ok()) {
     return all.status();
   }
-  visitor.loaded();
-  for (const slurm::JobRow& job : *all) {
-    if (absl::Status s = visitor.each(job); !s.ok()) {
+  visitor.loaded(/*changed=*/true);
+  for (slurm::JobRow& job : *all) {
+    if (absl::Status s = visitor.each(std::move(job)); !s.ok()) {
       return s;
     }
   }
@@ -207,10 +207,14 @@ absl::StatusOr<ReconcileStats> Reconciler::ReconcileOnce(absl::Time now) {
     return stats;
   }
   const absl::Time read_began = options_.clock();
-  bool read_done = false;
-  // Once the table (or word that nothing changed) is in, before its jobs are handled.
-  auto after_read = [&] {
-    read_done = true;
+  bool answered = false;
+  std::optional<std::vector<NodeStatus>> nodes;
+  bool again = false;  // a job to look at again next round, changed or not
+  std::set<uint32_t> present;
+  slurm::JobVisitor visitor;
+  // Once slurmctld has answered (a table, or word that nothing changed), before any job is handled.
+  visitor.loaded = [&](bool changed) {
+    answered = true;
     if (watching_since_ == absl::InfiniteFuture()) {
       watching_since_ = now;
     }
@@ -222,16 +226,11 @@ absl::StatusOr<ReconcileStats> Reconciler::ReconcileOnce(absl::Time now) {
                  std::max(LongestBetweenFullReads(), interval));
     previous_full_read_ = last_full_read_;
     last_full_read_ = now;
+    if (changed) {
+      untagged_running_.clear();
+    }
   };
-  std::optional<std::vector<NodeStatus>> nodes;
-  bool again = false;  // a job to look at again next round, changed or not
-  std::set<uint32_t> present;
-  slurm::JobVisitor visitor;
-  visitor.loaded = [&] {
-    after_read();
-    untagged_running_.clear();
-  };
-  visitor.each = [&](const slurm::JobRow& job) -> absl::Status {
+  visitor.each = [&](slurm::JobRow&& job) -> absl::Status {
     absl::StatusOr<bool> tagged = HandleJob(job, now, nodes, stats, again);
     if (!tagged.ok()) {
       return tagged.status();
@@ -244,14 +243,11 @@ absl::StatusOr<ReconcileStats> Reconciler::ReconcileOnce(absl::Time now) {
   // Each job is handled as libslurm's answer is walked: no copy of the table is kept.
   absl::StatusOr<std::optional<int64_t>> jobs = ReadTable(visitor);
   if (!jobs.ok()) {
-    if (!read_done) {
+    if (!answered) {
       watching_since_ = absl::InfiniteFuture();  // what happens now may go unseen
       last_full_read_ = absl::InfinitePast();    // read it whole again next round
     }
     return jobs.status();
-  }
-  if (!read_done) {
-    after_read();
   }
   if (jobs->has_value()) {
     if (absl::Status s = ForgetPurged(present, now, stats); !s.ok()) {
