@@ -192,6 +192,14 @@ absl::Status Reconciler::FollowRunningJobs(absl::Time now, ReconcileStats& stats
 
 absl::StatusOr<ReconcileStats> Reconciler::ReconcileOnce(absl::Time now) {
   std::lock_guard<std::mutex> lock(mu_);
+  absl::StatusOr<ReconcileStats> stats = RoundLocked(now);
+  // Copied for kept(), which status asks while a round (a full read: seconds) holds mu_.
+  std::lock_guard<std::mutex> counters(error_mu_);
+  kept_ = Kept{jobs_.size(), seen_decisions_.size(), awaiting_.size()};
+  return stats;
+}
+
+absl::StatusOr<ReconcileStats> Reconciler::RoundLocked(absl::Time now) {
   ReconcileStats stats;
   const bool can_follow = !options_.read_jobs || (options_.read_running && options_.read_job);
   if (can_follow && last_full_read_ != absl::InfinitePast() &&
@@ -430,8 +438,8 @@ absl::Status Reconciler::ExplainPlacements(ReconcileStats& stats) {
 }
 
 Reconciler::Kept Reconciler::kept() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return Kept{jobs_.size(), seen_decisions_.size(), awaiting_.size()};
+  std::lock_guard<std::mutex> lock(error_mu_);
+  return kept_;
 }
 
 std::string Reconciler::last_error() const {

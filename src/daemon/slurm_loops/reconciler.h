@@ -130,6 +130,7 @@ class Reconciler {
   };
   // What the reconciler keeps between rounds: tagged jobs it follows, decision ids of jobs seen
   // before the log's placement was read (until it is), placements no job carries yet.
+  // As the last round left them (not waiting for a round in progress).
   struct Kept {
     size_t jobs = 0;
     size_t seen_ahead = 0;
@@ -147,6 +148,8 @@ class Reconciler {
     bool ended = false;     // its outcome is in the log
   };
   void Run();
+  // One round of ReconcileOnce, with mu_ held.
+  absl::StatusOr<ReconcileStats> RoundLocked(absl::Time now);
   // Reads the job table a job at a time (slurm::VisitJobsChangedSince, or read_jobs): the
   // number of jobs, nullopt when unchanged. Sets pending_update_.
   absl::StatusOr<std::optional<int64_t>> ReadTable(const slurm::JobVisitor& visitor);
@@ -178,11 +181,12 @@ class Reconciler {
   const ReconcilerOptions options_;
   audit::AuditLog* const log_;
   const std::function<std::shared_ptr<const Register>(absl::Time)> register_at_;
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::atomic<int64_t> rounds_{0}, failures_{0};
   mutable std::mutex error_mu_;
   std::string last_error_;  // guarded by error_mu_
   FullReads full_reads_;    // guarded by error_mu_
+  Kept kept_;               // guarded by error_mu_: as the last round left it
   std::map<uint32_t, JobState> jobs_;  // tagged jobs of the last table read, by job id
   // Decision ids of jobs seen before their placement was read from the log (decision -> when
   // first seen): the placement is then known to have its job. Forgotten as the placement is
