@@ -52,6 +52,10 @@ ChosenView ChooseView(const LoadedSnapshot& snapshot, absl::Time now,
 // Says in a placed decision's reason that it was scored without a fresh cluster view.
 void NoteStaleView(absl::Duration max_cluster_age, Decision* decision);
 
+// A publication time as the snapshot holds it and messages quote it (RFC 3339, UTC, with as
+// many fractional digits as it has).
+std::string FormatPublishedAt(absl::Time published_at);
+
 // Serialises a snapshot (header line and body).
 std::string EncodeSnapshot(const std::string& register_yaml, const std::string& register_source,
                            const Register& reg, const ClusterSnapshot& cluster,
@@ -80,8 +84,9 @@ struct WatcherOptions {
       on_change;
 };
 
-// Keeps the newest good snapshot in memory. A new file that cannot be read or fails its checks
-// is ignored (the last good snapshot stays) and its error is kept for the log.
+// Keeps the newest good snapshot in memory. A new file that cannot be read, fails its checks,
+// or was published before the snapshot in use (an older copy put back) is ignored (the last
+// good snapshot stays) and its error is kept for the log.
 class SnapshotWatcher {
  public:
   // Loads the file once (a missing or bad file is not an error here: Current() is then null)

@@ -102,8 +102,7 @@ std::unique_ptr<UserDirectory> NewNssUserDirectory(absl::Duration ttl) {
 std::string SnapshotChangeLine(const std::string& path, const absl::Status& not_taken,
                                const snapshot::LoadedSnapshot* current, bool* is_error) {
   auto published = [](const snapshot::LoadedSnapshot& s) {
-    return absl::StrCat("published ",
-                        absl::FormatTime(absl::RFC3339_full, s.published_at, absl::UTCTimeZone()),
+    return absl::StrCat("published ", snapshot::FormatPublishedAt(s.published_at),
                         " (register ", std::string(s.reg->short_version()), ")");
   };
   *is_error = !not_taken.ok() || current == nullptr;

@@ -31,15 +31,6 @@ absl::Status SlurmError(absl::string_view what) {
                    "SLURM_CONF set?)"));
 }
 
-bool Usable(uint32_t state) {
-  uint32_t base = state & NODE_STATE_BASE;
-  if (base == NODE_STATE_DOWN || base == NODE_STATE_UNKNOWN || base == NODE_STATE_FUTURE) {
-    return false;
-  }
-  return (state & (NODE_STATE_DRAIN | NODE_STATE_FAIL | NODE_STATE_NO_RESPOND |
-                   NODE_STATE_POWERED_DOWN | NODE_STATE_MAINT)) == 0;
-}
-
 PartitionState StateOf(uint16_t state_up) {
   switch (state_up) {
     case PARTITION_UP:
@@ -54,6 +45,18 @@ PartitionState StateOf(uint16_t state_up) {
 }
 
 }  // namespace
+
+// UNKNOWN is what slurmctld says of a node from its start until the node's slurmd registers
+// (seconds): counted as up, or every job would be refused as unplaceable for that while after a
+// restart. A node that does not register becomes NOT_RESPONDING, then DOWN.
+bool NodeUsable(uint32_t state) {
+  uint32_t base = state & NODE_STATE_BASE;
+  if (base == NODE_STATE_DOWN || base == NODE_STATE_FUTURE) {
+    return false;
+  }
+  return (state & (NODE_STATE_DRAIN | NODE_STATE_FAIL | NODE_STATE_NO_RESPOND |
+                   NODE_STATE_POWERED_DOWN | NODE_STATE_MAINT)) == 0;
+}
 
 int GpusInGres(const std::string& gres) {
   int total = 0;
@@ -145,7 +148,7 @@ absl::StatusOr<ClusterSnapshot> ReadClusterSnapshot(absl::Time now) {
     }
     NodeRow row;
     row.name = n.name;
-    row.usable = Usable(n.node_state);
+    row.usable = NodeUsable(n.node_state);
     row.gres = Str(n.gres);
     row.gres_used = Str(n.gres_used);
     row.partitions = absl::StrSplit(Str(n.partitions), ',', absl::SkipEmpty());

@@ -41,6 +41,11 @@ struct PartitionRow {
 // GPUs in a node's GRES string ("gpu:2", "gpu:h100:2(S:0-1)", "gpu:a100:1(IDX:0),mps:100").
 int GpusInGres(const std::string& gres);
 
+// Whether a node in this state (node_info_t's node_state) can take jobs: not DOWN or FUTURE,
+// not drained, failed, powered down, in maintenance or not responding. UNKNOWN (from
+// slurmctld's start until the node's slurmd registers) counts as usable.
+bool NodeUsable(uint32_t node_state);
+
 // Builds the snapshot: a partition's GPUs are those of its usable nodes.
 ClusterSnapshot Aggregate(const std::vector<PartitionRow>& partitions,
                           const std::vector<NodeRow>& nodes, absl::Time taken_at);

@@ -39,11 +39,15 @@ std::string FileIdentity(const std::string& path) {
 
 }  // namespace
 
+std::string FormatPublishedAt(absl::Time published_at) {
+  return absl::FormatTime(absl::RFC3339_full, published_at, absl::UTCTimeZone());
+}
+
 std::string EncodeSnapshot(const std::string& register_yaml, const std::string& register_source,
                            const Register& reg, const ClusterSnapshot& cluster,
                            absl::Time published_at) {
   nlohmann::json body = {
-      {"published_at", absl::FormatTime(absl::RFC3339_full, published_at, absl::UTCTimeZone())},
+      {"published_at", FormatPublishedAt(published_at)},
       {"register_source", register_source},
       {"register_version", reg.version()},
       {"register_yaml", register_yaml},
@@ -200,6 +204,14 @@ void SnapshotWatcher::Look(bool first_look) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     identity_ = identity;
+    if (loaded.ok() && current_ != nullptr &&
+        (*loaded)->published_at < current_->published_at) {
+      // A copy put back from a backup, or written by a second, stale sovereignd: its register
+      // may allow what a newer one no longer does.
+      loaded = absl::FailedPreconditionError(absl::StrCat(
+          "snapshot ", options_.path, ": published ", FormatPublishedAt((*loaded)->published_at),
+          ", before the snapshot in use: an older snapshot is never taken"));
+    }
     if (loaded.ok()) {
       current_ = *std::move(loaded);
       last_error_ = absl::OkStatus();

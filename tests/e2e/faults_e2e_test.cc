@@ -75,7 +75,6 @@ constexpr int kKinds = sizeof(kMix) / sizeof(kMix[0]);
 
 // What became of one submission.
 struct Attempt {
-  absl::Time answered;
   uint32_t job_id = 0;
   int error = 0;  // the last error, when no job id came back
   std::string error_text;
@@ -185,36 +184,20 @@ TEST_F(FaultsE2ETest, NothingIsLostAndNothingLetInWhileTheDaemonsFail) {
     LaunchDaemon();
     return HasFatalFailure() ? absl::InternalError("sovereignd did not start") : absl::OkStatus();
   };
-  // After its restart slurmctld reports every node UNKNOWN until the node's slurmd registers
-  // again (a few seconds). A cluster view sovereignd publishes meanwhile has no node up, and
-  // the plugin refuses every job from it, "no compliant partition can run this job now (...
-  // fewer are up)", until a later view. The fault lasts until the plugin holds a view published
-  // after every node is idle again; allowed jobs refused within it are counted apart.
-  absl::Time restart_began = absl::InfiniteFuture(), view_back = absl::InfiniteFuture();
+  // After its restart slurmctld shows every node UNKNOWN until the node's slurmd registers
+  // again (seconds). The fault lasts until the plugin holds a cluster view sovereignd read after
+  // the restart; submissions go on meanwhile and after, while nodes are still registering, and
+  // no allowed job may be refused for it (the view counts an UNKNOWN node as up).
+  std::string nodes_at_view;  // node states when the plugin took that view
   const std::function<absl::Status()> restart_slurmctld = [&]() -> absl::Status {
-    restart_began = absl::Now();
     if (absl::Status s = cluster_->RestartController(); !s.ok()) {
       return s;
     }
-    const absl::Time deadline = absl::Now() + absl::Seconds(60);
-    CommandResult states;
-    while (true) {
-      states = cluster_->Run({"sinfo", "-h", "-N", "-o", "%t"});
-      std::vector<std::string> lines = absl::StrSplit(states.out, '\n', absl::SkipEmpty());
-      if (states.exit_code == 0 && !lines.empty() &&
-          std::all_of(lines.begin(), lines.end(), [](const auto& l) { return l == "idle"; })) {
-        break;
-      }
-      if (absl::Now() >= deadline) {
-        return absl::DeadlineExceededError("nodes not idle after the restart: " +
-                                           states.Describe());
-      }
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-    const absl::Time nodes_back = absl::Now();
+    const absl::Time restarted = absl::Now();
+    const absl::Time deadline = restarted + absl::Seconds(60);
     while (true) {
       absl::StatusOr<absl::Time> published = SnapshotPublishedAt();
-      if (published.ok() && *published > nodes_back) {
+      if (published.ok() && *published > restarted) {
         absl::StatusOr<std::string> took = cluster_->WaitForPluginSnapshot(*published);
         if (!took.ok()) {
           return took.status();
@@ -222,11 +205,12 @@ TEST_F(FaultsE2ETest, NothingIsLostAndNothingLetInWhileTheDaemonsFail) {
         break;
       }
       if (absl::Now() >= deadline) {
-        return absl::DeadlineExceededError("no snapshot published after the nodes came back");
+        return absl::DeadlineExceededError("no snapshot published after slurmctld's restart");
       }
-      absl::SleepFor(absl::Milliseconds(100));
+      absl::SleepFor(absl::Milliseconds(50));
     }
-    view_back = absl::Now();
+    CommandResult states = cluster_->Run({"sinfo", "-h", "-o", "%D %t"});
+    nodes_at_view = absl::StrJoin(absl::StrSplit(states.out, '\n', absl::SkipEmpty()), ", ");
     return absl::OkStatus();
   };
   const std::vector<Fault> faults = {
@@ -265,7 +249,6 @@ TEST_F(FaultsE2ETest, NothingIsLostAndNothingLetInWhileTheDaemonsFail) {
         a.job_id = r.job_id;
         a.error = r.error;
         a.error_text = r.error_text;
-        a.answered = absl::Now();
         if (r.ok() || !testing::IsCommunicationError(r.error)) {
           break;
         }
@@ -304,7 +287,7 @@ TEST_F(FaultsE2ETest, NothingIsLostAndNothingLetInWhileTheDaemonsFail) {
   ASSERT_EQ(progress.done(), kJobs);
 
   // What slurmctld answered each submission.
-  int accepted = 0, refused = 0, retried = 0, unexpected = 0, refused_without_view = 0;
+  int accepted = 0, refused = 0, retried = 0, unexpected = 0;
   std::map<std::string, int> refusal_texts;
   std::set<uint32_t> accepted_ids;
   for (int i = 0; i < kJobs; ++i) {
@@ -317,11 +300,6 @@ TEST_F(FaultsE2ETest, NothingIsLostAndNothingLetInWhileTheDaemonsFail) {
     } else {
       ++refused;
       ++refusal_texts[a.error_text];
-    }
-    if (a.job_id == 0 && kind.allowed && a.answered >= restart_began &&
-        a.answered <= view_back) {
-      ++refused_without_view;
-      continue;
     }
     if ((a.job_id != 0) != kind.allowed) {
       ++unexpected;
@@ -442,11 +420,12 @@ TEST_F(FaultsE2ETest, NothingIsLostAndNothingLetInWhileTheDaemonsFail) {
     absl::StrAppend(&refusals, "\n  ", n, " x ", text);
   }
   printf("faults: %s\n", absl::StrJoin(fault_log, "; ").c_str());
+  printf("nodes when the plugin took the first view after slurmctld's restart: %s\n",
+         nodes_at_view.c_str());
   printf("submitted %d in %s (%d needed more than one try, slurmctld restarting); accepted %d, "
-         "refused %d (%d of them allowed jobs refused while the cluster view had no node up "
-         "after the slurmctld restart; libslurm's messages in %s):%s\n",
+         "refused %d (libslurm's messages in %s):%s\n",
          kJobs, absl::FormatDuration(submitting).c_str(), retried, accepted, refused,
-         refused_without_view, libslurm_err.c_str(), refusals.c_str());
+         libslurm_err.c_str(), refusals.c_str());
   printf("slurmctld holds %zu jobs (%s), %d outside their allowed sites\n", in_table.size(),
          regions.c_str(), outside);
   printf("audit log: %zu records, %zu decisions (%d place, %d reject), %d duplicated, %d jobs "

@@ -1,14 +1,23 @@
 #include "slurm_loops/snapshot_publisher.h"
 
+#include <algorithm>
+
 #include "cluster_reader.h"
 #include "sovereign/file_io.h"
 #include "sovereign/snapshot_file.h"
+#include "spdlog/spdlog.h"
 
 namespace sovereign::slurm {
 
 SnapshotPublisher::SnapshotPublisher(PublisherOptions options,
                                      std::function<PublishedRegister()> current)
-    : options_(std::move(options)), current_(std::move(current)) {}
+    : options_(std::move(options)), current_(std::move(current)) {
+  // The plugin never takes a snapshot published before the one it holds: carry on after the
+  // file an earlier sovereignd left, whatever the clock says now.
+  if (auto left = snapshot::ReadSnapshotFile(options_.path); left.ok()) {
+    last_stamp_ = (*left)->published_at;
+  }
+}
 
 SnapshotPublisher::~SnapshotPublisher() { worker_.Stop(); }
 
@@ -30,7 +39,19 @@ absl::Status SnapshotPublisher::Publish() {
   if (r.reg == nullptr) {
     return absl::FailedPreconditionError("no register in force: nothing to publish");
   }
-  absl::Time now = absl::Now();
+  const absl::Time now = absl::Now();
+  // Each publication is stamped after the one before, even when the clock has been set back
+  // (the plugin would otherwise keep the older snapshot until the clock caught up).
+  const absl::Time stamp = std::max(now, last_stamp_ + absl::Microseconds(1));
+  if (stamp != now && !clock_behind_warned_) {
+    clock_behind_warned_ = true;
+    spdlog::warn("snapshot {}: the clock reads {}, before the last publication ({}): "
+                 "publications are stamped after it until the clock catches up",
+                 options_.path, snapshot::FormatPublishedAt(now),
+                 snapshot::FormatPublishedAt(last_stamp_));
+  } else if (stamp == now) {
+    clock_behind_warned_ = false;
+  }
   absl::StatusOr<ClusterSnapshot> cluster =
       options_.read_cluster ? options_.read_cluster(now) : ReadClusterSnapshot(now);
   if (cluster.ok()) {
@@ -43,11 +64,12 @@ absl::Status SnapshotPublisher::Publish() {
   }
   // Read by slurmctld's user; nothing in it that every user may not read already (file_modes.h).
   absl::Status written = WriteFileAtomically(
-      options_.path, snapshot::EncodeSnapshot(r.yaml, r.source, *r.reg, last_cluster_, now),
+      options_.path, snapshot::EncodeSnapshot(r.yaml, r.source, *r.reg, last_cluster_, stamp),
       kPublicFileMode);
   if (written.ok()) {
     last_version_ = r.reg->version();
     last_published_ = now;
+    last_stamp_ = stamp;
   } else {
     ++write_failures_;
     last_write_error_ = std::string(written.message());

@@ -73,7 +73,9 @@ class SnapshotPublisher {
   ClusterSnapshot last_cluster_;
   absl::Status last_cluster_error_;
   std::string last_version_;  // register version last published
-  absl::Time last_published_ = absl::InfinitePast();
+  absl::Time last_published_ = absl::InfinitePast();  // by the clock, for the interval
+  absl::Time last_stamp_ = absl::InfinitePast();  // the newest publication time written
+  bool clock_behind_warned_ = false;
   int64_t write_failures_ = 0;
   std::string last_write_error_;
   int64_t cluster_read_failures_ = 0;

@@ -2,6 +2,10 @@
 
 #include "gtest/gtest.h"
 
+extern "C" {
+#include <slurm/slurm.h>
+}
+
 namespace sovereign::slurm {
 namespace {
 
@@ -16,6 +20,22 @@ TEST(GpusInGres, EveryFormSlurmReports) {
   EXPECT_EQ(GpusInGres("gpu:h100"), 1);
   EXPECT_EQ(GpusInGres("gpu"), 1);
   EXPECT_EQ(GpusInGres("gpumem:80G"), 0);  // not a GPU count
+}
+
+// After a slurmctld restart every node is UNKNOWN until its slurmd registers: counted as up,
+// unless slurmctld has given up waiting for it.
+TEST(NodeUsable, UpUnlessSlurmSaysOtherwise) {
+  EXPECT_TRUE(NodeUsable(NODE_STATE_IDLE));
+  EXPECT_TRUE(NodeUsable(NODE_STATE_MIXED));
+  EXPECT_TRUE(NodeUsable(NODE_STATE_ALLOCATED));
+  EXPECT_TRUE(NodeUsable(NODE_STATE_UNKNOWN));
+  EXPECT_FALSE(NodeUsable(NODE_STATE_UNKNOWN | NODE_STATE_NO_RESPOND));
+  EXPECT_FALSE(NodeUsable(NODE_STATE_DOWN));
+  EXPECT_FALSE(NodeUsable(NODE_STATE_FUTURE));
+  EXPECT_FALSE(NodeUsable(NODE_STATE_IDLE | NODE_STATE_DRAIN));
+  EXPECT_FALSE(NodeUsable(NODE_STATE_IDLE | NODE_STATE_FAIL));
+  EXPECT_FALSE(NodeUsable(NODE_STATE_IDLE | NODE_STATE_POWERED_DOWN));
+  EXPECT_FALSE(NodeUsable(NODE_STATE_IDLE | NODE_STATE_MAINT));
 }
 
 TEST(Aggregate, SumsUsableNodesPerPartition) {

@@ -29,8 +29,8 @@ class SnapshotFileTest : public testing::TempDirTest {
     cluster_.partitions = {{"gpu-fr-a100", PartitionState::kUp, 2, 16, 5, 900.0, {}, {}}};
   }
 
-  std::string Encode() {
-    return EncodeSnapshot(yaml_, "register.yaml", *reg_, cluster_, absl::FromUnixSeconds(1795000001));
+  std::string Encode(absl::Time published_at = absl::FromUnixSeconds(1795000001)) {
+    return EncodeSnapshot(yaml_, "register.yaml", *reg_, cluster_, published_at);
   }
 
   std::string yaml_;
@@ -125,6 +125,41 @@ TEST_F(SnapshotFileTest, WatcherKeepsTheLastGoodSnapshot) {
   watcher.CheckNow();
   ASSERT_NE(watcher.Current(), good);
   EXPECT_EQ(watcher.Current()->cluster.partitions[0].gpus_free, 1);
+}
+
+// A snapshot published before the one in use is a copy put back (a backup restored, a second
+// sovereignd that lags): its register may allow what the newer one forbids. It is never taken;
+// the same publication again, or a newer one, is.
+TEST_F(SnapshotFileTest, WatcherNeverGoesBackToAnOlderSnapshot) {
+  const std::string path = dir_ + "/snapshot";
+  const absl::Time t1 = absl::FromUnixSeconds(1795000001) + absl::Milliseconds(250);
+  const std::string older = Encode(t1 - absl::Microseconds(1));
+  ASSERT_TRUE(WriteFileAtomically(path, Encode(t1)).ok());
+  WatcherOptions o;
+  o.path = path;
+  o.poll_interval = std::chrono::hours(1);  // checked by hand below
+  SnapshotWatcher watcher(o);
+  auto in_use = watcher.Current();
+  ASSERT_NE(in_use, nullptr);
+
+  ASSERT_TRUE(WriteFileAtomically(path, older).ok());
+  watcher.CheckNow();
+  EXPECT_EQ(watcher.Current(), in_use);
+  EXPECT_EQ(std::string(watcher.last_error().message()),
+            "snapshot " + path + ": published 2026-11-18T11:06:41.249999+00:00, before the snapshot "
+            "in use: an older snapshot is never taken");
+
+  cluster_.partitions[0].gpus_free = 1;  // the same publication time, another file
+  ASSERT_TRUE(WriteFileAtomically(path, Encode(t1)).ok());
+  watcher.CheckNow();
+  EXPECT_TRUE(watcher.last_error().ok()) << watcher.last_error();
+  ASSERT_NE(watcher.Current(), in_use);
+  EXPECT_EQ(watcher.Current()->cluster.partitions[0].gpus_free, 1);
+
+  ASSERT_TRUE(unlink(path.c_str()) == 0);  // deleted: the last good one stays
+  watcher.CheckNow();
+  EXPECT_EQ(watcher.Current()->cluster.partitions[0].gpus_free, 1);
+  EXPECT_EQ(watcher.last_error().code(), absl::StatusCode::kNotFound) << watcher.last_error();
 }
 
 // on_change is the one moment a reader learns that the watcher changed its mind: once per
