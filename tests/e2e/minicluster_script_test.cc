@@ -27,7 +27,8 @@ using ::testing::MatchesRegex;
 
 const std::string kScript = SOVEREIGN_SOURCE_DIR "/scripts/minicluster";
 const std::string kUsage =
-    "(usage: minicluster up|down|status|env|restart-slurmctld [--dir DIR])";
+    "(usage: minicluster up|down|status|env|restart-slurmctld|stop-slurmctld|start-slurmctld "
+    "[--dir DIR])";
 
 // A scratch directory, removed at the end of the test.
 using ScratchDir = testing::TempDir;

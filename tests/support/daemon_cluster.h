@@ -110,10 +110,16 @@ class DaemonClusterTest : public ::testing::Test {
     MiniClusterOptions options;
     options.spank_so = SOVEREIGN_SPANK_SO;
     options.plugin_dir = SOVEREIGN_PLUGIN_DIR;
+    if (!spool_dir_.empty()) {
+      options.env.push_back("SOVEREIGN_SPOOL=" + spool_dir_);
+    }
     auto c = MiniCluster::Start(std::move(options));
     ASSERT_TRUE(c.ok()) << c.status();
     cluster_ = *std::move(c);
     chmod(cluster_->output_dir().c_str(), 01777);
+    if (spool_dir_.empty()) {
+      spool_dir_ = cluster_->dir() + "/sovereign/spool";
+    }
     state_ = cluster_->dir() + "/sovereignd";
     mkdir(state_.c_str(), 0755);
     std::ofstream(state_ + "/register.yaml")
@@ -125,8 +131,8 @@ class DaemonClusterTest : public ::testing::Test {
         "audit:\n  database: ", state_, "/audit.db\n  signing_key: ", state_,
         "/signing.pem\n  checkpoint_interval: 5\n",
         "slurm:\n  slurm_conf: ", cluster_->slurm_conf(), "\n  snapshot: ", cluster_->dir(),
-        "/sovereign/snapshot\n  spool: ", cluster_->dir(),
-        "/sovereign/spool\n  publish_interval_ms: 2000\n  reconcile_interval_ms: 500\n",
+        "/sovereign/snapshot\n  spool: ", spool_dir_,
+        "\n  publish_interval_ms: 2000\n  reconcile_interval_ms: 500\n",
         // The minicluster's sovereign-plugin.conf says max_cluster_age = 2m.
         "  max_cluster_age: 2m\n",
         "log:\n  level: info\n");
@@ -143,6 +149,7 @@ class DaemonClusterTest : public ::testing::Test {
   }
 
   std::string socket() const { return state_ + "/sovereignd.sock"; }
+  std::string snapshot_path() const { return cluster_->dir() + "/sovereign/snapshot"; }
   std::string audit_db() const { return state_ + "/audit.db"; }
 
   // Starts sovereignd and waits (bounded) until the plugin has taken its snapshot.
@@ -295,6 +302,9 @@ class DaemonClusterTest : public ::testing::Test {
   }
 
   std::unique_ptr<MiniCluster> cluster_;
+  // The plugin's spool folder, which sovereignd ingests: set before SetUp() to put it elsewhere
+  // (default: <cluster dir>/sovereign/spool).
+  std::string spool_dir_;
   std::string state_;
   pid_t pid_ = -1;
 };

@@ -388,15 +388,21 @@ absl::Status MiniCluster::Stop() {
   return absl::OkStatus();
 }
 
-absl::Status MiniCluster::RestartController() const {
-  const CommandResult r = RunWithEnv({options_.script, "restart-slurmctld", "--dir", dir_}, {},
+absl::Status MiniCluster::ControlSlurmctld(const std::string& command) const {
+  const CommandResult r = RunWithEnv({options_.script, command, "--dir", dir_}, {},
                                      options_.up_timeout + absl::Seconds(30));
   if (r.exit_code != 0 || r.timed_out) {
     return absl::UnavailableError(
-        absl::StrCat("restarting slurmctld in ", dir_, " failed: ", r.Describe()));
+        absl::StrCat("minicluster ", command, " in ", dir_, " failed: ", r.Describe()));
   }
   return absl::OkStatus();
 }
+
+absl::Status MiniCluster::RestartController() const {
+  return ControlSlurmctld("restart-slurmctld");
+}
+absl::Status MiniCluster::StopController() const { return ControlSlurmctld("stop-slurmctld"); }
+absl::Status MiniCluster::StartController() const { return ControlSlurmctld("start-slurmctld"); }
 
 std::vector<std::string> MiniCluster::Environment(const std::vector<std::string>& extra) const {
   std::vector<std::string> overrides = options_.env;

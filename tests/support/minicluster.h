@@ -84,6 +84,10 @@ class MiniCluster {
   // it saves its state, then a new slurmctld on the same state directory, which keeps every
   // job; returns once it answers `scontrol ping`, or the script's failure.
   absl::Status RestartController() const;
+  // The two halves of a restart (`minicluster stop-slurmctld` / `start-slurmctld`), for a test
+  // that changes something while slurmctld is down; the slurmds and munged keep running.
+  absl::Status StopController() const;
+  absl::Status StartController() const;
 
   const std::string& dir() const { return dir_; }
   std::string slurm_conf() const { return dir_ + "/etc/slurm.conf"; }
@@ -128,6 +132,8 @@ class MiniCluster {
   CommandResult RunWithEnv(const std::vector<std::string>& argv,
                            const std::vector<std::string>& extra_env, absl::Duration timeout) const;
   absl::Status StartWatchdog();
+  // Runs `minicluster <command>` (restart-, stop-, start-slurmctld) on this cluster.
+  absl::Status ControlSlurmctld(const std::string& command) const;
 
   MiniClusterOptions options_;
   std::string dir_;
