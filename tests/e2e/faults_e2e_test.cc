@@ -24,6 +24,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -48,6 +49,8 @@
 #include "sovereign/file_io.h"
 #include "sovereign/job_tag.h"
 #include "sovereign/register.h"
+#include "sovereign/snapshot_file.h"
+#include "sovereign/spool.h"
 #include "support/daemon_cluster.h"
 #include "support/held_jobs.h"
 #include "support/minicluster.h"
@@ -88,7 +91,7 @@ constexpr int kKinds = sizeof(kMix) / sizeof(kMix[0]);
 
 // What became of one submission.
 struct Attempt {
-  absl::Time answered;
+  absl::Time sent, answered;
   uint32_t job_id = 0;
   int error = 0;  // the last error, when no job id came back
   std::string error_text;
@@ -212,6 +215,7 @@ class FaultsE2ETest : public DaemonClusterTest {
           return;
         }
         Attempt& a = run.attempts[i];
+        a.sent = absl::Now();
         for (a.tries = 1; a.tries <= kMaxTries; ++a.tries) {
           testing::SubmitOutcome r = testing::SubmitHeldJob(jobs_[i % kKinds]);
           a.job_id = r.job_id;
@@ -501,6 +505,296 @@ TEST_F(FaultsE2ETest, NothingIsLostAndNothingLetInWhileTheDaemonsFail) {
   EXPECT_GE(out.rejected, refused);
   printf("nodes when the plugin took the first view after slurmctld's restart: %s\n",
          nodes_at_view.c_str());
+  Report(run, accepted, refused, refusal_texts, out, settling);
+}
+
+// The spool on a filesystem of its own, small enough to fill: a tmpfs in a private mount
+// namespace of this test process. slurmctld with the plugin, and sovereignd, are started from
+// here and live in it too; nothing is mounted in the host's namespace. Needs root, as
+// `make test` has: a mount that cannot be made fails the test.
+class FileFaultsE2ETest : public FaultsE2ETest {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(unshare(CLONE_NEWNS), 0)
+        << "cannot make a private mount namespace (make test runs as root): "
+        << std::strerror(errno);
+    ASSERT_EQ(mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr), 0)
+        << "cannot make mounts private: " << std::strerror(errno);
+    ASSERT_EQ(mount("sovereign-spool", spool_fs_.path().c_str(), "tmpfs", MS_NOSUID | MS_NODEV,
+                    "size=8m,mode=0755"),
+              0)
+        << "cannot mount a tmpfs on " << spool_fs_.path() << ": " << std::strerror(errno);
+    mounted_ = true;
+    spool_dir_ = spool_fs_.path() + "/spool";
+    FaultsE2ETest::SetUp();
+  }
+
+  void TearDown() override {
+    FaultsE2ETest::TearDown();
+    if (cluster_ != nullptr) {
+      cluster_->Stop().IgnoreError();  // before its spool's filesystem goes
+    }
+    if (mounted_) {
+      umount2(spool_fs_.path().c_str(), MNT_DETACH);
+    }
+  }
+
+  std::string filler() const { return spool_fs_.path() + "/filler"; }
+
+  // Writes to the filler file until the spool's filesystem has no room left.
+  absl::Status FillUp() {
+    const int fd = open(filler().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      return StatusFromErrno(errno, "open " + filler());
+    }
+    static const std::string kChunk(64 << 10, 'x');
+    size_t size = kChunk.size();
+    while (size > 0) {
+      const ssize_t n = write(fd, kChunk.data(), size);
+      if (n < 0 && errno != ENOSPC) {
+        const int err = errno;
+        close(fd);
+        return StatusFromErrno(err, "write " + filler());
+      }
+      if (n < static_cast<ssize_t>(size)) {
+        size /= 2;
+      }
+    }
+    close(fd);
+    return absl::OkStatus();
+  }
+
+  // What a writer killed in the middle of a record leaves: the first half of the newest
+  // segment's last record appended to it again (a copy, so that reading it twice would show).
+  absl::Status TearTheLastRecord() {
+    absl::StatusOr<std::vector<uint64_t>> segments = spool::ListSegments(spool_dir_);
+    if (!segments.ok() || segments->empty()) {
+      return absl::FailedPreconditionError("no spool segment to tear");
+    }
+    const std::string path = spool::SegmentPath(spool_dir_, segments->back());
+    const std::string data = ReadText(path);
+    constexpr size_t kHeader = 12;  // magic, length, CRC
+    size_t pos = 0, last = std::string::npos, last_size = 0;
+    while (pos + kHeader <= data.size()) {
+      uint32_t len = 0;
+      for (int i = 3; i >= 0; --i) {
+        len = (len << 8) | static_cast<unsigned char>(data[pos + 4 + i]);
+      }
+      if (pos + kHeader + len > data.size()) {
+        break;
+      }
+      last = pos;
+      last_size = kHeader + len;
+      pos += last_size;
+    }
+    if (last == std::string::npos) {
+      return absl::FailedPreconditionError(absl::StrCat(path, " holds no whole record"));
+    }
+    const int fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    const std::string half = data.substr(last, last_size / 2);
+    const bool ok = fd >= 0 && write(fd, half.data(), half.size()) ==
+                                   static_cast<ssize_t>(half.size());
+    if (fd >= 0) {
+      close(fd);
+    }
+    return ok ? absl::OkStatus() : StatusFromErrno(errno, "append to " + path);
+  }
+
+  // Polls slurmctld's log (bounded) until it holds `text`, calling `meanwhile` between looks.
+  absl::Status WaitForControllerLog(const std::string& text,
+                                    const std::function<absl::Status()>& meanwhile = nullptr) {
+    const std::string log = cluster_->log_dir() + "/slurmctld.log";
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (absl::Now() < deadline) {
+      if (ReadText(log).find(text) != std::string::npos) {
+        return absl::OkStatus();
+      }
+      if (meanwhile) {
+        if (absl::Status s = meanwhile(); !s.ok()) {
+          return s;
+        }
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return absl::DeadlineExceededError(absl::StrCat("slurmctld's log has no \"", text, "\""));
+  }
+
+  // Waits (bounded) until the plugin holds a snapshot sovereignd published after `after`.
+  absl::Status WaitForAPublicationAfter(absl::Time after) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (absl::Now() < deadline) {
+      absl::StatusOr<absl::Time> published = SnapshotPublishedAt();
+      if (published.ok() && *published > after) {
+        return cluster_->WaitForPluginSnapshot(*published).status();
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return absl::DeadlineExceededError("sovereignd published no snapshot");
+  }
+
+  testing::TempDir spool_fs_{"sovereign-spool-fs"};
+  bool mounted_ = false;
+};
+
+TEST_F(FileFaultsE2ETest, NoJobIsPlacedFromABadSnapshotAndNoRecordIsLostOrDoubled) {
+  // Two registers: the one in force (the example), applied over an older one that let
+  // patients-eu run at fra-cloud-1 too (its operator answers to US law). A job the plugin
+  // placed from the older register would carry its version, and might be at fra-cloud-1.
+  const std::string in_force =
+      ReadText(std::string(SOVEREIGN_SOURCE_DIR) + "/config/register.example.yaml");
+  const std::string older =
+      std::regex_replace(in_force, std::regex("\n    jurisdictions: \\[EU\\][^\n]*"), "");
+  ASSERT_NE(older, in_force);
+  std::ofstream(state_ + "/register.yaml", std::ios::trunc) << older;
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  ASSERT_NO_FATAL_FAILURE(PrepareJobs());
+  const std::string older_snapshot = ReadText(snapshot_path());
+  std::ofstream(state_ + "/in-force.yaml") << in_force;
+  CommandResult applied = cluster_->Run({SOVEREIGNCTL_PATH, "--socket", socket(), "register",
+                                         "apply", state_ + "/in-force.yaml"});
+  ASSERT_EQ(applied.exit_code, 0) << applied.Describe();
+  auto reg = Register::Load(state_ + "/in-force.yaml");
+  ASSERT_TRUE(reg.ok()) << reg.status();
+  absl::Time in_force_at = absl::InfinitePast();
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(20); absl::Now() < deadline;
+       absl::SleepFor(absl::Milliseconds(50))) {
+    auto snap = snapshot::ReadSnapshotFile(snapshot_path());
+    if (snap.ok() && (*snap)->reg->version() == (*reg)->version()) {
+      in_force_at = (*snap)->published_at;
+      break;
+    }
+  }
+  ASSERT_NE(in_force_at, absl::InfinitePast()) << "the applied register was never published";
+  ASSERT_TRUE(cluster_->WaitForPluginSnapshot(in_force_at).ok());
+  // Each line the plugin logs when it keeps a snapshot starts so until sovereignd publishes again.
+  auto kept = [&](absl::Time published) {
+    return absl::StrCat("error: job_submit/sovereign: kept the snapshot published ",
+                        snapshot::FormatPublishedAt(published), " (register ",
+                        std::string((*reg)->short_version()), "): snapshot ", snapshot_path(),
+                        ": ");
+  };
+  absl::Time in_use = in_force_at;  // the publication the plugin decides from
+
+  const std::function<absl::Status()> garbage = [&]() -> absl::Status {
+    absl::StatusOr<absl::Time> published = SnapshotPublishedAt();
+    if (!published.ok()) {
+      return published.status();
+    }
+    in_use = *published;
+    kill(pid_, SIGSTOP);  // sovereignd publishes nothing until it is continued
+    std::ofstream(snapshot_path(), std::ios::trunc) << "garbage";  // in place, not atomically
+    return WaitForControllerLog(
+        kept(in_use) + "no header line (not a sovereign snapshot)\n");
+  };
+  const std::function<absl::Status()> put_back_older = [&]() -> absl::Status {
+    if (absl::Status s = WriteFileAtomically(snapshot_path(), older_snapshot); !s.ok()) {
+      return s;
+    }
+    auto old = snapshot::ReadSnapshotFile(snapshot_path());
+    if (!old.ok()) {
+      return old.status();
+    }
+    return WaitForControllerLog(kept(in_use) + "published " +
+                                snapshot::FormatPublishedAt((*old)->published_at) +
+                                ", before the snapshot in use: an older snapshot is never "
+                                "taken\n");
+  };
+  const std::function<absl::Status()> remove = [&]() -> absl::Status {
+    if (unlink(snapshot_path().c_str()) != 0) {
+      return StatusFromErrno(errno, "unlink " + snapshot_path());
+    }
+    return WaitForControllerLog(kept(in_use) + "cannot open: No such file or directory\n");
+  };
+  const std::function<absl::Status()> continue_daemon = [&]() -> absl::Status {
+    const absl::Time continued = absl::Now();
+    kill(pid_, SIGCONT);
+    return WaitForAPublicationAfter(continued);
+  };
+  // The spool's filesystem full until the plugin has refused a job for it. sovereignd keeps
+  // removing segments it has ingested meanwhile, and the filler takes their room too.
+  absl::Time full_from = absl::InfiniteFuture(), room_from = absl::InfiniteFuture();
+  const std::function<absl::Status()> fill = [&]() -> absl::Status {
+    full_from = absl::Now();
+    return WaitForControllerLog("sovereign: cannot record the placement decision",
+                                [&] { return FillUp(); });
+  };
+  const std::function<absl::Status()> make_room = [&]() -> absl::Status {
+    room_from = absl::Now();
+    return unlink(filler().c_str()) == 0 ? absl::OkStatus()
+                                         : StatusFromErrno(errno, "unlink " + filler());
+  };
+  const std::function<absl::Status()> torn = [&]() -> absl::Status {
+    if (absl::Status s = cluster_->StopController(); !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = TearTheLastRecord(); !s.ok()) {
+      return s;
+    }
+    return cluster_->StartController();
+  };
+  const LoadRun run = SubmitUnderFaults({
+      {kJobs * 1 / 8, "sovereignd stopped, snapshot replaced by garbage", garbage},
+      {kJobs * 2 / 8, "older snapshot put back", put_back_older},
+      {kJobs * 3 / 8, "snapshot deleted", remove},
+      {kJobs * 4 / 8, "sovereignd continued", continue_daemon},
+      {kJobs * 5 / 8, "spool filesystem full", fill},
+      {kJobs * 6 / 8, "room again", make_room},
+      {kJobs * 7 / 8, "slurmctld stopped in the middle of a spool record", torn},
+  });
+  ASSERT_TRUE(run.faults.ok()) << run.faults << "\n" << absl::StrJoin(run.fault_log, "\n");
+
+  // What slurmctld answered: what the register says of each kind, except that while the spool
+  // could not be written every job was refused, and said so.
+  int accepted = 0, refused = 0, unexpected = 0, not_recorded = 0;
+  std::map<std::string, int> refusal_texts;
+  std::set<uint32_t> accepted_ids;
+  for (int i = 0; i < kJobs; ++i) {
+    const Attempt& a = run.attempts[i];
+    const Kind& kind = kMix[i % kKinds];
+    if (a.job_id != 0) {
+      ++accepted;
+      accepted_ids.insert(a.job_id);
+    } else {
+      ++refused;
+      ++refusal_texts[a.error_text];
+    }
+    if (a.job_id == 0 && a.error == ESLURM_INVALID_FEATURE && a.answered >= full_from &&
+        a.sent <= room_from) {
+      ++not_recorded;
+      continue;
+    }
+    if ((a.job_id != 0) != kind.allowed) {
+      ++unexpected;
+      ADD_FAILURE() << "submission " << i << " (" << kind.user << ", " << kind.dataset
+                    << ") was " << (a.job_id != 0 ? "accepted" : "refused: " + a.error_text)
+                    << " after " << a.tries << " tries";
+    }
+  }
+  EXPECT_EQ(unexpected, 0);
+  EXPECT_GT(not_recorded, 0);
+  // The researcher is told why, naming the spool segment that could not be written.
+  const std::regex refusal(
+      "sovereign: cannot record the placement decision, so the job is refused \\(spool " +
+      spool_dir_ + "/[0-9]{16}\\.spool: cannot write decision record: No space left on "
+      "device\\); ask your cluster admins");
+  const std::string told = ReadText(run.libslurm_err);
+  const auto told_count = std::distance(
+      std::sregex_iterator(told.begin(), told.end(), refusal), std::sregex_iterator());
+  EXPECT_EQ(told_count, not_recorded) << told.substr(0, 2000);
+
+  const absl::Time settle_start = absl::Now();
+  absl::Status ingested = WaitUntilIngested(absl::Seconds(90));
+  ASSERT_TRUE(ingested.ok()) << ingested << "\n" << ReadText(state_ + "/sovereignd.log");
+  const absl::Duration settling = absl::Now() - settle_start;
+  const Outcome out = CheckTableAndLog(**reg, accepted_ids);
+  // Every other refusal was spooled before slurmctld answered, so each is in the log.
+  EXPECT_EQ(out.rejected, refused - not_recorded);
+  // The torn half record was set aside once, and nothing else was.
+  const nlohmann::json status = Status();
+  EXPECT_EQ(Count(status, "spool_torn"), 1) << status.dump();
+  EXPECT_EQ(Count(status, "spool_undecodable"), 0) << status.dump();
+  printf("refused while the spool was full: %d; torn records set aside: %lld\n", not_recorded,
+         static_cast<long long>(Count(status, "spool_torn")));
   Report(run, accepted, refused, refusal_texts, out, settling);
 }
 

@@ -266,10 +266,12 @@ class DaemonClusterTest : public ::testing::Test {
   // The daemon dies at once, whatever it was doing: no clean shutdown, nothing flushed.
   void KillDaemon() { SignalDaemon(SIGKILL); }
 
-  // Sends `sig` to sovereignd and reaps it.
+  // Sends `sig` to sovereignd and reaps it (continuing it first, should a test have stopped
+  // it).
   void SignalDaemon(int sig) {
     if (pid_ > 0) {
       kill(pid_, sig);
+      kill(pid_, SIGCONT);
       int status = 0;
       waitpid(pid_, &status, 0);
       pid_ = -1;
