@@ -79,11 +79,11 @@ absl::Status AddParentDatasets(const job_desc_msg_t& desc, const char* parent_ad
   }
   if (!tag.ok()) {
     const std::vector<uint32_t> parents = ParentJobIds(desc);
-    return absl::InvalidArgumentError(absl::StrCat(
-        "this job was submitted from inside job ",
-        parents.empty() ? std::string("(unknown)") : absl::StrCat(parents.front()),
-        ", whose residency tag cannot be read (", tag.status().message(),
-        "), so the datasets it inherits are unknown; ask your cluster admins"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("this job was submitted from inside job ",
+                     parents.empty() ? std::string("(unknown)") : absl::StrCat(parents.front()),
+                     ", whose residency tag cannot be read (", tag.status().message(),
+                     "), so the datasets it inherits are unknown; ask your cluster admins"));
   }
   for (std::string& name : tag->datasets) {
     if (std::find(datasets->begin(), datasets->end(), name) == datasets->end()) {
@@ -102,8 +102,8 @@ std::unique_ptr<UserDirectory> NewNssUserDirectory(absl::Duration ttl) {
 std::string SnapshotChangeLine(const std::string& path, const absl::Status& not_taken,
                                const snapshot::LoadedSnapshot* current, bool* is_error) {
   auto published = [](const snapshot::LoadedSnapshot& s) {
-    return absl::StrCat("published ", snapshot::FormatPublishedAt(s.published_at),
-                        " (register ", std::string(s.reg->short_version()), ")");
+    return absl::StrCat("published ", snapshot::FormatPublishedAt(s.published_at), " (register ",
+                        std::string(s.reg->short_version()), ")");
   };
   *is_error = !not_taken.ok() || current == nullptr;
   if (!*is_error) {
@@ -132,9 +132,7 @@ absl::StatusOr<std::unique_ptr<SubmitFilter>> SubmitFilter::Create(
 
 SubmitFilter::SubmitFilter(PluginSettings options, std::unique_ptr<UserDirectory> users,
                            std::unique_ptr<spool::SpoolWriter> spool, FilterLog log)
-    : options_(std::move(options)),
-      users_(std::move(users)),
-      spool_(std::move(spool)) {
+    : options_(std::move(options)), users_(std::move(users)), spool_(std::move(spool)) {
   snapshot::WatcherOptions wo;
   wo.path = options_.snapshot_path;
   // Once per change of the file, on the watcher's thread: never on job_submit's path.
@@ -161,15 +159,15 @@ std::shared_ptr<const std::vector<char>> SubmitFilter::SitesWithNodes(
   }
   std::lock_guard<std::mutex> lock(sites_mu_);
   if (sites_snapshot_ != snap) {
-    sites_with_nodes_ = std::make_shared<const std::vector<char>>(sovereign::SitesWithNodes(
-        *snap->reg, options_.site_feature_prefix, snap->cluster.nodes));
+    sites_with_nodes_ = std::make_shared<const std::vector<char>>(
+        sovereign::SitesWithNodes(*snap->reg, options_.site_feature_prefix, snap->cluster.nodes));
     sites_snapshot_ = snap;
   }
   return sites_with_nodes_;
 }
 
-SubmitAnswer SubmitFilter::Submit(const job_desc_msg_t& desc, uint32_t submit_uid,
-                                  absl::Time now, const char* parent_admin_comment) {
+SubmitAnswer SubmitFilter::Submit(const job_desc_msg_t& desc, uint32_t submit_uid, absl::Time now,
+                                  const char* parent_admin_comment) {
   SubmitAnswer answer;
   uint32_t uid = desc.user_id != NO_VAL ? desc.user_id : submit_uid;
   absl::StatusOr<UserInfo> user = users_->Lookup(uid);
@@ -264,9 +262,9 @@ SubmitAnswer SubmitFilter::Submit(const job_desc_msg_t& desc, uint32_t submit_ui
   if (absl::Status s = spool_->Append(payload); !s.ok()) {
     // Nothing may be decided that is not written down: fail closed.
     answer.slurm_error = ESLURM_INVALID_FEATURE;
-    answer.message = absl::StrCat(
-        "sovereign: cannot record the placement decision, so the job is refused (",
-        s.message(), "); ask your cluster admins");
+    answer.message =
+        absl::StrCat("sovereign: cannot record the placement decision, so the job is refused (",
+                     s.message(), "); ask your cluster admins");
     answer.log_line = answer.message;
     return answer;
   }
@@ -279,13 +277,13 @@ SubmitAnswer SubmitFilter::Submit(const job_desc_msg_t& desc, uint32_t submit_ui
   }
   answer.accept = true;
   answer.partition = d.partition_name;
-  answer.admin_comment = FormatJobTag(
-      {rec.decision_id, d.labels, d.region, std::string(snap->reg->short_version())});
+  answer.admin_comment =
+      FormatJobTag({rec.decision_id, d.labels, d.region, std::string(snap->reg->short_version())});
   if (features != (desc.features == nullptr ? "" : desc.features)) {
     answer.features = std::move(features);
   }
-  answer.log_line = absl::StrCat("sovereign: uid ", uid, " -> ", d.partition_name, " (",
-                                 d.region, ") [decision ", rec.decision_id, "]");
+  answer.log_line = absl::StrCat("sovereign: uid ", uid, " -> ", d.partition_name, " (", d.region,
+                                 ") [decision ", rec.decision_id, "]");
   return answer;
 }
 
@@ -322,16 +320,16 @@ ModifyAnswer SubmitFilter::RefuseModify(const job_desc_msg_t& desc, const Curren
   d.labels = tag.datasets;
   d.register_version = register_version;
   d.decided_at = now;
-  d.reason = absl::StrCat("refused a change to job ", job.job_id, " by uid ", submit_uid,
-                          " (decision ", tag.decision_id, ", datasets ",
-                          tag.datasets.empty() ? "none" : absl::StrJoin(tag.datasets, ","), "): ",
-                          why);
+  d.reason =
+      absl::StrCat("refused a change to job ", job.job_id, " by uid ", submit_uid, " (decision ",
+                   tag.decision_id, ", datasets ",
+                   tag.datasets.empty() ? "none" : absl::StrJoin(tag.datasets, ","), "): ", why);
   std::string payload;
   spool::EncodeSpooledDecision(rec, &payload);
   absl::Status spooled = spool_->Append(payload);
-  answer.log_line = absl::StrCat("sovereign: ", d.reason, " [decision ", rec.decision_id, "]",
-                                 spooled.ok() ? "" : absl::StrCat(" (not spooled: ",
-                                                                  spooled.message(), ")"));
+  answer.log_line =
+      absl::StrCat("sovereign: ", d.reason, " [decision ", rec.decision_id, "]",
+                   spooled.ok() ? "" : absl::StrCat(" (not spooled: ", spooled.message(), ")"));
   return answer;
 }
 
@@ -438,9 +436,9 @@ ModifyAnswer SubmitFilter::Modify(const job_desc_msg_t& desc, const CurrentJob& 
   }
   if (desc.reservation != nullptr) {
     // A reservation's nodes are bounded by the site guard, which stays; logged for auditors.
-    answer.log_line = absl::StrCat("sovereign: job ", job.job_id, " (decision ",
-                                   tag->decision_id, ") moved to reservation ", desc.reservation,
-                                   "; its site guard still applies");
+    answer.log_line =
+        absl::StrCat("sovereign: job ", job.job_id, " (decision ", tag->decision_id,
+                     ") moved to reservation ", desc.reservation, "; its site guard still applies");
   }
   return answer;
 }

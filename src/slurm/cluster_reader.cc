@@ -1,7 +1,6 @@
 #include "cluster_reader.h"
 
 #include <signal.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,9 +25,9 @@ std::string Str(const char* s) { return s == nullptr ? std::string() : std::stri
 
 absl::Status SlurmError(absl::string_view what) {
   int err = slurm_get_errno();
-  return absl::UnavailableError(
-      absl::StrCat("slurm: ", what, ": ", slurm_strerror(err), " (is slurmctld running and "
-                   "SLURM_CONF set?)"));
+  return absl::UnavailableError(absl::StrCat("slurm: ", what, ": ", slurm_strerror(err),
+                                             " (is slurmctld running and "
+                                             "SLURM_CONF set?)"));
 }
 
 PartitionState StateOf(uint16_t state_up) {
@@ -153,8 +152,7 @@ absl::StatusOr<ClusterSnapshot> ReadClusterSnapshot(absl::Time now) {
     row.gres_used = Str(n.gres_used);
     row.partitions = absl::StrSplit(Str(n.partitions), ',', absl::SkipEmpty());
     row.features = absl::StrSplit(Str(n.features), ',', absl::SkipEmpty());
-    if (n.energy != nullptr && n.energy->current_watts != NO_VAL &&
-        n.energy->current_watts != 0) {
+    if (n.energy != nullptr && n.energy->current_watts != NO_VAL && n.energy->current_watts != 0) {
       row.current_watts = n.energy->current_watts;
     }
     nrows.push_back(std::move(row));
@@ -292,15 +290,14 @@ absl::StatusOr<std::vector<JobRow>> ReadJobs() {
 }
 
 absl::StatusOr<std::optional<std::vector<JobRow>>> ReadJobsChangedSince(time_t since,
-                                                                         time_t* last_update) {
+                                                                        time_t* last_update) {
   std::vector<JobRow> out;
   JobVisitor visitor;
   visitor.each = [&out](JobRow&& row) {
     out.push_back(std::move(row));
     return absl::OkStatus();
   };
-  absl::StatusOr<std::optional<int64_t>> count =
-      VisitJobsChangedSince(since, last_update, visitor);
+  absl::StatusOr<std::optional<int64_t>> count = VisitJobsChangedSince(since, last_update, visitor);
   if (!count.ok()) {
     return count.status();
   }

@@ -66,7 +66,8 @@ absl::StatusOr<std::shared_ptr<const LoadedSnapshot>> DecodeSnapshot(const std::
   if (eol == std::string::npos) {
     return bad("no header line (not a sovereign snapshot)");
   }
-  std::vector<absl::string_view> header = absl::StrSplit(absl::string_view(bytes).substr(0, eol), ' ');
+  std::vector<absl::string_view> header =
+      absl::StrSplit(absl::string_view(bytes).substr(0, eol), ' ');
   size_t length = 0;
   if (header.size() != 4 || header[0] != kMagic || !absl::SimpleAtoi(header[2], &length)) {
     return bad("bad header line (not a sovereign snapshot)");
@@ -103,7 +104,8 @@ absl::StatusOr<std::shared_ptr<const LoadedSnapshot>> DecodeSnapshot(const std::
     return bad(absl::StrCat("register version ", (*reg)->version(), " differs from the claimed ",
                             doc["register_version"].get<std::string>()));
   }
-  absl::StatusOr<ClusterSnapshot> cluster = ClusterSnapshot::FromJson(doc["cluster"].dump(), source);
+  absl::StatusOr<ClusterSnapshot> cluster =
+      ClusterSnapshot::FromJson(doc["cluster"].dump(), source);
   if (!cluster.ok()) {
     return cluster.status();
   }
@@ -148,8 +150,8 @@ absl::StatusOr<std::shared_ptr<const LoadedSnapshot>> ReadSnapshotFile(const std
   if (static_cast<size_t>(st.st_size) > kMaxBytes) {
     close(fd);
     return absl::InvalidArgumentError(absl::StrCat("snapshot ", path, ": ", st.st_size,
-                                                   " bytes is larger than the limit of ",
-                                                   kMaxBytes, " bytes"));
+                                                   " bytes is larger than the limit of ", kMaxBytes,
+                                                   " bytes"));
   }
   std::string bytes(static_cast<size_t>(st.st_size), '\0');
   size_t got = 0;
@@ -204,8 +206,7 @@ void SnapshotWatcher::Look(bool first_look) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     identity_ = identity;
-    if (loaded.ok() && current_ != nullptr &&
-        (*loaded)->published_at < current_->published_at) {
+    if (loaded.ok() && current_ != nullptr && (*loaded)->published_at < current_->published_at) {
       // A copy put back from a backup, or written by a second, stale sovereignd: its register
       // may allow what a newer one no longer does.
       loaded = absl::FailedPreconditionError(absl::StrCat(

@@ -59,8 +59,10 @@ inline std::vector<Row> Rows(const std::string& db_path) {
     return out;
   }
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT seq, kind, decision_id, job_id, verdict, body FROM records "
-                             "ORDER BY seq", -1, &st, nullptr) == SQLITE_OK) {
+  if (sqlite3_prepare_v2(db,
+                         "SELECT seq, kind, decision_id, job_id, verdict, body FROM records "
+                         "ORDER BY seq",
+                         -1, &st, nullptr) == SQLITE_OK) {
     while (sqlite3_step(st) == SQLITE_ROW) {
       out.push_back({sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1),
                      reinterpret_cast<const char*>(sqlite3_column_text(st, 2)),
@@ -79,8 +81,8 @@ inline std::string PublicKey(const std::string& db_path) {
   sqlite3* db = nullptr;
   sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'public_key'", -1, &st,
-                         nullptr) == SQLITE_OK &&
+  if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'public_key'", -1, &st, nullptr) ==
+          SQLITE_OK &&
       sqlite3_step(st) == SQLITE_ROW) {
     key = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
   }
@@ -125,17 +127,15 @@ class DaemonClusterTest : public ::testing::Test {
     std::ofstream(state_ + "/register.yaml")
         << ReadText(std::string(SOVEREIGN_SOURCE_DIR) + "/config/register.example.yaml");
     std::ofstream(state_ + "/sovereignd.yaml") << absl::StrCat(
-        "socket:\n  path: ", state_, "/sovereignd.sock\n",
-        "register:\n  path: ", state_, "/register.yaml\n  history_database: ", state_,
-        "/registers.db\n",
+        "socket:\n  path: ", state_, "/sovereignd.sock\n", "register:\n  path: ", state_,
+        "/register.yaml\n  history_database: ", state_, "/registers.db\n",
         "audit:\n  database: ", state_, "/audit.db\n  signing_key: ", state_,
         "/signing.pem\n  checkpoint_interval: 5\n",
         "slurm:\n  slurm_conf: ", cluster_->slurm_conf(), "\n  snapshot: ", cluster_->dir(),
         "/sovereign/snapshot\n  spool: ", spool_dir_,
         "\n  publish_interval_ms: 2000\n  reconcile_interval_ms: 500\n",
         // The minicluster's sovereign-plugin.conf says max_cluster_age = 2m.
-        "  max_cluster_age: 2m\n",
-        "log:\n  level: info\n");
+        "  max_cluster_age: 2m\n", "log:\n  level: info\n");
   }
 
   void TearDown() override {
@@ -189,10 +189,10 @@ class DaemonClusterTest : public ::testing::Test {
             : nlohmann::json::parse(text.substr(text.find('\n') + 1), nullptr, false);
     absl::Time published_at;
     std::string err;
-    if (!body.is_object() || !absl::ParseTime(absl::RFC3339_full, body.value("published_at", ""),
-                                              &published_at, &err)) {
-      return absl::DataLossError(absl::StrCat("no publication time in the snapshot: ", err,
-                                              ": ", text));
+    if (!body.is_object() ||
+        !absl::ParseTime(absl::RFC3339_full, body.value("published_at", ""), &published_at, &err)) {
+      return absl::DataLossError(
+          absl::StrCat("no publication time in the snapshot: ", err, ": ", text));
     }
     return published_at;
   }
@@ -200,8 +200,7 @@ class DaemonClusterTest : public ::testing::Test {
   // `sovereignctl --json status`: protobuf's JSON, where an int64 is a string and a zero is left
   // out; Count() reads such a field.
   nlohmann::json Status() {
-    CommandResult r =
-        cluster_->Run({SOVEREIGNCTL_PATH, "--socket", socket(), "--json", "status"});
+    CommandResult r = cluster_->Run({SOVEREIGNCTL_PATH, "--socket", socket(), "--json", "status"});
     EXPECT_EQ(r.exit_code, 0) << r.Describe();
     return nlohmann::json::parse(r.out, nullptr, false);
   }
@@ -220,8 +219,8 @@ class DaemonClusterTest : public ::testing::Test {
   }
 
   // Starts sovereignd and returns once the snapshot file is there and the daemon answers on its
-  // socket (a socket file left by a killed daemon refuses connections). Safe while other threads of the test run: the child only
-  // redirects its output and execs.
+  // socket (a socket file left by a killed daemon refuses connections). Safe while other threads of
+  // the test run: the child only redirects its output and execs.
   void LaunchDaemon() {
     const std::string log = state_ + "/sovereignd.log";
     const int log_fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

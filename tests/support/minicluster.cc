@@ -451,13 +451,13 @@ absl::StatusOr<std::string> MiniCluster::JobField(uint32_t job_id, const std::st
 }
 
 absl::Status MiniCluster::WaitForControllerLog(const std::string& text,
-                                              absl::Duration timeout) const {
+                                               absl::Duration timeout) const {
   const absl::Time deadline = absl::Now() + timeout;
   const std::string log = log_dir() + "/slurmctld.log";
   while (ReadFile(log).value_or("").find(text) == std::string::npos) {
     if (absl::Now() >= deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(log, " has no \"", text, "\" after ",
-                                                      absl::FormatDuration(timeout)));
+      return absl::DeadlineExceededError(
+          absl::StrCat(log, " has no \"", text, "\" after ", absl::FormatDuration(timeout)));
     }
     absl::SleepFor(absl::Milliseconds(50));
   }
@@ -491,11 +491,11 @@ absl::StatusOr<std::string> MiniCluster::WaitForPluginSnapshot(absl::Time publis
       }
     }
     if (absl::Now() >= deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "job_submit/sovereign did not take the snapshot published ",
-          absl::FormatTime(absl::RFC3339_full, published_at, absl::UTCTimeZone()), " within ",
-          absl::FormatDuration(timeout), "; the newest it took: ", newest, "; logs in ",
-          log_dir()));
+      return absl::DeadlineExceededError(
+          absl::StrCat("job_submit/sovereign did not take the snapshot published ",
+                       absl::FormatTime(absl::RFC3339_full, published_at, absl::UTCTimeZone()),
+                       " within ", absl::FormatDuration(timeout), "; the newest it took: ", newest,
+                       "; logs in ", log_dir()));
     }
     absl::SleepFor(absl::Milliseconds(50));
   }
@@ -579,11 +579,11 @@ absl::Status PutUsNodeInParis(const MiniCluster& cluster) {
 }
 
 absl::Status UndoUsNodeInParis(const MiniCluster& cluster) {
-  return RunEach(cluster, {{"scontrol", "update", "partitionname=gpu-fr-a100",
-                            "nodes=fr-a100-[1-2]"},
-                           {"scontrol", "update", "nodename=us-h100-1",
-                            "availablefeatures=region_us,site_sanjose-1,gpu_h100",
-                            "activefeatures=region_us,site_sanjose-1,gpu_h100"}});
+  return RunEach(cluster,
+                 {{"scontrol", "update", "partitionname=gpu-fr-a100", "nodes=fr-a100-[1-2]"},
+                  {"scontrol", "update", "nodename=us-h100-1",
+                   "availablefeatures=region_us,site_sanjose-1,gpu_h100",
+                   "activefeatures=region_us,site_sanjose-1,gpu_h100"}});
 }
 
 }  // namespace sovereign::e2e

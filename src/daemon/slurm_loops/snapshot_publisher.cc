@@ -23,8 +23,8 @@ SnapshotPublisher::~SnapshotPublisher() { worker_.Stop(); }
 
 void SnapshotPublisher::Start() {
   // Look for a new register twice a second; refresh the cluster view every `interval`.
-  const auto tick = std::min<std::chrono::milliseconds>(options_.interval,
-                                                        std::chrono::milliseconds(500));
+  const auto tick =
+      std::min<std::chrono::milliseconds>(options_.interval, std::chrono::milliseconds(500));
   worker_.Start(tick, PeriodicWorker::FirstRound::kAfterInterval, [this] { Run(); });
 }
 
@@ -45,10 +45,10 @@ absl::Status SnapshotPublisher::Publish() {
   const absl::Time stamp = std::max(now, last_stamp_ + absl::Microseconds(1));
   if (stamp != now && !clock_behind_warned_) {
     clock_behind_warned_ = true;
-    spdlog::warn("snapshot {}: the clock reads {}, before the last publication ({}): "
-                 "publications are stamped after it until the clock catches up",
-                 options_.path, snapshot::FormatPublishedAt(now),
-                 snapshot::FormatPublishedAt(last_stamp_));
+    spdlog::warn(
+        "snapshot {}: the clock reads {}, before the last publication ({}): "
+        "publications are stamped after it until the clock catches up",
+        options_.path, snapshot::FormatPublishedAt(now), snapshot::FormatPublishedAt(last_stamp_));
   } else if (stamp == now) {
     clock_behind_warned_ = false;
   }

@@ -43,7 +43,12 @@ TEST(Aggregate, SumsUsableNodesPerPartition) {
                                      {"gpu-us-h100", PartitionState::kDrain},
                                      {"cpu", PartitionState::kUp}};
   std::vector<NodeRow> nodes = {
-      {"fr-a100-1", true, "gpu:a100:2(S:0)", "gpu:a100:1(IDX:0)", {"gpu-fr-a100"}, 410.0,
+      {"fr-a100-1",
+       true,
+       "gpu:a100:2(S:0)",
+       "gpu:a100:1(IDX:0)",
+       {"gpu-fr-a100"},
+       410.0,
        {"site_paris-1"}},
       // A larger node among smaller ones: the partition's nodes have up to 4 GPUs.
       {"fr-a100-2", true, "gpu:a100:4(S:0)", "gpu:a100:0(IDX:N/A)", {"gpu-fr-a100"}, 300.0, {}},

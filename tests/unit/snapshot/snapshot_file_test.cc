@@ -146,8 +146,9 @@ TEST_F(SnapshotFileTest, WatcherNeverGoesBackToAnOlderSnapshot) {
   watcher.CheckNow();
   EXPECT_EQ(watcher.Current(), in_use);
   EXPECT_EQ(std::string(watcher.last_error().message()),
-            "snapshot " + path + ": published 2026-11-18T11:06:41.249999+00:00, before the snapshot "
-            "in use: an older snapshot is never taken");
+            "snapshot " + path +
+                ": published 2026-11-18T11:06:41.249999+00:00, before the snapshot "
+                "in use: an older snapshot is never taken");
 
   cluster_.partitions[0].gpus_free = 1;  // the same publication time, another file
   ASSERT_TRUE(WriteFileAtomically(path, Encode(t1)).ok());
