@@ -19,6 +19,9 @@
 
 namespace sovereign {
 
+// The directory holding `path`: "." for a bare name, "/" for a file at the root.
+std::string DirectoryOf(const std::string& path);
+
 // Reads a whole file. NOT_FOUND / PERMISSION_DENIED / INTERNAL: "cannot read <path>: <why>".
 absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 

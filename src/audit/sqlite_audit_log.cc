@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "chain.h"
+#include "sovereign/file_io.h"
 #include "sovereign/file_modes.h"
 #include "sqlite_util.h"
 #include "wal_coalesce.h"
@@ -364,12 +365,15 @@ void SqliteAuditLog::CommitBatch(std::vector<Pending>& batch) {
     }
     if (!failed.ok()) {
       write_db_.Run("ROLLBACK").IgnoreError();
+      // SQLite's own text for a full disk ("database or disk is full") says neither which
+      // file nor what to do: the admin is told both.
       absl::Status s =
           failed.code() == absl::StatusCode::kResourceExhausted
-              ? absl::ResourceExhaustedError(absl::StrCat("audit log ", options_.path,
-                                                          ": disk full, the decision was not "
-                                                          "recorded (",
-                                                          failed.message(), ")"))
+              ? absl::ResourceExhaustedError(absl::StrCat(
+                    "audit log ", options_.path,
+                    ": no space left on device: nothing written; free space on the filesystem "
+                    "holding ",
+                    DirectoryOf(options_.path)))
               : absl::InternalError(absl::StrCat("audit log ", options_.path,
                                                  ": cannot append: ", failed.message()));
       results.assign(batch.size(), s);

@@ -15,15 +15,6 @@ absl::Status Failed(int err, absl::string_view step, absl::string_view path) {
   return StatusFromErrno(err, absl::StrCat(step, " ", path));
 }
 
-// The directory holding `path`: "." for a bare name, "/" for a file at the root.
-std::string DirectoryOf(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) {
-    return ".";
-  }
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 // Opens a new temporary file beside `path`; -1 with errno set when none can be created.
 int OpenTemporary(const std::string& path, mode_t mode, std::string* tmp) {
   static std::atomic<uint64_t> counter{0};
@@ -38,6 +29,14 @@ int OpenTemporary(const std::string& path, mode_t mode, std::string* tmp) {
 }
 
 }  // namespace
+
+std::string DirectoryOf(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) {
+    return ".";
+  }
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -669,22 +669,6 @@ TEST(SovereigndStartTest, CheckConfigComparesWithThePluginConfig) {
                          "5m: Decide and explain may score a job differently from the plugin\n"));
 }
 
-// Polls `sovereignctl --json status` until `done` holds (bounded); returns the last answer.
-json WaitForStatus(const DaemonProcess& d, const std::function<bool(const json&)>& done) {
-  json status;
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while (absl::Now() < deadline) {
-    status = json::parse(d.Ctl({"--json", "status"}).out, nullptr, false);
-    if (!status.is_discarded() && done(status)) {
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return status;
-}
-
-int64_t Field(const json& j, const char* name) { return std::stoll(j.value(name, "0")); }
-
 // What only sovereignd's log used to say ("reconciler: cannot load jobs"), status says now:
 // the reconciler and the cluster view failing, the snapshot's age and failed writes, and what
 // waits in the spool.
@@ -696,10 +680,11 @@ TEST(SovereigndSlurmStatusTest, StatusShowsWhatFailsOnTheSlurmSide) {
                            "  ingest_interval_ms: 60000\n"));
   ASSERT_TRUE(d.Start().ok()) << d.Log();
   json status = WaitForStatus(d, [](const json& s) {
-    return Field(s, "reconcile_failures") >= 1 && Field(s, "cluster_read_failures") >= 1;
+    return StatusField(s, "reconcile_failures") >= 1 &&
+           StatusField(s, "cluster_read_failures") >= 1;
   });
   EXPECT_EQ(status["slurm_enabled"], true);
-  EXPECT_GE(Field(status, "reconcile_rounds"), Field(status, "reconcile_failures"));
+  EXPECT_GE(StatusField(status, "reconcile_rounds"), StatusField(status, "reconcile_failures"));
   RunResult text = d.Ctl({"status"});
   EXPECT_THAT(text.out, ::testing::ContainsRegex(
                             "\nsnapshot:         published [0-9]+s ago \\([0-9: -]+Z\\)\n"));
@@ -725,8 +710,9 @@ TEST(SovereigndSlurmStatusTest, StatusShowsWhatFailsOnTheSlurmSide) {
   // The snapshot cannot be replaced: a directory with something in it stands in its way.
   std::filesystem::remove(d.dir() + "/snapshot");
   std::filesystem::create_directories(d.dir() + "/snapshot/in-the-way");
-  status = WaitForStatus(d, [](const json& s) { return Field(s, "snapshot_write_failures") >= 1; });
-  EXPECT_GE(Field(status, "snapshot_write_failures"), 1);
+  status = WaitForStatus(
+      d, [](const json& s) { return StatusField(s, "snapshot_write_failures") >= 1; });
+  EXPECT_GE(StatusField(status, "snapshot_write_failures"), 1);
   EXPECT_THAT(d.Ctl({"status"}).out, ::testing::ContainsRegex(" writes failed, last: [^\n]*snapshot"));
 }
 

@@ -83,13 +83,21 @@ inline std::string OpenAs(uid_t uid, gid_t gid, const std::string& path, int fla
       .report;
 }
 
+// In a child: a private mount namespace with a tmpfs mounted with `options` ("size=64k") on
+// `dir`. Nothing propagates back to the parent's namespace. System calls only, so a child forked
+// from a process with threads may call it before exec. Needs CAP_SYS_ADMIN; false when not
+// possible.
+inline bool MountTmpfsInNewNamespace(const char* dir, const char* options) {
+  return unshare(CLONE_NEWNS) == 0 &&
+         mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+         mount("tmpfs", dir, "tmpfs", 0, options) == 0;
+}
+
 // In the child: a private mount namespace with a tmpfs of `size` ("64k") on `dir`, so that the
 // disk fills for real and for this process only. Needs CAP_SYS_ADMIN; false when not possible.
 inline bool MountSmallTmpfs(const std::string& dir, const char* size) {
-  std::string options = std::string("size=") + size;
-  return unshare(CLONE_NEWNS) == 0 &&
-         mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
-         mount("tmpfs", dir.c_str(), "tmpfs", 0, options.c_str()) == 0;
+  const std::string options = std::string("size=") + size;
+  return MountTmpfsInNewNamespace(dir.c_str(), options.c_str());
 }
 
 }  // namespace sovereign::testing

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "support/child_process.h"
 #include "support/temp_dir.h"
 
 namespace sovereign::testing {
@@ -114,6 +115,24 @@ std::string UnreachableSlurmConf(const std::string& dir) {
 
 std::string StatusOf(const RunResult& r) { return r.out.substr(0, r.out.find_first_of(" \n")); }
 
+nlohmann::json WaitForStatus(const DaemonProcess& d,
+                             const std::function<bool(const nlohmann::json&)>& done) {
+  nlohmann::json status;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    status = nlohmann::json::parse(d.Ctl({"--json", "status"}).out, nullptr, false);
+    if (!status.is_discarded() && done(status)) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return status;
+}
+
+int64_t StatusField(const nlohmann::json& status, const char* name) {
+  return status.is_object() ? std::stoll(status.value(name, "0")) : 0;
+}
+
 DaemonProcess::DaemonProcess() {
   chmod(dir_.c_str(), 0755);
   std::filesystem::create_directories(dir_ + "/run");
@@ -141,12 +160,22 @@ std::string DaemonProcess::ConfigText() const {
 absl::Status DaemonProcess::Start() {
   WriteFile(config_path(), ConfigText());
   const size_t log_before = Log().size();  // a restart appends to the same log
+  // Everything the child uses is made before fork: it may only make system calls.
+  const std::string log_file = log_path();
+  const std::string config = config_path();
+  static constexpr char kCannotMount[] =
+      "test: cannot mount a tmpfs in a private mount namespace (the test must run as root)\n";
   pid_ = fork();
   if (pid_ == 0) {
-    int log = open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int log = open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(log, 1);
     dup2(log, 2);
-    execl(SOVEREIGND_PATH, SOVEREIGND_PATH, "--config", config_path().c_str(), nullptr);
+    if (!tmpfs_dir_.empty() &&
+        !MountTmpfsInNewNamespace(tmpfs_dir_.c_str(), tmpfs_options_.c_str())) {
+      (void)!write(2, kCannotMount, sizeof(kCannotMount) - 1);
+      _exit(kChildCannotSetUp);
+    }
+    execl(SOVEREIGND_PATH, SOVEREIGND_PATH, "--config", config.c_str(), nullptr);
     _exit(127);
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -164,6 +193,10 @@ absl::Status DaemonProcess::Start() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return absl::DeadlineExceededError(absl::StrCat("sovereignd did not come up:\n", Log()));
+}
+
+std::string DaemonProcess::InDaemonMounts(const std::string& path) const {
+  return absl::StrCat("/proc/", pid_, "/root", path);
 }
 
 bool DaemonProcess::Alive() {

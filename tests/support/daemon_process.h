@@ -4,10 +4,13 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "nlohmann/json.hpp"
 #include "support/temp_dir.h"
 
 namespace sovereign::testing {
@@ -59,6 +62,17 @@ class DaemonProcess {
   // Extra YAML appended to the config (top-level keys not otherwise set).
   void AddConfig(const std::string& yaml) { extra_config_ += yaml; }
   void SetAuditSync(const std::string& sync) { sync_ = sync; }
+  // Runs sovereignd in a private mount namespace of its own, with a tmpfs of `size` ("2m") on
+  // `dir` (a folder under dir(), e.g. dir() + "/lib": the audit database's), so that a disk
+  // fills for real for the daemon alone; the host's namespace never sees the mount, which goes
+  // away with the process (a restart starts on an empty one). The test reaches the files there
+  // through InDaemonMounts(). Start() fails when the mount cannot be made (needs root).
+  void MountTmpfsOn(const std::string& dir, const std::string& size) {
+    tmpfs_dir_ = dir;
+    tmpfs_options_ = "size=" + size;
+  }
+  // `path` as the running daemon sees it: through /proc/<pid>/root, inside its mounts.
+  std::string InDaemonMounts(const std::string& path) const;
   // Writes the config and starts sovereignd; waits until it accepts connections.
   absl::Status Start();
   // Sends `sig` and, for SIGTERM/SIGINT/SIGKILL, waits for the exit. Returns the exit status
@@ -94,6 +108,8 @@ class DaemonProcess {
   std::string dir_ = temp_dir_.path();
   std::string extra_config_;
   std::string sync_ = "normal";
+  std::string tmpfs_dir_;  // empty: the daemon shares the test's mounts
+  std::string tmpfs_options_;
   pid_t pid_ = -1;
 };
 
@@ -104,5 +120,12 @@ std::string UnreachableSlurmConf(const std::string& dir);
 
 // The first word of rpc_probe's output: "OK", "PERMISSION_DENIED", ...
 std::string StatusOf(const RunResult& r);
+
+// `sovereignctl --json status`, asked until `done` holds (at most 60 s); the last answer.
+nlohmann::json WaitForStatus(const DaemonProcess& d,
+                             const std::function<bool(const nlohmann::json&)>& done);
+
+// A counter of the status JSON (int64 fields come as strings); 0 when absent.
+int64_t StatusField(const nlohmann::json& status, const char* name);
 
 }  // namespace sovereign::testing

@@ -134,7 +134,10 @@ void PlacementServiceImpl::DecideFor(const Caller& caller, const v1::JobRequest&
       std::move(rec), [this, out, id, finish, body = std::move(body)](
                           absl::StatusOr<audit::AuditRecord> stored) {
         if (!stored.ok()) {
-          return finish(stored.status());
+          return finish(
+              absl::Status(stored.status().code(),
+                           absl::StrCat("decision not made, as it could not be recorded: ",
+                                        stored.status().message())));
         }
         if (stored->body_json != body) {
           return finish(absl::AlreadyExistsError(
