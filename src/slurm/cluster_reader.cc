@@ -16,12 +16,36 @@ extern "C" {
 #include <slurm/slurm_errno.h>
 // Exported by libslurm but not declared in 22.05's public headers.
 char* slurm_job_state_string(uint32_t state);
+void slurm_xfree(void** item);
 }
 
 namespace sovereign::slurm {
 namespace {
 
 std::string Str(const char* s) { return s == nullptr ? std::string() : std::string(s); }
+
+// slurm_free_job_info_msg, and the strings libslurm forgets to free. Before Slurm 23.02.5 (its
+// NEWS: "Fix memory leak as a result of a job info query") slurm_free_job_info_members frees
+// neither admin_comment, where job_submit/sovereign tags every job it places, nor a few other
+// strings it unpacks: each read of the job table lost every job's tag, and sovereignd reads it
+// every reconcile round. 23.02.5 and later free them all.
+void FreeJobInfoMsg(job_info_msg_t* jobs) {
+#if SLURM_VERSION_NUMBER < SLURM_VERSION_NUM(23, 2, 5)
+  for (uint32_t i = 0; i < jobs->record_count; ++i) {
+    slurm_job_info_t& job = jobs->job_array[i];
+    for (char** field : {&job.admin_comment, &job.cluster_features, &job.cronspec, &job.prefer,
+                         &job.system_comment}) {
+      slurm_xfree(reinterpret_cast<void**>(field));
+    }
+#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(23, 2, 0)
+    for (char** field : {&job.container_id, &job.failed_node}) {
+      slurm_xfree(reinterpret_cast<void**>(field));
+    }
+#endif
+  }
+#endif
+  slurm_free_job_info_msg(jobs);
+}
 
 absl::Status SlurmError(absl::string_view what) {
   int err = slurm_get_errno();
@@ -328,7 +352,7 @@ absl::StatusOr<std::optional<int64_t>> VisitJobsChangedSince(time_t since, time_
     status = visitor.each(ToRow(jobs->job_array[i]));
   }
   const int64_t count = jobs->record_count;
-  slurm_free_job_info_msg(jobs);
+  FreeJobInfoMsg(jobs);
   if (!status.ok()) {
     return status;
   }
@@ -350,7 +374,7 @@ absl::StatusOr<JobRow> ReadJob(uint32_t job_id) {
       out = ToRow(jobs->job_array[i]);
     }
   }
-  slurm_free_job_info_msg(jobs);
+  FreeJobInfoMsg(jobs);
   return out;
 }
 

@@ -40,8 +40,12 @@ class ClusterE2ETest : public ::testing::Test {
 
   static void TearDownTestSuite() {
     if (cluster_ != nullptr) {
-      cluster_->set_keep_dir(::testing::UnitTest::GetInstance()->Failed());
-      if (cluster_->dir().size() > 0 && ::testing::UnitTest::GetInstance()->Failed()) {
+      const bool failed = ::testing::UnitTest::GetInstance()->Failed();
+      cluster_->set_keep_dir(failed);
+      // A sanitizer report from a Slurm program that loaded the SPANK plugin fails the test here.
+      const absl::Status stopped = cluster_->Stop();
+      EXPECT_TRUE(stopped.ok()) << stopped;
+      if (failed || !stopped.ok()) {
         fprintf(stderr, "mini-cluster state and logs kept in %s\n", cluster_->dir().c_str());
       }
       delete cluster_;

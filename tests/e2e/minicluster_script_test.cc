@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -147,6 +148,8 @@ class MiniclusterLifecycle : public ::testing::Test {
   void TearDown() override {
     if (cluster_ != nullptr) {
       cluster_->set_keep_dir(HasFailure());
+      const absl::Status stopped = cluster_->Stop();
+      EXPECT_TRUE(stopped.ok()) << stopped;
     }
   }
 
@@ -220,6 +223,31 @@ TEST_F(MiniclusterLifecycle, ADeadDaemonIsReportedAndDownStillStopsTheRest) {
   for (pid_t pid : pids) {
     EXPECT_FALSE(Alive(pid)) << "pid " << pid << " survived down";
   }
+}
+
+// In the AddressSanitizer tree the cluster's processes write their ASan and UBSan reports to
+// log/sanitizer.<pid>: `status` names such a file, and Stop() fails with its text and keeps the
+// directory, which makes the fixtures fail the test.
+TEST_F(MiniclusterLifecycle, ASanitizerReportIsNamedAndFailsStop) {
+  const std::string dir = cluster_->dir();
+  const std::string report = cluster_->log_dir() + "/sanitizer.4242";
+  const std::string text =
+      "==4242==ERROR: AddressSanitizer: heap-use-after-free on address 0x602000000010\n";
+  std::ofstream(report) << text;
+
+  CommandResult r = Script({"status"});
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_THAT(r.out, HasSubstr("\nsanitizer reports: " + report + "\n"));
+
+  const absl::Status stopped = cluster_->Stop();
+  EXPECT_FALSE(stopped.ok());
+  EXPECT_EQ(stopped.message(), absl::StrCat("a process of the mini-cluster in ", dir,
+                                            " wrote sanitizer reports:\n==> ", report, " <==\n",
+                                            text, "\n"));
+  EXPECT_TRUE(std::filesystem::exists(report)) << "the directory was not kept";
+  EXPECT_NE(Script({"status"}).exit_code, 0) << "the cluster still runs";
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace

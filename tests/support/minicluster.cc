@@ -46,6 +46,17 @@ constexpr const char* kTerminalStates[] = {"COMPLETED", "FAILED",    "CANCELLED"
 
 std::string DefaultScript() { return SOVEREIGN_SOURCE_DIR "/scripts/minicluster"; }
 
+// The AddressSanitizer runtime the plugins were built with, or empty (cmake/sanitizers.cmake).
+std::string AsanRuntime() {
+  return std::string(SOVEREIGN_SANITIZER) == "address" ? SOVEREIGN_SANITIZER_RUNTIME : "";
+}
+
+// Where sanitizer reports of the cluster's processes go: <prefix>.<pid>.
+std::string SanitizerLogPrefix(const std::string& log_dir) { return log_dir + "/sanitizer"; }
+
+// Of a sanitizer report this long at most, Stop()'s message quotes the start.
+constexpr size_t kReportQuote = 8000;
+
 // The lower end of the kernel's ephemeral port range: ports below it are not handed out to
 // outgoing connections, so a block chosen there stays free until Slurm binds it.
 int EphemeralLow() {
@@ -281,6 +292,9 @@ absl::StatusOr<std::unique_ptr<MiniCluster>> MiniCluster::Start(MiniClusterOptio
     if (options.record_spank_env) {
       env.push_back("SOVEREIGN_CLUSTER_RECORD_SPANK_ENV=1");
     }
+    if (!AsanRuntime().empty()) {
+      env.push_back("SOVEREIGN_CLUSTER_PRELOAD=" + AsanRuntime());
+    }
     const CommandResult up = cluster->RunWithEnv({options.script, "up", "--dir", cluster->dir_},
                                                  env, options.up_timeout + absl::Seconds(30));
     if (up.exit_code == 0 && !up.timed_out) {
@@ -381,6 +395,11 @@ absl::Status MiniCluster::Stop() {
     return absl::InternalError(
         absl::StrCat("stopping the mini-cluster in ", dir_, " failed: ", down.Describe()));
   }
+  if (const std::string reports = SanitizerReports(); !reports.empty()) {
+    keep_dir_ = true;
+    return absl::InternalError(absl::StrCat("a process of the mini-cluster in ", dir_,
+                                            " wrote sanitizer reports:\n", reports));
+  }
   if (!keep_dir_) {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
@@ -411,8 +430,47 @@ std::vector<std::string> MiniCluster::Environment(const std::vector<std::string>
   return CleanEnvironment(overrides);
 }
 
+std::vector<std::string> MiniCluster::SanitizerEnvironment() const {
+  if (AsanRuntime().empty()) {
+    return {};
+  }
+  // Options the test runner was given (suppressions, say) first; ours, last, win.
+  auto with_inherited = [](const char* name, const std::string& ours) {
+    const char* inherited = getenv(name);
+    return absl::StrCat(name, "=", inherited != nullptr && *inherited != '\0' ? inherited : "",
+                        inherited != nullptr && *inherited != '\0' ? ":" : "", ours);
+  };
+  const std::string log = SanitizerLogPrefix(log_dir());
+  return {"LD_PRELOAD=" + AsanRuntime(),
+          with_inherited("ASAN_OPTIONS",
+                         "verify_asan_link_order=0:detect_leaks=0:log_path=" + log),
+          with_inherited("UBSAN_OPTIONS", "print_stacktrace=1:log_path=" + log)};
+}
+
+std::string MiniCluster::SanitizerReports() const {
+  std::vector<std::string> paths;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(log_dir(), ec)) {
+    if (absl::StartsWith(entry.path().filename().string(), "sanitizer.")) {
+      paths.push_back(entry.path().string());
+    }
+  }
+  std::sort(paths.begin(), paths.end());
+  std::string out;
+  for (const std::string& path : paths) {
+    std::string text = ReadFile(path).value_or("(unreadable)");
+    if (text.size() > kReportQuote) {
+      text = absl::StrCat(text.substr(0, kReportQuote), "\n[... ", text.size() - kReportQuote,
+                          " more bytes]");
+    }
+    absl::StrAppend(&out, "==> ", path, " <==\n", text, "\n");
+  }
+  return out;
+}
+
 CommandResult MiniCluster::Run(const std::vector<std::string>& argv, absl::Duration timeout) const {
-  return RunWithEnv(argv, {}, timeout == absl::ZeroDuration() ? options_.command_timeout : timeout);
+  return RunWithEnv(argv, SanitizerEnvironment(),
+                    timeout == absl::ZeroDuration() ? options_.command_timeout : timeout);
 }
 
 CommandResult MiniCluster::RunWithEnv(const std::vector<std::string>& argv,

@@ -13,6 +13,12 @@
 // unless keep_dir() is set. A watchdog process runs `minicluster down` if this process dies
 // without stopping the cluster (a crash, an abort): no daemon outlives the test.
 //
+// Sanitized builds (`make test-asan`): our plugins are then built with AddressSanitizer, which
+// an uninstrumented slurmctld, slurmd or sbatch can only load with its runtime preloaded. The
+// cluster's daemons and every command Run() starts preload it, without leak checking (Slurm's
+// own allocations), and write any ASan or UBSan report to log_dir()/sanitizer.<pid>. Stop()
+// fails when such a report exists, so that an error inside slurmctld fails the test.
+//
 // Thread-safety: Run() and the job helpers may be called from several threads at once;
 // Stop() must not race with them.
 #pragma once
@@ -77,7 +83,8 @@ class MiniCluster {
   ~MiniCluster();
 
   // Stops every process of the cluster (bounded) and removes the directory unless kept.
-  // Idempotent.
+  // Fails, keeping the directory, when stopping failed or a sanitizer wrote a report (its text
+  // is in the message). Idempotent: a second call returns OK.
   absl::Status Stop();
 
   // Restarts slurmctld (`minicluster restart-slurmctld`): SIGTERM by its recorded PID, so that
@@ -100,8 +107,9 @@ class MiniCluster {
   // Keep the directory (logs) after Stop(), e.g. when a test failed.
   void set_keep_dir(bool keep) { keep_dir_ = keep; }
 
-  // Runs argv[0] (looked up in PATH) with SLURM_CONF set, stdin from /dev/null, capturing
-  // stdout and stderr. Kills it (SIGKILL, by PID) after `timeout` (default: command_timeout).
+  // Runs argv[0] (looked up in PATH) with SLURM_CONF set (and, in a sanitized build, the
+  // sanitizer's runtime preloaded), stdin from /dev/null, capturing stdout and stderr. Kills it
+  // (SIGKILL, by PID) after `timeout` (default: command_timeout).
   CommandResult Run(const std::vector<std::string>& argv,
                     absl::Duration timeout = absl::ZeroDuration()) const;
 
@@ -129,6 +137,12 @@ class MiniCluster {
  private:
   MiniCluster(MiniClusterOptions options, std::string dir, int port_base);
   std::vector<std::string> Environment(const std::vector<std::string>& extra) const;
+  // LD_PRELOAD, ASAN_OPTIONS and UBSAN_OPTIONS for a Slurm command in a sanitized build; empty
+  // otherwise.
+  std::vector<std::string> SanitizerEnvironment() const;
+  // The text of every report under log_dir()/sanitizer.*, each headed by its path; empty when
+  // there is none.
+  std::string SanitizerReports() const;
   CommandResult RunWithEnv(const std::vector<std::string>& argv,
                            const std::vector<std::string>& extra_env, absl::Duration timeout) const;
   absl::Status StartWatchdog();
