@@ -27,6 +27,47 @@ std::string_view PartitionStateName(PartitionState s) {
   return "unknown";
 }
 
+// One entry of "carbon": {"site", "source", "basis", "points": [[time, gCO2/kWh, kind]]}.
+absl::StatusOr<SiteCarbon> SiteCarbonFromJson(const json& j, const std::string& where) {
+  const char* kShape =
+      ": expected {\"site\": ..., \"source\": ..., \"basis\": \"location-based\" or "
+      "\"market-based\", \"points\": [[time, gCO2/kWh, \"measured\" or \"forecast\"], ...]}";
+  if (!j.is_object() || !j.contains("site") || !j["site"].is_string() ||
+      !j.contains("points") || !j["points"].is_array() ||
+      (j.contains("source") && !j["source"].is_string()) ||
+      (j.contains("basis") && !j["basis"].is_string())) {
+    return absl::InvalidArgumentError(absl::StrCat(where, kShape));
+  }
+  SiteCarbon c;
+  c.site = j["site"].get<std::string>();
+  c.source = j.value("source", "");
+  const std::string basis = j.value("basis", "location-based");
+  if (basis != "location-based" && basis != "market-based") {
+    return absl::InvalidArgumentError(absl::StrCat(where, kShape));
+  }
+  c.basis = basis == "market-based" ? CarbonBasis::kMarket : CarbonBasis::kLocation;
+  std::vector<CarbonPoint> points;
+  for (const json& p : j["points"]) {
+    CarbonPoint point;
+    std::string err;
+    if (!p.is_array() || p.size() != 3 || !p[0].is_string() || !p[1].is_number() ||
+        !p[2].is_string() ||
+        !absl::ParseTime(absl::RFC3339_full, p[0].get<std::string>(), &point.at, &err) ||
+        (p[2] != "measured" && p[2] != "forecast")) {
+      return absl::InvalidArgumentError(absl::StrCat(where, kShape));
+    }
+    point.gco2_per_kwh = p[1].get<double>();
+    point.forecast = p[2] == "forecast";
+    points.push_back(point);
+  }
+  absl::StatusOr<CarbonSeries> series = CarbonSeries::FromPoints(std::move(points), c.site);
+  if (!series.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": ", series.status().message()));
+  }
+  c.series = std::make_shared<const CarbonSeries>(*std::move(series));
+  return c;
+}
+
 absl::StatusOr<ClusterSnapshot> ClusterSnapshot::FromJson(std::string_view text,
                                                           std::string_view source) {
   const std::string src(source);
@@ -171,6 +212,20 @@ absl::StatusOr<ClusterSnapshot> ClusterSnapshot::FromJson(std::string_view text,
       snap.nodes.push_back(std::move(node));
     }
   }
+  if (auto carbon = doc.find("carbon"); carbon != doc.end()) {
+    if (!carbon->is_array()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cluster snapshot ", src, ": field \"carbon\": expected a list of site series"));
+    }
+    for (size_t i = 0; i < carbon->size(); ++i) {
+      absl::StatusOr<SiteCarbon> site = SiteCarbonFromJson(
+          (*carbon)[i], absl::StrCat("cluster snapshot ", src, ": carbon[", i, "]"));
+      if (!site.ok()) {
+        return site.status();
+      }
+      snap.carbon.push_back(*std::move(site));
+    }
+  }
   return snap;
 }
 
@@ -211,6 +266,21 @@ std::string ClusterSnapshot::ToJson() const {
     }
     doc["nodes"] = std::move(list);
   }
+  if (!carbon.empty()) {
+    json list = json::array();
+    for (const SiteCarbon& c : carbon) {
+      json points = json::array();
+      for (const CarbonPoint& p : c.series->points()) {
+        points.push_back({absl::FormatTime(absl::RFC3339_full, p.at, absl::UTCTimeZone()),
+                          p.gco2_per_kwh, p.forecast ? "forecast" : "measured"});
+      }
+      list.push_back({{"site", c.site},
+                      {"source", c.source},
+                      {"basis", std::string(CarbonBasisName(c.basis))},
+                      {"points", std::move(points)}});
+    }
+    doc["carbon"] = std::move(list);
+  }
   if (taken_at != absl::InfinitePast()) {
     doc["taken_at"] = absl::FormatTime(absl::RFC3339_full, taken_at, absl::UTCTimeZone());
   }
@@ -227,6 +297,13 @@ ClusterView ClusterView::Bind(const ClusterSnapshot& snapshot, const Register& r
     if (i >= 0) {
       view.statuses_[i] = s;
       view.present_[i] = true;
+    }
+  }
+  for (const SiteCarbon& c : snapshot.carbon) {
+    const Site* site = reg.FindSite(c.site);
+    if (site != nullptr && c.series != nullptr) {
+      view.carbon_.resize(reg.sites().size());
+      view.carbon_[site - reg.sites().data()] = {c.series, c.basis};
     }
   }
   view.Pack();

@@ -350,7 +350,9 @@ void EncodeSpooledDecision(const SpooledDecision& d, std::string* out) {
   AppendField("reason", out);
   AppendString(x.reason, out);
   absl::StrAppend(out, ",\"stale_cluster\":", d.stale_cluster ? "true" : "false");
-  // [partition, exclusion, rank, nodes, energy_kwh, co2_grams, free_gpus]
+  // [partition, exclusion, rank, nodes, energy_kwh, co2_grams, free_gpus], and where a site's
+  // carbon series covered part of the run: gco2_per_kwh, carbon_covered, forecast (0 or 1),
+  // basis (0 location-based, 1 market-based).
   out->append(",\"candidates\":[");
   for (size_t i = 0; i < x.candidates.size(); ++i) {
     const Candidate& c = x.candidates[i];
@@ -359,7 +361,16 @@ void EncodeSpooledDecision(const SpooledDecision& d, std::string* out) {
     AppendNumber(c.energy_kwh, out);
     out->push_back(',');
     AppendNumber(c.co2_grams, out);
-    absl::StrAppend(out, ",", c.free_gpus, "]");
+    absl::StrAppend(out, ",", c.free_gpus);
+    if (c.carbon_covered > 0) {
+      out->push_back(',');
+      AppendNumber(c.gco2_per_kwh, out);
+      out->push_back(',');
+      AppendNumber(c.carbon_covered, out);
+      absl::StrAppend(out, ",", c.carbon_forecast ? 1 : 0, ",",
+                      c.carbon_basis == CarbonBasis::kMarket ? 1 : 0);
+    }
+    out->push_back(']');
   }
   out->append("]}");
 }
@@ -436,8 +447,9 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
   for (size_t row_size : candidates.row_sizes) {
     const double* row = cell;
     cell += row_size;
-    if (row_size != 7) {
-      return absl::InvalidArgumentError("spooled decision: a candidate does not have 7 fields");
+    if (row_size != 7 && row_size != 11) {
+      return absl::InvalidArgumentError(
+          "spooled decision: a candidate does not have 7 or 11 fields");
     }
     Candidate c;
     int exclusion = 0;
@@ -451,6 +463,19 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
     c.energy_kwh = row[4];
     c.co2_grams = row[5];
     c.jobs_per_kwh = c.energy_kwh > 0 ? 1.0 / c.energy_kwh : 0;
+    // Without a series, the intensity is the register's annual mean: energy x it = CO2.
+    c.gco2_per_kwh = c.energy_kwh > 0 ? c.co2_grams / c.energy_kwh : 0;
+    if (row_size == 11) {
+      if (!(row[8] > 0 && row[8] <= 1) || (row[9] != 0 && row[9] != 1) ||
+          (row[10] != 0 && row[10] != 1) || !(row[7] >= 0)) {
+        return absl::InvalidArgumentError(
+            "spooled decision: a candidate has a field out of range");
+      }
+      c.gco2_per_kwh = row[7];
+      c.carbon_covered = row[8];
+      c.carbon_forecast = row[9] == 1;
+      c.carbon_basis = row[10] == 1 ? CarbonBasis::kMarket : CarbonBasis::kLocation;
+    }
     x.candidates.push_back(c);
   }
   return d;
