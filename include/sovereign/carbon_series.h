@@ -61,6 +61,10 @@ class CarbonSeries {
   // The end of the last point's hold.
   absl::Time end() const;
 
+  // The points whose hold reaches past `t` (the series from `t` on; the same series when it
+  // starts later; the last point alone when it ends before).
+  CarbonSeries From(absl::Time t) const;
+
   // The part of [from, from + length) the series covers, and its mean; nullopt when it covers
   // none of it (or length <= 0).
   std::optional<CarbonWindow> Over(absl::Time from, absl::Duration length) const;

@@ -110,8 +110,8 @@ absl::StatusOr<CarbonSeries> CarbonSeries::Parse(std::string_view csv_text,
     }
     CarbonPoint p;
     if (!ParseWhen(cells[c.time], c.electricity_maps, &p.at)) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": time ", QuoteUserText(cells[c.time], 40),
-                                                     " is not an RFC 3339 time"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": time ", QuoteUserText(cells[c.time], 40), " is not an RFC 3339 time"));
     }
     if (!absl::SimpleAtod(cells[c.intensity], &p.gco2_per_kwh) || !std::isfinite(p.gco2_per_kwh)) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -120,8 +120,9 @@ absl::StatusOr<CarbonSeries> CarbonSeries::Parse(std::string_view csv_text,
     if (c.kind >= 0 && !cells[c.kind].empty()) {
       const std::string kind = absl::AsciiStrToLower(cells[c.kind]);
       if (kind != "measured" && kind != "forecast") {
-        return absl::InvalidArgumentError(absl::StrCat(
-            where, ": kind ", QuoteUserText(cells[c.kind], 40), " is neither measured nor forecast"));
+        return absl::InvalidArgumentError(absl::StrCat(where, ": kind ",
+                                                       QuoteUserText(cells[c.kind], 40),
+                                                       " is neither measured nor forecast"));
       }
       p.forecast = kind == "forecast";
     }
@@ -169,6 +170,18 @@ absl::StatusOr<CarbonSeries> CarbonSeries::FromPoints(std::vector<CarbonPoint> p
 }
 
 absl::Time CarbonSeries::end() const { return points_.back().at + last_step_; }
+
+CarbonSeries CarbonSeries::From(absl::Time t) const {
+  auto it = std::upper_bound(points_.begin(), points_.end(), t,
+                             [](absl::Time x, const CarbonPoint& p) { return x < p.at; });
+  if (it != points_.begin()) {
+    --it;  // the point that holds at t
+  }
+  CarbonSeries out;
+  out.points_.assign(it, points_.end());
+  out.last_step_ = last_step_;
+  return out;
+}
 
 std::optional<CarbonWindow> CarbonSeries::Over(absl::Time from, absl::Duration length) const {
   if (length <= absl::ZeroDuration()) {

@@ -32,9 +32,8 @@ absl::StatusOr<SiteCarbon> SiteCarbonFromJson(const json& j, const std::string& 
   const char* kShape =
       ": expected {\"site\": ..., \"source\": ..., \"basis\": \"location-based\" or "
       "\"market-based\", \"points\": [[time, gCO2/kWh, \"measured\" or \"forecast\"], ...]}";
-  if (!j.is_object() || !j.contains("site") || !j["site"].is_string() ||
-      !j.contains("points") || !j["points"].is_array() ||
-      (j.contains("source") && !j["source"].is_string()) ||
+  if (!j.is_object() || !j.contains("site") || !j["site"].is_string() || !j.contains("points") ||
+      !j["points"].is_array() || (j.contains("source") && !j["source"].is_string()) ||
       (j.contains("basis") && !j["basis"].is_string())) {
     return absl::InvalidArgumentError(absl::StrCat(where, kShape));
   }
@@ -84,9 +83,11 @@ absl::StatusOr<ClusterSnapshot> ClusterSnapshot::FromJson(std::string_view text,
     std::string err;
     if (!it->is_string() ||
         !absl::ParseTime(absl::RFC3339_full, it->get<std::string>(), &snap.taken_at, &err)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cluster snapshot ", src, ": field \"taken_at\": expected an RFC 3339 time such as "
-          "\"2026-11-22T10:00:00Z\", got ", it->dump()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cluster snapshot ", src,
+                       ": field \"taken_at\": expected an RFC 3339 time such as "
+                       "\"2026-11-22T10:00:00Z\", got ",
+                       it->dump()));
     }
   }
   auto parts = doc.find("partitions");
@@ -124,16 +125,15 @@ absl::StatusOr<ClusterSnapshot> ClusterSnapshot::FromJson(std::string_view text,
     } else if (state == "inactive") {
       s.state = PartitionState::kInactive;
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, ": field \"state\": \"", state, "\" is not one of up, down, drain, inactive"));
+      return absl::InvalidArgumentError(absl::StrCat(where, ": field \"state\": \"", state,
+                                                     "\" is not one of up, down, drain, inactive"));
     }
     for (auto [key, field] : {std::pair<const char*, int*>{"nodes_up", &s.nodes_up},
                               {"gpus_total", &s.gpus_total},
                               {"gpus_free", &s.gpus_free}}) {
       auto it = p.find(key);
       if (it == p.end()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where, ": field \"", key, "\" is missing"));
+        return absl::InvalidArgumentError(absl::StrCat(where, ": field \"", key, "\" is missing"));
       }
       if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 10000000) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -142,9 +142,8 @@ absl::StatusOr<ClusterSnapshot> ClusterSnapshot::FromJson(std::string_view text,
       *field = it->get<int>();
     }
     if (s.gpus_free > s.gpus_total) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": gpus_free (", s.gpus_free,
-                                                     ") is larger than gpus_total (",
-                                                     s.gpus_total, ")"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": gpus_free (", s.gpus_free, ") is larger than gpus_total (", s.gpus_total, ")"));
     }
     if (auto it = p.find("current_watts"); it != p.end() && !it->is_null()) {
       if (!it->is_number() || it->get<double>() < 0) {
@@ -153,9 +152,9 @@ absl::StatusOr<ClusterSnapshot> ClusterSnapshot::FromJson(std::string_view text,
       }
       s.current_watts = it->get<double>();
     }
-    for (auto [key, field] : {std::pair<const char*, std::optional<int>*>{
-                                  "gpus_per_node", &s.gpus_per_node},
-                              {"nodes_total", &s.nodes_total}}) {
+    for (auto [key, field] :
+         {std::pair<const char*, std::optional<int>*>{"gpus_per_node", &s.gpus_per_node},
+          {"nodes_total", &s.nodes_total}}) {
       auto it = p.find(key);
       if (it == p.end() || it->is_null()) {
         continue;
@@ -180,8 +179,8 @@ absl::StatusOr<ClusterSnapshot> ClusterSnapshot::FromJson(std::string_view text,
   }
   if (auto nodes = doc.find("nodes"); nodes != doc.end()) {
     if (!nodes->is_array()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cluster snapshot ", src, ": field \"nodes\": expected a list of nodes"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cluster snapshot ", src, ": field \"nodes\": expected a list of nodes"));
     }
     for (size_t i = 0; i < nodes->size(); ++i) {
       const json& n = (*nodes)[i];
@@ -313,9 +312,8 @@ ClusterView ClusterView::Bind(const ClusterSnapshot& snapshot, const Register& r
 void ClusterView::Pack() {
   live_.resize(statuses_.size());
   for (size_t i = 0; i < statuses_.size(); ++i) {
-    live_[i] = {present_[i] != 0, statuses_[i].state == PartitionState::kUp,
-                statuses_[i].nodes_up, statuses_[i].gpus_free,
-                statuses_[i].gpus_per_node.value_or(-1)};
+    live_[i] = {present_[i] != 0, statuses_[i].state == PartitionState::kUp, statuses_[i].nodes_up,
+                statuses_[i].gpus_free, statuses_[i].gpus_per_node.value_or(-1)};
   }
 }
 

@@ -2,8 +2,8 @@
 
 #include <cmath>
 #include <cstdint>
-#include <string>
 #include <limits>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -66,9 +66,7 @@ void AppendField(std::string_view key, std::string* out) {
 }
 
 // Finite doubles only: JSON has no NaN/Inf (an excluded candidate may have no figures).
-void AppendNumber(double v, std::string* out) {
-  absl::StrAppend(out, std::isfinite(v) ? v : 0.0);
-}
+void AppendNumber(double v, std::string* out) { absl::StrAppend(out, std::isfinite(v) ? v : 0.0); }
 
 absl::Status WrongType(const char* key) {
   return absl::InvalidArgumentError(
@@ -81,17 +79,63 @@ absl::Status WrongType(const char* key) {
 // would: a member written twice counts as written last, unknown members are skipped, and the
 // first field (in kFields order) missing or of the wrong type is the one named.
 enum Field : int {
-  kV, kId, kSrc, kT, kSubmit, kUser, kUid, kGroups, kAccount, kDeclared, kRequested, kGpus, kNodes,
-  kTimeLimit, kGpuType, kVerdict, kCode, kPartitionIndex, kPartition, kRegion, kLabels,
-  kAllowedRegions, kRegisterVersion, kReason, kStaleCluster, kCandidates, kJob, kFieldCount
+  kV,
+  kId,
+  kSrc,
+  kT,
+  kSubmit,
+  kUser,
+  kUid,
+  kGroups,
+  kAccount,
+  kDeclared,
+  kRequested,
+  kGpus,
+  kNodes,
+  kTimeLimit,
+  kGpuType,
+  kVerdict,
+  kCode,
+  kPartitionIndex,
+  kPartition,
+  kRegion,
+  kLabels,
+  kAllowedRegions,
+  kRegisterVersion,
+  kReason,
+  kStaleCluster,
+  kCandidates,
+  kJob,
+  kFieldCount
 };
 
-constexpr const char* kFields[kFieldCount] = {
-    "v",         "id",     "src",       "t",       "submit",          "user",
-    "uid",       "groups", "account",   "declared", "requested",      "gpus",
-    "nodes",     "time_limit_s", "gpu_type", "verdict", "code",        "partition_index",
-    "partition", "region", "labels",    "allowed_regions", "register_version", "reason",
-    "stale_cluster", "candidates", "job"};
+constexpr const char* kFields[kFieldCount] = {"v",
+                                              "id",
+                                              "src",
+                                              "t",
+                                              "submit",
+                                              "user",
+                                              "uid",
+                                              "groups",
+                                              "account",
+                                              "declared",
+                                              "requested",
+                                              "gpus",
+                                              "nodes",
+                                              "time_limit_s",
+                                              "gpu_type",
+                                              "verdict",
+                                              "code",
+                                              "partition_index",
+                                              "partition",
+                                              "region",
+                                              "labels",
+                                              "allowed_regions",
+                                              "register_version",
+                                              "reason",
+                                              "stale_cluster",
+                                              "candidates",
+                                              "job"};
 
 // One member's value as read: a scalar, a string, an array of strings, or an array of number
 // rows (the candidates), with whether the array held only those.
@@ -113,18 +157,23 @@ class Reader {
  public:
   using json = nlohmann::json;
 
-  bool null() { return Scalar(Value::kNull, [](Value&) {}); }
+  bool null() {
+    return Scalar(Value::kNull, [](Value&) {});
+  }
   bool boolean(bool b) {
     return Scalar(Value::kBool, [b](Value& v) { v.boolean = b; });
   }
   bool number_integer(json::number_integer_t n) {
-    return Scalar(Value::kInt, [n](Value& v) { v.integer = n; }, static_cast<double>(n));
+    return Scalar(
+        Value::kInt, [n](Value& v) { v.integer = n; }, static_cast<double>(n));
   }
   bool number_unsigned(json::number_unsigned_t n) {
-    return Scalar(Value::kUint, [n](Value& v) { v.unsigned_integer = n; }, static_cast<double>(n));
+    return Scalar(
+        Value::kUint, [n](Value& v) { v.unsigned_integer = n; }, static_cast<double>(n));
   }
   bool number_float(json::number_float_t f, const json::string_t&) {
-    return Scalar(Value::kFloat, [](Value&) {}, f);
+    return Scalar(
+        Value::kFloat, [](Value&) {}, f);
   }
   bool string(json::string_t& s) {
     if (depth_ == 2 && array_ != nullptr) {
@@ -156,9 +205,7 @@ class Reader {
   bool start_array(size_t) { return Open(Value::kArray); }
   bool end_object() { return Close(); }
   bool end_array() { return Close(); }
-  bool parse_error(size_t, const std::string&, const nlohmann::detail::exception&) {
-    return false;
-  }
+  bool parse_error(size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
 
   Value& operator[](Field f) { return values_[f]; }
 
@@ -247,8 +294,8 @@ absl::Status GetInteger(Value& v, Field f, T* out) {
                         : std::in_range<T>(v.integer);
   if (!fits) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "spooled decision: field \"", kFields[f], "\": ",
-        v.type == Value::kUint ? absl::StrCat(v.unsigned_integer) : absl::StrCat(v.integer),
+        "spooled decision: field \"", kFields[f],
+        "\": ", v.type == Value::kUint ? absl::StrCat(v.unsigned_integer) : absl::StrCat(v.integer),
         " is out of range"));
   }
   *out = static_cast<T>(v.type == Value::kUint ? v.unsigned_integer
@@ -393,18 +440,30 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
   Decision& x = d.decision;
   int64_t t = 0, submit = 0, time_limit_s = 0;
   std::string verdict, code;
-  for (absl::Status step :
-       {Get(j, kId, &d.decision_id), Get(j, kSrc, &d.source), Get(j, kT, &t),
-        Get(j, kSubmit, &submit), Get(j, kUser, &r.user), Get(j, kUid, &r.uid),
-        Get(j, kGroups, &r.groups), Get(j, kAccount, &r.account),
-        Get(j, kDeclared, &r.datasets), Get(j, kRequested, &r.partitions),
-        Get(j, kGpus, &r.gpus), Get(j, kNodes, &r.nodes), Get(j, kTimeLimit, &time_limit_s),
-        Get(j, kGpuType, &r.gpu_type), Get(j, kVerdict, &verdict), Get(j, kCode, &code),
-        Get(j, kPartitionIndex, &x.partition), Get(j, kPartition, &x.partition_name),
-        Get(j, kRegion, &x.region), Get(j, kLabels, &x.labels),
-        Get(j, kAllowedRegions, &x.allowed_regions),
-        Get(j, kRegisterVersion, &x.register_version), Get(j, kReason, &x.reason),
-        Get(j, kStaleCluster, &d.stale_cluster)}) {
+  for (absl::Status step : {Get(j, kId, &d.decision_id),
+                            Get(j, kSrc, &d.source),
+                            Get(j, kT, &t),
+                            Get(j, kSubmit, &submit),
+                            Get(j, kUser, &r.user),
+                            Get(j, kUid, &r.uid),
+                            Get(j, kGroups, &r.groups),
+                            Get(j, kAccount, &r.account),
+                            Get(j, kDeclared, &r.datasets),
+                            Get(j, kRequested, &r.partitions),
+                            Get(j, kGpus, &r.gpus),
+                            Get(j, kNodes, &r.nodes),
+                            Get(j, kTimeLimit, &time_limit_s),
+                            Get(j, kGpuType, &r.gpu_type),
+                            Get(j, kVerdict, &verdict),
+                            Get(j, kCode, &code),
+                            Get(j, kPartitionIndex, &x.partition),
+                            Get(j, kPartition, &x.partition_name),
+                            Get(j, kRegion, &x.region),
+                            Get(j, kLabels, &x.labels),
+                            Get(j, kAllowedRegions, &x.allowed_regions),
+                            Get(j, kRegisterVersion, &x.register_version),
+                            Get(j, kReason, &x.reason),
+                            Get(j, kStaleCluster, &d.stale_cluster)}) {
     if (!step.ok()) {
       return step;
     }
@@ -436,8 +495,8 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
         absl::StrCat("spooled decision: unknown verdict \"", verdict, "\""));
   }
   x.code = RejectCode::kNone;
-  for (int c = static_cast<int>(RejectCode::kNone); c <= static_cast<int>(RejectCode::kStartRefused);
-       ++c) {
+  for (int c = static_cast<int>(RejectCode::kNone);
+       c <= static_cast<int>(RejectCode::kStartRefused); ++c) {
     if (RejectCodeName(static_cast<RejectCode>(c)) == code) {
       x.code = static_cast<RejectCode>(c);
     }
@@ -456,8 +515,7 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
     if (!ToInt(row[0], &c.partition) || !ToInt(row[1], &exclusion) || !ToInt(row[2], &c.rank) ||
         !ToInt(row[3], &c.nodes) || !ToInt(row[6], &c.free_gpus) ||
         ExclusionName(static_cast<Exclusion>(exclusion)) == "unknown") {
-      return absl::InvalidArgumentError(
-          "spooled decision: a candidate has a field out of range");
+      return absl::InvalidArgumentError("spooled decision: a candidate has a field out of range");
     }
     c.exclusion = static_cast<Exclusion>(exclusion);
     c.energy_kwh = row[4];
@@ -468,8 +526,7 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
     if (row_size == 11) {
       if (!(row[8] > 0 && row[8] <= 1) || (row[9] != 0 && row[9] != 1) ||
           (row[10] != 0 && row[10] != 1) || !(row[7] >= 0)) {
-        return absl::InvalidArgumentError(
-            "spooled decision: a candidate has a field out of range");
+        return absl::InvalidArgumentError("spooled decision: a candidate has a field out of range");
       }
       c.gco2_per_kwh = row[7];
       c.carbon_covered = row[8];

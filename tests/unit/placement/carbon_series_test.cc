@@ -52,6 +52,17 @@ TEST(CarbonSeriesTest, MeanOverAWindowIsTimeWeighted) {
   EXPECT_DOUBLE_EQ(w->gco2_per_kwh, 100);
   EXPECT_DOUBLE_EQ(w->covered, 1.0 / 3);
 
+  // From a time on: the point that holds then and those after, the same figures over any
+  // window from then.
+  const CarbonSeries later = s->From(At("2026-12-05T11:30:00Z"));
+  ASSERT_EQ(later.points().size(), 3u);
+  EXPECT_EQ(later.points()[0].at, At("2026-12-05T11:00:00Z"));
+  EXPECT_EQ(later.end(), s->end());
+  EXPECT_DOUBLE_EQ(later.Over(At("2026-12-05T11:30:00Z"), absl::Hours(2))->gco2_per_kwh,
+                   s->Over(At("2026-12-05T11:30:00Z"), absl::Hours(2))->gco2_per_kwh);
+  EXPECT_EQ(s->From(At("2026-12-05T09:00:00Z")).points().size(), 4u);
+  EXPECT_EQ(s->From(At("2026-12-05T20:00:00Z")).points().size(), 1u);
+
   EXPECT_FALSE(s->Over(At("2026-12-05T14:00:00Z"), absl::Hours(1)).has_value());
   EXPECT_FALSE(s->Over(At("2026-12-05T08:00:00Z"), absl::Hours(1)).has_value());
   EXPECT_FALSE(s->Over(At("2026-12-05T11:00:00Z"), absl::ZeroDuration()).has_value());
@@ -60,8 +71,10 @@ TEST(CarbonSeriesTest, MeanOverAWindowIsTimeWeighted) {
 // Electricity Maps' CSV export: life-cycle figures where there are, measured, UTC times.
 TEST(CarbonSeriesTest, ReadsElectricityMapsExports) {
   constexpr char kExport[] =
-      "Datetime (UTC),Country,Zone Name,Zone Id,Carbon Intensity gCO\xe2\x82\x82" "eq/kWh (direct),"
-      "Carbon Intensity gCO\xe2\x82\x82" "eq/kWh (LCA),Low Carbon Percentage,Renewable Percentage,"
+      "Datetime (UTC),Country,Zone Name,Zone Id,Carbon Intensity gCO\xe2\x82\x82"
+      "eq/kWh (direct),"
+      "Carbon Intensity gCO\xe2\x82\x82"
+      "eq/kWh (LCA),Low Carbon Percentage,Renewable Percentage,"
       "Data Source,Data Estimated,Data Estimation Method\n"
       "2025-01-01 00:00:00,France,France,FR,18.6,39.02,96.4,31.2,rte-france.com,false,\n"
       "2025-01-01 01:00:00,France,France,FR,17.9,38.5,96.6,30.8,rte-france.com,false,\n";
