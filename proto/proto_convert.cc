@@ -217,6 +217,12 @@ void ToProto(const Decision& d, const Register& reg, v1::Decision* out) {
     pc->set_co2_grams(c.co2_grams);
     pc->set_free_gpus(c.free_gpus);
     pc->set_rank(c.rank);
+    pc->set_gco2_per_kwh(c.gco2_per_kwh);
+    if (c.carbon_covered > 0) {
+      pc->set_carbon_covered(c.carbon_covered);
+      pc->set_carbon_forecast(c.carbon_forecast);
+      pc->set_carbon_basis(std::string(CarbonBasisName(c.carbon_basis)));
+    }
   }
 }
 
@@ -277,7 +283,8 @@ bool Matches(const audit::AuditQuery& q, const audit::AuditRecord& r) {
   if (q.job_id.has_value() && *q.job_id != r.job_id) {
     return false;
   }
-  if (!field(q.decision_id, r.decision_id) || !field(q.user, r.user) || !field(q.account, r.account) || !field(q.region, r.region) ||
+  if (!field(q.decision_id, r.decision_id) || !field(q.user, r.user) ||
+      !field(q.account, r.account) || !field(q.region, r.region) ||
       !field(q.partition, r.partition) || !field(q.verdict, r.verdict)) {
     return false;
   }

@@ -9,6 +9,7 @@
 // Thread-safety: both types are immutable values after construction.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "sovereign/carbon_series.h"
 #include "sovereign/register.h"
 
 namespace sovereign {
@@ -45,12 +47,23 @@ struct NodeStatus {
   std::vector<std::string> features;  // available features, as slurm.conf or scontrol set them
 };
 
+// A site's grid carbon intensity over time (measured and forecast), where sovereignd has one:
+// placement uses it over a job's run instead of the register's annual mean.
+struct SiteCarbon {
+  std::string site;
+  std::string source;  // the file it was read from, for the record
+  CarbonBasis basis = CarbonBasis::kLocation;
+  std::shared_ptr<const CarbonSeries> series;
+};
+
 struct ClusterSnapshot {
   absl::Time taken_at = absl::InfinitePast();
   std::vector<PartitionStatus> partitions;
   // Every node slurmctld knows (optional in the JSON form): the job_modify guard checks a new
   // node list against the nodes' sites.
   std::vector<NodeStatus> nodes;
+  // Carbon intensity series of some sites (optional in the JSON form).
+  std::vector<SiteCarbon> carbon;
 
   // Parses the JSON form:
   // {"taken_at": "2026-11-22T10:00:00Z",
@@ -58,7 +71,9 @@ struct ClusterSnapshot {
   //                  "gpus_total": 32, "gpus_free": 12, "current_watts": 9100,
   //                  "gpus_per_node": 8, "nodes_total": 4}],
   //  "nodes": [{"name": "fr-a100-1", "partitions": ["gpu-fr-a100"],
-  //             "features": ["site_paris-1"]}]}
+  //             "features": ["site_paris-1"]}],
+  //  "carbon": [{"site": "paris-1", "source": "fr.csv", "basis": "location-based",
+  //              "points": [["2026-11-22T10:00:00Z", 31.5, "measured"], ...]}]}
   // `source` names the input in error messages. INVALID_ARGUMENT names the field and value.
   static absl::StatusOr<ClusterSnapshot> FromJson(std::string_view json, std::string_view source);
   static absl::StatusOr<ClusterSnapshot> Load(const std::string& path);
@@ -88,6 +103,16 @@ class ClusterView {
     int gpus_per_node = -1;  // -1 = not known: the register's figure applies
   };
   const Live& live(int partition_index) const { return live_[partition_index]; }
+  // The carbon series of the register site at `site_index` (series null: none; the register's
+  // annual mean applies).
+  struct Carbon {
+    std::shared_ptr<const CarbonSeries> series;
+    CarbonBasis basis = CarbonBasis::kLocation;
+  };
+  const Carbon& carbon(int site_index) const {
+    static const Carbon kNone;
+    return site_index < static_cast<int>(carbon_.size()) ? carbon_[site_index] : kNone;
+  }
   int size() const { return static_cast<int>(statuses_.size()); }
 
  private:
@@ -95,6 +120,7 @@ class ClusterView {
   std::vector<PartitionStatus> statuses_;
   std::vector<char> present_;  // not vector<bool>: one byte load per look-up
   std::vector<Live> live_;
+  std::vector<Carbon> carbon_;  // by register site index; empty when no site has a series
   void Pack();
 };
 

@@ -80,7 +80,13 @@ struct Candidate {
   int nodes = 0;              // nodes the job would use there
   double energy_kwh = 0;      // estimated energy per job, facility level (x PUE)
   double jobs_per_kwh = 0;    // 1 / energy_kwh
-  double co2_grams = 0;       // energy_kwh x grid intensity
+  double co2_grams = 0;       // energy_kwh x gco2_per_kwh
+  // The grid intensity over the job's run (gCO2/kWh): the site's series where it covers the
+  // run (carbon_covered of it; the register's annual mean for the rest), else the annual mean.
+  double gco2_per_kwh = 0;
+  double carbon_covered = 0;     // 0: the register's annual mean alone
+  bool carbon_forecast = false;  // the series' part includes forecast hours
+  CarbonBasis carbon_basis = CarbonBasis::kLocation;
   int free_gpus = 0;          // from the cluster view
   int rank = 0;               // 1 = chosen; 0 = excluded
   // GPUs per node there: Slurm's figure when the cluster view has it, else the register's.

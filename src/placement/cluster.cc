@@ -27,6 +27,46 @@ std::string_view PartitionStateName(PartitionState s) {
   return "unknown";
 }
 
+// One entry of "carbon": {"site", "source", "basis", "points": [[time, gCO2/kWh, kind]]}.
+absl::StatusOr<SiteCarbon> SiteCarbonFromJson(const json& j, const std::string& where) {
+  const char* kShape =
+      ": expected {\"site\": ..., \"source\": ..., \"basis\": \"location-based\" or "
+      "\"market-based\", \"points\": [[time, gCO2/kWh, \"measured\" or \"forecast\"], ...]}";
+  if (!j.is_object() || !j.contains("site") || !j["site"].is_string() || !j.contains("points") ||
+      !j["points"].is_array() || (j.contains("source") && !j["source"].is_string()) ||
+      (j.contains("basis") && !j["basis"].is_string())) {
+    return absl::InvalidArgumentError(absl::StrCat(where, kShape));
+  }
+  SiteCarbon c;
+  c.site = j["site"].get<std::string>();
+  c.source = j.value("source", "");
+  const std::string basis = j.value("basis", "location-based");
+  if (basis != "location-based" && basis != "market-based") {
+    return absl::InvalidArgumentError(absl::StrCat(where, kShape));
+  }
+  c.basis = basis == "market-based" ? CarbonBasis::kMarket : CarbonBasis::kLocation;
+  std::vector<CarbonPoint> points;
+  for (const json& p : j["points"]) {
+    CarbonPoint point;
+    std::string err;
+    if (!p.is_array() || p.size() != 3 || !p[0].is_string() || !p[1].is_number() ||
+        !p[2].is_string() ||
+        !absl::ParseTime(absl::RFC3339_full, p[0].get<std::string>(), &point.at, &err) ||
+        (p[2] != "measured" && p[2] != "forecast")) {
+      return absl::InvalidArgumentError(absl::StrCat(where, kShape));
+    }
+    point.gco2_per_kwh = p[1].get<double>();
+    point.forecast = p[2] == "forecast";
+    points.push_back(point);
+  }
+  absl::StatusOr<CarbonSeries> series = CarbonSeries::FromPoints(std::move(points), c.site);
+  if (!series.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": ", series.status().message()));
+  }
+  c.series = std::make_shared<const CarbonSeries>(*std::move(series));
+  return c;
+}
+
 absl::StatusOr<ClusterSnapshot> ClusterSnapshot::FromJson(std::string_view text,
                                                           std::string_view source) {
   const std::string src(source);
@@ -43,9 +83,11 @@ absl::StatusOr<ClusterSnapshot> ClusterSnapshot::FromJson(std::string_view text,
     std::string err;
     if (!it->is_string() ||
         !absl::ParseTime(absl::RFC3339_full, it->get<std::string>(), &snap.taken_at, &err)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cluster snapshot ", src, ": field \"taken_at\": expected an RFC 3339 time such as "
-          "\"2026-11-22T10:00:00Z\", got ", it->dump()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cluster snapshot ", src,
+                       ": field \"taken_at\": expected an RFC 3339 time such as "
+                       "\"2026-11-22T10:00:00Z\", got ",
+                       it->dump()));
     }
   }
   auto parts = doc.find("partitions");
@@ -83,16 +125,15 @@ absl::StatusOr<ClusterSnapshot> ClusterSnapshot::FromJson(std::string_view text,
     } else if (state == "inactive") {
       s.state = PartitionState::kInactive;
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, ": field \"state\": \"", state, "\" is not one of up, down, drain, inactive"));
+      return absl::InvalidArgumentError(absl::StrCat(where, ": field \"state\": \"", state,
+                                                     "\" is not one of up, down, drain, inactive"));
     }
     for (auto [key, field] : {std::pair<const char*, int*>{"nodes_up", &s.nodes_up},
                               {"gpus_total", &s.gpus_total},
                               {"gpus_free", &s.gpus_free}}) {
       auto it = p.find(key);
       if (it == p.end()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where, ": field \"", key, "\" is missing"));
+        return absl::InvalidArgumentError(absl::StrCat(where, ": field \"", key, "\" is missing"));
       }
       if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 10000000) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -101,9 +142,8 @@ absl::StatusOr<ClusterSnapshot> ClusterSnapshot::FromJson(std::string_view text,
       *field = it->get<int>();
     }
     if (s.gpus_free > s.gpus_total) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": gpus_free (", s.gpus_free,
-                                                     ") is larger than gpus_total (",
-                                                     s.gpus_total, ")"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": gpus_free (", s.gpus_free, ") is larger than gpus_total (", s.gpus_total, ")"));
     }
     if (auto it = p.find("current_watts"); it != p.end() && !it->is_null()) {
       if (!it->is_number() || it->get<double>() < 0) {
@@ -112,9 +152,9 @@ absl::StatusOr<ClusterSnapshot> ClusterSnapshot::FromJson(std::string_view text,
       }
       s.current_watts = it->get<double>();
     }
-    for (auto [key, field] : {std::pair<const char*, std::optional<int>*>{
-                                  "gpus_per_node", &s.gpus_per_node},
-                              {"nodes_total", &s.nodes_total}}) {
+    for (auto [key, field] :
+         {std::pair<const char*, std::optional<int>*>{"gpus_per_node", &s.gpus_per_node},
+          {"nodes_total", &s.nodes_total}}) {
       auto it = p.find(key);
       if (it == p.end() || it->is_null()) {
         continue;
@@ -139,8 +179,8 @@ absl::StatusOr<ClusterSnapshot> ClusterSnapshot::FromJson(std::string_view text,
   }
   if (auto nodes = doc.find("nodes"); nodes != doc.end()) {
     if (!nodes->is_array()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cluster snapshot ", src, ": field \"nodes\": expected a list of nodes"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cluster snapshot ", src, ": field \"nodes\": expected a list of nodes"));
     }
     for (size_t i = 0; i < nodes->size(); ++i) {
       const json& n = (*nodes)[i];
@@ -169,6 +209,20 @@ absl::StatusOr<ClusterSnapshot> ClusterSnapshot::FromJson(std::string_view text,
       }
       node.name = n["name"].get<std::string>();
       snap.nodes.push_back(std::move(node));
+    }
+  }
+  if (auto carbon = doc.find("carbon"); carbon != doc.end()) {
+    if (!carbon->is_array()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cluster snapshot ", src, ": field \"carbon\": expected a list of site series"));
+    }
+    for (size_t i = 0; i < carbon->size(); ++i) {
+      absl::StatusOr<SiteCarbon> site = SiteCarbonFromJson(
+          (*carbon)[i], absl::StrCat("cluster snapshot ", src, ": carbon[", i, "]"));
+      if (!site.ok()) {
+        return site.status();
+      }
+      snap.carbon.push_back(*std::move(site));
     }
   }
   return snap;
@@ -211,6 +265,21 @@ std::string ClusterSnapshot::ToJson() const {
     }
     doc["nodes"] = std::move(list);
   }
+  if (!carbon.empty()) {
+    json list = json::array();
+    for (const SiteCarbon& c : carbon) {
+      json points = json::array();
+      for (const CarbonPoint& p : c.series->points()) {
+        points.push_back({absl::FormatTime(absl::RFC3339_full, p.at, absl::UTCTimeZone()),
+                          p.gco2_per_kwh, p.forecast ? "forecast" : "measured"});
+      }
+      list.push_back({{"site", c.site},
+                      {"source", c.source},
+                      {"basis", std::string(CarbonBasisName(c.basis))},
+                      {"points", std::move(points)}});
+    }
+    doc["carbon"] = std::move(list);
+  }
   if (taken_at != absl::InfinitePast()) {
     doc["taken_at"] = absl::FormatTime(absl::RFC3339_full, taken_at, absl::UTCTimeZone());
   }
@@ -229,6 +298,13 @@ ClusterView ClusterView::Bind(const ClusterSnapshot& snapshot, const Register& r
       view.present_[i] = true;
     }
   }
+  for (const SiteCarbon& c : snapshot.carbon) {
+    const Site* site = reg.FindSite(c.site);
+    if (site != nullptr && c.series != nullptr) {
+      view.carbon_.resize(reg.sites().size());
+      view.carbon_[site - reg.sites().data()] = {c.series, c.basis};
+    }
+  }
   view.Pack();
   return view;
 }
@@ -236,9 +312,8 @@ ClusterView ClusterView::Bind(const ClusterSnapshot& snapshot, const Register& r
 void ClusterView::Pack() {
   live_.resize(statuses_.size());
   for (size_t i = 0; i < statuses_.size(); ++i) {
-    live_[i] = {present_[i] != 0, statuses_[i].state == PartitionState::kUp,
-                statuses_[i].nodes_up, statuses_[i].gpus_free,
-                statuses_[i].gpus_per_node.value_or(-1)};
+    live_[i] = {present_[i] != 0, statuses_[i].state == PartitionState::kUp, statuses_[i].nodes_up,
+                statuses_[i].gpus_free, statuses_[i].gpus_per_node.value_or(-1)};
   }
 }
 

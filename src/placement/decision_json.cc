@@ -204,10 +204,22 @@ void WriteCandidates(std::string* out, const Decision& d, const Register& reg) {
     }
     first = false;
     out->push_back('{');
+    // Where the grid intensity came from: the site's series over the run, or the register.
+    Key(out, "carbon"), out->push_back('{');
+    if (c.carbon_covered > 0) {
+      Key(out, "basis"), Str(out, CarbonBasisName(c.carbon_basis));
+      Key(out, "covered"), Num(out, Round4(c.carbon_covered));
+      Key(out, "forecast"), out->append(c.carbon_forecast ? "true" : "false");
+      Key(out, "from"), Str(out, "series");
+    } else {
+      Key(out, "from"), Str(out, "register");
+    }
+    out->push_back('}');
     Key(out, "co2_grams"), Num(out, Round4(c.co2_grams));
     Key(out, "energy_kwh"), Num(out, Round4(c.energy_kwh));
     Key(out, "exclusion"), Str(out, ExclusionName(c.exclusion));
     Key(out, "free_gpus"), Int(out, c.free_gpus);
+    Key(out, "gco2_per_kwh"), Num(out, Round4(c.gco2_per_kwh));
     Key(out, "gpu_type"), Str(out, p.gpu_type);
     Key(out, "jobs_per_kwh"), Num(out, Round4(c.jobs_per_kwh));
     Key(out, "nodes"), Int(out, c.nodes);

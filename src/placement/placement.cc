@@ -216,7 +216,19 @@ int SizeAndCost(const Work& w, double hours, Candidate& c) {
   }
   c.energy_kwh = (request.gpus * f.gpu_watts + c.nodes * f.node_watts) * hours * f.pue / 1000.0;
   c.jobs_per_kwh = c.energy_kwh > 0 ? 1.0 / c.energy_kwh : 0;
-  c.co2_grams = c.energy_kwh * f.carbon_intensity;
+  c.gco2_per_kwh = f.carbon_intensity;
+  if (const ClusterView::Carbon& grid = w.view.carbon(f.site); grid.series != nullptr) {
+    if (std::optional<CarbonWindow> run =
+            grid.series->Over(w.d.decided_at, absl::Seconds(hours * 3600));
+        run.has_value()) {
+      c.gco2_per_kwh =
+          run->gco2_per_kwh * run->covered + f.carbon_intensity * (1 - run->covered);
+      c.carbon_covered = run->covered;
+      c.carbon_forecast = run->forecast;
+      c.carbon_basis = grid.basis;
+    }
+  }
+  c.co2_grams = c.energy_kwh * c.gco2_per_kwh;
   c.free_gpus = live.present ? live.gpus_free : 0;
   return per_node;
 }

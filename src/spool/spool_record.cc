@@ -2,8 +2,8 @@
 
 #include <cmath>
 #include <cstdint>
-#include <string>
 #include <limits>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -66,9 +66,7 @@ void AppendField(std::string_view key, std::string* out) {
 }
 
 // Finite doubles only: JSON has no NaN/Inf (an excluded candidate may have no figures).
-void AppendNumber(double v, std::string* out) {
-  absl::StrAppend(out, std::isfinite(v) ? v : 0.0);
-}
+void AppendNumber(double v, std::string* out) { absl::StrAppend(out, std::isfinite(v) ? v : 0.0); }
 
 absl::Status WrongType(const char* key) {
   return absl::InvalidArgumentError(
@@ -81,17 +79,63 @@ absl::Status WrongType(const char* key) {
 // would: a member written twice counts as written last, unknown members are skipped, and the
 // first field (in kFields order) missing or of the wrong type is the one named.
 enum Field : int {
-  kV, kId, kSrc, kT, kSubmit, kUser, kUid, kGroups, kAccount, kDeclared, kRequested, kGpus, kNodes,
-  kTimeLimit, kGpuType, kVerdict, kCode, kPartitionIndex, kPartition, kRegion, kLabels,
-  kAllowedRegions, kRegisterVersion, kReason, kStaleCluster, kCandidates, kJob, kFieldCount
+  kV,
+  kId,
+  kSrc,
+  kT,
+  kSubmit,
+  kUser,
+  kUid,
+  kGroups,
+  kAccount,
+  kDeclared,
+  kRequested,
+  kGpus,
+  kNodes,
+  kTimeLimit,
+  kGpuType,
+  kVerdict,
+  kCode,
+  kPartitionIndex,
+  kPartition,
+  kRegion,
+  kLabels,
+  kAllowedRegions,
+  kRegisterVersion,
+  kReason,
+  kStaleCluster,
+  kCandidates,
+  kJob,
+  kFieldCount
 };
 
-constexpr const char* kFields[kFieldCount] = {
-    "v",         "id",     "src",       "t",       "submit",          "user",
-    "uid",       "groups", "account",   "declared", "requested",      "gpus",
-    "nodes",     "time_limit_s", "gpu_type", "verdict", "code",        "partition_index",
-    "partition", "region", "labels",    "allowed_regions", "register_version", "reason",
-    "stale_cluster", "candidates", "job"};
+constexpr const char* kFields[kFieldCount] = {"v",
+                                              "id",
+                                              "src",
+                                              "t",
+                                              "submit",
+                                              "user",
+                                              "uid",
+                                              "groups",
+                                              "account",
+                                              "declared",
+                                              "requested",
+                                              "gpus",
+                                              "nodes",
+                                              "time_limit_s",
+                                              "gpu_type",
+                                              "verdict",
+                                              "code",
+                                              "partition_index",
+                                              "partition",
+                                              "region",
+                                              "labels",
+                                              "allowed_regions",
+                                              "register_version",
+                                              "reason",
+                                              "stale_cluster",
+                                              "candidates",
+                                              "job"};
 
 // One member's value as read: a scalar, a string, an array of strings, or an array of number
 // rows (the candidates), with whether the array held only those.
@@ -113,18 +157,23 @@ class Reader {
  public:
   using json = nlohmann::json;
 
-  bool null() { return Scalar(Value::kNull, [](Value&) {}); }
+  bool null() {
+    return Scalar(Value::kNull, [](Value&) {});
+  }
   bool boolean(bool b) {
     return Scalar(Value::kBool, [b](Value& v) { v.boolean = b; });
   }
   bool number_integer(json::number_integer_t n) {
-    return Scalar(Value::kInt, [n](Value& v) { v.integer = n; }, static_cast<double>(n));
+    return Scalar(
+        Value::kInt, [n](Value& v) { v.integer = n; }, static_cast<double>(n));
   }
   bool number_unsigned(json::number_unsigned_t n) {
-    return Scalar(Value::kUint, [n](Value& v) { v.unsigned_integer = n; }, static_cast<double>(n));
+    return Scalar(
+        Value::kUint, [n](Value& v) { v.unsigned_integer = n; }, static_cast<double>(n));
   }
   bool number_float(json::number_float_t f, const json::string_t&) {
-    return Scalar(Value::kFloat, [](Value&) {}, f);
+    return Scalar(
+        Value::kFloat, [](Value&) {}, f);
   }
   bool string(json::string_t& s) {
     if (depth_ == 2 && array_ != nullptr) {
@@ -156,9 +205,7 @@ class Reader {
   bool start_array(size_t) { return Open(Value::kArray); }
   bool end_object() { return Close(); }
   bool end_array() { return Close(); }
-  bool parse_error(size_t, const std::string&, const nlohmann::detail::exception&) {
-    return false;
-  }
+  bool parse_error(size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
 
   Value& operator[](Field f) { return values_[f]; }
 
@@ -247,8 +294,8 @@ absl::Status GetInteger(Value& v, Field f, T* out) {
                         : std::in_range<T>(v.integer);
   if (!fits) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "spooled decision: field \"", kFields[f], "\": ",
-        v.type == Value::kUint ? absl::StrCat(v.unsigned_integer) : absl::StrCat(v.integer),
+        "spooled decision: field \"", kFields[f],
+        "\": ", v.type == Value::kUint ? absl::StrCat(v.unsigned_integer) : absl::StrCat(v.integer),
         " is out of range"));
   }
   *out = static_cast<T>(v.type == Value::kUint ? v.unsigned_integer
@@ -350,7 +397,9 @@ void EncodeSpooledDecision(const SpooledDecision& d, std::string* out) {
   AppendField("reason", out);
   AppendString(x.reason, out);
   absl::StrAppend(out, ",\"stale_cluster\":", d.stale_cluster ? "true" : "false");
-  // [partition, exclusion, rank, nodes, energy_kwh, co2_grams, free_gpus]
+  // [partition, exclusion, rank, nodes, energy_kwh, co2_grams, free_gpus], and where a site's
+  // carbon series covered part of the run: gco2_per_kwh, carbon_covered, forecast (0 or 1),
+  // basis (0 location-based, 1 market-based).
   out->append(",\"candidates\":[");
   for (size_t i = 0; i < x.candidates.size(); ++i) {
     const Candidate& c = x.candidates[i];
@@ -359,7 +408,16 @@ void EncodeSpooledDecision(const SpooledDecision& d, std::string* out) {
     AppendNumber(c.energy_kwh, out);
     out->push_back(',');
     AppendNumber(c.co2_grams, out);
-    absl::StrAppend(out, ",", c.free_gpus, "]");
+    absl::StrAppend(out, ",", c.free_gpus);
+    if (c.carbon_covered > 0) {
+      out->push_back(',');
+      AppendNumber(c.gco2_per_kwh, out);
+      out->push_back(',');
+      AppendNumber(c.carbon_covered, out);
+      absl::StrAppend(out, ",", c.carbon_forecast ? 1 : 0, ",",
+                      c.carbon_basis == CarbonBasis::kMarket ? 1 : 0);
+    }
+    out->push_back(']');
   }
   out->append("]}");
 }
@@ -382,18 +440,30 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
   Decision& x = d.decision;
   int64_t t = 0, submit = 0, time_limit_s = 0;
   std::string verdict, code;
-  for (absl::Status step :
-       {Get(j, kId, &d.decision_id), Get(j, kSrc, &d.source), Get(j, kT, &t),
-        Get(j, kSubmit, &submit), Get(j, kUser, &r.user), Get(j, kUid, &r.uid),
-        Get(j, kGroups, &r.groups), Get(j, kAccount, &r.account),
-        Get(j, kDeclared, &r.datasets), Get(j, kRequested, &r.partitions),
-        Get(j, kGpus, &r.gpus), Get(j, kNodes, &r.nodes), Get(j, kTimeLimit, &time_limit_s),
-        Get(j, kGpuType, &r.gpu_type), Get(j, kVerdict, &verdict), Get(j, kCode, &code),
-        Get(j, kPartitionIndex, &x.partition), Get(j, kPartition, &x.partition_name),
-        Get(j, kRegion, &x.region), Get(j, kLabels, &x.labels),
-        Get(j, kAllowedRegions, &x.allowed_regions),
-        Get(j, kRegisterVersion, &x.register_version), Get(j, kReason, &x.reason),
-        Get(j, kStaleCluster, &d.stale_cluster)}) {
+  for (absl::Status step : {Get(j, kId, &d.decision_id),
+                            Get(j, kSrc, &d.source),
+                            Get(j, kT, &t),
+                            Get(j, kSubmit, &submit),
+                            Get(j, kUser, &r.user),
+                            Get(j, kUid, &r.uid),
+                            Get(j, kGroups, &r.groups),
+                            Get(j, kAccount, &r.account),
+                            Get(j, kDeclared, &r.datasets),
+                            Get(j, kRequested, &r.partitions),
+                            Get(j, kGpus, &r.gpus),
+                            Get(j, kNodes, &r.nodes),
+                            Get(j, kTimeLimit, &time_limit_s),
+                            Get(j, kGpuType, &r.gpu_type),
+                            Get(j, kVerdict, &verdict),
+                            Get(j, kCode, &code),
+                            Get(j, kPartitionIndex, &x.partition),
+                            Get(j, kPartition, &x.partition_name),
+                            Get(j, kRegion, &x.region),
+                            Get(j, kLabels, &x.labels),
+                            Get(j, kAllowedRegions, &x.allowed_regions),
+                            Get(j, kRegisterVersion, &x.register_version),
+                            Get(j, kReason, &x.reason),
+                            Get(j, kStaleCluster, &d.stale_cluster)}) {
     if (!step.ok()) {
       return step;
     }
@@ -425,8 +495,8 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
         absl::StrCat("spooled decision: unknown verdict \"", verdict, "\""));
   }
   x.code = RejectCode::kNone;
-  for (int c = static_cast<int>(RejectCode::kNone); c <= static_cast<int>(RejectCode::kStartRefused);
-       ++c) {
+  for (int c = static_cast<int>(RejectCode::kNone);
+       c <= static_cast<int>(RejectCode::kStartRefused); ++c) {
     if (RejectCodeName(static_cast<RejectCode>(c)) == code) {
       x.code = static_cast<RejectCode>(c);
     }
@@ -436,21 +506,33 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
   for (size_t row_size : candidates.row_sizes) {
     const double* row = cell;
     cell += row_size;
-    if (row_size != 7) {
-      return absl::InvalidArgumentError("spooled decision: a candidate does not have 7 fields");
+    if (row_size != 7 && row_size != 11) {
+      return absl::InvalidArgumentError(
+          "spooled decision: a candidate does not have 7 or 11 fields");
     }
     Candidate c;
     int exclusion = 0;
     if (!ToInt(row[0], &c.partition) || !ToInt(row[1], &exclusion) || !ToInt(row[2], &c.rank) ||
         !ToInt(row[3], &c.nodes) || !ToInt(row[6], &c.free_gpus) ||
         ExclusionName(static_cast<Exclusion>(exclusion)) == "unknown") {
-      return absl::InvalidArgumentError(
-          "spooled decision: a candidate has a field out of range");
+      return absl::InvalidArgumentError("spooled decision: a candidate has a field out of range");
     }
     c.exclusion = static_cast<Exclusion>(exclusion);
     c.energy_kwh = row[4];
     c.co2_grams = row[5];
     c.jobs_per_kwh = c.energy_kwh > 0 ? 1.0 / c.energy_kwh : 0;
+    // Without a series, the intensity is the register's annual mean: energy x it = CO2.
+    c.gco2_per_kwh = c.energy_kwh > 0 ? c.co2_grams / c.energy_kwh : 0;
+    if (row_size == 11) {
+      if (!(row[8] > 0 && row[8] <= 1) || (row[9] != 0 && row[9] != 1) ||
+          (row[10] != 0 && row[10] != 1) || !(row[7] >= 0)) {
+        return absl::InvalidArgumentError("spooled decision: a candidate has a field out of range");
+      }
+      c.gco2_per_kwh = row[7];
+      c.carbon_covered = row[8];
+      c.carbon_forecast = row[9] == 1;
+      c.carbon_basis = row[10] == 1 ? CarbonBasis::kMarket : CarbonBasis::kLocation;
+    }
     x.candidates.push_back(c);
   }
   return d;

@@ -590,8 +590,8 @@ TEST(SovereigndStartTest, CheckConfig) {
   WriteFile(d.config_path(), d.ConfigText() + "audti:\n  sync: full\n");
   RunResult typo = RunProgram({SOVEREIGND_PATH, "--config", d.config_path(), "--check-config"});
   EXPECT_EQ(typo.exit_code, 1);
-  EXPECT_THAT(typo.err, HasSubstr("audti: unknown key (known: audit, cluster, limits, log, "
-                                  "register, roles, server, slurm, socket, tcp)"));
+  EXPECT_THAT(typo.err, HasSubstr("audti: unknown key (known: audit, carbon, cluster, limits, "
+                                  "log, register, roles, server, slurm, socket, tcp)"));
   WriteFile(d.register_path(), "policy: [\n");
   WriteFile(d.config_path(), d.ConfigText());
   RunResult reg = RunProgram({SOVEREIGND_PATH, "--config", d.config_path(), "--check-config"});

@@ -1,7 +1,10 @@
 #include "slurm_loops/snapshot_publisher.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "cluster_reader.h"
 #include "sovereign/file_io.h"
 #include "sovereign/snapshot_file.h"
@@ -62,9 +65,15 @@ absl::Status SnapshotPublisher::Publish() {
     last_cluster_error_ = cluster.status();
     ++cluster_read_failures_;
   }
+  ClusterSnapshot published = last_cluster_;
+  published.carbon = CarbonSeriesLocked(*r.reg);
+  for (SiteCarbon& site : published.carbon) {
+    // What a decision from now on can meet: the plugin reads no year of history.
+    site.series = std::make_shared<const CarbonSeries>(site.series->From(now));
+  }
   // Read by slurmctld's user; nothing in it that every user may not read already (file_modes.h).
   absl::Status written = WriteFileAtomically(
-      options_.path, snapshot::EncodeSnapshot(r.yaml, r.source, *r.reg, last_cluster_, stamp),
+      options_.path, snapshot::EncodeSnapshot(r.yaml, r.source, *r.reg, published, stamp),
       kPublicFileMode);
   if (written.ok()) {
     last_version_ = r.reg->version();
@@ -77,6 +86,55 @@ absl::Status SnapshotPublisher::Publish() {
   return written;
 }
 
+std::vector<SiteCarbon> SnapshotPublisher::CarbonSeriesLocked(const Register& reg) {
+  std::vector<SiteCarbon> out;
+  if (options_.carbon_series_dir.empty()) {
+    return out;
+  }
+  for (const Site& site : reg.sites()) {
+    const std::string path = options_.carbon_series_dir + "/" + site.name + ".csv";
+    SeriesFile& file = series_files_[site.name];
+    struct stat st;
+    const std::string identity =
+        stat(path.c_str(), &st) != 0
+            ? std::string()
+            : absl::StrCat(st.st_size, ":", st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec);
+    if (identity != file.identity) {
+      file.identity = identity;
+      if (identity.empty()) {
+        if (file.good.has_value()) {
+          spdlog::warn("carbon series {} is gone: {} is scored with the register's annual mean",
+                       path, site.name);
+        }
+        file.good.reset();
+      } else {
+        absl::StatusOr<std::string> text = ReadFileToString(path);
+        absl::StatusOr<CarbonSeries> series = text.ok()
+                                                  ? CarbonSeries::Parse(*text, path)
+                                                  : absl::StatusOr<CarbonSeries>(text.status());
+        if (series.ok()) {
+          file.good = SiteCarbon{site.name, path, options_.carbon_basis,
+                                 std::make_shared<const CarbonSeries>(*std::move(series))};
+          carbon_error_.clear();
+          spdlog::info("carbon series {}: {} points, to {}", path,
+                       file.good->series->points().size(),
+                       snapshot::FormatPublishedAt(file.good->series->end()));
+        } else {
+          // Once per changed file; the site keeps its last good series, never a wrong figure.
+          carbon_error_ = std::string(series.status().message());
+          spdlog::warn(
+              "{}; {} keeps {}", carbon_error_, site.name,
+              file.good.has_value() ? "its last good series" : "the register's annual mean");
+        }
+      }
+    }
+    if (file.good.has_value()) {
+      out.push_back(*file.good);
+    }
+  }
+  return out;
+}
+
 SnapshotPublisher::Stats SnapshotPublisher::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   Stats s;
@@ -85,6 +143,10 @@ SnapshotPublisher::Stats SnapshotPublisher::stats() const {
   s.last_write_error = last_write_error_;
   s.cluster_read_failures = cluster_read_failures_;
   s.cluster_read_error = std::string(last_cluster_error_.message());
+  for (const auto& [site, file] : series_files_) {
+    s.carbon_series += file.good.has_value();
+  }
+  s.carbon_error = carbon_error_;
   return s;
 }
 

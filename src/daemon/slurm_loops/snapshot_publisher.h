@@ -11,11 +11,14 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "absl/status/status.h"
+#include "sovereign/carbon_series.h"
 #include "sovereign/cluster.h"
 #include "sovereign/periodic_worker.h"
 #include "sovereign/register.h"
@@ -36,6 +39,10 @@ struct PublisherOptions {
   std::chrono::milliseconds interval{10000};
   // Where the cluster view comes from; the default reads slurmctld through libslurm.
   std::function<absl::StatusOr<ClusterSnapshot>(absl::Time)> read_cluster;
+  // Grid carbon series, <site>.csv for each register site that has one, published with the
+  // snapshot; empty: none.
+  std::string carbon_series_dir;
+  CarbonBasis carbon_basis = CarbonBasis::kLocation;
 };
 
 class SnapshotPublisher {
@@ -61,11 +68,16 @@ class SnapshotPublisher {
     std::string last_write_error;                       // of the last failed write
     int64_t cluster_read_failures = 0;                  // since start
     std::string cluster_read_error;                     // empty once a read works again
+    int carbon_series = 0;          // sites published with a carbon series
+    std::string carbon_error;       // the last series file that could not be taken, and why
   };
   Stats stats() const;
 
  private:
   void Run();
+  // The carbon series of `reg`'s sites: each <site>.csv read again when it changed; one that
+  // cannot be read or parsed keeps the site's last good series (or none) and is logged once.
+  std::vector<SiteCarbon> CarbonSeriesLocked(const Register& reg);
 
   const PublisherOptions options_;
   const std::function<PublishedRegister()> current_;
@@ -79,6 +91,12 @@ class SnapshotPublisher {
   int64_t write_failures_ = 0;
   std::string last_write_error_;
   int64_t cluster_read_failures_ = 0;
+  struct SeriesFile {
+    std::string identity;  // "<size>:<mtime ns>" of the file last read
+    std::optional<SiteCarbon> good;
+  };
+  std::map<std::string, SeriesFile> series_files_;  // by site
+  std::string carbon_error_;
   PeriodicWorker worker_;  // runs Run() every half second (or every interval, if shorter)
 };
 

@@ -253,6 +253,8 @@ absl::Status Daemon::StartSlurm() {
   slurm::PublisherOptions po;
   po.path = sc.snapshot_path;
   po.interval = std::chrono::milliseconds(sc.publish_interval_ms);
+  po.carbon_series_dir = sc.carbon_series_dir;
+  po.carbon_basis = sc.carbon_basis;
   publisher_ = std::make_unique<slurm::SnapshotPublisher>(po, [this] {
     slurm::PublishedRegister out;
     std::shared_ptr<const ActiveRegister> active = registers_->Current();

@@ -10,11 +10,11 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "sovereign/file_io.h"
-#include "register_lifecycle/register_impact.h"
 #include "absl/strings/str_join.h"
+#include "register_lifecycle/register_impact.h"
 #include "register_lifecycle/register_manager.h"
 #include "sovereign/duration.h"
+#include "sovereign/file_io.h"
 #include "sovereign/unix_accounts.h"
 
 namespace sovereign::service {
@@ -210,181 +210,210 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
     };
   };
   try {
-    p.Map(root, "",
-          {{"socket",
-            [&](const YAML::Node& n, const std::string& k) {
-              p.Map(n, k,
-                    {{"path", [&](const YAML::Node& v,
-                                  const std::string& kk) { p.String(v, kk, &c.socket_path); }},
-                     {"mode", [&](const YAML::Node& v, const std::string& kk) {
-                        unsigned mode = 0;
-                        bool octal = v.IsScalar() && !v.Scalar().empty() &&
-                                     v.Scalar().size() <= 4 &&
-                                     v.Scalar().find_first_not_of("01234567") == std::string::npos;
-                        if (octal) {
-                          mode = static_cast<unsigned>(std::stoul(v.Scalar(), nullptr, 8));
-                        }
-                        if (!octal || mode > 0777) {
-                          p.Error(v, kk,
-                                  absl::StrCat("\"", v.IsScalar() ? v.Scalar() : "",
-                                               "\" is not an octal mode such as \"0666\""));
-                          return;
-                        }
-                        c.socket_mode = static_cast<mode_t>(mode);
-                      }}});
-            }},
-           {"register",
-            [&](const YAML::Node& n, const std::string& k) {
-              p.Map(n, k,
-                    {{"path", [&](const YAML::Node& v,
-                                  const std::string& kk) { p.String(v, kk, &c.register_path); }},
-                     {"write_back",
-                      [&](const YAML::Node& v, const std::string& kk) {
-                        p.Bool(v, kk, &c.register_write_back);
-                      }},
-                     {"history_database", [&](const YAML::Node& v, const std::string& kk) {
-                        p.String(v, kk, &c.register_history_path);
-                      }}});
-            }},
-           {"cluster",
-            [&](const YAML::Node& n, const std::string& k) {
-              p.Map(n, k, {{"snapshot", [&](const YAML::Node& v, const std::string& kk) {
-                              p.String(v, kk, &c.cluster_snapshot_path);
-                            }}});
-            }},
-           {"audit",
-            [&](const YAML::Node& n, const std::string& k) {
-              p.Map(n, k,
-                    {{"enabled", [&](const YAML::Node& v,
-                                     const std::string& kk) { p.Bool(v, kk, &c.audit_enabled); }},
-                     {"database", [&](const YAML::Node& v,
-                                      const std::string& kk) { p.String(v, kk, &c.audit.path); }},
-                     {"signing_key",
-                      [&](const YAML::Node& v, const std::string& kk) {
-                        p.String(v, kk, &c.audit.signing_key_path);
-                      }},
-                     {"checkpoint_interval",
-                      int_field(&c.audit.checkpoint_interval, 0, int64_t{1} << 40)},
-                     {"sync",
-                      [&](const YAML::Node& v, const std::string& kk) {
-                        std::string s;
-                        p.String(v, kk, &s);
-                        if (s == "normal") {
-                          c.audit.sync = audit::Sync::kNormal;
-                        } else if (s == "full") {
-                          c.audit.sync = audit::Sync::kFull;
-                        } else if (v.IsScalar()) {
-                          p.Error(v, kk, absl::StrCat("\"", s, "\" is not one of normal, full"));
-                        }
-                      }},
-                     {"commit_window_us", [&](const YAML::Node& v, const std::string& kk) {
-                        int64_t value = c.audit.commit_window.count();
-                        p.Int(v, kk, 0, 1000000, &value);
-                        c.audit.commit_window = std::chrono::microseconds(value);
-                      }}});
-            }},
-           {"slurm",
-            [&](const YAML::Node& n, const std::string& k) {
-              p.Map(n, k,
-                    {{"slurm_conf", [&](const YAML::Node& v, const std::string& kk) {
-                        p.String(v, kk, &c.slurm.slurm_conf);
-                      }},
-                     {"plugin_conf", [&](const YAML::Node& v, const std::string& kk) {
-                        p.String(v, kk, &c.slurm.plugin_conf);
-                      }},
-                     {"snapshot", [&](const YAML::Node& v, const std::string& kk) {
-                        p.String(v, kk, &c.slurm.snapshot_path);
-                      }},
-                     {"spool", [&](const YAML::Node& v, const std::string& kk) {
-                        p.String(v, kk, &c.slurm.spool_dir);
-                      }},
-                     {"publish_interval_ms", [&](const YAML::Node& v, const std::string& kk) {
-                        p.Int(v, kk, 100, 3600000, &c.slurm.publish_interval_ms);
-                      }},
-                     {"ingest_interval_ms", [&](const YAML::Node& v, const std::string& kk) {
-                        p.Int(v, kk, 1, 60000, &c.slurm.ingest_interval_ms);
-                      }},
-                     {"reconcile_interval_ms", [&](const YAML::Node& v, const std::string& kk) {
-                        p.Int(v, kk, 100, 3600000, &c.slurm.reconcile_interval_ms);
-                      }},
-                     {"rederive_after_s", [&](const YAML::Node& v, const std::string& kk) {
-                        p.Int(v, kk, 1, 86400, &c.slurm.rederive_after_s);
-                      }},
-                     {"max_cluster_age", [&](const YAML::Node& v, const std::string& kk) {
-                        p.Duration(v, kk, &c.slurm.max_cluster_age);
-                        cluster_age_keys.push_back(v);
-                      }},
-                     {"max_cluster_age_s", [&](const YAML::Node& v, const std::string& kk) {
-                        int64_t seconds = absl::ToInt64Seconds(c.slurm.max_cluster_age);
-                        p.Int(v, kk, 1, 86400, &seconds);
-                        c.slurm.max_cluster_age = absl::Seconds(seconds);
-                        cluster_age_keys.push_back(v);
-                      }},
-                     {"running_at_risk", [&](const YAML::Node& v, const std::string& kk) {
-                        p.String(v, kk, &c.slurm.running_at_risk);
-                        if (!ParseAtRiskAction(c.slurm.running_at_risk).ok()) {
-                          p.Error(v, kk, absl::StrCat("\"", c.slurm.running_at_risk,
-                                                      "\" is not one of flag, requeue, cancel"));
-                        }
-                      }}});
-            }},
-           {"tcp",
-            [&](const YAML::Node& n, const std::string& k) {
-              p.Map(n, k,
-                    {{"listen", [&](const YAML::Node& v,
-                                    const std::string& kk) { p.String(v, kk, &c.tcp.listen); }},
-                     {"certificate",
-                      [&](const YAML::Node& v, const std::string& kk) {
-                        p.String(v, kk, &c.tcp.certificate);
-                      }},
-                     {"key", [&](const YAML::Node& v,
-                                 const std::string& kk) { p.String(v, kk, &c.tcp.key); }},
-                     {"client_ca", [&](const YAML::Node& v, const std::string& kk) {
-                        p.String(v, kk, &c.tcp.client_ca);
-                      }}});
-            }},
-           {"roles",
-            [&](const YAML::Node& n, const std::string& k) {
-              p.Map(n, k,
-                    {{"admins", [&](const YAML::Node& v,
-                                    const std::string& kk) { p.Role(v, kk, &c.roles.admins); }},
-                     {"auditors", [&](const YAML::Node& v,
-                                      const std::string& kk) { p.Role(v, kk, &c.roles.auditors); }},
-                     {"service", [&](const YAML::Node& v, const std::string& kk) {
-                        p.Role(v, kk, &c.roles.service);
-                      }}});
-            }},
-           {"log",
-            [&](const YAML::Node& n, const std::string& k) {
-              p.Map(n, k, {{"level", [&](const YAML::Node& v, const std::string& kk) {
-                              static const char* kLevels[] = {"trace", "debug",    "info", "warn",
-                                                              "error", "critical", "off"};
-                              p.String(v, kk, &c.log_level);
-                              for (const char* level : kLevels) {
-                                if (c.log_level == level) {
-                                  return;
-                                }
+    p.Map(
+        root, "",
+        {{"socket",
+          [&](const YAML::Node& n, const std::string& k) {
+            p.Map(n, k,
+                  {{"path", [&](const YAML::Node& v,
+                                const std::string& kk) { p.String(v, kk, &c.socket_path); }},
+                   {"mode", [&](const YAML::Node& v, const std::string& kk) {
+                      unsigned mode = 0;
+                      bool octal = v.IsScalar() && !v.Scalar().empty() && v.Scalar().size() <= 4 &&
+                                   v.Scalar().find_first_not_of("01234567") == std::string::npos;
+                      if (octal) {
+                        mode = static_cast<unsigned>(std::stoul(v.Scalar(), nullptr, 8));
+                      }
+                      if (!octal || mode > 0777) {
+                        p.Error(v, kk,
+                                absl::StrCat("\"", v.IsScalar() ? v.Scalar() : "",
+                                             "\" is not an octal mode such as \"0666\""));
+                        return;
+                      }
+                      c.socket_mode = static_cast<mode_t>(mode);
+                    }}});
+          }},
+         {"register",
+          [&](const YAML::Node& n, const std::string& k) {
+            p.Map(n, k,
+                  {{"path", [&](const YAML::Node& v,
+                                const std::string& kk) { p.String(v, kk, &c.register_path); }},
+                   {"write_back",
+                    [&](const YAML::Node& v, const std::string& kk) {
+                      p.Bool(v, kk, &c.register_write_back);
+                    }},
+                   {"history_database", [&](const YAML::Node& v, const std::string& kk) {
+                      p.String(v, kk, &c.register_history_path);
+                    }}});
+          }},
+         {"cluster",
+          [&](const YAML::Node& n, const std::string& k) {
+            p.Map(n, k, {{"snapshot", [&](const YAML::Node& v, const std::string& kk) {
+                            p.String(v, kk, &c.cluster_snapshot_path);
+                          }}});
+          }},
+         {"audit",
+          [&](const YAML::Node& n, const std::string& k) {
+            p.Map(n, k,
+                  {{"enabled", [&](const YAML::Node& v,
+                                   const std::string& kk) { p.Bool(v, kk, &c.audit_enabled); }},
+                   {"database", [&](const YAML::Node& v,
+                                    const std::string& kk) { p.String(v, kk, &c.audit.path); }},
+                   {"signing_key",
+                    [&](const YAML::Node& v, const std::string& kk) {
+                      p.String(v, kk, &c.audit.signing_key_path);
+                    }},
+                   {"checkpoint_interval",
+                    int_field(&c.audit.checkpoint_interval, 0, int64_t{1} << 40)},
+                   {"sync",
+                    [&](const YAML::Node& v, const std::string& kk) {
+                      std::string s;
+                      p.String(v, kk, &s);
+                      if (s == "normal") {
+                        c.audit.sync = audit::Sync::kNormal;
+                      } else if (s == "full") {
+                        c.audit.sync = audit::Sync::kFull;
+                      } else if (v.IsScalar()) {
+                        p.Error(v, kk, absl::StrCat("\"", s, "\" is not one of normal, full"));
+                      }
+                    }},
+                   {"commit_window_us", [&](const YAML::Node& v, const std::string& kk) {
+                      int64_t value = c.audit.commit_window.count();
+                      p.Int(v, kk, 0, 1000000, &value);
+                      c.audit.commit_window = std::chrono::microseconds(value);
+                    }}});
+          }},
+         {"slurm",
+          [&](const YAML::Node& n, const std::string& k) {
+            p.Map(n, k,
+                  {{"slurm_conf",
+                    [&](const YAML::Node& v, const std::string& kk) {
+                      p.String(v, kk, &c.slurm.slurm_conf);
+                    }},
+                   {"plugin_conf",
+                    [&](const YAML::Node& v, const std::string& kk) {
+                      p.String(v, kk, &c.slurm.plugin_conf);
+                    }},
+                   {"snapshot",
+                    [&](const YAML::Node& v, const std::string& kk) {
+                      p.String(v, kk, &c.slurm.snapshot_path);
+                    }},
+                   {"spool", [&](const YAML::Node& v,
+                                 const std::string& kk) { p.String(v, kk, &c.slurm.spool_dir); }},
+                   {"publish_interval_ms",
+                    [&](const YAML::Node& v, const std::string& kk) {
+                      p.Int(v, kk, 100, 3600000, &c.slurm.publish_interval_ms);
+                    }},
+                   {"ingest_interval_ms",
+                    [&](const YAML::Node& v, const std::string& kk) {
+                      p.Int(v, kk, 1, 60000, &c.slurm.ingest_interval_ms);
+                    }},
+                   {"reconcile_interval_ms",
+                    [&](const YAML::Node& v, const std::string& kk) {
+                      p.Int(v, kk, 100, 3600000, &c.slurm.reconcile_interval_ms);
+                    }},
+                   {"rederive_after_s",
+                    [&](const YAML::Node& v, const std::string& kk) {
+                      p.Int(v, kk, 1, 86400, &c.slurm.rederive_after_s);
+                    }},
+                   {"max_cluster_age",
+                    [&](const YAML::Node& v, const std::string& kk) {
+                      p.Duration(v, kk, &c.slurm.max_cluster_age);
+                      cluster_age_keys.push_back(v);
+                    }},
+                   {"max_cluster_age_s",
+                    [&](const YAML::Node& v, const std::string& kk) {
+                      int64_t seconds = absl::ToInt64Seconds(c.slurm.max_cluster_age);
+                      p.Int(v, kk, 1, 86400, &seconds);
+                      c.slurm.max_cluster_age = absl::Seconds(seconds);
+                      cluster_age_keys.push_back(v);
+                    }},
+                   {"running_at_risk", [&](const YAML::Node& v, const std::string& kk) {
+                      p.String(v, kk, &c.slurm.running_at_risk);
+                      if (!ParseAtRiskAction(c.slurm.running_at_risk).ok()) {
+                        p.Error(v, kk,
+                                absl::StrCat("\"", c.slurm.running_at_risk,
+                                             "\" is not one of flag, requeue, cancel"));
+                      }
+                    }}});
+          }},
+         {"carbon",
+          [&](const YAML::Node& n, const std::string& k) {
+            p.Map(n, k,
+                  {{"series_dir",
+                    [&](const YAML::Node& v, const std::string& kk) {
+                      p.String(v, kk, &c.slurm.carbon_series_dir);
+                    }},
+                   {"basis", [&](const YAML::Node& v, const std::string& kk) {
+                      std::string basis;
+                      p.String(v, kk, &basis);
+                      if (basis == "market-based") {
+                        c.slurm.carbon_basis = CarbonBasis::kMarket;
+                      } else if (basis != "location-based" && v.IsScalar()) {
+                        p.Error(v, kk,
+                                absl::StrCat("\"", basis,
+                                             "\" is not one of location-based, "
+                                             "market-based"));
+                      }
+                    }}});
+          }},
+         {"tcp",
+          [&](const YAML::Node& n, const std::string& k) {
+            p.Map(n, k,
+                  {{"listen", [&](const YAML::Node& v,
+                                  const std::string& kk) { p.String(v, kk, &c.tcp.listen); }},
+                   {"certificate",
+                    [&](const YAML::Node& v, const std::string& kk) {
+                      p.String(v, kk, &c.tcp.certificate);
+                    }},
+                   {"key", [&](const YAML::Node& v,
+                               const std::string& kk) { p.String(v, kk, &c.tcp.key); }},
+                   {"client_ca", [&](const YAML::Node& v, const std::string& kk) {
+                      p.String(v, kk, &c.tcp.client_ca);
+                    }}});
+          }},
+         {"roles",
+          [&](const YAML::Node& n, const std::string& k) {
+            p.Map(n, k,
+                  {{"admins", [&](const YAML::Node& v,
+                                  const std::string& kk) { p.Role(v, kk, &c.roles.admins); }},
+                   {"auditors", [&](const YAML::Node& v,
+                                    const std::string& kk) { p.Role(v, kk, &c.roles.auditors); }},
+                   {"service", [&](const YAML::Node& v, const std::string& kk) {
+                      p.Role(v, kk, &c.roles.service);
+                    }}});
+          }},
+         {"log",
+          [&](const YAML::Node& n, const std::string& k) {
+            p.Map(n, k, {{"level", [&](const YAML::Node& v, const std::string& kk) {
+                            static const char* kLevels[] = {"trace", "debug",    "info", "warn",
+                                                            "error", "critical", "off"};
+                            p.String(v, kk, &c.log_level);
+                            for (const char* level : kLevels) {
+                              if (c.log_level == level) {
+                                return;
                               }
-                              p.Error(v, kk,
-                                      absl::StrCat("\"", c.log_level,
-                                                   "\" is not one of trace, debug, info, warn, "
-                                                   "error, critical, off"));
-                            }}});
-            }},
-           {"server",
-            [&](const YAML::Node& n, const std::string& k) {
-              p.Map(n, k,
-                    {{"max_threads", int_field(&c.max_threads, 0, 4096)},
-                     {"min_pollers", int_field(&c.min_pollers, 1, 64)},
-                     {"max_pollers", int_field(&c.max_pollers, 1, 64)}});
-            }},
-           {"limits", [&](const YAML::Node& n, const std::string& k) {
-              p.Map(n, k,
-                    {{"user_calls_per_second",
-                      int_field(&c.user_limits.calls_per_second, 1, 1000000)},
-                     {"user_burst", int_field(&c.user_limits.burst, 1, 1000000)},
-                     {"user_streams", int_field(&c.user_limits.streams, 0, 1024)}});
-            }}});
+                            }
+                            p.Error(v, kk,
+                                    absl::StrCat("\"", c.log_level,
+                                                 "\" is not one of trace, debug, info, warn, "
+                                                 "error, critical, off"));
+                          }}});
+          }},
+         {"server",
+          [&](const YAML::Node& n, const std::string& k) {
+            p.Map(n, k,
+                  {{"max_threads", int_field(&c.max_threads, 0, 4096)},
+                   {"min_pollers", int_field(&c.min_pollers, 1, 64)},
+                   {"max_pollers", int_field(&c.max_pollers, 1, 64)}});
+          }},
+         {"limits", [&](const YAML::Node& n, const std::string& k) {
+            p.Map(
+                n, k,
+                {{"user_calls_per_second", int_field(&c.user_limits.calls_per_second, 1, 1000000)},
+                 {"user_burst", int_field(&c.user_limits.burst, 1, 1000000)},
+                 {"user_streams", int_field(&c.user_limits.streams, 0, 1024)}});
+          }}});
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(p.filename(), ": ", e.what()));
   }

@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "sovereign/carbon_series.h"
 #include "identity/call_limiter.h"
 #include "identity/caller.h"
 #include "sovereign/audit_log.h"
@@ -60,6 +61,12 @@ struct SlurmConfig {
   // What happens to a running job that a newly applied register no longer allows where it
   // runs: "flag" (recorded as at_risk, left running), "requeue" or "cancel".
   std::string running_at_risk = "flag";
+  // A folder of grid carbon intensity series, one <site>.csv per site that has one
+  // (sovereign/carbon_series.h), read again at each publication and published with the
+  // register; empty: every site's annual mean from the register. Whether the figures are
+  // location-based or market-based.
+  std::string carbon_series_dir;
+  CarbonBasis carbon_basis = CarbonBasis::kLocation;
 };
 
 struct DaemonConfig {

@@ -43,6 +43,20 @@ TEST(DaemonConfigTest, ExampleFileSpellsOutEveryDefault) {
   EXPECT_EQ(c->min_pollers, d.min_pollers);
   EXPECT_EQ(c->max_pollers, d.max_pollers);
   EXPECT_EQ(c->slurm.max_cluster_age, d.slurm.max_cluster_age);
+  EXPECT_EQ(c->slurm.carbon_series_dir, d.slurm.carbon_series_dir);
+  EXPECT_EQ(c->slurm.carbon_basis, d.slurm.carbon_basis);
+}
+
+TEST(DaemonConfigTest, CarbonSection) {
+  absl::StatusOr<DaemonConfig> c = ParseDaemonConfig(
+      "carbon:\n  series_dir: /etc/sovereign/carbon\n  basis: market-based\n", "d.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->slurm.carbon_series_dir, "/etc/sovereign/carbon");
+  EXPECT_EQ(c->slurm.carbon_basis, CarbonBasis::kMarket);
+  c = ParseDaemonConfig("carbon:\n  basis: average\n", "d.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(std::string(c.status().message()),
+            "d.yaml:2:10: carbon.basis: \"average\" is not one of location-based, market-based");
 }
 
 TEST(DaemonConfigTest, DefaultsAsDocumented) {
@@ -85,19 +99,20 @@ TEST(DaemonConfigTest, EveryErrorIsReportedWithItsPlace) {
       "d.yaml");
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(c.status().message(),
-            "d.yaml:2:9: socket.mode: \"999\" is not an octal mode such as \"0666\"\n"
-            "d.yaml:4:9: audit.sync: \"fast\" is not one of normal, full\n"
-            "d.yaml:5:24: audit.checkpoint_interval: \"-1\" is not a whole number from 0 to "
-            "1099511627776\n"
-            "d.yaml:7:21: roles.admins.groups: group \"no-such-group-xyz\" does not exist\n"
-            "d.yaml:7:49: roles.admins.users: user \"no-such-user-xyz\" does not exist\n"
-            "d.yaml:8:14: log.level: \"loud\" is not one of trace, debug, info, warn, error, "
-            "critical, off\n"
-            "d.yaml:10:1: extra: unknown key (known: audit, cluster, limits, log, register, roles, "
-            "server, slurm, socket, tcp)\n"
-            "d.yaml:9:6: tcp.listen: \"127.0.0.1:7443\" needs mutual TLS: set tcp.certificate, "
-            "tcp.key, tcp.client_ca");
+  EXPECT_EQ(
+      c.status().message(),
+      "d.yaml:2:9: socket.mode: \"999\" is not an octal mode such as \"0666\"\n"
+      "d.yaml:4:9: audit.sync: \"fast\" is not one of normal, full\n"
+      "d.yaml:5:24: audit.checkpoint_interval: \"-1\" is not a whole number from 0 to "
+      "1099511627776\n"
+      "d.yaml:7:21: roles.admins.groups: group \"no-such-group-xyz\" does not exist\n"
+      "d.yaml:7:49: roles.admins.users: user \"no-such-user-xyz\" does not exist\n"
+      "d.yaml:8:14: log.level: \"loud\" is not one of trace, debug, info, warn, error, "
+      "critical, off\n"
+      "d.yaml:10:1: extra: unknown key (known: audit, carbon, cluster, limits, log, register, "
+      "roles, server, slurm, socket, tcp)\n"
+      "d.yaml:9:6: tcp.listen: \"127.0.0.1:7443\" needs mutual TLS: set tcp.certificate, "
+      "tcp.key, tcp.client_ca");
 }
 
 TEST(DaemonConfigTest, SyntaxErrorAndMissingFile) {
@@ -137,9 +152,9 @@ TEST(DaemonConfigTest, SlurmSection) {
                                    "100 to 3600000"));
   EXPECT_THAT(std::string(c.status().message()), ::testing::HasSubstr("slurm.spol: unknown key"));
   EXPECT_EQ(ParseDaemonConfig("", "d.yaml")->slurm.running_at_risk, "flag");
-  EXPECT_EQ(ParseDaemonConfig("slurm:\n  running_at_risk: requeue\n", "d.yaml")
-                ->slurm.running_at_risk,
-            "requeue");
+  EXPECT_EQ(
+      ParseDaemonConfig("slurm:\n  running_at_risk: requeue\n", "d.yaml")->slurm.running_at_risk,
+      "requeue");
   c = ParseDaemonConfig("slurm:\n  running_at_risk: kill\n", "d.yaml");
   ASSERT_FALSE(c.ok());
   EXPECT_THAT(std::string(c.status().message()),
@@ -151,20 +166,21 @@ TEST(DaemonConfigTest, SlurmSection) {
 // slurm.max_cluster_age_s, a number of seconds, still works.
 TEST(DaemonConfigTest, MaxClusterAgeTakesThePluginsSyntaxOrSeconds) {
   EXPECT_EQ(ParseDaemonConfig("", "d.yaml")->slurm.max_cluster_age, absl::Minutes(5));
-  for (const auto& [text, age] : std::vector<std::pair<std::string, absl::Duration>>{
-           {"2m", absl::Minutes(2)},
-           {"90s", absl::Seconds(90)},
-           {"1h30m", absl::Minutes(90)},
-           {"1d", absl::Hours(24)},
-           {"1.5m", absl::Seconds(90)},
-           {"0", absl::ZeroDuration()}}) {
+  for (const auto& [text, age] :
+       std::vector<std::pair<std::string, absl::Duration>>{{"2m", absl::Minutes(2)},
+                                                           {"90s", absl::Seconds(90)},
+                                                           {"1h30m", absl::Minutes(90)},
+                                                           {"1d", absl::Hours(24)},
+                                                           {"1.5m", absl::Seconds(90)},
+                                                           {"0", absl::ZeroDuration()}}) {
     absl::StatusOr<DaemonConfig> c =
         ParseDaemonConfig("slurm:\n  max_cluster_age: " + text + "\n", "d.yaml");
     ASSERT_TRUE(c.ok()) << text << ": " << c.status();
     EXPECT_EQ(c->slurm.max_cluster_age, age) << text;
   }
-  EXPECT_EQ(ParseDaemonConfig("slurm:\n  max_cluster_age_s: 120\n", "d.yaml")->slurm.max_cluster_age,
-            absl::Minutes(2));
+  EXPECT_EQ(
+      ParseDaemonConfig("slurm:\n  max_cluster_age_s: 120\n", "d.yaml")->slurm.max_cluster_age,
+      absl::Minutes(2));
   absl::StatusOr<DaemonConfig> c = ParseDaemonConfig("slurm:\n  max_cluster_age: soon\n", "d.yaml");
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().message(),

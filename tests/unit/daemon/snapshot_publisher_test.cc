@@ -1,5 +1,9 @@
 #include "slurm_loops/snapshot_publisher.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "sovereign/file_io.h"
@@ -60,6 +64,55 @@ TEST_F(SnapshotPublisherTest, AFileOfNoUseIsNoReferenceAndTheClockStamps) {
   const absl::Time at = PublishedAt();
   EXPECT_GE(at, before);
   EXPECT_LE(at, absl::Now());
+}
+
+// Each site's <site>.csv is published with the register from the decision time on, read again
+// when it changes; a file that cannot be used leaves the site's last good series in place (never
+// a wrong figure) and says why; a file removed leaves the register's annual mean.
+TEST_F(SnapshotPublisherTest, PublishesEachSitesCarbonSeriesAndKeepsTheLastGoodOne) {
+  const std::string dir = dir_ + "/carbon";
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+  const std::string paris = dir + "/paris-1.csv";
+  const absl::Time hour = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) / 3600 * 3600);
+  std::string csv = "timestamp,gco2_per_kwh,kind\n";
+  for (int h = -2; h <= 2; ++h) {
+    absl::StrAppend(&csv, snapshot::FormatPublishedAt(hour + absl::Hours(h)), ",", 100 + h,
+                    h > 0 ? ",forecast\n" : ",measured\n");
+  }
+  ASSERT_TRUE(WriteFileAtomically(paris, csv).ok());
+  ASSERT_TRUE(WriteFileAtomically(dir + "/atlantis-1.csv", csv).ok());  // no such site: unread
+  options_.carbon_series_dir = dir;
+  SnapshotPublisher publisher(options_, [this] { return published_; });
+  ASSERT_TRUE(publisher.Publish().ok());
+  auto read = snapshot::ReadSnapshotFile(options_.path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ((*read)->cluster.carbon.size(), 1u);
+  const SiteCarbon& site = (*read)->cluster.carbon[0];
+  EXPECT_EQ(site.site, "paris-1");
+  EXPECT_EQ(site.source, paris);
+  EXPECT_EQ(site.basis, CarbonBasis::kLocation);
+  // From the hour that holds now: that hour and the two forecast ones.
+  ASSERT_EQ(site.series->points().size(), 3u);
+  EXPECT_EQ(site.series->points()[0].at, hour);
+  EXPECT_DOUBLE_EQ(site.series->points()[2].gco2_per_kwh, 102);
+  EXPECT_TRUE(site.series->points()[2].forecast);
+  EXPECT_EQ(publisher.stats().carbon_series, 1);
+
+  ASSERT_TRUE(WriteFileAtomically(paris, "timestamp,gco2_per_kwh\n2026-12-05T10:00:00Z,x\n").ok());
+  ASSERT_TRUE(publisher.Publish().ok());
+  read = snapshot::ReadSnapshotFile(options_.path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ((*read)->cluster.carbon.size(), 1u);
+  EXPECT_EQ((*read)->cluster.carbon[0].series->points().size(), 3u);
+  EXPECT_EQ(publisher.stats().carbon_error,
+            "carbon series " + paris + ":2: gco2_per_kwh \"x\" is not a number");
+
+  ASSERT_EQ(unlink(paris.c_str()), 0);
+  ASSERT_TRUE(publisher.Publish().ok());
+  read = snapshot::ReadSnapshotFile(options_.path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_TRUE((*read)->cluster.carbon.empty());
+  EXPECT_EQ(publisher.stats().carbon_series, 0);
 }
 
 }  // namespace

@@ -125,7 +125,7 @@ TEST(SpoolRecordTest, ReadsAsAJsonDocument) {
   EXPECT_EQ(DecodeSpooledDecision(With("[[0,0,1,1,22.4,693,40]]", "[[0,0,1,1,22.4,693]]"))
                 .status()
                 .message(),
-            "spooled decision: a candidate does not have 7 fields");
+            "spooled decision: a candidate does not have 7 or 11 fields");
   for (const std::string& text : {std::string("[") + Encoded() + "]", std::string("7"),
                                   Encoded() + " x", Encoded().substr(0, 40)}) {
     EXPECT_EQ(DecodeSpooledDecision(text).status().message(),
