@@ -13,7 +13,6 @@
 // included, takes 15-30 s, so the figure needs no lowering.
 #include <fcntl.h>
 #include <pwd.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -51,6 +50,7 @@
 #include "sovereign/register.h"
 #include "sovereign/snapshot_file.h"
 #include "sovereign/spool.h"
+#include "support/child_process.h"
 #include "support/daemon_cluster.h"
 #include "support/held_jobs.h"
 #include "support/minicluster.h"
@@ -295,6 +295,19 @@ class FaultsE2ETest : public DaemonClusterTest {
     return run;
   }
 
+  // Waits (bounded) until the plugin holds a snapshot sovereignd published after `after`.
+  absl::Status WaitForAPublicationAfter(absl::Time after) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (absl::Now() < deadline) {
+      absl::StatusOr<absl::Time> published = SnapshotPublishedAt();
+      if (published.ok() && *published > after) {
+        return cluster_->WaitForPluginSnapshot(*published).status();
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return absl::DeadlineExceededError("sovereignd published no snapshot");
+  }
+
   // Waits (bounded) until sovereignd has moved everything spooled into the audit log: no spool
   // backlog, and the log's record count unchanged since the previous look (the ingester reads
   // before it commits, so a backlog of 0 alone can come a moment early).
@@ -478,21 +491,8 @@ TEST_F(FaultsE2ETest, NothingIsLostAndNothingLetInWhileTheDaemonsFail) {
     if (absl::Status s = cluster_->RestartController(); !s.ok()) {
       return s;
     }
-    const absl::Time restarted = absl::Now();
-    const absl::Time deadline = restarted + absl::Seconds(60);
-    while (true) {
-      absl::StatusOr<absl::Time> published = SnapshotPublishedAt();
-      if (published.ok() && *published > restarted) {
-        absl::StatusOr<std::string> took = cluster_->WaitForPluginSnapshot(*published);
-        if (!took.ok()) {
-          return took.status();
-        }
-        break;
-      }
-      if (absl::Now() >= deadline) {
-        return absl::DeadlineExceededError("no snapshot published after slurmctld's restart");
-      }
-      absl::SleepFor(absl::Milliseconds(50));
+    if (absl::Status s = WaitForAPublicationAfter(absl::Now()); !s.ok()) {
+      return s;
     }
     CommandResult states = cluster_->Run({"sinfo", "-h", "-o", "%D %t"});
     nodes_at_view = absl::StrJoin(absl::StrSplit(states.out, '\n', absl::SkipEmpty()), ", ");
@@ -531,15 +531,11 @@ TEST_F(FaultsE2ETest, NothingIsLostAndNothingLetInWhileTheDaemonsFail) {
 class FileFaultsE2ETest : public FaultsE2ETest {
  protected:
   void SetUp() override {
-    ASSERT_EQ(unshare(CLONE_NEWNS), 0)
-        << "cannot make a private mount namespace (make test runs as root): "
-        << std::strerror(errno);
-    ASSERT_EQ(mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr), 0)
-        << "cannot make mounts private: " << std::strerror(errno);
-    ASSERT_EQ(mount("sovereign-spool", spool_fs_.path().c_str(), "tmpfs", MS_NOSUID | MS_NODEV,
-                    "size=8m,mode=0755"),
-              0)
-        << "cannot mount a tmpfs on " << spool_fs_.path() << ": " << std::strerror(errno);
+    // Private mount namespace and tmpfs, as the other full-disk tests make them; the errno is
+    // that of the step that failed.
+    ASSERT_TRUE(testing::MountTmpfsInNewNamespace(spool_fs_.path().c_str(), "size=8m,mode=0755"))
+        << "cannot mount a tmpfs on " << spool_fs_.path()
+        << " in a private mount namespace (make test runs as root): " << std::strerror(errno);
     mounted_ = true;
     spool_dir_ = spool_fs_.path() + "/spool";
     FaultsE2ETest::SetUp();
@@ -557,27 +553,10 @@ class FileFaultsE2ETest : public FaultsE2ETest {
 
   std::string filler() const { return spool_fs_.path() + "/filler"; }
 
-  // Writes to the filler file until the spool's filesystem has no room left.
+  // Fills the spool's filesystem to the last byte (16 MiB at most: it has 8).
   absl::Status FillUp() {
-    const int fd = open(filler().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0) {
-      return StatusFromErrno(errno, "open " + filler());
-    }
-    static const std::string kChunk(64 << 10, 'x');
-    size_t size = kChunk.size();
-    while (size > 0) {
-      const ssize_t n = write(fd, kChunk.data(), size);
-      if (n < 0 && errno != ENOSPC) {
-        const int err = errno;
-        close(fd);
-        return StatusFromErrno(err, "write " + filler());
-      }
-      if (n < static_cast<ssize_t>(size)) {
-        size /= 2;
-      }
-    }
-    close(fd);
-    return absl::OkStatus();
+    const std::string error = testing::FillFileSystem(filler(), 16 << 20);
+    return error.empty() ? absl::OkStatus() : absl::InternalError(error);
   }
 
   // What a writer killed in the middle of a record leaves: the first half of the newest
@@ -633,19 +612,6 @@ class FileFaultsE2ETest : public FaultsE2ETest {
       absl::SleepFor(absl::Milliseconds(20));
     }
     return absl::DeadlineExceededError(absl::StrCat("slurmctld's log has no \"", text, "\""));
-  }
-
-  // Waits (bounded) until the plugin holds a snapshot sovereignd published after `after`.
-  absl::Status WaitForAPublicationAfter(absl::Time after) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    while (absl::Now() < deadline) {
-      absl::StatusOr<absl::Time> published = SnapshotPublishedAt();
-      if (published.ok() && *published > after) {
-        return cluster_->WaitForPluginSnapshot(*published).status();
-      }
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    return absl::DeadlineExceededError("sovereignd published no snapshot");
   }
 
   testing::TempDir spool_fs_{"sovereign-spool-fs"};

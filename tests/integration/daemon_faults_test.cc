@@ -35,6 +35,7 @@
 #include "sovereign/spool.h"
 #include "sovereign/spool_record.h"
 #include "sovereign/v1/placement.grpc.pb.h"
+#include "support/child_process.h"
 #include "support/daemon_process.h"
 
 namespace sovereign::testing {
@@ -387,19 +388,8 @@ TEST(DaemonFullDiskTest, FullAuditFilesystemRefusesDecideKeepsTheSpoolAndCatches
 
   // Fill the daemon's tmpfs.
   const std::string filler = d.InDaemonMounts(lib + "/filler");
-  {
-    const int fd = open(filler.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    ASSERT_GE(fd, 0) << filler << ": " << strerror(errno);
-    const std::string block(4096, 'f');
-    int err = 0;
-    for (int i = 0; i < 4096 && err == 0; ++i) {  // 16 MiB at most: the tmpfs has 2
-      if (write(fd, block.data(), block.size()) < 0) {
-        err = errno;
-      }
-    }
-    close(fd);
-    ASSERT_EQ(err, ENOSPC) << "the tmpfs did not fill";
-  }
+  // 16 MiB at most: the tmpfs has 2.
+  ASSERT_EQ(testing::FillFileSystem(filler, 16 << 20), "") << "the tmpfs did not fill";
 
   // Decide refuses: a decision that cannot be written down is not made. (A few may still fit
   // in the pages the database files already hold.)

@@ -100,4 +100,37 @@ inline bool MountSmallTmpfs(const std::string& dir, const char* size) {
   return MountTmpfsInNewNamespace(dir.c_str(), options.c_str());
 }
 
+// Writes to `path` (created if missing, appended to) until its filesystem has no byte left:
+// ever smaller writes once a write finds too little room, down to one byte, and at most
+// `max_bytes` in all. Returns "" when the filesystem is full; otherwise what went wrong (a
+// failed write, or `max_bytes` written with room left). Tests fill a small tmpfs with it.
+inline std::string FillFileSystem(const std::string& path, size_t max_bytes) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return "open " + path + ": " + std::strerror(errno);
+  }
+  static const std::string kChunk(64 << 10, 'x');
+  size_t size = kChunk.size(), written = 0;
+  std::string error;
+  while (size > 0) {
+    if (written >= max_bytes) {
+      error = path + ": " + std::to_string(written) + " bytes written and the filesystem has room";
+      break;
+    }
+    const ssize_t n = write(fd, kChunk.data(), size);
+    if (n < 0 && errno != ENOSPC) {
+      error = "write " + path + ": " + std::strerror(errno);
+      break;
+    }
+    if (n > 0) {
+      written += static_cast<size_t>(n);
+    }
+    if (n < static_cast<ssize_t>(size)) {
+      size /= 2;
+    }
+  }
+  close(fd);
+  return error;
+}
+
 }  // namespace sovereign::testing
