@@ -70,6 +70,9 @@ class CarbonSeries {
   std::optional<CarbonWindow> Over(absl::Time from, absl::Duration length) const;
 
  private:
+  // The series of points already checked (1 to kMaxPoints, in range, strictly increasing).
+  static CarbonSeries Of(std::vector<CarbonPoint> points);
+
   std::vector<CarbonPoint> points_;
   absl::Duration last_step_ = absl::Hours(1);
 };

@@ -144,7 +144,7 @@ absl::StatusOr<CarbonSeries> CarbonSeries::Parse(std::string_view csv_text,
   if (points.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("carbon series ", source, ": no points"));
   }
-  return FromPoints(std::move(points), source);
+  return Of(std::move(points));  // every line checked above, with its line number
 }
 
 absl::StatusOr<CarbonSeries> CarbonSeries::FromPoints(std::vector<CarbonPoint> points,
@@ -161,6 +161,10 @@ absl::StatusOr<CarbonSeries> CarbonSeries::FromPoints(std::vector<CarbonPoint> p
                                                      " is out of range or out of order"));
     }
   }
+  return Of(std::move(points));
+}
+
+CarbonSeries CarbonSeries::Of(std::vector<CarbonPoint> points) {
   CarbonSeries s;
   s.points_ = std::move(points);
   if (s.points_.size() >= 2) {
