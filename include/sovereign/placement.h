@@ -9,6 +9,10 @@
 //                       profile, the job's GPUs and time limit, the site's PUE and grid intensity
 //   choice            = among partitions with the job's GPUs free now (else all of them): best
 //                       by the policy's objective, then the other figure, then free GPUs
+//   green start       = for a job with a green window only: the start within the window, on any
+//                       eligible partition, with the least expected CO2 (each site's carbon
+//                       series over the run); taken when it saves at least the policy's
+//                       green_min_saving of starting at once, else the job starts at once
 //
 // Decide() is pure and deterministic: same inputs, same Decision, byte for byte. It does no
 // I/O and takes no locks; it is safe to call from any number of threads at once.
@@ -37,6 +41,11 @@ struct JobRequest {
   int nodes = 0;                     // nodes asked for; 0 = as many as the GPUs need
   absl::Duration time_limit = absl::ZeroDuration();  // zero = the policy's default
   absl::Time submit_time = absl::UnixEpoch();
+  // The job's own earliest start (--begin); InfinitePast = none. Estimates run from the later
+  // of it and the decision.
+  absl::Time begin_time = absl::InfinitePast();
+  // How far the start may move for less CO2 (--green-window); zero = not at all.
+  absl::Duration green_window = absl::ZeroDuration();
 };
 
 enum class Verdict { kPlace, kReject };
@@ -93,6 +102,19 @@ struct Candidate {
   int gpus_per_node = 0;
 };
 
+// What a green window did: the start without it and the start chosen, with their estimates.
+struct GreenStart {
+  absl::Duration window = absl::ZeroDuration();  // as granted; zero: the job asked for none
+  absl::Duration asked = absl::ZeroDuration();   // as asked (more than `window` when capped)
+  absl::Time immediate = absl::InfinitePast();   // the start without a window
+  int immediate_partition = -1;
+  double immediate_co2_grams = 0;
+  absl::Time start = absl::InfinitePast();       // the start chosen (= immediate unless moved)
+  int partition = -1;
+  double co2_grams = 0;
+  bool moved = false;  // start or partition differ from the immediate ones
+};
+
 struct Decision {
   Verdict verdict = Verdict::kReject;
   RejectCode code = RejectCode::kNone;
@@ -107,6 +129,9 @@ struct Decision {
   // One entry per register partition, in register order.
   std::vector<Candidate> candidates;
   absl::Time decided_at = absl::UnixEpoch();
+  // Set for a placed job that asked for a green window. The candidates' figures are those of
+  // starting at once.
+  GreenStart green;
 };
 
 // Decides where `request` may run. `view` must have been bound to `reg`.

@@ -97,7 +97,9 @@ struct Account {
   SourceLocation location;
 };
 
-enum class Objective { kEnergy, kCarbon };
+// kMix: a weighted sum of each candidate's energy and CO2, each divided by the best among the
+// candidates (so that kWh and grams weigh alike): policy.energy_weight, policy.carbon_weight.
+enum class Objective { kEnergy, kCarbon, kMix };
 std::string_view ObjectiveName(Objective o);
 
 enum class UnlabelledRule { kAnyRegion, kDefaultRegion };
@@ -113,6 +115,14 @@ struct Policy {
   int max_label_bytes = 64;
   // What placement minimises: energy per job (kEnergy) or CO2 per job (kCarbon).
   Objective objective = Objective::kEnergy;
+  // The weights of objective: mix (each >= 0, not both 0); only with that objective.
+  double energy_weight = 1;
+  double carbon_weight = 1;
+  // A job that lets its start move (a green window) starts later only when that saves at least
+  // this fraction of the CO2 of starting at once (0.10: 10 %).
+  double green_min_saving = 0.10;
+  // The longest green window a job may ask for.
+  absl::Duration green_max_window = absl::Hours(48);
   // Used to estimate energy for jobs submitted without a time limit.
   absl::Duration default_time_limit = absl::Hours(1);
 };

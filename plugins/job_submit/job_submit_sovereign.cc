@@ -227,6 +227,12 @@ SOVEREIGN_EXPORT int job_submit(job_desc_msg_t* job_desc, uint32_t submit_uid, c
     if (!a.features.empty()) {
       SetField(&job_desc->features, a.features);
     }
+    if (a.begin_time != 0) {
+      job_desc->begin_time = a.begin_time;
+    }
+    if (!a.message.empty()) {
+      *err_msg = api.xstrdup(a.message.c_str());  // sbatch prints it: "sbatch: <message>"
+    }
     LogVerbose(a.log_line);
     return SLURM_SUCCESS;
   } catch (const std::exception& e) {

@@ -21,6 +21,8 @@ namespace {
 constexpr absl::string_view kSpankVar = "SOVEREIGN_DATASETS=";
 // The job a job was submitted from, as the SPANK plugin passes it.
 constexpr absl::string_view kParentVar = "SOVEREIGN_PARENT_JOB=";
+// --green-window, as the SPANK plugin passes it.
+constexpr absl::string_view kGreenVar = "SOVEREIGN_GREEN_WINDOW=";
 
 bool Set(uint32_t v) { return v != NO_VAL && v != 0; }
 
@@ -43,6 +45,25 @@ absl::StatusOr<std::vector<std::string>> DeclaredDatasets(const job_desc_msg_t& 
     }
   }
   return out;
+}
+
+absl::StatusOr<absl::Duration> GreenWindow(const job_desc_msg_t& desc) {
+  absl::Duration window = absl::ZeroDuration();
+  if (desc.comment != nullptr) {
+    if (absl::Status s = AddCommentGreenWindow(desc.comment, &window); !s.ok()) {
+      return s;
+    }
+  }
+  for (uint32_t i = 0; desc.spank_job_env != nullptr && i < desc.spank_job_env_size; ++i) {
+    absl::string_view var = desc.spank_job_env[i] == nullptr ? "" : desc.spank_job_env[i];
+    absl::ConsumePrefix(&var, "SPANK_");
+    if (absl::ConsumePrefix(&var, kGreenVar)) {
+      if (absl::Status s = ReadGreenWindow(var, "--green-window", &window); !s.ok()) {
+        return s;
+      }
+    }
+  }
+  return window;
 }
 
 std::vector<uint32_t> ParentJobIds(const job_desc_msg_t& desc) {
@@ -103,6 +124,14 @@ absl::StatusOr<JobRequest> TranslateJobDesc(const job_desc_msg_t& desc, const Us
     req.time_limit = absl::Minutes(desc.time_limit);
   }
   req.submit_time = now;
+  if (desc.begin_time > absl::ToTimeT(now)) {
+    req.begin_time = absl::FromTimeT(desc.begin_time);
+  }
+  absl::StatusOr<absl::Duration> green = GreenWindow(desc);
+  if (!green.ok()) {
+    return green.status();
+  }
+  req.green_window = *green;
   return req;
 }
 

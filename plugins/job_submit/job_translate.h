@@ -32,6 +32,11 @@ namespace sovereign::plugin {
 // unreadable declaration in the comment (sovereign/dataset_declaration.h).
 absl::StatusOr<std::vector<std::string>> DeclaredDatasets(const job_desc_msg_t& desc);
 
+// How far the job lets its start move for less CO2: SOVEREIGN_GREEN_WINDOW in spank_job_env
+// (--green-window), else a `green-window:` token in the comment; zero when neither. The
+// researcher-facing INVALID_ARGUMENT of ReadGreenWindow for an unreadable value.
+absl::StatusOr<absl::Duration> GreenWindow(const job_desc_msg_t& desc);
+
 // The jobs a job was submitted from inside of, whose datasets it inherits: the ids in
 // spank_job_env's SOVEREIGN_PARENT_JOB (with or without the "SPANK_" prefix), set by the SPANK
 // plugin from the submitter's SLURM_JOB_ID; when there is none, SLURM_JOB_ID in the

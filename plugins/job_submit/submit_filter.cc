@@ -282,6 +282,12 @@ SubmitAnswer SubmitFilter::Submit(const job_desc_msg_t& desc, uint32_t submit_ui
   if (features != (desc.features == nullptr ? "" : desc.features)) {
     answer.features = std::move(features);
   }
+  if (d.green.asked > absl::ZeroDuration()) {
+    if (d.green.moved && d.green.start > now) {
+      answer.begin_time = absl::ToTimeT(d.green.start);
+    }
+    answer.message = absl::StrCat("sovereign: ", d.reason, " [decision ", rec.decision_id, "]");
+  }
   answer.log_line = absl::StrCat("sovereign: uid ", uid, " -> ", d.partition_name, " (", d.region,
                                  ") [decision ", rec.decision_id, "]");
   return answer;

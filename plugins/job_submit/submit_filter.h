@@ -34,7 +34,10 @@ namespace sovereign::plugin {
 struct SubmitAnswer {
   bool accept = false;
   int slurm_error = 0;       // an ESLURM_* code when refused
-  std::string message;       // the researcher-facing reason when refused
+  // The researcher-facing reason when refused; when placed, what a green window did (shown by
+  // sbatch as "sbatch: <message>"), else empty.
+  std::string message;
+  time_t begin_time = 0;     // set the job's begin time to this (a green window); 0 = keep
   std::string partition;     // set the job's partition to this
   std::string admin_comment; // the tag (previous admin_comment text, if any, is replaced)
   std::string features;      // the job's features with the region guard added; empty = keep

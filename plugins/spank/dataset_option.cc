@@ -140,6 +140,52 @@ Checked<std::vector<std::string>> AddDatasetOption(const std::vector<std::string
   return out;
 }
 
+Checked<std::string> ParseGreenWindowOption(std::string_view value) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+    value.remove_prefix(1);
+  }
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) {
+    value.remove_suffix(1);
+  }
+  Checked<std::string> out;
+  double seconds = 0;
+  bool readable = !value.empty() && value.size() <= 32;
+  for (size_t i = 0; readable && i < value.size();) {
+    double number = 0, scale = 0;  // scale: 0 before the point, then 0.1, 0.01, ...
+    size_t digits = 0;
+    for (; i < value.size() && ((value[i] >= '0' && value[i] <= '9') ||
+                                (value[i] == '.' && scale == 0 && digits > 0));
+         ++i) {
+      if (value[i] == '.') {
+        scale = 0.1;
+      } else if (scale == 0) {
+        number = number * 10 + (value[i] - '0');
+        ++digits;
+      } else {
+        number += (value[i] - '0') * scale;
+        scale /= 10;
+      }
+    }
+    const double unit = i >= value.size() ? 0
+                        : value[i] == 'd' ? 86400
+                        : value[i] == 'h' ? 3600
+                        : value[i] == 'm' ? 60
+                        : value[i] == 's' ? 1
+                                          : 0;
+    readable = digits > 0 && unit > 0;
+    seconds += number * unit;
+    ++i;
+  }
+  if (!readable || seconds <= 0 || seconds > 14 * 86400) {
+    out.error = "--green-window: cannot read \"" + std::string(value.substr(0, 40)) +
+                "\"; give how far the job's start may move for less CO2, longer than zero and "
+                "at most 14d, e.g. --green-window=6h (units d, h, m, s)";
+    return out;
+  }
+  out.value = std::string(value);
+  return out;
+}
+
 bool IsJobId(std::string_view text) {
   if (text.empty() || text.size() > 10) {
     return false;

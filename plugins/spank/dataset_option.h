@@ -63,6 +63,13 @@ Checked<std::vector<std::string>> AddDatasetOption(const std::vector<std::string
 // no space. Anything else is not passed to slurmctld as a parent job.
 bool IsJobId(std::string_view text);
 
+// Checks a `--green-window` value: one or more <number><unit> groups (units d, h, m, s; a
+// number may have a decimal fraction: "6h", "90m", "1d12h", "1.5h"), longer than zero and at
+// most 14 days. The value is passed to slurmctld as it is (surrounding white space removed),
+// whose plugin reads it with the same syntax. The error is for the researcher and starts with
+// "--green-window".
+Checked<std::string> ParseGreenWindowOption(std::string_view value);
+
 // The canonical form passed to slurmctld as SPANK_SOVEREIGN_DATASETS: names joined by ",".
 std::string JoinDatasets(const std::vector<std::string>& names);
 

@@ -1,5 +1,5 @@
-// sovereign_spank.so: the SPANK plugin that adds `--dataset=NAME[,NAME...]` to sbatch, srun
-// and salloc (and `#SBATCH --dataset=...`).
+// sovereign_spank.so: the SPANK plugin that adds `--dataset=NAME[,NAME...]` and
+// `--green-window=DURATION` to sbatch, srun and salloc (and `#SBATCH --dataset=...`).
 //
 // Client side (local and allocator contexts) it checks the value's syntax, so that a typo is
 // reported by sbatch itself, and hands the canonical list to slurmctld with
@@ -32,6 +32,7 @@ using sovereign::spank::DatasetOptionLimits;
 
 constexpr char kControlVar[] = "SOVEREIGN_DATASETS";  // slurmctld sees SPANK_SOVEREIGN_DATASETS
 constexpr char kParentVar[] = "SOVEREIGN_PARENT_JOB";  // the job sbatch/srun/salloc runs inside
+constexpr char kGreenVar[] = "SOVEREIGN_GREEN_WINDOW";  // how far the start may move
 
 // Process-wide state of one sbatch/srun/salloc run. Slurm calls a plugin from one thread.
 DatasetOptionLimits g_limits;
@@ -40,6 +41,8 @@ DatasetOptionLimits g_limits;
 // the command line does not call it); inside a job Slurm's SLURM_SPANK__SLURM_SPANK_OPTION_*
 // variable calls it once more first. A value seen twice adds nothing.
 std::vector<std::string> g_datasets;
+// The --green-window value (the last one given, like Slurm's own options); empty = none.
+std::string g_green_window;
 
 // The exception firewall around every entry point: nothing unwinds into Slurm, and a failure
 // we did not foresee refuses the command (-1) with a message rather than letting it go on.
@@ -75,11 +78,31 @@ int OnDatasetOption(int /*val*/, const char* optarg, int /*remote*/) {
   });
 }
 
+int OnGreenWindowOption(int /*val*/, const char* optarg, int /*remote*/) {
+  return Firewall("--green-window", [&] {
+    sovereign::spank::Checked<std::string> window =
+        sovereign::spank::ParseGreenWindowOption(optarg == nullptr ? "" : optarg);
+    if (!window.ok()) {
+      return Refuse(window.error);
+    }
+    g_green_window = std::move(window.value);
+    return 0;
+  });
+}
+
 char kOptName[] = "dataset";
 char kOptArgInfo[] = "NAME[,NAME...]";
 char kOptUsage[] =
     "Datasets the job reads or writes; the job is placed only where they may be processed.";
 struct spank_option g_dataset_option = {kOptName, kOptArgInfo, kOptUsage, 1, 0, OnDatasetOption};
+
+char kGreenName[] = "green-window";
+char kGreenArgInfo[] = "DURATION";
+char kGreenUsage[] =
+    "Let the job's start move by up to DURATION (e.g. 6h) to when and where its run is expected "
+    "to emit least CO2.";
+struct spank_option g_green_option = {kGreenName, kGreenArgInfo, kGreenUsage, 1, 0,
+                                      OnGreenWindowOption};
 
 }  // namespace
 
@@ -99,10 +122,14 @@ int slurm_spank_init(spank_t sp, int ac, char** av) {
     }
     g_limits = limits.value;
     g_datasets.clear();
-    const spank_err_t rc = spank_option_register(sp, &g_dataset_option);
-    if (rc != ESPANK_SUCCESS) {
-      slurm_error("sovereign_spank.so: cannot register --dataset: %s", spank_strerror(rc));
-      return -1;
+    g_green_window.clear();
+    for (spank_option* option : {&g_dataset_option, &g_green_option}) {
+      const spank_err_t rc = spank_option_register(sp, option);
+      if (rc != ESPANK_SUCCESS) {
+        slurm_error("sovereign_spank.so: cannot register --%s: %s", option->name,
+                    spank_strerror(rc));
+        return -1;
+      }
     }
     return 0;
   });
@@ -119,6 +146,15 @@ int slurm_spank_init_post_opt(spank_t sp, int /*ac*/, char** /*av*/) {
       const spank_err_t rc = spank_job_control_setenv(sp, kControlVar, value.c_str(), 1);
       if (rc != ESPANK_SUCCESS) {
         slurm_error("--dataset: cannot pass the datasets to slurmctld: %s", spank_strerror(rc));
+        return -1;
+      }
+    }
+    if (!g_green_window.empty()) {
+      const spank_err_t rc =
+          spank_job_control_setenv(sp, kGreenVar, g_green_window.c_str(), 1);
+      if (rc != ESPANK_SUCCESS) {
+        slurm_error("--green-window: cannot pass the window to slurmctld: %s",
+                    spank_strerror(rc));
         return -1;
       }
     }

@@ -1,11 +1,13 @@
 #include "sovereign/dataset_declaration.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "sovereign/duration.h"
 #include "sovereign/user_text.h"
 
 namespace sovereign {
@@ -43,7 +45,45 @@ CommentToken ClassifyCommentToken(absl::string_view token, absl::string_view* na
   return CommentToken::kUnreadable;  // "dataset", "dataset:", "dataset=...", "dataset="
 }
 
+constexpr absl::string_view kGreenKey = "green-window";
+
 }  // namespace
+
+absl::Status ReadGreenWindow(absl::string_view text, absl::string_view where,
+                             absl::Duration* out) {
+  const std::optional<absl::Duration> d =
+      ParseDuration(std::string_view(text.data(), text.size()));
+  if (!d.has_value() || *d <= absl::ZeroDuration() || *d > kMaxGreenWindow) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot read the green window ", Quote(text), " in ", where,
+        "; give how far the start may move, longer than zero and at most 14d, e.g. ",
+        where == "--comment" ? "--comment=green-window:6h" : "--green-window=6h"));
+  }
+  *out = *d;
+  return absl::OkStatus();
+}
+
+absl::Status AddCommentGreenWindow(absl::string_view comment, absl::Duration* out) {
+  for (absl::string_view token :
+       absl::StrSplit(comment, absl::ByAnyChar(kCommentSeparators), absl::SkipEmpty())) {
+    if (!absl::StartsWithIgnoreCase(token, kGreenKey)) {
+      continue;
+    }
+    absl::string_view rest = token.substr(kGreenKey.size());
+    if (!rest.empty() && rest.front() != ':' && rest.front() != '=') {
+      continue;  // "green-windows", "green-window2": ordinary text
+    }
+    if (rest.size() < 2 || rest.front() != ':') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot read the green window ", Quote(token),
+                       " in --comment; write it as one word, e.g. --comment=green-window:6h"));
+    }
+    if (absl::Status s = ReadGreenWindow(rest.substr(1), "--comment", out); !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::Status AddDatasetNames(absl::string_view list, absl::string_view where,
                              std::vector<std::string>* out) {

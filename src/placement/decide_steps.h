@@ -24,6 +24,8 @@ struct Work {
   std::optional<Residency> residency;    // where they may be processed (site level)
   int eligible = 0;                      // partitions that could run the job now
   bool any_requested_compliant = false;  // a compliant partition was requested (or no -p)
+  absl::Time start = absl::InfinitePast();  // when the job could start: now or its --begin
+  absl::Duration run = absl::ZeroDuration();  // its time limit, or the policy's default
 };
 
 void Reject(Decision& d, RejectCode code, std::string reason);
@@ -43,5 +45,20 @@ bool RejectRequestedOutside(Work& w);
 
 // Step 7: no partition can run the job now; say the most useful reason. True when rejected.
 bool RejectNoCandidate(Work& w);
+
+// The grid intensity a run meets at a site: the site's carbon series where it covers
+// [from, from + w.run) (covered of it), the register's annual mean for the rest.
+struct GridIntensity {
+  double gco2_per_kwh = 0;
+  double covered = 0;  // 0: the annual mean alone
+  bool forecast = false;
+  CarbonBasis basis = CarbonBasis::kLocation;
+};
+GridIntensity GridIntensityOver(const Work& w, const Register::PartitionFigures& f,
+                                absl::Time from);
+
+// Step 10, for a placed job with a green window: moves its start (and partition) to the least
+// CO2 within the window when that saves at least policy.green_min_saving; fills d.green.
+void ChooseGreenStart(Work& w);
 
 }  // namespace sovereign::decide_internal

@@ -171,9 +171,15 @@ void StrArray(std::string* out, const std::vector<std::string>& values) {
 void WriteRequest(std::string* out, const JobRequest& r) {
   out->push_back('{');
   Key(out, "account"), Str(out, r.account);
+  if (r.begin_time != absl::InfinitePast()) {
+    Key(out, "begin_time"), Str(out, TimeText(r.begin_time));
+  }
   Key(out, "datasets"), StrArray(out, r.datasets);
   Key(out, "gpu_type"), Str(out, r.gpu_type);
   Key(out, "gpus"), Int(out, r.gpus);
+  if (r.green_window > absl::ZeroDuration()) {
+    Key(out, "green_window_seconds"), Int(out, absl::ToInt64Seconds(r.green_window));
+  }
   Key(out, "groups"), StrArray(out, r.groups);
   Key(out, "nodes"), Int(out, r.nodes);
   Key(out, "partitions"), StrArray(out, r.partitions);
@@ -241,6 +247,29 @@ void WriteCandidates(std::string* out, const Decision& d, const Register& reg) {
   out->push_back(']');
 }
 
+// What a green window did: both starts with their estimates, and the saving.
+void WriteGreen(std::string* out, const GreenStart& g, const Register& reg) {
+  auto name = [&reg](int p) {
+    return p >= 0 && static_cast<size_t>(p) < reg.partitions().size() ? reg.partitions()[p].name
+                                                                       : std::string();
+  };
+  out->push_back('{');
+  Key(out, "asked_seconds"), Int(out, absl::ToInt64Seconds(g.asked));
+  Key(out, "co2_grams"), Num(out, Round4(g.co2_grams));
+  Key(out, "immediate"), out->push_back('{');
+  Key(out, "co2_grams"), Num(out, Round4(g.immediate_co2_grams));
+  Key(out, "partition"), Str(out, name(g.immediate_partition));
+  Key(out, "start"), Str(out, TimeText(g.immediate));
+  out->push_back('}');
+  Key(out, "moved"), out->append(g.moved ? "true" : "false");
+  Key(out, "partition"), Str(out, name(g.partition));
+  Key(out, "saving"),
+      Num(out, Round4(g.immediate_co2_grams > 0 ? 1 - g.co2_grams / g.immediate_co2_grams : 0));
+  Key(out, "start"), Str(out, TimeText(g.start));
+  Key(out, "window_seconds"), Int(out, absl::ToInt64Seconds(g.window));
+  out->push_back('}');
+}
+
 }  // namespace
 
 std::string JobRequestJsonText(const JobRequest& request) {
@@ -259,6 +288,9 @@ std::string DecisionJsonText(const Decision& d, const JobRequest& request, const
   Key(&out, "candidates"), WriteCandidates(&out, d, reg);
   Key(&out, "code"), Str(&out, RejectCodeName(d.code));
   Key(&out, "decided_at"), Str(&out, TimeText(d.decided_at));
+  if (d.green.asked > absl::ZeroDuration()) {
+    Key(&out, "green"), WriteGreen(&out, d.green, reg);
+  }
   Key(&out, "labels"), StrArray(&out, d.labels);
   Key(&out, "partition"), Str(&out, d.partition_name);
   Key(&out, "reason"), Str(&out, d.reason);

@@ -15,6 +15,9 @@
 namespace sovereign {
 namespace {
 
+using decide_internal::ChooseGreenStart;
+using decide_internal::GridIntensity;
+using decide_internal::GridIntensityOver;
 using decide_internal::ListRegions;
 using decide_internal::Quote;
 using decide_internal::Reject;
@@ -216,18 +219,11 @@ int SizeAndCost(const Work& w, double hours, Candidate& c) {
   }
   c.energy_kwh = (request.gpus * f.gpu_watts + c.nodes * f.node_watts) * hours * f.pue / 1000.0;
   c.jobs_per_kwh = c.energy_kwh > 0 ? 1.0 / c.energy_kwh : 0;
-  c.gco2_per_kwh = f.carbon_intensity;
-  if (const ClusterView::Carbon& grid = w.view.carbon(f.site); grid.series != nullptr) {
-    if (std::optional<CarbonWindow> run =
-            grid.series->Over(w.d.decided_at, absl::Seconds(hours * 3600));
-        run.has_value()) {
-      c.gco2_per_kwh =
-          run->gco2_per_kwh * run->covered + f.carbon_intensity * (1 - run->covered);
-      c.carbon_covered = run->covered;
-      c.carbon_forecast = run->forecast;
-      c.carbon_basis = grid.basis;
-    }
-  }
+  const GridIntensity grid = GridIntensityOver(w, f, w.start);
+  c.gco2_per_kwh = grid.gco2_per_kwh;
+  c.carbon_covered = grid.covered;
+  c.carbon_forecast = grid.forecast;
+  c.carbon_basis = grid.basis;
   c.co2_grams = c.energy_kwh * c.gco2_per_kwh;
   c.free_gpus = live.present ? live.gpus_free : 0;
   return per_node;
@@ -270,9 +266,7 @@ Exclusion ExclusionOf(const Work& w, const Candidate& c, SiteRule rule, bool not
 void JudgePartitions(Work& w, bool regions_ok) {
   const size_t n = w.reg.partitions().size();
   const std::vector<char> requested = RequestedPartitions(w);
-  const double hours = absl::ToDoubleHours(w.req.time_limit > absl::ZeroDuration()
-                                               ? w.req.time_limit
-                                               : w.reg.policy().default_time_limit);
+  const double hours = absl::ToDoubleHours(w.run);
   w.d.candidates.resize(n);
   for (size_t i = 0; i < n; ++i) {
     Candidate& c = w.d.candidates[i];
@@ -302,20 +296,70 @@ struct RankKey {
   int index;
 };
 
+// The figure a policy objective minimises, as an integer at a fixed resolution (1e-9 kWh,
+// 1e-6 g, 1e-9 of a mix score), so that figures equal up to rounding tie and the sort compares
+// integers, not doubles with a tolerance. A mix score is energy_weight x kWh / least kWh +
+// carbon_weight x g / least g, the least among the eligible partitions.
+struct ObjectiveScale {
+  Objective objective;
+  double energy_weight = 0, carbon_weight = 0;
+  double least_kwh = 0, least_grams = 0;
+
+  int64_t Primary(const Candidate& c) const {
+    switch (objective) {
+      case Objective::kEnergy:
+        return std::llround(c.energy_kwh * 1e9);
+      case Objective::kCarbon:
+        return std::llround(c.co2_grams * 1e6);
+      case Objective::kMix:
+        return std::llround(
+            (energy_weight * (least_kwh > 0 ? c.energy_kwh / least_kwh : 0) +
+             carbon_weight * (least_grams > 0 ? c.co2_grams / least_grams : 0)) *
+            1e9);
+    }
+    return 0;
+  }
+  // Energy breaks a carbon or mix tie, CO2 an energy tie.
+  int64_t Secondary(const Candidate& c) const {
+    return objective == Objective::kEnergy ? std::llround(c.co2_grams * 1e6)
+                                           : std::llround(c.energy_kwh * 1e9);
+  }
+};
+
+ObjectiveScale ScaleOf(const Work& w) {
+  const Policy& p = w.reg.policy();
+  ObjectiveScale scale{p.objective, p.energy_weight, p.carbon_weight};
+  bool first = true;
+  for (const Candidate& c : w.d.candidates) {
+    if (c.exclusion == Exclusion::kEligible) {
+      scale.least_kwh = first ? c.energy_kwh : std::min(scale.least_kwh, c.energy_kwh);
+      scale.least_grams = first ? c.co2_grams : std::min(scale.least_grams, c.co2_grams);
+      first = false;
+    }
+  }
+  return scale;
+}
+
+// What the ranking was by, for the reason: "energy", "carbon", "energy and carbon (1:3)".
+std::string ObjectiveText(const Policy& p) {
+  if (p.objective != Objective::kMix) {
+    return std::string(ObjectiveName(p.objective));
+  }
+  return absl::StrCat("energy and carbon weighted ", Estimate(p.energy_weight), ":",
+                      Estimate(p.carbon_weight));
+}
+
 // Step 8: rank the eligible partitions: GPUs free now, then the objective, the other figure,
 // most free GPUs, register order. Sets each one's rank; returns them best first.
-std::vector<RankKey> Rank(Work& w, bool by_energy) {
-  // Figures are compared as integers at a fixed resolution (1e-9 kWh, 1e-6 g), so that figures
-  // equal up to rounding tie, and the sort compares integers, not doubles with a tolerance.
+std::vector<RankKey> Rank(Work& w) {
+  const ObjectiveScale scale = ScaleOf(w);
   std::vector<RankKey> order;
   order.reserve(w.eligible);
   for (size_t i = 0; i < w.d.candidates.size(); ++i) {
     const Candidate& c = w.d.candidates[i];
     if (c.exclusion == Exclusion::kEligible) {
-      int64_t energy = std::llround(c.energy_kwh * 1e9);
-      int64_t co2 = std::llround(c.co2_grams * 1e6);
-      order.push_back({c.free_gpus < w.req.gpus, by_energy ? energy : co2,
-                       by_energy ? co2 : energy, c.free_gpus, static_cast<int>(i)});
+      order.push_back({c.free_gpus < w.req.gpus, scale.Primary(c), scale.Secondary(c),
+                       c.free_gpus, static_cast<int>(i)});
     }
   }
   std::sort(order.begin(), order.end(), [](const RankKey& x, const RankKey& y) {
@@ -340,7 +384,7 @@ std::vector<RankKey> Rank(Work& w, bool by_energy) {
 }
 
 // Step 9: place the job on the best partition and say why it won.
-void Choose(Work& w, const std::vector<RankKey>& order, bool by_energy) {
+void Choose(Work& w, const std::vector<RankKey>& order) {
   const Register& reg = w.reg;
   Decision& d = w.d;
   const Candidate& best = d.candidates[order[0].index];
@@ -353,7 +397,7 @@ void Choose(Work& w, const std::vector<RankKey>& order, bool by_energy) {
       "placed on %s (region %s): %s kWh, %s gCO2 estimated; best of %d compliant "
       "partition%s by %s",
       d.partition_name, d.region, Estimate(best.energy_kwh), Estimate(best.co2_grams), w.eligible,
-      w.eligible == 1 ? "" : "s", by_energy ? "energy" : "carbon");
+      w.eligible == 1 ? "" : "s", ObjectiveText(reg.policy()));
   if (order[0].busy) {
     absl::StrAppend(&d.reason, "; none has ", w.req.gpus, " GPUs free now (", best.free_gpus,
                     " free here): the job waits in its queue");
@@ -367,8 +411,11 @@ void Choose(Work& w, const std::vector<RankKey>& order, bool by_energy) {
     }
     if (efficient != &order[0]) {
       absl::StrAppend(&d.reason, " among those with ", w.req.gpus, " GPUs free now (",
-                      reg.partitions()[efficient->index].name, " would use less ",
-                      by_energy ? "energy" : "carbon", " but has ", efficient->free_gpus,
+                      reg.partitions()[efficient->index].name,
+                      reg.policy().objective == Objective::kMix
+                          ? absl::StrCat(" would score better by ", ObjectiveText(reg.policy()))
+                          : absl::StrCat(" would use less ", ObjectiveText(reg.policy())),
+                      " but has ", efficient->free_gpus,
                       " free)");
     }
   }
@@ -440,6 +487,9 @@ Decision Decide(const JobRequest& request, const ClusterView& view, const Regist
   d.decided_at = now;
   d.register_version = reg.version();
   Work w{request, view, reg, d, nullptr, {}, std::nullopt, 0, false};
+  w.start = std::max(now, request.begin_time);
+  w.run = request.time_limit > absl::ZeroDuration() ? request.time_limit
+                                                    : reg.policy().default_time_limit;
   if (!CheckRequest(w) || !ResolveDatasets(w) || !CheckAccess(w)) {
     return d;
   }
@@ -448,8 +498,10 @@ Decision Decide(const JobRequest& request, const ClusterView& view, const Regist
   if (!regions_ok || RejectRequestedOutside(w) || RejectNoCandidate(w)) {
     return d;
   }
-  const bool by_energy = reg.policy().objective == Objective::kEnergy;
-  Choose(w, Rank(w, by_energy), by_energy);
+  Choose(w, Rank(w));
+  if (request.green_window > absl::ZeroDuration()) {
+    ChooseGreenStart(w);
+  }
   return d;
 }
 

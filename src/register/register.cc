@@ -72,6 +72,8 @@ std::string_view ObjectiveName(Objective o) {
       return "energy";
     case Objective::kCarbon:
       return "carbon";
+    case Objective::kMix:
+      return "mix";
   }
   return "unknown";
 }

@@ -58,6 +58,19 @@ std::string Canonicalize(const Parts& parts) {
       {"objective", ObjectiveName(p.objective)},
       {"default_time_limit_seconds", absl::ToInt64Seconds(p.default_time_limit)},
   };
+  // Added after the first registers were applied: written only when they differ from the
+  // defaults, so that a register that does not set them keeps its version.
+  const Policy defaults;
+  if (p.objective == Objective::kMix) {
+    root["policy"]["energy_weight"] = Number(p.energy_weight);
+    root["policy"]["carbon_weight"] = Number(p.carbon_weight);
+  }
+  if (p.green_min_saving != defaults.green_min_saving) {
+    root["policy"]["green_min_saving"] = Number(p.green_min_saving);
+  }
+  if (p.green_max_window != defaults.green_max_window) {
+    root["policy"]["green_max_window_seconds"] = absl::ToInt64Seconds(p.green_max_window);
+  }
   root["regions"] = SortedByName(parts.regions, [](const Region& r) {
     return json{{"name", r.name}, {"description", r.description}, {"law", r.law}};
   });

@@ -41,7 +41,8 @@ bool RequiredSection(absl::string_view name) {
 void ReadPolicy(YamlContext* ctx, const YAML::Node& node, Policy* policy) {
   ObjectReader r(ctx, node, Kind::kPolicy, 0,
                  {"unlabelled", "default_region", "max_labels", "max_label_bytes", "objective",
-                  "default_time_limit"});
+                  "energy_weight", "carbon_weight", "default_time_limit", "green_min_saving",
+                  "green_max_window"});
   r.Enum<UnlabelledRule>("unlabelled", false,
                          {{"any-region", UnlabelledRule::kAnyRegion},
                           {"default-region", UnlabelledRule::kDefaultRegion}},
@@ -50,9 +51,15 @@ void ReadPolicy(YamlContext* ctx, const YAML::Node& node, Policy* policy) {
   r.Integer("max_labels", false, &policy->max_labels);
   r.Integer("max_label_bytes", false, &policy->max_label_bytes);
   r.Enum<Objective>("objective", false,
-                    {{"energy", Objective::kEnergy}, {"carbon", Objective::kCarbon}},
+                    {{"energy", Objective::kEnergy},
+                     {"carbon", Objective::kCarbon},
+                     {"mix", Objective::kMix}},
                     &policy->objective);
+  r.Number("energy_weight", false, &policy->energy_weight);
+  r.Number("carbon_weight", false, &policy->carbon_weight);
   r.Duration("default_time_limit", false, &policy->default_time_limit);
+  r.Number("green_min_saving", false, &policy->green_min_saving);
+  r.Duration("green_max_window", false, &policy->green_max_window);
 }
 
 void ReadRegion(YamlContext* ctx, const YAML::Node& node, int index, Region* region) {

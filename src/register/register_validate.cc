@@ -179,6 +179,19 @@ class Validator {
     if (!Skip(obj, "default_time_limit") && p.default_time_limit <= absl::ZeroDuration()) {
       Report(obj, "default_time_limit", -1, "must be longer than zero");
     }
+    CheckObjectiveWeights(obj);
+    if (!Skip(obj, "green_min_saving") &&
+        !(p.green_min_saving >= 0 && p.green_min_saving < 1)) {
+      Report(obj, "green_min_saving", -1,
+             absl::StrCat("must be a fraction from 0 to below 1 (0.10 is 10 %), got ",
+                          p.green_min_saving));
+    }
+    if (!Skip(obj, "green_max_window") &&
+        (p.green_max_window < absl::ZeroDuration() || p.green_max_window > absl::Hours(24 * 14))) {
+      Report(obj, "green_max_window", -1,
+             absl::StrCat("must be from 0 (no green windows) to 14d, got ",
+                          absl::FormatDuration(p.green_max_window)));
+    }
     if (Skip(obj, "unlabelled") || Skip(obj, "default_region")) {
       return;
     }
@@ -193,6 +206,29 @@ class Validator {
              absl::StrCat(Quote(p.default_region),
                           " has no effect because unlabelled is any-region (set unlabelled: "
                           "default-region to send unlabelled jobs there)"));
+    }
+  }
+
+  // The mix weights: finite, >= 0, not both 0, and only where they have an effect.
+  void CheckObjectiveWeights(const Obj& obj) {
+    const Policy& p = parts_.policy;
+    for (const auto& [field, value] : {std::pair<absl::string_view, double>{"energy_weight",
+                                                                            p.energy_weight},
+                                       {"carbon_weight", p.carbon_weight}}) {
+      if (Skip(obj, field) || parts_.fields.FindLocation(Kind::kPolicy, 0, field) == nullptr) {
+        continue;
+      }
+      if (p.objective != Objective::kMix && !Skip(obj, "objective")) {
+        Report(obj, field, -1,
+               absl::StrCat("has no effect because objective is ", std::string(ObjectiveName(p.objective)),
+                            " (set objective: mix to weigh energy and carbon together)"));
+      } else if (!std::isfinite(value) || value < 0 || value > 1000) {
+        Report(obj, field, -1, absl::StrCat("must be a number from 0 to 1000, got ", value));
+      }
+    }
+    if (p.objective == Objective::kMix && p.energy_weight == 0 && p.carbon_weight == 0 &&
+        !Skip(obj, "energy_weight") && !Skip(obj, "carbon_weight")) {
+      Report(obj, "carbon_weight", -1, "and energy_weight are both 0: give one of them weight");
     }
   }
 

@@ -106,6 +106,9 @@ enum Field : int {
   kStaleCluster,
   kCandidates,
   kJob,
+  kBegin,
+  kGreenWindow,
+  kGreen,
   kFieldCount
 };
 
@@ -135,7 +138,10 @@ constexpr const char* kFields[kFieldCount] = {"v",
                                               "reason",
                                               "stale_cluster",
                                               "candidates",
-                                              "job"};
+                                              "job",
+                                              "begin",
+                                              "green_window_s",
+                                              "green"};
 
 // One member's value as read: a scalar, a string, an array of strings, or an array of number
 // rows (the candidates), with whether the array held only those.
@@ -379,6 +385,12 @@ void EncodeSpooledDecision(const SpooledDecision& d, std::string* out) {
                   ",\"time_limit_s\":", absl::ToInt64Seconds(r.time_limit));
   AppendField("gpu_type", out);
   AppendString(r.gpu_type, out);
+  if (r.begin_time != absl::InfinitePast()) {
+    absl::StrAppend(out, ",\"begin\":", absl::ToUnixMicros(r.begin_time));
+  }
+  if (r.green_window > absl::ZeroDuration()) {
+    absl::StrAppend(out, ",\"green_window_s\":", absl::ToInt64Seconds(r.green_window));
+  }
   AppendField("verdict", out);
   AppendString(VerdictName(x.verdict), out);
   AppendField("code", out);
@@ -419,8 +431,60 @@ void EncodeSpooledDecision(const SpooledDecision& d, std::string* out) {
     }
     out->push_back(']');
   }
-  out->append("]}");
+  out->push_back(']');
+  // One row: [window_s, asked_s, immediate start (us), immediate partition, its gCO2, start
+  // (us), partition, gCO2, moved (0 or 1)].
+  if (const GreenStart& g = x.green; g.asked > absl::ZeroDuration()) {
+    absl::StrAppend(out, ",\"green\":[[", absl::ToInt64Seconds(g.window), ",",
+                    absl::ToInt64Seconds(g.asked), ",", absl::ToUnixMicros(g.immediate), ",",
+                    g.immediate_partition, ",");
+    AppendNumber(g.immediate_co2_grams, out);
+    absl::StrAppend(out, ",", absl::ToUnixMicros(g.start), ",", g.partition, ",");
+    AppendNumber(g.co2_grams, out);
+    absl::StrAppend(out, ",", g.moved ? 1 : 0, "]]");
+  }
+  out->push_back('}');
 }
+
+namespace {
+
+// An optional integer member: absent leaves *out as it is.
+template <typename T>
+absl::Status GetOptional(Reader& j, Field f, T* out) {
+  Value& v = j[f];
+  return v.type == Value::kAbsent ? absl::OkStatus() : GetInteger(v, f, out);
+}
+
+// The "green" row (EncodeSpooledDecision), when there is one.
+absl::Status DecodeGreen(Value& green, size_t candidates, GreenStart* g) {
+  if (green.type == Value::kAbsent) {
+    return absl::OkStatus();
+  }
+  if (green.type != Value::kArray || !green.only_rows || green.row_sizes.size() != 1 ||
+      green.row_sizes[0] != 9) {
+    return WrongType(kFields[kGreen]);
+  }
+  const double* row = green.cells.data();
+  int window = 0, asked = 0, moved = 0;
+  const auto in_range = [candidates](int p) { return p >= 0 && static_cast<size_t>(p) < candidates; };
+  if (!ToInt(row[0], &window) || !ToInt(row[1], &asked) || !ToInt(row[3], &g->immediate_partition) ||
+      !ToInt(row[6], &g->partition) || !ToInt(row[8], &moved) || window < 0 || asked <= 0 ||
+      window > asked || (moved != 0 && moved != 1) || !in_range(g->immediate_partition) ||
+      !in_range(g->partition) || !(row[4] >= 0) || !(row[7] >= 0) || row[2] != std::trunc(row[2]) ||
+      row[5] != std::trunc(row[5]) || std::abs(row[2]) > 1e17 || std::abs(row[5]) > 1e17) {
+    return absl::InvalidArgumentError("spooled decision: the green row has a field out of range");
+  }
+  g->window = absl::Seconds(window);
+  g->asked = absl::Seconds(asked);
+  g->immediate = absl::FromUnixMicros(static_cast<int64_t>(row[2]));
+  g->immediate_co2_grams = row[4];
+  g->start = absl::FromUnixMicros(static_cast<int64_t>(row[5]));
+  g->co2_grams = row[7];
+  g->moved = moved == 1;
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload) {
   Reader j;
@@ -534,6 +598,24 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
       c.carbon_basis = row[10] == 1 ? CarbonBasis::kMarket : CarbonBasis::kLocation;
     }
     x.candidates.push_back(c);
+  }
+  int64_t begin = 0, green_window_s = 0;
+  if (absl::Status s = GetOptional(j, kBegin, &begin); !s.ok()) {
+    return s;
+  }
+  if (j[kBegin].type != Value::kAbsent) {
+    r.begin_time = absl::FromUnixMicros(begin);
+  }
+  if (absl::Status s = GetOptional(j, kGreenWindow, &green_window_s); !s.ok()) {
+    return s;
+  }
+  if (green_window_s < 0) {
+    return absl::InvalidArgumentError(
+        "spooled decision: field \"green_window_s\" must not be negative");
+  }
+  r.green_window = absl::Seconds(green_window_s);
+  if (absl::Status s = DecodeGreen(j[kGreen], x.candidates.size(), &x.green); !s.ok()) {
+    return s;
   }
   return d;
 }

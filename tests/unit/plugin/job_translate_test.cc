@@ -129,6 +129,60 @@ TEST(DeclaredDatasets, CommentTextThatOnlyMentionsDatasetsIsNotADeclaration) {
   EXPECT_THAT(*FromComment("dataset-tools:3"), IsEmpty());
 }
 
+TEST(GreenWindow, SpankOptionWinsOverTheComment) {
+  Desc desc;
+  char comment[] = "run 7; green-window:2h";
+  desc.d.comment = comment;
+  auto from_comment = GreenWindow(desc.d);
+  ASSERT_TRUE(from_comment.ok()) << from_comment.status();
+  EXPECT_EQ(*from_comment, absl::Hours(2));
+  char env0[] = "SPANK_SOVEREIGN_GREEN_WINDOW=6h";
+  char* env[] = {env0};
+  desc.d.spank_job_env = env;
+  desc.d.spank_job_env_size = 1;
+  EXPECT_EQ(*GreenWindow(desc.d), absl::Hours(6));
+  Desc none;
+  EXPECT_EQ(*GreenWindow(none.d), absl::ZeroDuration());
+  char other[] = "my green-windows are clean";
+  none.d.comment = other;
+  EXPECT_EQ(*GreenWindow(none.d), absl::ZeroDuration());
+}
+
+TEST(GreenWindow, UnreadableValuesAreRefusedWithAnExample) {
+  Desc desc;
+  char comment[] = "green-window:soon";
+  desc.d.comment = comment;
+  EXPECT_EQ(GreenWindow(desc.d).status().message(),
+            "cannot read the green window \"soon\" in --comment; give how far the start may "
+            "move, longer than zero and at most 14d, e.g. --comment=green-window:6h");
+  char spaced[] = "green-window: 6h";
+  desc.d.comment = spaced;
+  EXPECT_EQ(GreenWindow(desc.d).status().message(),
+            "cannot read the green window \"green-window:\" in --comment; write it as one word, "
+            "e.g. --comment=green-window:6h");
+  Desc spank;
+  char env0[] = "SOVEREIGN_GREEN_WINDOW=30d";
+  char* env[] = {env0};
+  spank.d.spank_job_env = env;
+  spank.d.spank_job_env_size = 1;
+  EXPECT_EQ(GreenWindow(spank.d).status().message(),
+            "cannot read the green window \"30d\" in --green-window; give how far the start may "
+            "move, longer than zero and at most 14d, e.g. --green-window=6h");
+}
+
+TEST(TranslateJobDesc, BeginTimeAndGreenWindow) {
+  Desc desc;
+  desc.d.begin_time = absl::ToTimeT(kNow) + 3600;
+  char comment[] = "green-window:90m";
+  desc.d.comment = comment;
+  auto req = TranslateJobDesc(desc.d, kAlice, kNow);
+  ASSERT_TRUE(req.ok()) << req.status();
+  EXPECT_EQ(req->begin_time, kNow + absl::Hours(1));
+  EXPECT_EQ(req->green_window, absl::Minutes(90));
+  desc.d.begin_time = absl::ToTimeT(kNow) - 10;  // already past: none
+  EXPECT_EQ(TranslateJobDesc(desc.d, kAlice, kNow)->begin_time, absl::InfinitePast());
+}
+
 TEST(ParentJobIds, SpankEnvironmentFirstWithOrWithoutPrefix) {
   Desc desc;
   char env0[] = "SPANK_SOVEREIGN_PARENT_JOB=41";

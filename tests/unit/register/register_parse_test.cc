@@ -257,7 +257,7 @@ TEST(RegisterParseTest, BadEnumValues) {
                           "bad value \"secret\" (expected one of: public, restricted, sovereign)"));
   EXPECT_THAT(Errors("policy:\n  objective: speed\n  unlabelled: nowhere\n" + std::string(kBase)),
               ElementsAre("register.yaml:2:14: policy: field \"objective\": bad value \"speed\" "
-                          "(expected one of: energy, carbon)",
+                          "(expected one of: energy, carbon, mix)",
                           "register.yaml:3:15: policy: field \"unlabelled\": bad value "
                           "\"nowhere\" (expected one of: any-region, default-region)"));
 }
@@ -340,4 +340,50 @@ TEST(RegisterParseTest, RandomEditsYieldARegisterOrDiagnostics) {
 }
 
 }  // namespace
+TEST(RegisterParseTest, ObjectiveMixAndGreenWindowSettings) {
+  auto mix = Register::Parse(
+      "policy:\n  objective: mix\n  energy_weight: 1\n  carbon_weight: 3\n"
+      "  green_min_saving: 0.2\n  green_max_window: 12h\n" + std::string(kBase),
+      "register.yaml");
+  ASSERT_TRUE(mix.ok()) << mix.status();
+  EXPECT_EQ((*mix)->policy().objective, Objective::kMix);
+  EXPECT_EQ((*mix)->policy().energy_weight, 1);
+  EXPECT_EQ((*mix)->policy().carbon_weight, 3);
+  EXPECT_EQ((*mix)->policy().green_min_saving, 0.2);
+  EXPECT_EQ((*mix)->policy().green_max_window, absl::Hours(12));
+
+  EXPECT_THAT(Errors("policy:\n  objective: energy\n  carbon_weight: 3\n" + std::string(kBase)),
+              ElementsAre("register.yaml:3:18: policy: field \"carbon_weight\": has no effect "
+                          "because objective is energy (set objective: mix to weigh energy and "
+                          "carbon together)"));
+  EXPECT_THAT(Errors("policy:\n  objective: mix\n  energy_weight: -1\n" + std::string(kBase)),
+              ElementsAre("register.yaml:3:18: policy: field \"energy_weight\": must be a number "
+                          "from 0 to 1000, got -1"));
+  EXPECT_THAT(
+      Errors("policy:\n  objective: mix\n  energy_weight: 0\n  carbon_weight: 0\n" +
+             std::string(kBase)),
+      ElementsAre("register.yaml:4:18: policy: field \"carbon_weight\": and energy_weight are "
+                  "both 0: give one of them weight"));
+  EXPECT_THAT(Errors("policy:\n  green_min_saving: 10\n" + std::string(kBase)),
+              ElementsAre("register.yaml:2:21: policy: field \"green_min_saving\": must be a "
+                          "fraction from 0 to below 1 (0.10 is 10 %), got 10"));
+  EXPECT_THAT(Errors("policy:\n  green_max_window: 30d\n" + std::string(kBase)),
+              ElementsAre("register.yaml:2:21: policy: field \"green_max_window\": must be from "
+                          "0 (no green windows) to 14d, got 720h"));
+}
+
+// A register that sets none of the newer policy fields keeps the version it had before them;
+// setting one changes it.
+TEST(RegisterParseTest, NewPolicyFieldsChangeTheVersionOnlyWhenSet) {
+  auto plain = Register::Parse(std::string(kBase), "register.yaml");
+  auto defaults = Register::Parse(
+      "policy:\n  green_min_saving: 0.1\n  green_max_window: 48h\n" + std::string(kBase),
+      "register.yaml");
+  auto set = Register::Parse("policy:\n  green_min_saving: 0.2\n" + std::string(kBase),
+                             "register.yaml");
+  ASSERT_TRUE(plain.ok() && defaults.ok() && set.ok());
+  EXPECT_EQ((*plain)->version(), (*defaults)->version());
+  EXPECT_NE((*plain)->version(), (*set)->version());
+}
+
 }  // namespace sovereign

@@ -156,4 +156,24 @@ TEST(ParseDatasetOptionArgs, BadArguments) {
 }
 
 }  // namespace
+TEST(ParseGreenWindowOption, ReadsDurations) {
+  EXPECT_EQ(ParseGreenWindowOption("6h").value, "6h");
+  EXPECT_EQ(ParseGreenWindowOption(" 1d12h ").value, "1d12h");
+  EXPECT_TRUE(ParseGreenWindowOption("1.5h").ok());
+  EXPECT_TRUE(ParseGreenWindowOption("14d").ok());
+}
+
+TEST(ParseGreenWindowOption, RefusesWhatTheControllerCannotRead) {
+  const std::string tail =
+      "\"; give how far the job's start may move for less CO2, longer than zero and at most "
+      "14d, e.g. --green-window=6h (units d, h, m, s)";
+  EXPECT_EQ(ParseGreenWindowOption("soon").error, "--green-window: cannot read \"soon" + tail);
+  EXPECT_EQ(ParseGreenWindowOption("6").error, "--green-window: cannot read \"6" + tail);
+  EXPECT_EQ(ParseGreenWindowOption("15d").error, "--green-window: cannot read \"15d" + tail);
+  EXPECT_EQ(ParseGreenWindowOption("0h").error, "--green-window: cannot read \"0h" + tail);
+  EXPECT_EQ(ParseGreenWindowOption("").error, "--green-window: cannot read \"" + tail);
+  EXPECT_FALSE(ParseGreenWindowOption("h").ok());
+  EXPECT_FALSE(ParseGreenWindowOption("6hx").ok());
+}
+
 }  // namespace sovereign::spank

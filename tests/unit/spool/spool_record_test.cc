@@ -64,6 +64,53 @@ TEST(SpoolRecordTest, DecodesWhatItEncodes) {
   EXPECT_EQ(again, Encoded());
 }
 
+// A job with --begin and a green window: the request's start and window, and what the window
+// did, come back as they were written.
+TEST(SpoolRecordTest, GreenWindowRoundTrips) {
+  SpooledDecision x = Example();
+  x.request.begin_time = absl::FromUnixSeconds(1795003600);
+  x.request.green_window = absl::Hours(6);
+  GreenStart& g = x.decision.green;
+  g.window = absl::Hours(6);
+  g.asked = absl::Hours(6);
+  g.immediate = absl::FromUnixMicros(1795003600123456);
+  g.immediate_partition = 0;
+  g.immediate_co2_grams = 693;
+  g.start = absl::FromUnixSeconds(1795010800);
+  g.partition = 0;
+  g.co2_grams = 201.5;
+  g.moved = true;
+  std::string text;
+  EncodeSpooledDecision(x, &text);
+  auto d = DecodeSpooledDecision(text);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->request.begin_time, x.request.begin_time);
+  EXPECT_EQ(d->request.green_window, absl::Hours(6));
+  EXPECT_EQ(d->decision.green.immediate, g.immediate);
+  EXPECT_EQ(d->decision.green.start, g.start);
+  EXPECT_EQ(d->decision.green.co2_grams, 201.5);
+  EXPECT_EQ(d->decision.green.immediate_co2_grams, 693);
+  EXPECT_TRUE(d->decision.green.moved);
+  std::string again;
+  EncodeSpooledDecision(*d, &again);
+  EXPECT_EQ(again, text);
+  // A record without them decodes to none.
+  auto plain = DecodeSpooledDecision(Encoded());
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->request.begin_time, absl::InfinitePast());
+  EXPECT_EQ(plain->decision.green.asked, absl::ZeroDuration());
+
+  const std::string bad = absl::StrReplaceAll(text, {{",0,201.5,1]]", ",3,201.5,1]]"}});
+  ASSERT_NE(bad, text);
+  EXPECT_EQ(DecodeSpooledDecision(bad).status().message(),
+            "spooled decision: the green row has a field out of range");
+  const std::string negative =
+      absl::StrReplaceAll(text, {{"\"green_window_s\":21600", "\"green_window_s\":-1"}});
+  ASSERT_NE(negative, text);
+  EXPECT_EQ(DecodeSpooledDecision(negative).status().message(),
+            "spooled decision: field \"green_window_s\" must not be negative");
+}
+
 // Numbers an integer field cannot hold were converted with undefined behaviour (a double out
 // of int's range) or to another value (an integer out of range); the spool_record fuzz
 // target's UndefinedBehaviorSanitizer stops on tests/fuzz/corpus/spool_record/out-of-range.json.
