@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "sovereign/dataset_declaration.h"
 
 namespace sovereign::service {
 namespace {
@@ -151,6 +152,19 @@ absl::StatusOr<JobRequest> FromProto(const v1::JobRequest& in, absl::Time now) {
     r.time_limit = d;
   }
   r.submit_time = in.has_submit_time() ? FromProto(in.submit_time()) : now;
+  if (in.has_begin_time()) {
+    r.begin_time = FromProto(in.begin_time());
+  }
+  if (in.has_green_window()) {
+    const absl::Duration d = absl::Seconds(in.green_window().seconds()) +
+                             absl::Nanoseconds(in.green_window().nanos());
+    if (d < absl::ZeroDuration() || d > kMaxGreenWindow) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("job field \"green_window\": ", absl::FormatDuration(d),
+                       " is not from 0 to ", absl::FormatDuration(kMaxGreenWindow)));
+    }
+    r.green_window = d;
+  }
   return r;
 }
 
@@ -177,6 +191,12 @@ void ToProto(const JobRequest& in, v1::JobRequest* out) {
   }
   if (in.submit_time != absl::UnixEpoch()) {
     ToProto(in.submit_time, out->mutable_submit_time());
+  }
+  if (in.begin_time != absl::InfinitePast()) {
+    ToProto(in.begin_time, out->mutable_begin_time());
+  }
+  if (in.green_window > absl::ZeroDuration()) {
+    out->mutable_green_window()->set_seconds(absl::ToInt64Seconds(in.green_window));
   }
 }
 
@@ -223,6 +243,22 @@ void ToProto(const Decision& d, const Register& reg, v1::Decision* out) {
       pc->set_carbon_forecast(c.carbon_forecast);
       pc->set_carbon_basis(std::string(CarbonBasisName(c.carbon_basis)));
     }
+  }
+  if (const GreenStart& g = d.green; g.asked > absl::ZeroDuration()) {
+    v1::GreenStart* pg = out->mutable_green();
+    auto name = [&reg, partitions](int p) {
+      return p >= 0 && p < partitions ? reg.partitions()[p].name : std::string();
+    };
+    pg->mutable_window()->set_seconds(absl::ToInt64Seconds(g.window));
+    pg->mutable_asked()->set_seconds(absl::ToInt64Seconds(g.asked));
+    ToProto(g.immediate, pg->mutable_immediate_start());
+    pg->set_immediate_partition(name(g.immediate_partition));
+    pg->set_immediate_co2_grams(g.immediate_co2_grams);
+    ToProto(g.start, pg->mutable_start());
+    pg->set_partition(name(g.partition));
+    pg->set_co2_grams(g.co2_grams);
+    pg->set_moved(g.moved);
+    pg->set_saving(g.immediate_co2_grams > 0 ? 1 - g.co2_grams / g.immediate_co2_grams : 0);
   }
 }
 

@@ -82,6 +82,9 @@ void AddExplainCommand(CLI::App& app, GlobalOptions& global, int* exit_code,
   cmd->add_option("-p,--partition", o->partitions,
                   "partitions asked for, comma-separated (default: any)")
       ->delimiter(',');
+  cmd->add_option("--green-window", o->green_window,
+                  "let the start move by up to this long for less CO2, as sbatch "
+                  "--green-window takes it (6h, 90m, 1d12h)");
   cmd->add_option("--now", o->now, "decide at this RFC 3339 time (default: now)");
   cmd->callback([o, uid, uid_opt, &global, exit_code, online] {
     if (uid_opt->count() > 0) {

@@ -55,6 +55,17 @@ void Print(const v1::Decision& d) {
   const absl::Time decided = absl::FromUnixSeconds(d.decided_at().seconds());
   std::cout << "cluster:  " << ClusterText(cluster, decided) << "\n"
             << "decided:  " << TimeText(d.decided_at()) << "\n";
+  if (d.has_green()) {
+    const v1::GreenStart& g = d.green();
+    auto time = [](const google::protobuf::Timestamp& t) {
+      return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+    };
+    std::cout << "green:    "
+              << GreenText({absl::Seconds(g.window().seconds()), absl::Seconds(g.asked().seconds()),
+                            time(g.immediate_start()), time(g.start()), g.immediate_partition(),
+                            g.partition(), g.immediate_co2_grams(), g.co2_grams(), g.moved()})
+              << "\n";
+  }
   if (d.candidates().empty()) {
     std::cout << "\nNo partition was considered: the request was refused first.\n";
     return;

@@ -159,6 +159,15 @@ absl::StatusOr<ExplainJob> BuildExplainJob(const ExplainOptions& o) {
   if (absl::Status s = AddCommentDatasets(o.comment, &r.datasets); !s.ok()) {
     return s;
   }
+  if (absl::Status s = AddCommentGreenWindow(o.comment, &r.green_window); !s.ok()) {
+    return s;
+  }
+  if (!o.green_window.empty()) {
+    if (absl::Status s = ReadGreenWindow(o.green_window, "--green-window", &r.green_window);
+        !s.ok()) {
+      return s;
+    }
+  }
   r.partitions = o.partitions;
   r.gpus = o.gpus;
   r.gpu_type = o.gpu_type;

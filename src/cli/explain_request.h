@@ -45,6 +45,9 @@ struct ExplainOptions {
   std::string time;
   // RFC 3339 time of the decision; empty = now.
   std::string now;
+  // How far the start may move for less CO2, as sbatch --green-window takes it ("6h"); empty =
+  // not at all. A `green-window:` word in `comment` counts too.
+  std::string green_window;
   // Fill in the user (the one running this), uid and groups from this machine where not
   // given. false: leave them as given (sovereignd fills in its caller's).
   bool look_up_identity = true;

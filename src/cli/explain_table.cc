@@ -1,6 +1,7 @@
 #include "explain_table.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -104,6 +105,14 @@ std::string RenderDecision(const Decision& d, const JobRequest& request, const R
                   std::string(ObjectiveName(reg.policy().objective)), ")\n");
   absl::StrAppend(&out, "cluster:  ", ClusterText(cluster, d.decided_at), "\n");
   absl::StrAppend(&out, "decided:  ", TimeText(d.decided_at), "\n");
+  if (const GreenStart& g = d.green; g.asked > absl::ZeroDuration()) {
+    absl::StrAppend(&out, "green:    ",
+                    GreenText({g.window, g.asked, g.immediate, g.start,
+                               reg.partitions()[g.immediate_partition].name,
+                               reg.partitions()[g.partition].name, g.immediate_co2_grams,
+                               g.co2_grams, g.moved}),
+                    "\n");
+  }
   if (d.candidates.empty()) {
     absl::StrAppend(&out, "\nNo partition was considered: the request was refused first.\n");
     return out;
@@ -117,6 +126,31 @@ std::string RenderDecision(const Decision& d, const JobRequest& request, const R
                     c.co2_grams, c.free_gpus});
   }
   absl::StrAppend(&out, "\n", RenderCandidates(std::move(rows)));
+  return out;
+}
+
+std::string GreenText(const GreenRow& g) {
+  auto grams = [](double v) {
+    return v >= 100 ? absl::StrFormat("%.0f", v) : absl::StrFormat("%.3g", v);
+  };
+  std::string out = absl::StrCat("window ", absl::FormatDuration(g.window));
+  if (g.asked > g.window) {
+    absl::StrAppend(&out, " (asked ", absl::FormatDuration(g.asked), ")");
+  }
+  if (!g.moved) {
+    absl::StrAppend(&out, ": starts at once on ", g.partition, ", ", grams(g.co2_grams),
+                    " gCO2 expected; no start within the window saves enough");
+    return out;
+  }
+  const double saving = g.immediate_co2_grams > 0 ? 1 - g.co2_grams / g.immediate_co2_grams : 0;
+  absl::StrAppend(
+      &out, ": starts ",
+      g.start == g.immediate_start
+          ? std::string("at once")
+          : absl::FormatTime("%Y-%m-%d %H:%M UTC", g.start, absl::UTCTimeZone()),
+      " on ", g.partition, ", ", grams(g.co2_grams), " gCO2 expected; at once on ",
+      g.immediate_partition, ": ", grams(g.immediate_co2_grams), " gCO2 (",
+      absl::StrFormat("%.0f", std::floor(saving * 100)), "% less)");
   return out;
 }
 

@@ -37,6 +37,19 @@ struct CandidateRow {
 };
 // The table: ranked partitions first, by rank, then the excluded ones in the given order.
 std::string RenderCandidates(std::vector<CandidateRow> rows);
+// What a green window did, as text; both forms fill it (offline from the Decision, online from
+// sovereignd's answer).
+struct GreenRow {
+  absl::Duration window, asked;
+  absl::Time immediate_start, start;
+  std::string immediate_partition, partition;
+  double immediate_co2_grams = 0, co2_grams = 0;
+  bool moved = false;
+};
+// The "green:" line's text: "window 6h: starts 2026-12-06 04:00 UTC on gpu-fr-a100, 19.5 gCO2
+// expected; at once on gpu-in-l40s: 1035 gCO2 (98% less)".
+std::string GreenText(const GreenRow& g);
+
 // The "cluster:" line's text: where the view came from and how old it was at `decided`.
 std::string ClusterText(const ClusterSource& cluster, absl::Time decided);
 

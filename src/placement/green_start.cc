@@ -164,10 +164,12 @@ void ChooseGreenStart(Work& w) {
     d.partition_name = w.reg.partitions()[best->partition].name;
     d.region = w.reg.regions()[w.reg.RegionOfPartition(best->partition)].name;
   }
+  const std::string when = g.start == g.immediate ? std::string("starting now")
+                                                  : absl::StrCat("to start at ", When(g.start));
   d.reason = absl::StrFormat(
-      "placed on %s (region %s) to start at %s, within its green window of %s%s: %s gCO2 "
-      "expected instead of %s starting now on %s (%.0f%% less)",
-      d.partition_name, d.region, When(g.start), Window(g.window), capped, Grams(g.co2_grams),
+      "placed on %s (region %s) %s, within its green window of %s%s: %s gCO2 expected instead "
+      "of %s starting now on %s (%.0f%% less)",
+      d.partition_name, d.region, when, Window(g.window), capped, Grams(g.co2_grams),
       Grams(g.immediate_co2_grams), was, std::floor(saving * 100));
 }
 

@@ -109,5 +109,26 @@ TEST_F(DaemonResearcherTest, ExplainOnlineShowsTheOfflineColumnsAndTheSnapshotAg
   EXPECT_THAT(r.out, HasSubstr("gpu-in-l40s        in      mumbai-1     chosen        1"));
 }
 
+// The green window travels to sovereignd and back. Without carbon series nothing is greener
+// later, but Paris's annual 31 gCO2/kWh beats Mumbai's 593 at once: 1.43 kWh x 31 = 44.3 g
+// against 1.2 kWh x 593 = 712 g on the partition the energy objective picks.
+TEST_F(DaemonResearcherTest, ExplainOnlineShowsWhatAGreenWindowDid) {
+  ASSERT_TRUE(daemon_.Start().ok()) << daemon_.Log();
+  RunResult r = daemon_.Ctl(
+      {"explain", "--dataset", "imagenet-public", "-t", "60", "--green-window", "6h"}, kNobody);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("reason:   placed on gpu-fr-a100 (region eu) starting now, within "
+                               "its green window of 6h: 44.3 gCO2 expected instead of 712 "
+                               "starting now on gpu-in-l40s (93% less)\n"));
+  EXPECT_THAT(r.out, HasSubstr("green:    window 6h: starts at once on gpu-fr-a100, 44.3 gCO2 "
+                               "expected; at once on gpu-in-l40s: 712 gCO2 (93% less)\n"));
+  RunResult bad = daemon_.Ctl(
+      {"explain", "--dataset", "imagenet-public", "--green-window", "soon"}, kNobody);
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.err, HasSubstr("cannot read the green window \"soon\" in --green-window; give "
+                                 "how far the start may move, longer than zero and at most 14d, "
+                                 "e.g. --green-window=6h"));
+}
+
 }  // namespace
 }  // namespace sovereign::testing
