@@ -7,3 +7,7 @@ add_dependencies(plugin_latency job_submit_sovereign)
 add_test(NAME plugin_latency_smoke
          COMMAND plugin_latency --plugin $<TARGET_FILE:job_submit_sovereign> --calls 500)
 set_tests_properties(plugin_latency_smoke PROPERTIES LABELS bench-smoke TIMEOUT 300)
+add_test(NAME plugin_latency_green_smoke
+         COMMAND plugin_latency --plugin $<TARGET_FILE:job_submit_sovereign> --calls 500
+                 --green-window 6h)
+set_tests_properties(plugin_latency_green_smoke PROPERTIES LABELS bench-smoke TIMEOUT 300)

@@ -7,14 +7,20 @@
 // needs (xstrdup of partition, admin_comment and features, then xfree), so that the ratio says
 // what the decision and the spool write cost on top.
 //
+// With --green-window DURATION, every site of the snapshot also gets a synthetic hourly carbon
+// series (72 hours from now, a daily swing between 100 and 500 gCO2/kWh), and the plugin is timed
+// twice more in the same run: jobs without a window, and jobs with one (the window search),
+// reporting the ratio of their p99s.
+//
 //   plugin_latency --plugin build/plugins/job_submit/job_submit_sovereign.so [--calls N]
-//                  [--fdatasync] [--dir DIR]
+//                  [--fdatasync] [--dir DIR] [--green-window 6h]
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -24,6 +30,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "sovereign/carbon_series.h"
 #include "sovereign/cluster.h"
 #include "sovereign/file_io.h"
 #include "sovereign/register.h"
@@ -70,18 +78,21 @@ int Baseline(job_desc_msg_t* d, uint32_t, char**) {
 // The first refusal's message (stderr is silenced while the calls are timed).
 std::string first_refusal;
 
+// The jobs' green window ("SOVEREIGN_GREEN_WINDOW=6h"); empty = none.
+std::string green_env;
+
 std::vector<double> Run(SubmitFn fn, int calls, int* refused) {
   std::vector<double> us;
   us.reserve(calls);
   char env0[] = "SOVEREIGN_DATASETS=imagenet-public";  // open to every user
-  char* env[] = {env0};
+  char* env[] = {env0, green_env.data()};
   uid_t uid = getuid();
   for (int i = 0; i < calls; ++i) {
     job_desc_msg_t d;
     slurm_init_job_desc_msg(&d);
     d.user_id = uid;
     d.spank_job_env = env;
-    d.spank_job_env_size = 1;
+    d.spank_job_env_size = green_env.empty() ? 1 : 2;
     d.time_limit = 120;
     char gres[] = "gres:gpu:2";
     d.tres_per_node = gres;
@@ -107,7 +118,7 @@ std::vector<double> Run(SubmitFn fn, int calls, int* refused) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string plugin, dir;
+  std::string plugin, dir, green_window;
   int calls = 20000;
   bool sync = false;
   for (int i = 1; i < argc; ++i) {
@@ -120,8 +131,13 @@ int main(int argc, char** argv) {
       sync = true;
     } else if (a == "--dir" && i + 1 < argc) {
       dir = argv[++i];
+    } else if (a == "--green-window" && i + 1 < argc) {
+      green_window = argv[++i];
     } else {
-      fprintf(stderr, "usage: %s --plugin PATH [--calls N] [--fdatasync] [--dir DIR]\n", argv[0]);
+      fprintf(stderr,
+              "usage: %s --plugin PATH [--calls N] [--fdatasync] [--dir DIR] "
+              "[--green-window DURATION]\n",
+              argv[0]);
       return 2;
     }
   }
@@ -152,6 +168,22 @@ int main(int argc, char** argv) {
     cluster.partitions.push_back({p.name, sovereign::PartitionState::kUp, p.nodes,
                                   p.nodes * p.gpus_per_node, p.nodes * p.gpus_per_node / 2, {}, {},
                                   {}});
+  }
+  if (!green_window.empty()) {
+    const absl::Time hour = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) / 3600 * 3600);
+    for (const auto& site : (*reg)->sites()) {
+      std::vector<sovereign::CarbonPoint> points;
+      for (int h = 0; h < 72; ++h) {
+        points.push_back({hour + absl::Hours(h), 300 + 200 * std::sin(h * 2 * M_PI / 24), h > 0});
+      }
+      auto series = sovereign::CarbonSeries::FromPoints(points, site.name);
+      if (!series.ok()) {
+        fprintf(stderr, "%s\n", std::string(series.status().message()).c_str());
+        return 2;
+      }
+      cluster.carbon.push_back({site.name, site.name + ".csv", sovereign::CarbonBasis::kLocation,
+                                std::make_shared<const sovereign::CarbonSeries>(*series)});
+    }
   }
   auto written = sovereign::WriteFileAtomically(
       dir + "/snapshot",
@@ -191,6 +223,14 @@ int main(int argc, char** argv) {
   first_refusal.clear();
   std::vector<double> base = Run(Baseline, calls, &refused_base);
   std::vector<double> plug = Run(submit, calls, &refused);
+  std::vector<double> green;
+  if (!green_window.empty()) {
+    green_env = "SOVEREIGN_GREEN_WINDOW=" + green_window;
+    Run(submit, std::min(calls, 1000), &refused);  // warm-up
+    refused = 0;
+    green = Run(submit, calls, &refused);
+    green_env.clear();
+  }
   dup2(saved_stderr, 2);
   close(devnull);
   close(saved_stderr);
@@ -201,6 +241,13 @@ int main(int argc, char** argv) {
   printf("%-28s %10.2f %10.2f %10.1f\n", "job_submit_sovereign", p.p50, p.p99, p.max);
   printf("ratio p50 %.1fx, p99 %.1fx; refused %d of %d (placed %d)\n", p.p50 / b.p50,
          p.p99 / b.p99, refused, calls, calls - refused);
+  if (!green.empty()) {
+    Stats g = Summarise(green);
+    printf("%-28s %10.2f %10.2f %10.1f\n",
+           absl::StrCat("  with --green-window ", green_window).c_str(), g.p50, g.p99, g.max);
+    printf("green window vs none: p50 %.2fx, p99 %.2fx (carbon series of 72 hourly points)\n",
+           g.p50 / p.p50, g.p99 / p.p99);
+  }
   if (fini != nullptr) {
     fini();
   }

@@ -44,6 +44,8 @@ add decide gbench "${b}/decide_bench --benchmark_min_time=0.2" \
   "${b}/decide_bench --benchmark_min_time=0.01"
 add plugin plain "${b}/plugin_latency --plugin ${plugin}" \
   "${b}/plugin_latency --plugin ${plugin} --calls 200"
+add plugin_green plain "${b}/plugin_latency --plugin ${plugin} --green-window 6h" \
+  "${b}/plugin_latency --plugin ${plugin} --green-window 6h --calls 200"
 add plugin_fdatasync plain "${b}/plugin_latency --plugin ${plugin} --fdatasync --calls 2000" \
   "${b}/plugin_latency --plugin ${plugin} --fdatasync --calls 100"
 add daemon gbench "${b}/daemon_bench --benchmark_min_time=0.5" \
