@@ -73,6 +73,11 @@ echo
 echo "== 2. sovereignd: the register, the snapshot the plugin decides from, the audit log"
 mkdir -p "${state}"
 [[ -f "${state}/register.yaml" ]] || cp "${top}/config/register.example.yaml" "${state}/register.yaml"
+# SYNTHETIC grid carbon series (this machine has no grid feed): each site's daily cycle around
+# a mean near the register's annual figure, lowest three hours from now.
+python3 "${top}/scripts/carbon-series.py" --out "${state}/carbon" --trough-in 3 \
+  paris-1=45,30 munich-1=360,120 fra-cloud-1=360,120 sanjose-1=220,60 mumbai-1=620,80 \
+  | sed 's/^/   /'
 cat >"${state}/sovereignd.yaml" <<EOF
 socket:
   path: ${state}/sovereignd.sock
@@ -90,6 +95,8 @@ slurm:
   publish_interval_ms: 5000
   reconcile_interval_ms: 1000
   max_cluster_age: 2m             # = max_cluster_age in the minicluster's sovereign-plugin.conf
+carbon:
+  series_dir: ${state}/carbon     # synthetic, written above by scripts/carbon-series.py
 EOF
 stop_daemon
 setsid "${build}/src/daemon/sovereignd" --config "${state}/sovereignd.yaml" \
@@ -156,14 +163,27 @@ while read -r job user _; do
 done <"${jobs_file}"
 
 echo
-echo "== 5. Refused, with the reason the researcher read in sbatch's output"
+echo "== 5. A researcher lets the start move for less CO2: --green-window=6h"
+green_out="$(runuser -u sov-bob -- sbatch --parsable -o /dev/null --dataset=imagenet-public \
+  --green-window=6h --gres=gpu:1 -t 60 --wrap 'echo ran on $SLURMD_NODENAME' 2>&1)"
+green="$(echo "${green_out}" | grep -v '^sbatch: ' | tail -1)"
+green="${green%%;*}"
+echo "${green_out}" | grep '^sbatch: sovereign:' | sed 's/^/   /' | fold -s -w 100 | sed '2,$s/^/     /'
+echo "   job ${green}: partition $(scontrol show job -o "${green}" | sed -n 's/.* Partition=\([^ ]*\).*/\1/p')," \
+  "eligible from $(scontrol show job -o "${green}" | sed -n 's/.* EligibleTime=\([^ ]*\).*/\1/p')," \
+  "reason $(scontrol show job -o "${green}" | sed -n 's/.* Reason=\([^ ]*\).*/\1/p')"
+echo "   (cancelled here so that the demo ends; the audit log keeps both starts and their CO2)"
+scancel "${green}"
+
+echo
+echo "== 6. Refused, with the reason the researcher read in sbatch's output"
 for r in "${refusals[@]}"; do
   IFS='|' read -r user what msg <<<"${r}"
   printf '   %s, %s:\n     %s\n' "${user}" "${what}" "${msg}"
 done
 
 echo
-echo "== 6. Residency holds after submission"
+echo "== 7. Residency holds after submission"
 held="$(runuser -u sov-alice -- sbatch --parsable --hold -o /dev/null --dataset=patients-eu \
   --gres=gpu:1 -t 30 --wrap 'echo ran on $SLURMD_NODENAME')"
 held="${held%%;*}"
@@ -206,13 +226,13 @@ scontrol update nodename=us-h100-1 availablefeatures=region_us,site_sanjose-1,gp
   activefeatures=region_us,site_sanjose-1,gpu_h100
 
 echo
-echo "== 7. The audit trail (sovereignctl audit list)"
+echo "== 8. The audit trail (sovereignctl audit list)"
 "${ctl}" audit list --limit 18 | sed 's/^/   /'
 echo
-echo "== 8. Verification of the hash chain and its signed checkpoints (sovereignctl audit verify)"
+echo "== 9. Verification of the hash chain and its signed checkpoints (sovereignctl audit verify)"
 "${ctl}" audit verify | sed 's/^/   /'
 echo
-echo "== 9. sovereignd's status (sovereignctl status)"
+echo "== 10. sovereignd's status (sovereignctl status)"
 "${ctl}" status | sed 's/^/   /'
 
 cat <<EOF
@@ -220,6 +240,7 @@ cat <<EOF
 The cluster and sovereignd are still running. Try it yourself:
   eval "\$(${mc} env --dir ${dir})"; export SOVEREIGN_SOCKET=${SOVEREIGN_SOCKET}
   runuser -u sov-alice -- sbatch --dataset=patients-eu --gres=gpu:1 --wrap hostname
+  runuser -u sov-bob -- sbatch --dataset=imagenet-public --green-window=6h --gres=gpu:1 -t 60 --wrap hostname
   runuser -u sov-alice -- ${ctl} explain --dataset patients-eu --gpus 2 --time 2h   # the live cluster, as the plugin sees it
   ${ctl} audit list
   ${ctl} audit show <decision id>                                              # the record, and where its job ran

@@ -1,5 +1,10 @@
 #include "sovereign/carbon_series.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
 #include "gtest/gtest.h"
 
 namespace sovereign {
@@ -125,4 +130,42 @@ TEST(CarbonSeriesTest, EveryErrorNamesTheLineAndValue) {
 }
 
 }  // namespace
+// scripts/carbon-series.py, which writes the synthetic series of the demo, writes what the
+// reader takes: a daily cycle, lowest (mean - swing) at the trough, highest twelve hours away,
+// measured up to now and forecast after.
+TEST(CarbonSeriesTest, TheSyntheticSeriesScriptWritesAReadableSeries) {
+  char dir[] = "/tmp/carbon_script_XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string command = std::string("python3 ") + SOVEREIGN_SOURCE_DIR +
+                              "/scripts/carbon-series.py --out " + dir +
+                              " --trough-in 3 --now 2026-12-06T01:00:00Z site-x=60,40 >/dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  std::ifstream in(std::string(dir) + "/site-x.csv");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::system((std::string("rm -rf ") + dir).c_str());
+  ASSERT_EQ(text.str().rfind("# SYNTHETIC, not measured", 0), 0u) << text.str();
+  absl::StatusOr<CarbonSeries> series = CarbonSeries::Parse(text.str(), "site-x.csv");
+  ASSERT_TRUE(series.ok()) << series.status();
+  const std::vector<CarbonPoint>& p = series->points();
+  ASSERT_EQ(p.size(), 73u);  // 24 hours back, now, 48 ahead
+  auto at = [&](const char* when) {
+    absl::Time t;
+    std::string err;
+    EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, when, &t, &err)) << err;
+    for (const CarbonPoint& point : p) {
+      if (point.at == t) {
+        return point;
+      }
+    }
+    ADD_FAILURE() << "no point at " << when;
+    return CarbonPoint{};
+  };
+  EXPECT_EQ(at("2026-12-06T04:00:00Z").gco2_per_kwh, 20);   // the trough: 60 - 40
+  EXPECT_EQ(at("2026-12-06T16:00:00Z").gco2_per_kwh, 100);  // twelve hours on: 60 + 40
+  EXPECT_EQ(at("2026-12-06T10:00:00Z").gco2_per_kwh, 60);   // a quarter day: the mean
+  EXPECT_FALSE(at("2026-12-06T01:00:00Z").forecast);
+  EXPECT_TRUE(at("2026-12-06T02:00:00Z").forecast);
+}
+
 }  // namespace sovereign
