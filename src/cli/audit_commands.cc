@@ -38,34 +38,6 @@ struct AuditArgs {
   std::string db, public_key;
 };
 
-// RFC 3339 ("2026-11-22T10:00:00Z"), a date ("2026-11-22", midnight UTC), or an age before
-// `now`: a whole number and a unit, s, m, h, d or w ("90m", "1h", "7d").
-absl::Status ParseWhen(const std::string& text, const std::string& flag, absl::Time now,
-                       google::protobuf::Timestamp* out) {
-  absl::Time t;
-  std::string err;
-  int64_t count = 0;
-  const std::string unit = text.empty() ? "" : text.substr(text.size() - 1);
-  const std::map<std::string, absl::Duration> kUnits = {{"s", absl::Seconds(1)},
-                                                        {"m", absl::Minutes(1)},
-                                                        {"h", absl::Hours(1)},
-                                                        {"d", absl::Hours(24)},
-                                                        {"w", absl::Hours(24 * 7)}};
-  if (auto u = kUnits.find(unit);
-      u != kUnits.end() && absl::SimpleAtoi(text.substr(0, text.size() - 1), &count) &&
-      count >= 0 && text[0] != '+' && text[0] != '-' && count <= 100 * 365 * 24 * 3600LL) {
-    t = now - count * u->second;
-  } else if (!absl::ParseTime(absl::RFC3339_full, text, &t, &err) &&
-             !absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &t, &err)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flag, " \"", text,
-                     "\" is not a time like 2026-11-22T10:00:00Z, a date like 2026-11-22, or an "
-                     "age like 1h or 7d (s, m, h, d, w)"));
-  }
-  service::ToProto(t, out);
-  return absl::OkStatus();
-}
-
 absl::Status BuildFilter(const AuditArgs& a, v1::DecisionFilter* f) {
   if (a.job_id >= 0) {
     f->set_job_id(a.job_id);

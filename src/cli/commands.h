@@ -61,5 +61,6 @@ void AddDatasetsCommand(CLI::App& app, GlobalOptions& global, int* exit_code,
 void AddAuditCommands(CLI::App& audit_cmd, GlobalOptions& global, int* exit_code);
 // status.
 void AddStatusCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
+void AddEnergyCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 
 }  // namespace sovereign::cli

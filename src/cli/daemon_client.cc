@@ -8,9 +8,12 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <map>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "proto_convert.h"
 
 namespace sovereign::cli {
 namespace {
@@ -112,6 +115,32 @@ std::string FormatTable(const std::vector<std::string>& header,
 std::string FormatTime(int64_t unix_seconds) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%SZ", absl::FromUnixSeconds(unix_seconds),
                           absl::UTCTimeZone());
+}
+
+absl::Status ParseWhen(const std::string& text, const std::string& flag, absl::Time now,
+                       google::protobuf::Timestamp* out) {
+  absl::Time t;
+  std::string err;
+  int64_t count = 0;
+  const std::string unit = text.empty() ? "" : text.substr(text.size() - 1);
+  const std::map<std::string, absl::Duration> kUnits = {{"s", absl::Seconds(1)},
+                                                        {"m", absl::Minutes(1)},
+                                                        {"h", absl::Hours(1)},
+                                                        {"d", absl::Hours(24)},
+                                                        {"w", absl::Hours(24 * 7)}};
+  if (auto u = kUnits.find(unit);
+      u != kUnits.end() && absl::SimpleAtoi(text.substr(0, text.size() - 1), &count) &&
+      count >= 0 && text[0] != '+' && text[0] != '-' && count <= 100 * 365 * 24 * 3600LL) {
+    t = now - count * u->second;
+  } else if (!absl::ParseTime(absl::RFC3339_full, text, &t, &err) &&
+             !absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &t, &err)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " \"", text,
+                     "\" is not a time like 2026-11-22T10:00:00Z, a date like 2026-11-22, or an "
+                     "age like 1h or 7d (s, m, h, d, w)"));
+  }
+  service::ToProto(t, out);
+  return absl::OkStatus();
 }
 
 }  // namespace sovereign::cli

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <google/protobuf/message.h>
+#include <google/protobuf/timestamp.pb.h>
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
 #include <grpcpp/support/status.h>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "commands.h"
 
 namespace sovereign::cli {
@@ -90,6 +92,12 @@ int CallAndPrint(const GlobalOptions& global,
   }
   return PrintAnswer(global, response, print_json, print_table);
 }
+
+// A --since/--until value: RFC 3339 ("2026-11-22T10:00:00Z"), a date ("2026-11-22", midnight
+// UTC), or an age before `now`: a whole number and a unit, s, m, h, d or w ("90m", "1h", "7d").
+// INVALID_ARGUMENT naming `flag` and quoting `text`.
+absl::Status ParseWhen(const std::string& text, const std::string& flag, absl::Time now,
+                       google::protobuf::Timestamp* out);
 
 // The JSON printer of most commands: the whole message, as ToJson, and a newline.
 void PrintJson(const google::protobuf::Message& message);

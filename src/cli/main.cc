@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   audit->require_subcommand(1);
   sovereign::cli::AddAuditCommands(*audit, global, &exit_code);
   sovereign::cli::AddStatusCommand(app, global, &exit_code);
+  sovereign::cli::AddEnergyCommand(app, global, &exit_code);
   sovereign::cli::AddExplainCommand(app, global, &exit_code, &sovereign::cli::ExplainOnline);
   sovereign::cli::AddDatasetsCommand(app, global, &exit_code, &sovereign::cli::DatasetsOnline);
 

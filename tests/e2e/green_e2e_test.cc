@@ -6,13 +6,17 @@
 // The series are synthetic (written by the test around the current hour): Paris at 300 gCO2/kWh
 // with one hour at 10, two to three hours from now; Mumbai at 600 throughout.
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "support/daemon_cluster.h"
 #include "support/minicluster.h"
 
@@ -129,6 +133,81 @@ TEST_F(GreenE2ETest, AnUnreadableWindowIsRefusedBySbatch) {
   EXPECT_NE(comment.exit_code, 0);
   EXPECT_THAT(comment.err, HasSubstr("sovereign: cannot read the green window \"soon\" in "
                                      "--comment"));
+}
+
+// sovereignctl energy: the jobs that ran, by partition, with their estimated kWh (the
+// placement's estimate for the time limit, scaled to the run) and CO2, read back from the same
+// records here; a researcher may not read it; a grouping it does not know is refused.
+TEST_F(GreenE2ETest, TheEnergyReportCountsTheJobsThatRan) {
+  StartDaemon();
+  const std::vector<uint32_t> ids = {
+      Submit({"--dataset=imagenet-public", "--gres=gpu:1", "-t", "10", "--wrap", "sleep 2"}),
+      Submit({"--dataset=imagenet-public", "-p", "gpu-fr-a100", "--gres=gpu:1", "-t", "10",
+              "--wrap", "sleep 2"})};
+  for (uint32_t id : ids) {
+    ASSERT_TRUE(cluster_->WaitForJobState(id, {"COMPLETED"}).ok());
+  }
+  std::vector<Row> rows = WaitForRows([&](const std::vector<Row>& r) {
+    int outcomes = 0;
+    for (const Row& x : r) {
+      outcomes += x.kind == 2 && (x.job_id == ids[0] || x.job_id == ids[1]);
+    }
+    return outcomes == 2;
+  });
+  // The expected figures, from the records themselves.
+  std::map<std::string, double> kwh;
+  for (const Row& outcome : rows) {
+    if (outcome.kind != 2) {
+      continue;
+    }
+    const nlohmann::json o = nlohmann::json::parse(outcome.body);
+    absl::Time start, end;
+    std::string err;
+    ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, o["start_time"].get<std::string>(), &start,
+                                &err));
+    ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, o["end_time"].get<std::string>(), &end, &err));
+    for (const Row& decision : rows) {
+      if (decision.kind == 0 && decision.decision_id == outcome.decision_id) {
+        const nlohmann::json d = nlohmann::json::parse(decision.body);
+        for (const auto& c : d["candidates"]) {
+          if (c["status"] == "chosen") {
+            kwh[d["partition"].get<std::string>()] +=
+                c["energy_kwh"].get<double>() * absl::ToDoubleSeconds(end - start) / 600;
+          }
+        }
+      }
+    }
+  }
+  ASSERT_EQ(kwh.size(), 2u);
+  CommandResult r = cluster_->Run(
+      {SOVEREIGNCTL_PATH, "--socket", socket(), "--json", "energy", "--by", "partition"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  SCOPED_TRACE(r.out);
+  const nlohmann::json report = nlohmann::json::parse(r.out);
+  ASSERT_EQ(report["rows"].size(), 2u) << r.out;
+  for (const auto& row : report["rows"]) {
+    const std::string partition = row["key"];
+    EXPECT_EQ(row["jobs"], "1") << r.out;  // proto3 JSON: int64 as a string
+    EXPECT_NEAR(row["estimated_kwh"].get<double>(), kwh[partition], 1e-9) << partition;
+    EXPECT_GT(row["co2_kg"].get<double>(), 0) << partition;
+  }
+  EXPECT_EQ(report["total"]["jobs"], "2");
+  EXPECT_FALSE(report["total"].contains("measured_jobs"));  // no power source here
+
+  CommandResult table = cluster_->Run({SOVEREIGNCTL_PATH, "--socket", socket(), "energy"});
+  EXPECT_THAT(table.out, HasSubstr("PARTITION    JOBS  KWH MEASURED  KWH ESTIMATED  JOBS/KWH"));
+  EXPECT_THAT(table.out, HasSubstr("\ntotal        2     -             "));
+
+  CommandResult week =
+      cluster_->Run({SOVEREIGNCTL_PATH, "--socket", socket(), "energy", "--by", "week"});
+  EXPECT_NE(week.exit_code, 0);
+  EXPECT_THAT(week.err, HasSubstr("cannot group by \"week\": choose partition, account, region "
+                                  "or day"));
+  EnsureResearchers();
+  CommandResult researcher = cluster_->Run({"runuser", "-u", kAlice, "--", SOVEREIGNCTL_PATH,
+                                            "--socket", socket(), "energy"});
+  EXPECT_NE(researcher.exit_code, 0);
+  EXPECT_THAT(researcher.err, HasSubstr("may not read the energy report"));
 }
 
 }  // namespace

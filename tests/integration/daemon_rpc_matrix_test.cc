@@ -151,6 +151,8 @@ std::vector<Row> Table() {
        readers_only("read the audit checkpoint")},
       {"sovereign.v1.AuditService/Export", "", "{}", readers_only("export the audit log")},
       {"sovereign.v1.AuditService/Verify", "", "{}", readers_only("verify the audit log")},
+      {"sovereign.v1.AuditService/EnergyReport", "", R"({"by":"account"})",
+       readers_only("read the energy report")},
       {"sovereign.v1.RegisterService/Get", "", "{}", anyone("read the register")},
       {"sovereign.v1.RegisterService/Validate", "", R"({"yaml":{register}})",
        anyone("validate a register")},

@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "records/energy_report.h"
 #include "serving/grpc_status.h"
 #include "proto_convert.h"
 
@@ -14,6 +15,8 @@ namespace {
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 constexpr int64_t kExportBatch = 500;
+// An energy report reads at most this many ended jobs: a longer period is asked in parts.
+constexpr int64_t kMaxEnergyJobs = 200000;
 // A watcher checks for cancellation and shutdown at least this often.
 constexpr absl::Duration kWatchTick = absl::Milliseconds(250);
 
@@ -261,6 +264,93 @@ grpc::Status AuditServiceImpl::Verify(grpc::ServerContext* context,
   SOVEREIGN_AUTHORISE_OR_RETURN(caller, *ctx_, *context, kReaders, "verify the audit log",
                                 /*needs_log=*/true);
   ToProto(ctx_->log->Verify(), response);
+  return grpc::Status::OK;
+}
+
+namespace {
+
+void ToProto(const EnergyRow& in, v1::EnergyRow* out) {
+  out->set_key(in.key);
+  out->set_jobs(in.jobs);
+  out->set_measured_jobs(in.measured_jobs);
+  out->set_measured_kwh(in.measured_kwh);
+  out->set_estimated_kwh(in.estimated_kwh);
+  out->set_jobs_per_kwh(in.jobs_per_kwh());
+  out->set_co2_kg(in.co2_kg);
+  out->set_green_jobs(in.green_jobs);
+  out->set_green_saved_kg(in.green_saved_kg);
+}
+
+}  // namespace
+
+grpc::Status AuditServiceImpl::EnergyReport(grpc::ServerContext* context,
+                                            const v1::EnergyReportRequest* request,
+                                            v1::EnergyReportResponse* response) {
+  SOVEREIGN_AUTHORISE_OR_RETURN(caller, *ctx_, *context, kReaders, "read the energy report",
+                                /*needs_log=*/true);
+  const std::string by = request->by().empty() ? "partition" : request->by();
+  const std::optional<EnergyGrouping> grouping = ParseEnergyGrouping(by);
+  if (!grouping.has_value()) {
+    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+        "cannot group by \"", by, "\": choose partition, account, region or day")));
+  }
+  // The outcomes of jobs that ran and ended in the period, newest first, page by page.
+  audit::AuditQuery query;
+  query.kind = audit::RecordKind::kOutcome;
+  query.verdict = "ended";
+  if (request->has_since()) {
+    query.since = FromProto(request->since());
+  }
+  if (request->has_until()) {
+    query.until = FromProto(request->until());
+  }
+  query.limit = kMaxPageSize;
+  std::vector<EnergyJob> jobs;
+  int64_t read = 0;
+  while (true) {
+    absl::StatusOr<std::vector<audit::AuditRecord>> page = ctx_->log->List(query);
+    if (!page.ok()) {
+      return ToGrpcStatus(page.status());
+    }
+    for (const audit::AuditRecord& outcome : *page) {
+      if (++read > kMaxEnergyJobs) {
+        return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
+            "more than ", kMaxEnergyJobs, " jobs ended in the period: ask for a shorter one "
+            "(--since, --until)")));
+      }
+      audit::AuditQuery placement;
+      placement.decision_id = outcome.decision_id;
+      placement.kind = audit::RecordKind::kDecision;
+      placement.limit = 1;
+      absl::StatusOr<std::vector<audit::AuditRecord>> decision = ctx_->log->List(placement);
+      if (!decision.ok()) {
+        return ToGrpcStatus(decision.status());
+      }
+      absl::StatusOr<EnergyJob> job =
+          decision->empty()
+              ? absl::NotFoundError(absl::StrCat("job ", outcome.job_id, ": its decision ",
+                                                 outcome.decision_id, " is not in the log"))
+              : EnergyJobOf(outcome, decision->front());
+      if (!job.ok()) {
+        if (response->skipped() == 0) {
+          response->set_first_skipped(std::string(job.status().message()));
+        }
+        response->set_skipped(response->skipped() + 1);
+        continue;
+      }
+      jobs.push_back(*std::move(job));
+    }
+    if (static_cast<int>(page->size()) < query.limit || page->back().seq <= 1) {
+      break;
+    }
+    query.before_seq = page->back().seq;
+  }
+  response->set_by(by);
+  std::vector<EnergyRow> rows = SummariseEnergy(jobs, *grouping);
+  for (size_t i = 0; i + 1 < rows.size(); ++i) {
+    ToProto(rows[i], response->add_rows());
+  }
+  ToProto(rows.back(), response->mutable_total());
   return grpc::Status::OK;
 }
 

@@ -30,6 +30,8 @@ class AuditServiceImpl final : public v1::AuditService::Service {
                       grpc::ServerWriter<v1::ExportResponse>* writer) override;
   grpc::Status Verify(grpc::ServerContext* context, const v1::VerifyRequest* request,
                       v1::VerifyResponse* response) override;
+  grpc::Status EnergyReport(grpc::ServerContext* context, const v1::EnergyReportRequest* request,
+                            v1::EnergyReportResponse* response) override;
 
  private:
   // The caller's filter, narrowed to what it may read. PERMISSION_DENIED when it asks for
