@@ -243,6 +243,15 @@ void ToProto(const Decision& d, const Register& reg, v1::Decision* out) {
       pc->set_carbon_forecast(c.carbon_forecast);
       pc->set_carbon_basis(std::string(CarbonBasisName(c.carbon_basis)));
     }
+    pc->set_power_from(std::string(PowerFromName(c.power_from)));
+    if (c.power_from == PowerFrom::kRegister) {
+      if (c.partition >= 0 && c.partition < partitions) {
+        pc->set_gpu_watts(reg.figures(c.partition).gpu_watts);
+      }
+    } else {
+      pc->set_gpu_watts(c.gpu_watts);
+      ToProto(c.power_at, pc->mutable_power_at());
+    }
   }
   if (const GreenStart& g = d.green; g.asked > absl::ZeroDuration()) {
     v1::GreenStart* pg = out->mutable_green();

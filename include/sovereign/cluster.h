@@ -25,6 +25,19 @@ namespace sovereign {
 enum class PartitionState { kUp, kDown, kDrain, kInactive };
 std::string_view PartitionStateName(PartitionState s);
 
+// Where a partition's GPU power figure comes from: the register's profile, or a live source
+// (a Prometheus exporter of GPU power such as NVIDIA's DCGM exporter).
+enum class PowerFrom { kRegister, kDcgm };
+std::string_view PowerFromName(PowerFrom from);  // "register", "dcgm"
+
+// A partition's GPUs' measured draw: the mean watts per GPU over its nodes' fresh readings, and
+// when the newest of them was taken.
+struct MeasuredPower {
+  double watts_per_gpu = 0;
+  PowerFrom from = PowerFrom::kDcgm;
+  absl::Time at = absl::InfinitePast();
+};
+
 struct PartitionStatus {
   std::string name;
   PartitionState state = PartitionState::kUp;
@@ -38,6 +51,9 @@ struct PartitionStatus {
   // register's gpus_per_node (a register can promise more than the hardware has).
   std::optional<int> gpus_per_node;
   std::optional<int> nodes_total;
+  // Live GPU power, when a power source measures the partition's nodes; placement then uses it
+  // instead of the register's gpu_watts.
+  std::optional<MeasuredPower> gpu_power;
 };
 
 // A node, with what says where it is: its partitions and its features (the site feature).
@@ -69,7 +85,9 @@ struct ClusterSnapshot {
   // {"taken_at": "2026-11-22T10:00:00Z",
   //  "partitions": [{"name": "gpu-fr-a100", "state": "up", "nodes_up": 4,
   //                  "gpus_total": 32, "gpus_free": 12, "current_watts": 9100,
-  //                  "gpus_per_node": 8, "nodes_total": 4}],
+  //                  "gpus_per_node": 8, "nodes_total": 4,
+  //                  "gpu_power": {"watts_per_gpu": 310.5, "from": "dcgm",
+  //                                "at": "2026-11-22T09:57:50Z"}}],
   //  "nodes": [{"name": "fr-a100-1", "partitions": ["gpu-fr-a100"],
   //             "features": ["site_paris-1"]}],
   //  "carbon": [{"site": "paris-1", "source": "fr.csv", "basis": "location-based",
@@ -101,6 +119,7 @@ class ClusterView {
     int nodes_up = 0;
     int gpus_free = 0;
     int gpus_per_node = -1;  // -1 = not known: the register's figure applies
+    double gpu_watts = -1;   // measured watts per GPU; -1 = none: the register's figure applies
   };
   const Live& live(int partition_index) const { return live_[partition_index]; }
   // The carbon series of the register site at `site_index` (series null: none; the register's

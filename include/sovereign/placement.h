@@ -5,8 +5,9 @@
 //   allowed regions   = intersection over the labels (policy decides for unlabelled jobs)
 //   candidates        = partitions in allowed regions (and accepted operator jurisdictions)
 //                       n partitions the user asked for n up, right GPU type, enough GPUs
-//   score             = energy per job (kWh) and CO2 per job (g) from the register's power
-//                       profile, the job's GPUs and time limit, the site's PUE and grid intensity
+//   score             = energy per job (kWh) and CO2 per job (g) from the GPUs' measured draw
+//                       (else the register's power profile), the job's GPUs and time limit,
+//                       the site's PUE and grid intensity over the run
 //   choice            = among partitions with the job's GPUs free now (else all of them): best
 //                       by the policy's objective, then the other figure, then free GPUs
 //   green start       = for a job with a green window only: the start within the window, on any
@@ -96,6 +97,11 @@ struct Candidate {
   double carbon_covered = 0;     // 0: the register's annual mean alone
   bool carbon_forecast = false;  // the series' part includes forecast hours
   CarbonBasis carbon_basis = CarbonBasis::kLocation;
+  // The watts per GPU the energy figure used: the partition's measured draw where a power
+  // source reports it (power_from, measured at power_at), else the register's gpu_watts.
+  double gpu_watts = 0;
+  PowerFrom power_from = PowerFrom::kRegister;
+  absl::Time power_at = absl::InfinitePast();
   int free_gpus = 0;          // from the cluster view
   int rank = 0;               // 1 = chosen; 0 = excluded
   // GPUs per node there: Slurm's figure when the cluster view has it, else the register's.

@@ -53,8 +53,18 @@ void Print(const v1::Decision& d) {
     cluster.show_age = true;
   }
   const absl::Time decided = absl::FromUnixSeconds(d.decided_at().seconds());
-  std::cout << "cluster:  " << ClusterText(cluster, decided) << "\n"
-            << "decided:  " << TimeText(d.decided_at()) << "\n";
+  std::cout << "cluster:  " << ClusterText(cluster, decided) << "\n";
+  std::vector<MeasuredPowerRow> measured;
+  for (const v1::Candidate& c : d.candidates()) {
+    if (!c.power_from().empty() && c.power_from() != "register") {
+      measured.push_back({c.partition(), c.power_from(), c.gpu_watts(),
+                          decided - absl::FromUnixSeconds(c.power_at().seconds())});
+    }
+  }
+  if (std::string power = PowerText(measured, d.candidates().size()); !power.empty()) {
+    std::cout << "power:    " << power << "\n";
+  }
+  std::cout << "decided:  " << TimeText(d.decided_at()) << "\n";
   if (d.has_green()) {
     const v1::GreenStart& g = d.green();
     auto time = [](const google::protobuf::Timestamp& t) {

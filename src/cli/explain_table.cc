@@ -104,6 +104,17 @@ std::string RenderDecision(const Decision& d, const JobRequest& request, const R
   absl::StrAppend(&out, "register: ", std::string(reg.short_version()), " (objective ",
                   std::string(ObjectiveName(reg.policy().objective)), ")\n");
   absl::StrAppend(&out, "cluster:  ", ClusterText(cluster, d.decided_at), "\n");
+  std::vector<MeasuredPowerRow> measured;
+  for (const Candidate& c : d.candidates) {
+    if (c.power_from != PowerFrom::kRegister) {
+      measured.push_back({reg.partitions()[c.partition].name,
+                          std::string(PowerFromName(c.power_from)), c.gpu_watts,
+                          d.decided_at - c.power_at});
+    }
+  }
+  if (std::string power = PowerText(measured, d.candidates.size()); !power.empty()) {
+    absl::StrAppend(&out, "power:    ", power, "\n");
+  }
   absl::StrAppend(&out, "decided:  ", TimeText(d.decided_at), "\n");
   if (const GreenStart& g = d.green; g.asked > absl::ZeroDuration()) {
     absl::StrAppend(&out, "green:    ",
@@ -126,6 +137,19 @@ std::string RenderDecision(const Decision& d, const JobRequest& request, const R
                     c.co2_grams, c.free_gpus});
   }
   absl::StrAppend(&out, "\n", RenderCandidates(std::move(rows)));
+  return out;
+}
+
+std::string PowerText(const std::vector<MeasuredPowerRow>& measured, size_t partitions) {
+  std::string out;
+  for (const MeasuredPowerRow& m : measured) {
+    absl::StrAppend(&out, out.empty() ? "" : ", ", m.partition, " ",
+                    absl::StrFormat("%.0f", m.watts_per_gpu), " W per GPU (", m.from, ", ",
+                    absl::FormatDuration(absl::Trunc(m.age, absl::Seconds(1))), " old)");
+  }
+  if (!out.empty() && measured.size() < partitions) {
+    absl::StrAppend(&out, "; the others: the register's gpu_watts");
+  }
   return out;
 }
 

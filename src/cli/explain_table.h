@@ -50,6 +50,16 @@ struct GreenRow {
 // expected; at once on gpu-in-l40s: 1035 gCO2 (98% less)".
 std::string GreenText(const GreenRow& g);
 
+// A partition whose GPU power figure was measured: the "power:" line's text lists them,
+// "gpu-fr-a100 100 W per GPU (dcgm, 12s old); the others: the register's gpu_watts". Empty when
+// none was (no line then).
+struct MeasuredPowerRow {
+  std::string partition, from;
+  double watts_per_gpu = 0;
+  absl::Duration age;
+};
+std::string PowerText(const std::vector<MeasuredPowerRow>& measured, size_t partitions);
+
 // The "cluster:" line's text: where the view came from and how old it was at `decided`.
 std::string ClusterText(const ClusterSource& cluster, absl::Time decided);
 

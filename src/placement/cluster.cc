@@ -11,7 +11,39 @@ namespace {
 
 using nlohmann::json;
 
+// A partition's "gpu_power": {"watts_per_gpu": W, "from": "dcgm", "at": RFC 3339}.
+absl::StatusOr<MeasuredPower> ParseMeasuredPower(const json& j, const std::string& where) {
+  auto bad = [&where](std::string_view what) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": field \"gpu_power\": ", std::string(what)));
+  };
+  if (!j.is_object()) {
+    return bad("expected an object {watts_per_gpu, from, at}");
+  }
+  MeasuredPower power;
+  auto watts = j.find("watts_per_gpu");
+  if (watts == j.end() || !watts->is_number() || !(watts->get<double>() >= 0) ||
+      watts->get<double>() > 100000) {
+    return bad("watts_per_gpu must be a number from 0 to 100000");
+  }
+  power.watts_per_gpu = watts->get<double>();
+  if (j.value("from", "") != "dcgm") {
+    return bad("from must be \"dcgm\"");
+  }
+  std::string err;
+  auto at = j.find("at");
+  if (at == j.end() || !at->is_string() ||
+      !absl::ParseTime(absl::RFC3339_full, at->get<std::string>(), &power.at, &err)) {
+    return bad("at must be an RFC 3339 time");
+  }
+  return power;
+}
+
 }  // namespace
+
+std::string_view PowerFromName(PowerFrom from) {
+  return from == PowerFrom::kDcgm ? "dcgm" : "register";
+}
 
 std::string_view PartitionStateName(PartitionState s) {
   switch (s) {
@@ -165,14 +197,21 @@ absl::StatusOr<ClusterSnapshot> ClusterSnapshot::FromJson(std::string_view text,
       }
       *field = it->get<int>();
     }
+    if (auto it = p.find("gpu_power"); it != p.end() && !it->is_null()) {
+      absl::StatusOr<MeasuredPower> power = ParseMeasuredPower(*it, where);
+      if (!power.ok()) {
+        return power.status();
+      }
+      s.gpu_power = *power;
+    }
     for (const auto& [key, value] : p.items()) {
       if (key != "name" && key != "state" && key != "nodes_up" && key != "gpus_total" &&
           key != "gpus_free" && key != "current_watts" && key != "gpus_per_node" &&
-          key != "nodes_total") {
+          key != "nodes_total" && key != "gpu_power") {
         return absl::InvalidArgumentError(
             absl::StrCat(where, ": unknown field \"", key,
                          "\" (known: name, state, nodes_up, gpus_total, gpus_free, "
-                         "current_watts, gpus_per_node, nodes_total)"));
+                         "current_watts, gpus_per_node, nodes_total, gpu_power)"));
       }
     }
     snap.partitions.push_back(std::move(s));
@@ -255,6 +294,12 @@ std::string ClusterSnapshot::ToJson() const {
     if (s.nodes_total.has_value()) {
       p["nodes_total"] = *s.nodes_total;
     }
+    if (s.gpu_power.has_value()) {
+      p["gpu_power"] = {
+          {"watts_per_gpu", s.gpu_power->watts_per_gpu},
+          {"from", std::string(PowerFromName(s.gpu_power->from))},
+          {"at", absl::FormatTime(absl::RFC3339_full, s.gpu_power->at, absl::UTCTimeZone())}};
+    }
     parts.push_back(std::move(p));
   }
   json doc = {{"partitions", std::move(parts)}};
@@ -312,8 +357,12 @@ ClusterView ClusterView::Bind(const ClusterSnapshot& snapshot, const Register& r
 void ClusterView::Pack() {
   live_.resize(statuses_.size());
   for (size_t i = 0; i < statuses_.size(); ++i) {
-    live_[i] = {present_[i] != 0, statuses_[i].state == PartitionState::kUp, statuses_[i].nodes_up,
-                statuses_[i].gpus_free, statuses_[i].gpus_per_node.value_or(-1)};
+    live_[i] = {present_[i] != 0,
+                statuses_[i].state == PartitionState::kUp,
+                statuses_[i].nodes_up,
+                statuses_[i].gpus_free,
+                statuses_[i].gpus_per_node.value_or(-1),
+                statuses_[i].gpu_power.has_value() ? statuses_[i].gpu_power->watts_per_gpu : -1};
   }
 }
 

@@ -230,6 +230,18 @@ void WriteCandidates(std::string* out, const Decision& d, const Register& reg) {
     Key(out, "jobs_per_kwh"), Num(out, Round4(c.jobs_per_kwh));
     Key(out, "nodes"), Int(out, c.nodes);
     Key(out, "partition"), Str(out, p.name);
+    // Where the GPU power figure came from, and how old the measurement was at the decision.
+    Key(out, "power"), out->push_back('{');
+    if (c.power_from != PowerFrom::kRegister) {
+      Key(out, "age_seconds"), Int(out, absl::ToInt64Seconds(d.decided_at - c.power_at));
+    }
+    Key(out, "from"), Str(out, PowerFromName(c.power_from));
+    // The register's figure is the register's: a spooled decision does not carry it.
+    Key(out, "gpu_watts"),
+        Num(out, Round4(c.power_from == PowerFrom::kRegister
+                            ? reg.figures(c.partition).gpu_watts
+                            : c.gpu_watts));
+    out->push_back('}');
     Key(out, "rank"), Int(out, c.rank);
     Key(out, "region"), Str(out, s.region);
     Key(out, "site"), Str(out, s.name);

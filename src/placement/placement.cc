@@ -217,7 +217,13 @@ int SizeAndCost(const Work& w, double hours, Candidate& c) {
     c.nodes = request.gpus <= gpn || gpn == 0 ? 1 : (request.gpus + gpn - 1) / gpn;
     per_node = gpn == 0 ? request.gpus : std::min(request.gpus, gpn);  // 0: nodes without GPUs
   }
-  c.energy_kwh = (request.gpus * f.gpu_watts + c.nodes * f.node_watts) * hours * f.pue / 1000.0;
+  c.gpu_watts = f.gpu_watts;
+  if (live.gpu_watts >= 0) {
+    c.gpu_watts = live.gpu_watts;
+    c.power_from = w.view.status(c.partition).gpu_power->from;
+    c.power_at = w.view.status(c.partition).gpu_power->at;
+  }
+  c.energy_kwh = (request.gpus * c.gpu_watts + c.nodes * f.node_watts) * hours * f.pue / 1000.0;
   c.jobs_per_kwh = c.energy_kwh > 0 ? 1.0 / c.energy_kwh : 0;
   const GridIntensity grid = GridIntensityOver(w, f, w.start);
   c.gco2_per_kwh = grid.gco2_per_kwh;

@@ -410,8 +410,9 @@ void EncodeSpooledDecision(const SpooledDecision& d, std::string* out) {
   AppendString(x.reason, out);
   absl::StrAppend(out, ",\"stale_cluster\":", d.stale_cluster ? "true" : "false");
   // [partition, exclusion, rank, nodes, energy_kwh, co2_grams, free_gpus], and where a site's
-  // carbon series covered part of the run: gco2_per_kwh, carbon_covered, forecast (0 or 1),
-  // basis (0 location-based, 1 market-based).
+  // carbon series covered part of the run or the GPU power was measured: gco2_per_kwh,
+  // carbon_covered (0: the register's annual mean), forecast (0 or 1), basis (0 location-based,
+  // 1 market-based); and where it was measured: watts per GPU, when measured (unix us).
   out->append(",\"candidates\":[");
   for (size_t i = 0; i < x.candidates.size(); ++i) {
     const Candidate& c = x.candidates[i];
@@ -421,13 +422,19 @@ void EncodeSpooledDecision(const SpooledDecision& d, std::string* out) {
     out->push_back(',');
     AppendNumber(c.co2_grams, out);
     absl::StrAppend(out, ",", c.free_gpus);
-    if (c.carbon_covered > 0) {
+    const bool measured = c.power_from != PowerFrom::kRegister;
+    if (c.carbon_covered > 0 || measured) {
       out->push_back(',');
       AppendNumber(c.gco2_per_kwh, out);
       out->push_back(',');
       AppendNumber(c.carbon_covered, out);
       absl::StrAppend(out, ",", c.carbon_forecast ? 1 : 0, ",",
                       c.carbon_basis == CarbonBasis::kMarket ? 1 : 0);
+    }
+    if (measured) {
+      out->push_back(',');
+      AppendNumber(c.gpu_watts, out);
+      absl::StrAppend(out, ",", absl::ToUnixMicros(c.power_at));
     }
     out->push_back(']');
   }
@@ -570,9 +577,9 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
   for (size_t row_size : candidates.row_sizes) {
     const double* row = cell;
     cell += row_size;
-    if (row_size != 7 && row_size != 11) {
+    if (row_size != 7 && row_size != 11 && row_size != 13) {
       return absl::InvalidArgumentError(
-          "spooled decision: a candidate does not have 7 or 11 fields");
+          "spooled decision: a candidate does not have 7, 11 or 13 fields");
     }
     Candidate c;
     int exclusion = 0;
@@ -587,15 +594,26 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
     c.jobs_per_kwh = c.energy_kwh > 0 ? 1.0 / c.energy_kwh : 0;
     // Without a series, the intensity is the register's annual mean: energy x it = CO2.
     c.gco2_per_kwh = c.energy_kwh > 0 ? c.co2_grams / c.energy_kwh : 0;
-    if (row_size == 11) {
-      if (!(row[8] > 0 && row[8] <= 1) || (row[9] != 0 && row[9] != 1) ||
-          (row[10] != 0 && row[10] != 1) || !(row[7] >= 0)) {
+    if (row_size >= 11) {
+      // An 11-field row is written only for a series; a 13-field one also for measured power.
+      const bool covered_ok = row_size == 13 ? row[8] >= 0 && row[8] <= 1 : row[8] > 0 && row[8] <= 1;
+      if (!covered_ok || (row[9] != 0 && row[9] != 1) || (row[10] != 0 && row[10] != 1) ||
+          !(row[7] >= 0)) {
         return absl::InvalidArgumentError("spooled decision: a candidate has a field out of range");
       }
       c.gco2_per_kwh = row[7];
       c.carbon_covered = row[8];
       c.carbon_forecast = row[9] == 1;
       c.carbon_basis = row[10] == 1 ? CarbonBasis::kMarket : CarbonBasis::kLocation;
+    }
+    if (row_size == 13) {
+      if (!(row[11] >= 0 && row[11] <= 100000) || row[12] != std::trunc(row[12]) ||
+          std::abs(row[12]) > 1e17) {
+        return absl::InvalidArgumentError("spooled decision: a candidate has a field out of range");
+      }
+      c.gpu_watts = row[11];
+      c.power_from = PowerFrom::kDcgm;
+      c.power_at = absl::FromUnixMicros(static_cast<int64_t>(row[12]));
     }
     x.candidates.push_back(c);
   }

@@ -70,7 +70,19 @@ TEST(ClusterSnapshot, EveryErrorNamesTheFieldAndValue) {
                       "gpus_free": 8, "watts": 3}]})")
                 .message(),
             "cluster snapshot c.json: partition \"p\": unknown field \"watts\" (known: name, "
-            "state, nodes_up, gpus_total, gpus_free, current_watts, gpus_per_node, nodes_total)");
+            "state, nodes_up, gpus_total, gpus_free, current_watts, gpus_per_node, nodes_total, "
+            "gpu_power)");
+  EXPECT_EQ(Parse(R"({"partitions": [{"name": "p", "nodes_up": 1, "gpus_total": 8,
+                      "gpus_free": 8, "gpu_power": {"watts_per_gpu": -1, "from": "dcgm",
+                      "at": "2026-11-22T10:00:00Z"}}]})")
+                .message(),
+            "cluster snapshot c.json: partition \"p\": field \"gpu_power\": watts_per_gpu must be "
+            "a number from 0 to 100000");
+  EXPECT_EQ(Parse(R"({"partitions": [{"name": "p", "nodes_up": 1, "gpus_total": 8,
+                      "gpus_free": 8, "gpu_power": {"watts_per_gpu": 100, "from": "ipmi",
+                      "at": "2026-11-22T10:00:00Z"}}]})")
+                .message(),
+            "cluster snapshot c.json: partition \"p\": field \"gpu_power\": from must be \"dcgm\"");
   EXPECT_EQ(Parse(R"({"partitions": [{"name": "p", "nodes_up": 1, "gpus_total": 8,
                       "gpus_free": 8, "gpus_per_node": -2}]})")
                 .message(),

@@ -1,4 +1,5 @@
-// Green windows and the mix objective, on a register small enough to work out by hand: two EU
+// Green windows, the mix objective and measured GPU power, on a register small enough to work
+// out by hand: two EU
 // sites with a PUE of 1, a partition each, 500 W per GPU and 500 W per node. A one-GPU job
 // then uses 1 kWh an hour, so its grams are the intensity its run meets, per hour run.
 #include <map>
@@ -216,6 +217,41 @@ TEST(ObjectiveMixTest, WeighsEnergyAndCarbonEachAgainstTheBest) {
   auto energy_first = Reg("  objective: mix\n  energy_weight: 3\n  carbon_weight: 1\n", 700);
   const Decision b = Decide(Job({}), ViewWithSeries(*energy_first, {}), *energy_first, kNow);
   EXPECT_EQ(b.partition_name, "pa");
+}
+
+// pa at the register's 500 W a GPU: (500 + 500) W for 1h = 1 kWh; pb likewise, but its
+// exporter says its GPUs draw 200 W: (200 + 500) W = 0.7 kWh, so pb wins by energy, and the
+// record says where the figure came from and how old it was.
+TEST(MeasuredPowerTest, TheMeasuredDrawReplacesTheRegistersAndIsRecordedWithItsAge) {
+  auto reg = Reg();
+  ClusterSnapshot snap;
+  snap.taken_at = kNow;
+  for (const char* name : {"pa", "pb"}) {
+    PartitionStatus p;
+    p.name = name;
+    p.nodes_up = 2;
+    p.gpus_total = 8;
+    p.gpus_free = 8;
+    snap.partitions.push_back(p);
+  }
+  snap.partitions[1].gpu_power = MeasuredPower{200, PowerFrom::kDcgm, kNow - absl::Seconds(12)};
+  // Through the snapshot's JSON form, as the plugin reads it.
+  auto read = ClusterSnapshot::FromJson(snap.ToJson(), "c.json");
+  ASSERT_TRUE(read.ok()) << read.status();
+  const Decision d = Decide(Job({}), ClusterView::Bind(*read, *reg), *reg, kNow);
+  EXPECT_EQ(d.partition_name, "pb");
+  const Candidate& pb = d.candidates[reg->PartitionIndex("pb")];
+  EXPECT_DOUBLE_EQ(pb.energy_kwh, 0.7);
+  EXPECT_EQ(pb.power_from, PowerFrom::kDcgm);
+  EXPECT_DOUBLE_EQ(d.candidates[reg->PartitionIndex("pa")].energy_kwh, 1);
+  const nlohmann::json j = nlohmann::json::parse(DecisionJsonText(d, Job({}), *reg));
+  EXPECT_EQ(j["candidates"][1]["power"],
+            nlohmann::json::parse(R"({"age_seconds":12,"from":"dcgm","gpu_watts":200.0})"));
+  EXPECT_EQ(j["candidates"][0]["power"],
+            nlohmann::json::parse(R"({"from":"register","gpu_watts":500.0})"));
+  // Without the measurement, pa and pb tie on energy and pa's lower CO2 wins.
+  snap.partitions[1].gpu_power.reset();
+  EXPECT_EQ(Decide(Job({}), ClusterView::Bind(snap, *reg), *reg, kNow).partition_name, "pa");
 }
 
 }  // namespace

@@ -111,6 +111,34 @@ TEST(SpoolRecordTest, GreenWindowRoundTrips) {
             "spooled decision: field \"green_window_s\" must not be negative");
 }
 
+// A candidate whose GPU power was measured keeps the figure and when it was taken; the
+// register's figure is not spooled (the record names the register).
+TEST(SpoolRecordTest, MeasuredPowerRoundTrips) {
+  SpooledDecision x = Example();
+  Candidate& c = x.decision.candidates[0];
+  c.gco2_per_kwh = 31;
+  c.gpu_watts = 210.5;
+  c.power_from = PowerFrom::kDcgm;
+  c.power_at = absl::FromUnixMicros(1795000000123456);
+  std::string text;
+  EncodeSpooledDecision(x, &text);
+  auto d = DecodeSpooledDecision(text);
+  ASSERT_TRUE(d.ok()) << d.status();
+  const Candidate& back = d->decision.candidates[0];
+  EXPECT_EQ(back.power_from, PowerFrom::kDcgm);
+  EXPECT_EQ(back.gpu_watts, 210.5);
+  EXPECT_EQ(back.power_at, c.power_at);
+  EXPECT_EQ(back.carbon_covered, 0);  // no series: the register's annual mean
+  EXPECT_EQ(back.gco2_per_kwh, 31);
+  std::string again;
+  EncodeSpooledDecision(*d, &again);
+  EXPECT_EQ(again, text);
+  const std::string bad = absl::StrReplaceAll(text, {{",210.5,", ",-1,"}});
+  ASSERT_NE(bad, text);
+  EXPECT_EQ(DecodeSpooledDecision(bad).status().message(),
+            "spooled decision: a candidate has a field out of range");
+}
+
 // Numbers an integer field cannot hold were converted with undefined behaviour (a double out
 // of int's range) or to another value (an integer out of range); the spool_record fuzz
 // target's UndefinedBehaviorSanitizer stops on tests/fuzz/corpus/spool_record/out-of-range.json.
@@ -172,7 +200,7 @@ TEST(SpoolRecordTest, ReadsAsAJsonDocument) {
   EXPECT_EQ(DecodeSpooledDecision(With("[[0,0,1,1,22.4,693,40]]", "[[0,0,1,1,22.4,693]]"))
                 .status()
                 .message(),
-            "spooled decision: a candidate does not have 7 or 11 fields");
+            "spooled decision: a candidate does not have 7, 11 or 13 fields");
   for (const std::string& text : {std::string("[") + Encoded() + "]", std::string("7"),
                                   Encoded() + " x", Encoded().substr(0, 40)}) {
     EXPECT_EQ(DecodeSpooledDecision(text).status().message(),
