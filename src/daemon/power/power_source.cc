@@ -146,9 +146,8 @@ absl::Status PowerSource::ScrapeOnce() {
   error_.clear();
   last_success_ = now;
   if (failing_ || !ever_answered_) {
-    spdlog::info("power source {}{}: {} of {} for {} hosts", options_.prometheus_url,
-                 ever_answered_ ? " answers again" : "", options_.metric, options_.host_label,
-                 hosts.size());
+    spdlog::info("power source {}{}: {} hosts with {}", options_.prometheus_url,
+                 failing_ ? " answers again" : "", hosts.size(), options_.metric);
   }
   failing_ = false;
   ever_answered_ = true;
