@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "support/minicluster.h"
 #include "support/synthetic_exporter.h"
+#include "support/temp_dir.h"
 
 namespace sovereign::power {
 namespace {
@@ -193,6 +195,31 @@ TEST(PowerSourceTest, NoServerIsUnavailable) {
   got = HttpGet("ftp://127.0.0.1/metrics", absl::Seconds(2));
   EXPECT_EQ(std::string(got.status().message()),
             "ftp://127.0.0.1/metrics is not an http:// or https:// URL");
+}
+
+}  // namespace
+}  // namespace sovereign::power
+
+namespace sovereign::power {
+namespace {
+
+// sovereign-synthetic-exporter, the exporter as a program for the demo: its usage errors.
+TEST(SyntheticExporterProgramTest, UsageErrors) {
+  testing::TempDir dir;
+  const std::vector<std::string> env = e2e::CleanEnvironment({});
+  e2e::CommandResult r = e2e::RunCommand({SYNTHETIC_EXPORTER_PATH}, env, absl::Seconds(10),
+                                         dir.path());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, std::string("usage: ") + SYNTHETIC_EXPORTER_PATH +
+                       " NODE=WATTS[,WATTS...] ... (one figure per GPU)\n");
+  for (const std::string bad : {"fr-a100-1", "=300", "fr-a100-1=", "fr-a100-1=300,x",
+                                "fr-a100-1=-5"}) {
+    r = e2e::RunCommand({SYNTHETIC_EXPORTER_PATH, "n1=1", bad}, env, absl::Seconds(10),
+                        dir.path());
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_EQ(r.err, std::string(SYNTHETIC_EXPORTER_PATH) + ": \"" + bad +
+                         "\" is not NODE=WATTS[,WATTS...], e.g. fr-a100-1=300,300\n");
+  }
 }
 
 }  // namespace
