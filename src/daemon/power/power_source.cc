@@ -67,8 +67,11 @@ PowerSource::PowerSource(PowerOptions options) : options_(std::move(options)) {}
 PowerSource::~PowerSource() { worker_.Stop(); }
 
 void PowerSource::Start() {
-  worker_.Start(absl::ToChronoMilliseconds(options_.interval), PeriodicWorker::FirstRound::kAtOnce,
-                [this] { ScrapeOnce().IgnoreError(); });  // logged and counted inside
+  // The first scrape before returning: the node weights' first round, started next, then has
+  // the readings, rather than setting register figures that its rate limit would then hold.
+  ScrapeOnce().IgnoreError();  // logged and counted inside
+  worker_.Start(absl::ToChronoMilliseconds(options_.interval),
+                PeriodicWorker::FirstRound::kAfterInterval, [this] { ScrapeOnce().IgnoreError(); });
 }
 
 absl::Status PowerSource::ScrapeOnce() {

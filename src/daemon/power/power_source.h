@@ -80,7 +80,8 @@ class PowerSource {
   // One scrape now. The error of a fetch or of the text (also when no series of the metric
   // names a host); the samples held are kept (they age out).
   absl::Status ScrapeOnce();
-  // Scrapes at once, then every interval, on a thread of its own.
+  // Scrapes once before returning (at most `timeout`), then every interval on a thread of its
+  // own.
   void Start();
 
   // Every host with a fresh sample, by host label value.

@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <mutex>
+#include <thread>
+
 #include "support/minicluster.h"
 #include "support/synthetic_exporter.h"
 #include "support/temp_dir.h"
@@ -47,6 +50,26 @@ TEST(PowerSourceTest, MeanPerGpuOverRecentScrapes) {
   EXPECT_EQ(r["n1"].gpus, 2);
   EXPECT_EQ(r["n1"].samples, 2);
   EXPECT_EQ(r["n1"].newest, f.now);
+}
+
+// Whoever starts the source (the node weights) has its readings as soon as Start() returns.
+TEST(PowerSourceTest, StartScrapesBeforeItReturns) {
+  std::mutex mu;
+  std::vector<std::thread::id> fetched_on;
+  PowerOptions o;
+  o.prometheus_url = "http://127.0.0.1:1/metrics";
+  o.interval = absl::Hours(1);
+  o.fetch = [&](const std::string&) -> absl::StatusOr<std::string> {
+    std::lock_guard<std::mutex> lock(mu);
+    fetched_on.push_back(std::this_thread::get_id());
+    return Page("n1", 100, 100);
+  };
+  PowerSource source(o);
+  source.Start();
+  EXPECT_EQ(source.Readings().count("n1"), 1u);
+  std::lock_guard<std::mutex> lock(mu);
+  // On the caller's thread, within Start(); the next scrape is an hour away.
+  EXPECT_THAT(fetched_on, ::testing::ElementsAre(std::this_thread::get_id()));
 }
 
 TEST(PowerSourceTest, HistoryIsBounded) {
