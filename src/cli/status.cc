@@ -117,9 +117,8 @@ std::string WeightLines(const v1::GetStatusResponse& r) {
   if (!r.weights_enabled()) {
     absl::StrAppend(&out, "left to slurm.conf (weights.enabled: false)\n");
   } else {
-    absl::StrAppend(&out, "set from facility watts per GPU: ", r.weight_changes(),
-                    " changes, ", r.weight_reapplied(),
-                    " set again after slurmctld reset them");
+    absl::StrAppend(&out, "set from facility watts per GPU: ", r.weight_changes(), " changes, ",
+                    r.weight_reapplied(), " set again after slurmctld reset them");
     if (r.weight_set_failures() > 0) {
       absl::StrAppend(&out, "; ", r.weight_set_failures(), " refused by slurmctld");
     }
@@ -132,8 +131,8 @@ std::string WeightLines(const v1::GetStatusResponse& r) {
                                             n.weight() == 0 ? "-" : absl::StrCat(n.weight()),
                                             n.watts_per_gpu()));
       if (n.source() == "measured") {
-        absl::StrAppend(&out, "measured ", Ago(n.measured_at().seconds()), " ago (",
-                        n.samples(), n.samples() == 1 ? " reading" : " readings", ")");
+        absl::StrAppend(&out, "measured ", Ago(n.measured_at().seconds()), " ago (", n.samples(),
+                        n.samples() == 1 ? " reading" : " readings", ")");
       } else {
         absl::StrAppend(&out, "register figure (", n.partition(), ")");
       }
@@ -169,8 +168,7 @@ void PrintStatusTable(const GlobalOptions& g, const v1::GetStatusResponse& resp)
                     ? std::to_string(resp.audit_head_seq()) + " records, sync " + resp.audit_sync()
                     : std::string("DISABLED"))
             << "\n"
-            << CommitLine(resp)
-            << "violations:       " << resp.audit_violations()
+            << CommitLine(resp) << "violations:       " << resp.audit_violations()
             << " runs attested outside their allowed sites, " << resp.audit_at_risk()
             << " running jobs at risk after a register change"
             << (resp.audit_violations() + resp.audit_at_risk() > 0
@@ -184,9 +182,8 @@ void PrintStatusTable(const GlobalOptions& g, const v1::GetStatusResponse& resp)
                     : "")
             << "\n"
             << "failed reloads:   " << resp.reload_failures() << "\n"
-            << SlurmLines(resp) << WeightLines(resp)
-            << "you:              " << resp.caller() << " ("
-            << absl::StrJoin(resp.caller_roles(), ", ") << ")\n";
+            << SlurmLines(resp) << WeightLines(resp) << "you:              " << resp.caller()
+            << " (" << absl::StrJoin(resp.caller_roles(), ", ") << ")\n";
 }
 
 int Status(const GlobalOptions& g) {

@@ -45,8 +45,7 @@ class WeightsE2ETest : public DaemonClusterTest {
   // and weights set again happen here.
   void EnableWeights() {
     std::ofstream(state_ + "/sovereignd.yaml", std::ios::app)
-        << "power:\n  prometheus_url: " << exporter_->url()
-        << "\n  interval: 1s\n  max_age: 1m\n"
+        << "power:\n  prometheus_url: " << exporter_->url() << "\n  interval: 1s\n  max_age: 1m\n"
         << "weights:\n  enabled: true\n  interval: 500ms\n  min_interval: 1h\n"
         << "  hysteresis: 5%\n";
   }
@@ -126,7 +125,8 @@ TEST_F(WeightsE2ETest, TheEfficientNodeIsFilledFirstAndItsWeightComesBackAfterRe
   EXPECT_THAT(table.out, HasSubstr("  fr-a100-2        weight 309      309 W/GPU measured "));
   EXPECT_THAT(table.out, HasSubstr("  de-h100-1        weight 1008    1008 W/GPU register figure "
                                    "(gpu-de-h100)"));
-  EXPECT_THAT(table.out, HasSubstr("power:            " + exporter_->url() + ": 2 hosts with a "
+  EXPECT_THAT(table.out, HasSubstr("power:            " + exporter_->url() +
+                                   ": 2 hosts with a "
                                    "fresh reading"));
 
   // scontrol reconfigure puts slurm.conf's weights back; sovereignd sets its own again.

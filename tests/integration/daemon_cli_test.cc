@@ -1,11 +1,10 @@
 // sovereignd as a process, driven by sovereignctl: decisions recorded and listed with every
 // filter, watch, register apply/history/diff/rollback/show, verify, status, reload on SIGHUP,
 // start-up refusals, and the messages a user sees.
-#include <sys/stat.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -733,7 +732,9 @@ TEST(SovereigndSlurmStatusTest, StatusShowsWeightsAndPowerFailing) {
   d.AddConfig(absl::StrCat("slurm:\n  slurm_conf: ", UnreachableSlurmConf(d.dir()),
                            "\n  snapshot: ", d.dir(), "/snapshot\n  spool: ", d.dir(),
                            "/spool\n  publish_interval_ms: 200\n  ingest_interval_ms: 60000\n"
-                           "power:\n  prometheus_url: ", e.url(), "\n  interval: 100ms\n"
+                           "power:\n  prometheus_url: ",
+                           e.url(),
+                           "\n  interval: 100ms\n"
                            "weights:\n  enabled: true\n  interval: 100ms\n"));
   ASSERT_TRUE(d.Start().ok()) << d.Log();
   json status = WaitForStatus(d, [](const json& s) {
@@ -743,15 +744,17 @@ TEST(SovereigndSlurmStatusTest, StatusShowsWeightsAndPowerFailing) {
   const std::string unreachable =
       "slurm: cannot load partitions: Unable to contact slurm controller (connect failure) (is "
       "slurmctld running and SLURM_CONF set?)";
-  const std::string garbage = absl::StrCat(
-      e.url(), ":1: a sample must start with a metric name: \"<html>\"");
+  const std::string garbage =
+      absl::StrCat(e.url(), ":1: a sample must start with a metric name: \"<html>\"");
   RunResult text = d.Ctl({"status"});
   EXPECT_THAT(text.out, HasSubstr(absl::StrCat(
                             "\nnode weights:     set from facility watts per GPU: 0 changes, 0 set "
-                            "again after slurmctld reset them, failing now: ", unreachable, "\n")));
-  EXPECT_THAT(text.out, ::testing::ContainsRegex(absl::StrCat(
-                            "\npower:            ", e.url(), ": 0 hosts with a fresh reading; "
-                            "[0-9]+ scrapes, [0-9]+ failed; failing now: ")));
+                            "again after slurmctld reset them, failing now: ",
+                            unreachable, "\n")));
+  EXPECT_THAT(text.out, ::testing::ContainsRegex(
+                            absl::StrCat("\npower:            ", e.url(),
+                                         ": 0 hosts with a fresh reading; "
+                                         "[0-9]+ scrapes, [0-9]+ failed; failing now: ")));
   EXPECT_THAT(text.out, HasSubstr(absl::StrCat("failing now: ", garbage, "\n")));
   const std::string log = d.Log();
   auto count = [](const std::string& text, const std::string& what) {
@@ -761,7 +764,8 @@ TEST(SovereigndSlurmStatusTest, StatusShowsWeightsAndPowerFailing) {
     }
     return n;
   };
-  EXPECT_EQ(count(log, absl::StrCat("power source: ", garbage, "; each node's readings are used "
+  EXPECT_EQ(count(log, absl::StrCat("power source: ", garbage,
+                                    "; each node's readings are used "
                                     "until they are 2m old, then the register's figures")),
             1)
       << log;
@@ -775,10 +779,10 @@ TEST(SovereigndSlurmStatusTest, StatusShowsWeightsAndPowerFailing) {
   e.SetNode("node1", {100, 200});
   status = WaitForStatus(d, [](const json& s) { return StatusField(s, "power_hosts") == 1; });
   EXPECT_EQ(status.value("power_error", ""), "");
-  EXPECT_THAT(d.Ctl({"status"}).out,
-              HasSubstr(absl::StrCat("\npower:            ", e.url(),
-                                     ": 1 hosts with a fresh reading; ")));
-  EXPECT_EQ(count(d.Log(), absl::StrCat("power source ", e.url(), " answers again: 1 hosts "
+  EXPECT_THAT(d.Ctl({"status"}).out, HasSubstr(absl::StrCat("\npower:            ", e.url(),
+                                                            ": 1 hosts with a fresh reading; ")));
+  EXPECT_EQ(count(d.Log(), absl::StrCat("power source ", e.url(),
+                                        " answers again: 1 hosts "
                                         "with DCGM_FI_DEV_POWER_USAGE")),
             1)
       << d.Log();

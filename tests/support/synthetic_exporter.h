@@ -10,11 +10,11 @@
 // Thread-safety: every method may be called from any thread while the server answers.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
-#include <map>
 #include <vector>
 
 #include "absl/status/statusor.h"

@@ -96,7 +96,8 @@ absl::Status PowerSource::ScrapeOnce() {
     } else {
       bool named = false;  // a series of the metric with its host label
       for (const PromSample& s : *samples) {
-        const std::string* host = s.name == options_.metric ? s.Label(options_.host_label) : nullptr;
+        const std::string* host =
+            s.name == options_.metric ? s.Label(options_.host_label) : nullptr;
         if (host == nullptr || host->empty()) {
           continue;
         }
@@ -107,13 +108,13 @@ absl::Status PowerSource::ScrapeOnce() {
         HostScrape& h = hosts[*host];
         const std::string* gpu = s.Label(options_.gpu_label);
         h.gpus[gpu != nullptr ? *gpu : absl::StrCat("#", h.gpus.size())] = s.value;
-        h.at = std::max(h.at, s.timestamp_ms.has_value() ? absl::FromUnixMillis(*s.timestamp_ms)
-                                                         : now);
+        h.at = std::max(h.at,
+                        s.timestamp_ms.has_value() ? absl::FromUnixMillis(*s.timestamp_ms) : now);
       }
       if (!named) {
-        status = absl::NotFoundError(absl::StrCat(options_.prometheus_url, " has no ",
-                                                  options_.metric, " series with a ",
-                                                  options_.host_label, " label"));
+        status =
+            absl::NotFoundError(absl::StrCat(options_.prometheus_url, " has no ", options_.metric,
+                                             " series with a ", options_.host_label, " label"));
       }
     }
   }

@@ -56,8 +56,8 @@ struct PowerOptions {
 // A host's power now: the mean watts per GPU of its fresh samples.
 struct PowerReading {
   double watts_per_gpu = 0;
-  int gpus = 0;                            // GPUs in its newest sample
-  int samples = 0;                         // fresh samples averaged
+  int gpus = 0;                              // GPUs in its newest sample
+  int samples = 0;                           // fresh samples averaged
   absl::Time newest = absl::InfinitePast();  // when the newest of them was taken
 };
 

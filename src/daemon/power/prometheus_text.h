@@ -23,7 +23,7 @@ struct PromSample {
   std::string name;
   // In the order written, escapes (\\, \", \n) resolved.
   std::vector<std::pair<std::string, std::string>> labels;
-  double value = 0;  // NaN, +Inf and -Inf as written
+  double value = 0;                     // NaN, +Inf and -Inf as written
   std::optional<int64_t> timestamp_ms;  // milliseconds since the Unix epoch, when given
 
   // The value of label `key`, or nullptr.

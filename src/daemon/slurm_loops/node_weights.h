@@ -44,9 +44,9 @@ const char* FigureSourceName(FigureSource s);  // "measured", "register"
 struct NodeFigure {
   double watts_per_gpu = 0;  // facility watts per busy GPU
   FigureSource source = FigureSource::kRegister;
-  std::string partition;     // the register partition the node's overheads come from
-  double gpu_watts = 0;      // the GPUs' part: measured, or the register's gpu_watts
-  int samples = 0;           // measured: the readings averaged
+  std::string partition;  // the register partition the node's overheads come from
+  double gpu_watts = 0;   // the GPUs' part: measured, or the register's gpu_watts
+  int samples = 0;        // measured: the readings averaged
   absl::Time measured_at = absl::InfinitePast();  // measured: the newest of them
 };
 
@@ -67,7 +67,7 @@ struct WeightPolicy {
 
 // What sovereignd last did to a node's Weight.
 struct NodeWeightState {
-  std::optional<uint32_t> set;                      // the weight it set; none yet
+  std::optional<uint32_t> set;                   // the weight it set; none yet
   absl::Time changed_at = absl::InfinitePast();  // when `set` last changed
 };
 

@@ -14,9 +14,10 @@ std::string Why(const NodeFigure& figure) {
         "partition %s's node overhead and PUE)",
         figure.watts_per_gpu, figure.gpu_watts, figure.samples, figure.partition);
   }
-  return absl::StrFormat("register figure %.0f W/GPU at the facility for partition %s (no fresh "
-                         "power reading)",
-                         figure.watts_per_gpu, figure.partition);
+  return absl::StrFormat(
+      "register figure %.0f W/GPU at the facility for partition %s (no fresh "
+      "power reading)",
+      figure.watts_per_gpu, figure.partition);
 }
 
 // The options, with slurmctld (libslurm) where a test gave no fake.
@@ -52,8 +53,7 @@ absl::Status WeightTuner::RunOnce() {
     return absl::OkStatus();
   }
   ++counters_.rounds;
-  absl::StatusOr<std::vector<slurm::NodeWeightRow>> nodes =
-      options_.read_nodes();
+  absl::StatusOr<std::vector<slurm::NodeWeightRow>> nodes = options_.read_nodes();
   if (!nodes.ok()) {
     ++counters_.failures;
     counters_.error = std::string(nodes.status().message());
@@ -92,9 +92,10 @@ absl::Status WeightTuner::RunOnce() {
       }
       if (step.action == WeightAction::kReapply) {
         ++counters_.reapplied;
-        spdlog::info("node {}: weight {} -> {}: set again, slurmctld had reset it (scontrol "
-                     "reconfigure or a restart)",
-                     node.name, node.weight, step.weight);
+        spdlog::info(
+            "node {}: weight {} -> {}: set again, slurmctld had reset it (scontrol "
+            "reconfigure or a restart)",
+            node.name, node.weight, step.weight);
       } else {
         ++counters_.changes;
         spdlog::info("node {}: weight {} -> {}: {}", node.name, node.weight, step.weight,

@@ -99,7 +99,7 @@ class Daemon {
   // Live GPU power (power.prometheus_url set) and the node weights (weights.enabled).
   std::unique_ptr<power::PowerSource> power_;
   std::unique_ptr<WeightTuner> weights_;
-  std::mutex slurm_mu_;  // guards the Slurm loops above against Shutdown()
+  std::mutex slurm_mu_;        // guards the Slurm loops above against Shutdown()
   RegisterVersions versions_;  // parsed registers by version, the most recently used
   int tcp_port_ = 0;
   std::mutex shutdown_mu_;

@@ -127,7 +127,8 @@ class Parser {
     if (text.size() < 2 || text.back() != '%' ||
         !absl::SimpleAtod(text.substr(0, text.size() - 1), &value) || !(value >= 0) ||
         value > 100) {
-      Error(node, key, absl::StrCat("\"", text, "\" is not a percentage from 0% to 100%, such as 5%"));
+      Error(node, key,
+            absl::StrCat("\"", text, "\" is not a percentage from 0% to 100%, such as 5%"));
       return;
     }
     *out = value / 100;
@@ -388,38 +389,37 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
           }},
          {"power",
           [&](const YAML::Node& n, const std::string& k) {
-            p.Map(n, k,
-                  {{"prometheus_url",
-                    [&](const YAML::Node& v, const std::string& kk) {
-                      p.String(v, kk, &c.power.prometheus_url);
-                      const std::string& url = c.power.prometheus_url;
-                      if (v.IsScalar() && !url.empty() && url.rfind("http://", 0) != 0 &&
-                          url.rfind("https://", 0) != 0) {
-                        p.Error(v, kk,
-                                absl::StrCat("\"", url,
-                                             "\" is not an http:// or https:// URL such as "
-                                             "http://127.0.0.1:9400/metrics"));
-                      }
-                    }},
-                   {"metric", [&](const YAML::Node& v,
-                                  const std::string& kk) { p.String(v, kk, &c.power.metric); }},
-                   {"host_label",
-                    [&](const YAML::Node& v, const std::string& kk) {
-                      p.String(v, kk, &c.power.host_label);
-                    }},
-                   {"gpu_label",
-                    [&](const YAML::Node& v, const std::string& kk) {
-                      p.String(v, kk, &c.power.gpu_label);
-                    }},
-                   {"interval",
-                    [&](const YAML::Node& v, const std::string& kk) {
-                      p.PositiveDuration(v, kk, &c.power.interval);
-                    }},
-                   {"max_age",
-                    [&](const YAML::Node& v, const std::string& kk) {
-                      p.PositiveDuration(v, kk, &c.power.max_age);
-                    }},
-                   {"history", int_field(&c.power.history, 1, 1000)}});
+            p.Map(
+                n, k,
+                {{"prometheus_url",
+                  [&](const YAML::Node& v, const std::string& kk) {
+                    p.String(v, kk, &c.power.prometheus_url);
+                    const std::string& url = c.power.prometheus_url;
+                    if (v.IsScalar() && !url.empty() && url.rfind("http://", 0) != 0 &&
+                        url.rfind("https://", 0) != 0) {
+                      p.Error(v, kk,
+                              absl::StrCat("\"", url,
+                                           "\" is not an http:// or https:// URL such as "
+                                           "http://127.0.0.1:9400/metrics"));
+                    }
+                  }},
+                 {"metric", [&](const YAML::Node& v,
+                                const std::string& kk) { p.String(v, kk, &c.power.metric); }},
+                 {"host_label",
+                  [&](const YAML::Node& v, const std::string& kk) {
+                    p.String(v, kk, &c.power.host_label);
+                  }},
+                 {"gpu_label", [&](const YAML::Node& v,
+                                   const std::string& kk) { p.String(v, kk, &c.power.gpu_label); }},
+                 {"interval",
+                  [&](const YAML::Node& v, const std::string& kk) {
+                    p.PositiveDuration(v, kk, &c.power.interval);
+                  }},
+                 {"max_age",
+                  [&](const YAML::Node& v, const std::string& kk) {
+                    p.PositiveDuration(v, kk, &c.power.max_age);
+                  }},
+                 {"history", int_field(&c.power.history, 1, 1000)}});
           }},
          {"weights",
           [&](const YAML::Node& n, const std::string& k) {

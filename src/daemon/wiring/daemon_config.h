@@ -15,11 +15,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "sovereign/carbon_series.h"
 #include "identity/call_limiter.h"
 #include "identity/caller.h"
 #include "power/power_source.h"
 #include "sovereign/audit_log.h"
+#include "sovereign/carbon_series.h"
 
 namespace sovereign::service {
 

@@ -151,20 +151,19 @@ TEST(DaemonConfigTest, EveryErrorIsReportedWithItsPlace) {
       "d.yaml");
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(
-      c.status().message(),
-      "d.yaml:2:9: socket.mode: \"999\" is not an octal mode such as \"0666\"\n"
-      "d.yaml:4:9: audit.sync: \"fast\" is not one of normal, full\n"
-      "d.yaml:5:24: audit.checkpoint_interval: \"-1\" is not a whole number from 0 to "
-      "1099511627776\n"
-      "d.yaml:7:21: roles.admins.groups: group \"no-such-group-xyz\" does not exist\n"
-      "d.yaml:7:49: roles.admins.users: user \"no-such-user-xyz\" does not exist\n"
-      "d.yaml:8:14: log.level: \"loud\" is not one of trace, debug, info, warn, error, "
-      "critical, off\n"
-      "d.yaml:10:1: extra: unknown key (known: audit, carbon, cluster, limits, log, power, "
-      "register, roles, server, slurm, socket, tcp, weights)\n"
-      "d.yaml:9:6: tcp.listen: \"127.0.0.1:7443\" needs mutual TLS: set tcp.certificate, "
-      "tcp.key, tcp.client_ca");
+  EXPECT_EQ(c.status().message(),
+            "d.yaml:2:9: socket.mode: \"999\" is not an octal mode such as \"0666\"\n"
+            "d.yaml:4:9: audit.sync: \"fast\" is not one of normal, full\n"
+            "d.yaml:5:24: audit.checkpoint_interval: \"-1\" is not a whole number from 0 to "
+            "1099511627776\n"
+            "d.yaml:7:21: roles.admins.groups: group \"no-such-group-xyz\" does not exist\n"
+            "d.yaml:7:49: roles.admins.users: user \"no-such-user-xyz\" does not exist\n"
+            "d.yaml:8:14: log.level: \"loud\" is not one of trace, debug, info, warn, error, "
+            "critical, off\n"
+            "d.yaml:10:1: extra: unknown key (known: audit, carbon, cluster, limits, log, power, "
+            "register, roles, server, slurm, socket, tcp, weights)\n"
+            "d.yaml:9:6: tcp.listen: \"127.0.0.1:7443\" needs mutual TLS: set tcp.certificate, "
+            "tcp.key, tcp.client_ca");
 }
 
 TEST(DaemonConfigTest, SyntaxErrorAndMissingFile) {

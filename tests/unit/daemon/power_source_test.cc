@@ -31,10 +31,10 @@ struct FakeSource {
 
 std::string Page(const std::string& host, double gpu0, double gpu1) {
   return "# TYPE DCGM_FI_DEV_POWER_USAGE gauge\n"
-         "DCGM_FI_DEV_POWER_USAGE{gpu=\"0\",Hostname=\"" + host + "\"} " + std::to_string(gpu0) +
-         "\nDCGM_FI_DEV_POWER_USAGE{gpu=\"1\",Hostname=\"" + host + "\"} " +
-         std::to_string(gpu1) + "\nDCGM_FI_DEV_GPU_TEMP{gpu=\"0\",Hostname=\"" + host +
-         "\"} 1000\n";
+         "DCGM_FI_DEV_POWER_USAGE{gpu=\"0\",Hostname=\"" +
+         host + "\"} " + std::to_string(gpu0) + "\nDCGM_FI_DEV_POWER_USAGE{gpu=\"1\",Hostname=\"" +
+         host + "\"} " + std::to_string(gpu1) + "\nDCGM_FI_DEV_GPU_TEMP{gpu=\"0\",Hostname=\"" +
+         host + "\"} 1000\n";
 }
 
 TEST(PowerSourceTest, MeanPerGpuOverRecentScrapes) {
@@ -152,8 +152,9 @@ TEST(PowerSourceTest, GarbageOrNoAnswerKeepsOnlyFreshReadings) {
 
 TEST(PowerSourceTest, APageWithoutTheMetricIsAnError) {
   FakeSource f;
-  f.page = std::string("DCGM_FI_DEV_GPU_TEMP{gpu=\"0\",Hostname=\"n1\"} 40\n"
-                       "DCGM_FI_DEV_POWER_USAGE{gpu=\"0\"} 40\n");  // no Hostname label
+  f.page = std::string(
+      "DCGM_FI_DEV_GPU_TEMP{gpu=\"0\",Hostname=\"n1\"} 40\n"
+      "DCGM_FI_DEV_POWER_USAGE{gpu=\"0\"} 40\n");  // no Hostname label
   absl::Status s = f.source->ScrapeOnce();
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(std::string(s.message()),
@@ -230,15 +231,14 @@ namespace {
 TEST(SyntheticExporterProgramTest, UsageErrors) {
   testing::TempDir dir;
   const std::vector<std::string> env = e2e::CleanEnvironment({});
-  e2e::CommandResult r = e2e::RunCommand({SYNTHETIC_EXPORTER_PATH}, env, absl::Seconds(10),
-                                         dir.path());
+  e2e::CommandResult r =
+      e2e::RunCommand({SYNTHETIC_EXPORTER_PATH}, env, absl::Seconds(10), dir.path());
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, std::string("usage: ") + SYNTHETIC_EXPORTER_PATH +
                        " NODE=WATTS[,WATTS...] ... (one figure per GPU)\n");
-  for (const std::string bad : {"fr-a100-1", "=300", "fr-a100-1=", "fr-a100-1=300,x",
-                                "fr-a100-1=-5"}) {
-    r = e2e::RunCommand({SYNTHETIC_EXPORTER_PATH, "n1=1", bad}, env, absl::Seconds(10),
-                        dir.path());
+  for (const std::string bad :
+       {"fr-a100-1", "=300", "fr-a100-1=", "fr-a100-1=300,x", "fr-a100-1=-5"}) {
+    r = e2e::RunCommand({SYNTHETIC_EXPORTER_PATH, "n1=1", bad}, env, absl::Seconds(10), dir.path());
     EXPECT_EQ(r.exit_code, 2) << bad;
     EXPECT_EQ(r.err, std::string(SYNTHETIC_EXPORTER_PATH) + ": \"" + bad +
                          "\" is not NODE=WATTS[,WATTS...], e.g. fr-a100-1=300,300\n");

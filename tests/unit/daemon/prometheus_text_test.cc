@@ -60,9 +60,8 @@ TEST(PrometheusTextTest, CommentsBlankLinesTimestampsAndSpecialValues) {
 }
 
 TEST(PrometheusTextTest, LabelEscapes) {
-  absl::StatusOr<std::vector<PromSample>> s =
-      ParsePrometheusText("m{a=\"q\\\"uote\",b=\"back\\\\slash\",c=\"new\\nline\",d=\"}, =\"} 1\n",
-                          "t");
+  absl::StatusOr<std::vector<PromSample>> s = ParsePrometheusText(
+      "m{a=\"q\\\"uote\",b=\"back\\\\slash\",c=\"new\\nline\",d=\"}, =\"} 1\n", "t");
   ASSERT_TRUE(s.ok()) << s.status();
   ASSERT_EQ(s->size(), 1u);
   EXPECT_EQ(*(*s)[0].Label("a"), "q\"uote");
@@ -86,18 +85,22 @@ TEST(PrometheusTextTest, BadLinesAreNamed) {
       {"m{a=\"1\"}2\n", "t:1: expected a space before the value: \"m{a=\"1\"}2\""},
       {"m one\n", "t:1: value \"one\" is not a number: \"m one\""},
       {"m nan\n", "t:1: value \"nan\" is not a number: \"m nan\""},
-      {"m 1 later\n", "t:1: timestamp \"later\" is not a whole number of milliseconds: "
-                      "\"m 1 later\""},
+      {"m 1 later\n",
+       "t:1: timestamp \"later\" is not a whole number of milliseconds: "
+       "\"m 1 later\""},
       {"m 1 2 3\n", "t:1: unexpected text after the timestamp: \"m 1 2 3\""},
-      {"m{1a=\"x\"} 1\n", "t:1: a label name must start with a letter or _: "
-                          "\"m{1a=\"x\"} 1\""},
+      {"m{1a=\"x\"} 1\n",
+       "t:1: a label name must start with a letter or _: "
+       "\"m{1a=\"x\"} 1\""},
       {"m{a} 1\n", "t:1: label a has no =: \"m{a} 1\""},
       {"m{a=x} 1\n", "t:1: the value of label a is not in double quotes: \"m{a=x} 1\""},
       {"m{a=\"x} 1\n", "t:1: the value of label a has no closing quote: \"m{a=\"x} 1\""},
-      {"m{a=\"\\t\"} 1\n", "t:1: label a holds an escape other than \\\\, \\\" or \\n: "
-                           "\"m{a=\"\\t\"} 1\""},
-      {"m{a=\"x\" b=\"y\"} 1\n", "t:1: expected , or } after a label: "
-                                 "\"m{a=\"x\" b=\"y\"} 1\""},
+      {"m{a=\"\\t\"} 1\n",
+       "t:1: label a holds an escape other than \\\\, \\\" or \\n: "
+       "\"m{a=\"\\t\"} 1\""},
+      {"m{a=\"x\" b=\"y\"} 1\n",
+       "t:1: expected , or } after a label: "
+       "\"m{a=\"x\" b=\"y\"} 1\""},
       {"m{a=\"x\"", "t:1: the labels are not closed with }: \"m{a=\"x\"\""},
   };
   for (const auto& [text, message] : cases) {

@@ -29,8 +29,9 @@ class WeightTunerTest : public ::testing::Test {
     o.policy.hysteresis = 0.05;
     o.read_nodes = [this]() -> absl::StatusOr<std::vector<slurm::NodeWeightRow>> {
       if (!slurmctld_up_) {
-        return absl::UnavailableError("slurm: cannot load partitions: Unable to contact slurm "
-                                      "controller (connect failure)");
+        return absl::UnavailableError(
+            "slurm: cannot load partitions: Unable to contact slurm "
+            "controller (connect failure)");
       }
       return nodes_;
     };
