@@ -10,9 +10,10 @@ namespace {
 std::string Why(const NodeFigure& figure) {
   if (figure.source == FigureSource::kMeasured) {
     return absl::StrFormat(
-        "measured %.0f W/GPU at the facility (%.0f W per GPU, mean of %d DCGM readings, with "
+        "measured %.0f W/GPU at the facility (%.0f W per GPU, mean of %d DCGM reading%s, with "
         "partition %s's node overhead and PUE)",
-        figure.watts_per_gpu, figure.gpu_watts, figure.samples, figure.partition);
+        figure.watts_per_gpu, figure.gpu_watts, figure.samples, figure.samples == 1 ? "" : "s",
+        figure.partition);
   }
   return absl::StrFormat(
       "register figure %.0f W/GPU at the facility for partition %s (no fresh "
@@ -86,10 +87,13 @@ absl::Status WeightTuner::RunOnce() {
       if (absl::Status s = options_.set_weight(node.name, step.weight); !s.ok()) {
         ++counters_.set_failures;
         counters_.error = std::string(s.message());
-        spdlog::warn("node {}: weight {} -> {} refused: {}", node.name, node.weight, step.weight,
-                     counters_.error);
-        continue;  // tried again next round
+        if (refused_.insert(node.name).second) {  // once, until a write to the node works
+          spdlog::warn("node {}: weight {} -> {} refused: {}; tried again every {} ms", node.name,
+                       node.weight, step.weight, counters_.error, options_.interval.count());
+        }
+        continue;
       }
+      refused_.erase(node.name);
       if (step.action == WeightAction::kReapply) {
         ++counters_.reapplied;
         spdlog::info(

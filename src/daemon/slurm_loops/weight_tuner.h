@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,7 @@ class WeightTuner {
   std::map<std::string, NodeView> views_;
   Stats counters_;  // its `nodes` stays empty: views_ holds them
   bool failing_ = false;
+  std::set<std::string> refused_;  // nodes whose last weight write slurmctld refused
   PeriodicWorker worker_;
 };
 

@@ -3,6 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sstream>
+
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/spdlog.h"
+
 namespace sovereign::service {
 namespace {
 
@@ -15,6 +20,11 @@ using ::testing::Pair;
 class WeightTunerTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // What the tuner logs, for the lines an admin reads.
+    previous_logger_ = spdlog::default_logger();
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+        "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log_)));
+    spdlog::default_logger()->set_pattern("%l %v");
     auto r = Register::Load(SOVEREIGN_SOURCE_DIR "/config/register.example.yaml");
     ASSERT_TRUE(r.ok()) << r.status();
     reg_ = *r;
@@ -52,6 +62,18 @@ class WeightTunerTest : public ::testing::Test {
     tuner_ = std::make_unique<WeightTuner>(o, [this] { return reg_; });
   }
 
+  void TearDown() override { spdlog::set_default_logger(previous_logger_); }
+
+  // Occurrences of `text` in the log so far.
+  int Logged(const std::string& text) const {
+    const std::string log = log_.str();
+    int n = 0;
+    for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) {
+      ++n;
+    }
+    return n;
+  }
+
   void Measure(const std::string& host, double watts) {
     power::PowerReading r;
     r.watts_per_gpu = watts;
@@ -81,6 +103,8 @@ class WeightTunerTest : public ::testing::Test {
   bool slurmctld_up_ = true;
   std::string refuse_;
   std::unique_ptr<WeightTuner> tuner_;
+  std::ostringstream log_;
+  std::shared_ptr<spdlog::logger> previous_logger_;
 };
 
 TEST_F(WeightTunerTest, SetsEachNodesFigure) {
@@ -96,6 +120,15 @@ TEST_F(WeightTunerTest, SetsEachNodesFigure) {
   EXPECT_EQ(s.nodes[2].figure.source, FigureSource::kMeasured);
   EXPECT_DOUBLE_EQ(s.nodes[2].figure.watts_per_gpu, 308.75);
   EXPECT_EQ(s.nodes[0].figure.source, FigureSource::kRegister);
+  EXPECT_EQ(Logged("info node fr-a100-2: weight 10 -> 309: measured 309 W/GPU at the facility "
+                   "(100 W per GPU, mean of 1 DCGM reading, with partition gpu-fr-a100's node "
+                   "overhead and PUE)\n"),
+            1)
+      << log_.str();
+  EXPECT_EQ(Logged("info node de-h100-1: weight 10 -> 1008: register figure 1008 W/GPU at the "
+                   "facility for partition gpu-de-h100 (no fresh power reading)\n"),
+            1)
+      << log_.str();
   // A second round with nothing new writes nothing.
   writes_.clear();
   now_ += absl::Seconds(30);
@@ -118,6 +151,10 @@ TEST_F(WeightTunerTest, ReappliesWeightsSlurmctldReset) {
   EXPECT_EQ(s.changes, 3);
   EXPECT_EQ(s.nodes[2].weight, 309u);
   EXPECT_EQ(s.nodes[2].desired, 569u);
+  EXPECT_EQ(Logged("info node fr-a100-2: weight 10 -> 309: set again, slurmctld had reset it "
+                   "(scontrol reconfigure or a restart)\n"),
+            1)
+      << log_.str();
 }
 
 TEST_F(WeightTunerTest, NewFigureWaitsForMinIntervalAndHysteresis) {
@@ -148,14 +185,25 @@ TEST_F(WeightTunerTest, SlurmctldDownAndRefusedWrites) {
   slurmctld_up_ = false;
   absl::Status s = tuner_->RunOnce();
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(tuner_->stats().failures, 1);
   EXPECT_EQ(tuner_->stats().error,
             "slurm: cannot load partitions: Unable to contact slurm controller (connect failure)");
+  ASSERT_TRUE(tuner_->RunOnce().code() == absl::StatusCode::kUnavailable);
+  EXPECT_EQ(tuner_->stats().failures, 2);
+  EXPECT_EQ(Logged("warning node weights: slurm: cannot load partitions: Unable to contact slurm "
+                   "controller (connect failure); weights are checked again every 30000 ms\n"),
+            1)
+      << log_.str();
   slurmctld_up_ = true;
   refuse_ = "fr-a100-1";
   ASSERT_TRUE(tuner_->RunOnce().ok());
+  EXPECT_EQ(Logged("info node weights: slurmctld answers again\n"), 1) << log_.str();
+  ASSERT_TRUE(tuner_->RunOnce().ok());  // refused again: counted, not logged again
+  EXPECT_EQ(Logged("warning node fr-a100-1: weight 10 -> 569 refused: slurm: cannot set the "
+                   "weight of node fr-a100-1; tried again every 30000 ms\n"),
+            1)
+      << log_.str();
   WeightTuner::Stats st = tuner_->stats();
-  EXPECT_EQ(st.set_failures, 1);
+  EXPECT_EQ(st.set_failures, 2);
   EXPECT_EQ(st.error, "slurm: cannot set the weight of node fr-a100-1");
   EXPECT_EQ(Weights()["fr-a100-1"], 10u);
   EXPECT_EQ(Weights()["fr-a100-2"], 309u);
