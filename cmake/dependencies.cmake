@@ -56,6 +56,17 @@ sovereign_require(CLI11 libcli11-dev CONFIG)
 sovereign_require(SQLite3 libsqlite3-dev)
 sovereign_require(OpenSSL libssl-dev)
 sovereign_require(ZLIB zlib1g-dev)
+# cpp-httplib: sovereignd's HTTP client for a Prometheus power exporter (NVIDIA's DCGM
+# exporter), and the synthetic exporter of the tests. Debian ships it as a compiled library whose
+# header must be built with the library's defines (SSL, zlib, brotli): pkg-config gives them.
+find_package(PkgConfig QUIET)
+if(PkgConfig_FOUND)
+  pkg_check_modules(HTTPLIB QUIET IMPORTED_TARGET cpp-httplib)
+endif()
+if(NOT HTTPLIB_FOUND)
+  message(FATAL_ERROR "sovereign needs cpp-httplib, which was not found: install the Debian "
+                      "packages libcpp-httplib-dev and pkg-config (${sovereign_install_hint}).")
+endif()
 find_package(Threads REQUIRED)  # the C library's, there with every compiler
 sovereign_require(GTest libgtest-dev CONFIG)
 if(NOT TARGET GTest::gmock)

@@ -19,7 +19,19 @@ dir="${SOVEREIGN_DEMO_DIR:-/tmp/sovereign-demo}"
 state="${dir}/sovereignd"
 mc="${top}/scripts/minicluster"
 
+stop_exporter() {
+  if [[ -f "${state}/exporter.pid" ]]; then
+    local pid
+    pid="$(cat "${state}/exporter.pid")"
+    if kill -0 "${pid}" 2>/dev/null && grep -q sovereign-synthetic-exporter "/proc/${pid}/cmdline" 2>/dev/null; then
+      kill -TERM "${pid}"
+    fi
+    rm -f "${state}/exporter.pid"
+  fi
+}
+
 stop_daemon() {
+  stop_exporter
   if [[ -f "${state}/sovereignd.pid" ]]; then
     local pid
     pid="$(cat "${state}/sovereignd.pid")"
@@ -39,7 +51,8 @@ fi
 
 for bin in "${build}/src/daemon/sovereignd" "${build}/src/cli/sovereignctl" \
            "${build}/plugins/job_submit/job_submit_sovereign.so" "${build}/src/prolog/sovereign-prolog" \
-           "${build}/plugins/spank/sovereign_spank.so"; do
+           "${build}/plugins/spank/sovereign_spank.so" \
+           "${build}/tests/support/sovereign-synthetic-exporter"; do
   [[ -e "${bin}" ]] || { echo "demo: ${bin} is missing: run make build first" >&2; exit 2; }
 done
 
@@ -99,6 +112,21 @@ carbon:
   series_dir: ${state}/carbon     # synthetic, written above by scripts/carbon-series.py
 EOF
 stop_daemon
+# GPU power as NVIDIA's DCGM exporter serves it, from a SYNTHETIC exporter (the nodes have no
+# GPUs): fr-a100-2 draws a third of fr-a100-1's power per GPU. sovereignd sets node weights from
+# it, so that Slurm fills fr-a100-2 first.
+setsid "${build}/tests/support/sovereign-synthetic-exporter" fr-a100-1=300,300 fr-a100-2=100,100 \
+  >"${state}/exporter.url" 2>>"${state}/exporter.log" </dev/null &
+echo $! >"${state}/exporter.pid"
+for _ in $(seq 50); do [[ -s "${state}/exporter.url" ]] && break; sleep 0.1; done
+cat >>"${state}/sovereignd.yaml" <<EOF
+power:
+  prometheus_url: $(head -1 "${state}/exporter.url")
+  interval: 5s
+weights:
+  enabled: true
+  interval: 5s
+EOF
 setsid "${build}/src/daemon/sovereignd" --config "${state}/sovereignd.yaml" \
   >>"${state}/sovereignd.log" 2>&1 </dev/null &
 echo $! >"${state}/sovereignd.pid"
@@ -112,6 +140,14 @@ export SOVEREIGN_SOCKET="${state}/sovereignd.sock"
 ctl="${build}/src/cli/sovereignctl"
 echo "   sovereignd pid $(cat "${state}/sovereignd.pid"), socket ${SOVEREIGN_SOCKET}"
 echo "   register $(sed -n 's/.*"register_version":"\([0-9a-f]\{12\}\).*/\1/p' "${dir}/sovereign/snapshot" | head -1)"
+
+echo "   node weights from facility watts per GPU (synthetic DCGM figures for gpu-fr-a100's nodes,"
+echo "   the register's elsewhere); Slurm fills the lowest weight first:"
+for _ in $(seq 50); do
+  "${ctl}" status | grep -q '^  fr-a100-2 .* measured' && break
+  sleep 0.1
+done
+"${ctl}" status | sed -n '/^node weights:/,/^power:/p' | sed 's/^/   /'
 
 echo
 echo "== 3. Researchers submit with sbatch"

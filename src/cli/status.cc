@@ -1,5 +1,6 @@
 // sovereignctl status: is sovereignd up, which register is in force, how big is the log, and
-// how its Slurm side is doing (snapshot, cluster view, spool, reconciler).
+// how its Slurm side is doing (snapshot, cluster view, spool, reconciler, node weights and the
+// power readings they come from).
 #include <algorithm>
 #include <iostream>
 
@@ -100,6 +101,63 @@ std::string SlurmLines(const v1::GetStatusResponse& r) {
   return out + "\n";
 }
 
+// "12s" ago, from a protobuf timestamp.
+std::string Ago(int64_t seconds) {
+  const int64_t age = std::max<int64_t>(0, absl::ToUnixSeconds(absl::Now()) - seconds);
+  return age == 0 ? "0s" : absl::FormatDuration(absl::Seconds(age));
+}
+
+// Node weights: the counts, then one line per node (its weight, figure, and where the figure
+// comes from); then the live power source.
+std::string WeightLines(const v1::GetStatusResponse& r) {
+  if (!r.slurm_enabled()) {
+    return "";
+  }
+  std::string out = "node weights:     ";
+  if (!r.weights_enabled()) {
+    absl::StrAppend(&out, "left to slurm.conf (weights.enabled: false)\n");
+  } else {
+    absl::StrAppend(&out, "set from facility watts per GPU: ", r.weight_changes(), " changes, ",
+                    r.weight_reapplied(), " set again after slurmctld reset them");
+    if (r.weight_set_failures() > 0) {
+      absl::StrAppend(&out, "; ", r.weight_set_failures(), " refused by slurmctld");
+    }
+    if (!r.weight_error().empty()) {
+      absl::StrAppend(&out, ", failing now: ", r.weight_error());
+    }
+    absl::StrAppend(&out, "\n");
+    for (const v1::NodeWeight& n : r.node_weights()) {
+      absl::StrAppend(&out, absl::StrFormat("  %-16s weight %-6s %5.0f W/GPU ", n.node(),
+                                            n.weight() == 0 ? "-" : absl::StrCat(n.weight()),
+                                            n.watts_per_gpu()));
+      if (n.source() == "measured") {
+        absl::StrAppend(&out, "measured ", Ago(n.measured_at().seconds()), " ago (", n.samples(),
+                        n.samples() == 1 ? " reading" : " readings", ")");
+      } else {
+        absl::StrAppend(&out, "register figure (", n.partition(), ")");
+      }
+      if (n.desired() != n.weight() && n.weight() != 0) {
+        absl::StrAppend(&out, "; now gives ", n.desired(),
+                        ", held back (weights.hysteresis, weights.min_interval)");
+      }
+      absl::StrAppend(&out, "\n");
+    }
+  }
+  if (!r.power_url().empty()) {
+    absl::StrAppend(&out, "power:            ", r.power_url(), ": ", r.power_hosts(),
+                    " hosts with a fresh reading; ", r.power_scrapes(), " scrapes, ",
+                    r.power_failures(), " failed");
+    if (r.has_power_scraped_at()) {
+      absl::StrAppend(&out, "; last answer ", Ago(r.power_scraped_at().seconds()), " ago");
+    }
+    if (!r.power_error().empty()) {
+      absl::StrAppend(&out, "; failing now: ", r.power_error());
+    }
+    absl::StrAppend(&out, "\n");
+  }
+  return out;
+}
+
 void PrintStatusTable(const GlobalOptions& g, const v1::GetStatusResponse& resp) {
   std::cout << "sovereignd " << resp.daemon_version() << " at " << g.socket << ", up since "
             << FormatTime(resp.started_at().seconds()) << "\n"
@@ -110,8 +168,7 @@ void PrintStatusTable(const GlobalOptions& g, const v1::GetStatusResponse& resp)
                     ? std::to_string(resp.audit_head_seq()) + " records, sync " + resp.audit_sync()
                     : std::string("DISABLED"))
             << "\n"
-            << CommitLine(resp)
-            << "violations:       " << resp.audit_violations()
+            << CommitLine(resp) << "violations:       " << resp.audit_violations()
             << " runs attested outside their allowed sites, " << resp.audit_at_risk()
             << " running jobs at risk after a register change"
             << (resp.audit_violations() + resp.audit_at_risk() > 0
@@ -125,9 +182,8 @@ void PrintStatusTable(const GlobalOptions& g, const v1::GetStatusResponse& resp)
                     : "")
             << "\n"
             << "failed reloads:   " << resp.reload_failures() << "\n"
-            << SlurmLines(resp)
-            << "you:              " << resp.caller() << " ("
-            << absl::StrJoin(resp.caller_roles(), ", ") << ")\n";
+            << SlurmLines(resp) << WeightLines(resp) << "you:              " << resp.caller()
+            << " (" << absl::StrJoin(resp.caller_roles(), ", ") << ")\n";
 }
 
 int Status(const GlobalOptions& g) {

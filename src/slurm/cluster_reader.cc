@@ -233,6 +233,34 @@ absl::StatusOr<std::vector<NodeStatus>> ReadNodes() {
   return out;
 }
 
+absl::StatusOr<std::vector<NodeWeightRow>> ReadNodeWeights() {
+  LoadedNodes loaded;
+  if (absl::Status s = loaded.Load(); !s.ok()) {
+    return s;
+  }
+  slurm_populate_node_partitions(loaded.nodes, loaded.parts);
+  std::vector<NodeWeightRow> out;
+  for (uint32_t i = 0; i < loaded.nodes->record_count; ++i) {
+    const node_info_t& n = loaded.nodes->node_array[i];
+    if (n.name != nullptr) {
+      out.push_back({n.name, n.weight, GpusInGres(Str(n.gres)),
+                     absl::StrSplit(Str(n.partitions), ',', absl::SkipEmpty())});
+    }
+  }
+  return out;
+}
+
+absl::Status SetNodeWeight(const std::string& node, uint32_t weight) {
+  update_node_msg_t msg;
+  slurm_init_update_node_msg(&msg);
+  msg.node_names = const_cast<char*>(node.c_str());  // libslurm only reads it
+  msg.weight = weight;
+  if (slurm_update_node(&msg) != SLURM_SUCCESS) {
+    return SlurmError(absl::StrCat("cannot set the weight of node ", node, " to ", weight));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<SlurmInventory> ReadSlurmInventory() {
   LoadedNodes loaded;
   if (absl::Status s = loaded.Load(); !s.ok()) {

@@ -123,6 +123,19 @@ absl::Status CancelJob(uint32_t job_id);
 // Every node with its partitions and available features (where it is: its site feature).
 absl::StatusOr<std::vector<NodeStatus>> ReadNodes();
 
+// A node's scheduling Weight as slurmctld holds it now (select/cons_tres fills the lowest
+// first), with what sovereignd needs to choose one: its partitions and its GPUs.
+struct NodeWeightRow {
+  std::string name;
+  uint32_t weight = 0;
+  int gpus = 0;  // in its GRES
+  std::vector<std::string> partitions;
+};
+absl::StatusOr<std::vector<NodeWeightRow>> ReadNodeWeights();
+// Sets a node's Weight, as `scontrol update nodename=<node> weight=<weight>` does. slurmctld
+// forgets it on `scontrol reconfigure` and on restart (back to slurm.conf's).
+absl::Status SetNodeWeight(const std::string& node, uint32_t weight);
+
 // Partitions with their nodes, and every node's GPUs, as slurmctld has them now (for checking
 // the register against the cluster, cluster_check.h).
 absl::StatusOr<SlurmInventory> ReadSlurmInventory();

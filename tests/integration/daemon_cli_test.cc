@@ -1,11 +1,10 @@
 // sovereignd as a process, driven by sovereignctl: decisions recorded and listed with every
 // filter, watch, register apply/history/diff/rollback/show, verify, status, reload on SIGHUP,
 // start-up refusals, and the messages a user sees.
-#include <sys/stat.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -20,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "support/daemon_process.h"
+#include "support/synthetic_exporter.h"
 
 namespace sovereign::testing {
 namespace {
@@ -591,7 +591,8 @@ TEST(SovereigndStartTest, CheckConfig) {
   RunResult typo = RunProgram({SOVEREIGND_PATH, "--config", d.config_path(), "--check-config"});
   EXPECT_EQ(typo.exit_code, 1);
   EXPECT_THAT(typo.err, HasSubstr("audti: unknown key (known: audit, carbon, cluster, limits, "
-                                  "log, register, roles, server, slurm, socket, tcp)"));
+                                  "log, power, register, roles, server, slurm, socket, tcp, "
+                                  "weights)"));
   WriteFile(d.register_path(), "policy: [\n");
   WriteFile(d.config_path(), d.ConfigText());
   RunResult reg = RunProgram({SOVEREIGND_PATH, "--config", d.config_path(), "--check-config"});
@@ -700,6 +701,9 @@ TEST(SovereigndSlurmStatusTest, StatusShowsWhatFailsOnTheSlurmSide) {
                             "cannot load jobs: ", unreachable, "\n")));
   EXPECT_THAT(text.out, HasSubstr("\nspool:            0 bytes waiting for the audit log; 0 "
                                   "records ingested since start\n"));
+  EXPECT_THAT(text.out,
+              HasSubstr("\nnode weights:     left to slurm.conf (weights.enabled: false)\n"));
+  EXPECT_THAT(text.out, Not(HasSubstr("\npower:  ")));
 
   // Spooled bytes the ingester has not read yet (it reads once a minute here).
   std::filesystem::create_directories(d.dir() + "/spool");
@@ -714,6 +718,74 @@ TEST(SovereigndSlurmStatusTest, StatusShowsWhatFailsOnTheSlurmSide) {
       d, [](const json& s) { return StatusField(s, "snapshot_write_failures") >= 1; });
   EXPECT_GE(StatusField(status, "snapshot_write_failures"), 1);
   EXPECT_THAT(d.Ctl({"status"}).out, ::testing::ContainsRegex(" writes failed, last: [^\n]*snapshot"));
+}
+
+// Node weights that cannot be read from slurmctld, and a power source that serves garbage and
+// then figures (the synthetic exporter on loopback): each failure is shown by status while it
+// lasts and logged once, not every round; the recovery is logged once too.
+TEST(SovereigndSlurmStatusTest, StatusShowsWeightsAndPowerFailing) {
+  absl::StatusOr<std::unique_ptr<SyntheticExporter>> exporter = SyntheticExporter::Start();
+  ASSERT_TRUE(exporter.ok()) << exporter.status();
+  SyntheticExporter& e = **exporter;
+  e.Override(200, "<html>\n");
+  DaemonProcess d;
+  d.AddConfig(absl::StrCat("slurm:\n  slurm_conf: ", UnreachableSlurmConf(d.dir()),
+                           "\n  snapshot: ", d.dir(), "/snapshot\n  spool: ", d.dir(),
+                           "/spool\n  publish_interval_ms: 200\n  ingest_interval_ms: 60000\n"
+                           "power:\n  prometheus_url: ",
+                           e.url(),
+                           "\n  interval: 100ms\n"
+                           "weights:\n  enabled: true\n  interval: 100ms\n"));
+  ASSERT_TRUE(d.Start().ok()) << d.Log();
+  json status = WaitForStatus(d, [](const json& s) {
+    return StatusField(s, "power_failures") >= 3 && !s.value("weight_error", "").empty();
+  });
+  EXPECT_EQ(status["weights_enabled"], true);
+  const std::string unreachable =
+      "slurm: cannot load partitions: Unable to contact slurm controller (connect failure) (is "
+      "slurmctld running and SLURM_CONF set?)";
+  const std::string garbage =
+      absl::StrCat(e.url(), ":1: a sample must start with a metric name: \"<html>\"");
+  RunResult text = d.Ctl({"status"});
+  EXPECT_THAT(text.out, HasSubstr(absl::StrCat(
+                            "\nnode weights:     set from facility watts per GPU: 0 changes, 0 set "
+                            "again after slurmctld reset them, failing now: ",
+                            unreachable, "\n")));
+  EXPECT_THAT(text.out, ::testing::ContainsRegex(
+                            absl::StrCat("\npower:            ", e.url(),
+                                         ": 0 hosts with a fresh reading; "
+                                         "[0-9]+ scrapes, [0-9]+ failed; failing now: ")));
+  EXPECT_THAT(text.out, HasSubstr(absl::StrCat("failing now: ", garbage, "\n")));
+  const std::string log = d.Log();
+  auto count = [](const std::string& text, const std::string& what) {
+    int n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(count(log, absl::StrCat("power source: ", garbage,
+                                    "; each node's readings are used "
+                                    "until they are 2m old, then the register's figures")),
+            1)
+      << log;
+  EXPECT_EQ(count(log, absl::StrCat("node weights: ", unreachable,
+                                    "; weights are checked again every 100 ms")),
+            1)
+      << log;
+
+  // The exporter serves figures again.
+  e.ClearOverride();
+  e.SetNode("node1", {100, 200});
+  status = WaitForStatus(d, [](const json& s) { return StatusField(s, "power_hosts") == 1; });
+  EXPECT_EQ(status.value("power_error", ""), "");
+  EXPECT_THAT(d.Ctl({"status"}).out, HasSubstr(absl::StrCat("\npower:            ", e.url(),
+                                                            ": 1 hosts with a fresh reading; ")));
+  EXPECT_EQ(count(d.Log(), absl::StrCat("power source ", e.url(),
+                                        " answers again: 1 hosts "
+                                        "with DCGM_FI_DEV_POWER_USAGE")),
+            1)
+      << d.Log();
 }
 
 TEST(SovereigndStartTest, SecondDaemonOnTheSameSocketIsRefused) {

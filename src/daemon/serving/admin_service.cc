@@ -70,6 +70,35 @@ grpc::Status AdminServiceImpl::GetStatus(grpc::ServerContext* context,
     response->set_reconcile_placements_awaiting(s.reconcile_placements_awaiting);
     response->set_reconcile_seen_ahead(s.reconcile_seen_ahead);
     response->set_reconcile_error(s.reconcile_error);
+    response->set_weights_enabled(s.weights_enabled);
+    response->set_weight_changes(s.weight_changes);
+    response->set_weight_reapplied(s.weight_reapplied);
+    response->set_weight_set_failures(s.weight_set_failures);
+    response->set_weight_error(s.weight_error);
+    for (const SlurmSideStatus::NodeWeight& n : s.node_weights) {
+      v1::NodeWeight* out = response->add_node_weights();
+      out->set_node(n.node);
+      out->set_weight(n.weight);
+      out->set_desired(n.desired);
+      out->set_watts_per_gpu(n.watts_per_gpu);
+      out->set_source(n.source);
+      out->set_partition(n.partition);
+      if (n.measured_at != absl::InfinitePast()) {
+        ToProto(n.measured_at, out->mutable_measured_at());
+      }
+      out->set_samples(n.samples);
+      if (n.changed_at != absl::InfinitePast()) {
+        ToProto(n.changed_at, out->mutable_changed_at());
+      }
+    }
+    response->set_power_url(s.power_url);
+    response->set_power_scrapes(s.power_scrapes);
+    response->set_power_failures(s.power_failures);
+    response->set_power_error(s.power_error);
+    if (s.power_scraped_at != absl::InfinitePast()) {
+      ToProto(s.power_scraped_at, response->mutable_power_scraped_at());
+    }
+    response->set_power_hosts(s.power_hosts);
   }
   response->set_decisions_served(ctx_->decisions_served.load());
   if (ctx_->limiter != nullptr) {

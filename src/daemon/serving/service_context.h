@@ -49,6 +49,29 @@ struct SlurmSideStatus {
   int64_t reconcile_jobs_followed = 0;
   int64_t reconcile_placements_awaiting = 0;
   int64_t reconcile_seen_ahead = 0;
+  bool weights_enabled = false;
+  int64_t weight_changes = 0;
+  int64_t weight_reapplied = 0;
+  int64_t weight_set_failures = 0;
+  std::string weight_error;
+  struct NodeWeight {
+    std::string node;
+    uint32_t weight = 0;
+    uint32_t desired = 0;
+    double watts_per_gpu = 0;
+    std::string source;
+    std::string partition;
+    absl::Time measured_at = absl::InfinitePast();
+    int64_t samples = 0;
+    absl::Time changed_at = absl::InfinitePast();
+  };
+  std::vector<NodeWeight> node_weights;
+  std::string power_url;
+  int64_t power_scrapes = 0;
+  int64_t power_failures = 0;
+  std::string power_error;
+  absl::Time power_scraped_at = absl::InfinitePast();
+  int64_t power_hosts = 0;
 };
 
 struct ServiceContext {

@@ -21,6 +21,8 @@
 #include "serving/register_service.h"
 #include "slurm_loops/snapshot_publisher.h"
 #include "slurm_loops/spool_ingester.h"
+#include "slurm_loops/weight_tuner.h"
+#include "power/power_source.h"
 
 namespace sovereign::service {
 namespace {
@@ -316,7 +318,40 @@ absl::Status Daemon::StartSlurm() {
     spdlog::info("ingesting the plugin's spool {}; reconciling jobs every {} ms", sc.spool_dir,
                  sc.reconcile_interval_ms);
   }
+  StartWeights();
   return absl::OkStatus();
+}
+
+void Daemon::StartWeights() {
+  const power::PowerOptions& pc = config_.power;
+  if (!pc.prometheus_url.empty()) {
+    power::PowerOptions po = pc;
+    po.timeout = std::min(pc.interval, absl::Seconds(5));
+    power_ = std::make_unique<power::PowerSource>(po);
+    power_->Start();
+    spdlog::info("reading GPU power ({}) from {} every {}", pc.metric, pc.prometheus_url,
+                 absl::FormatDuration(pc.interval));
+  }
+  const WeightsConfig& wc = config_.weights;
+  if (!wc.enabled) {
+    return;
+  }
+  WeightTunerOptions wo;
+  wo.interval = absl::ToChronoMilliseconds(wc.interval);
+  wo.policy.min_interval = wc.min_interval;
+  wo.policy.hysteresis = wc.hysteresis;
+  if (power_ != nullptr) {
+    wo.readings = [this] { return power_->Readings(); };
+  }
+  weights_ = std::make_unique<WeightTuner>(wo, [this]() -> std::shared_ptr<const Register> {
+    std::shared_ptr<const ActiveRegister> active = registers_->Current();
+    return active == nullptr ? nullptr : active->reg;
+  });
+  weights_->Start();
+  spdlog::info("setting node weights from facility watts per GPU ({}) every {}",
+               power_ != nullptr ? "measured where fresh, else the register's"
+                                 : "the register's figures",
+               absl::FormatDuration(wc.interval));
 }
 
 SlurmSideStatus Daemon::SlurmStatus() {
@@ -356,6 +391,28 @@ SlurmSideStatus Daemon::SlurmStatus() {
     out.reconcile_seen_ahead = static_cast<int64_t>(kept.seen_ahead);
     out.reconcile_error = reconciler_->last_error();
   }
+  if (weights_ != nullptr) {
+    WeightTuner::Stats w = weights_->stats();
+    out.weights_enabled = true;
+    out.weight_changes = w.changes;
+    out.weight_reapplied = w.reapplied;
+    out.weight_set_failures = w.set_failures;
+    out.weight_error = w.error;
+    for (const WeightTuner::NodeView& n : w.nodes) {
+      out.node_weights.push_back({n.node, n.weight, n.desired, n.figure.watts_per_gpu,
+                                  FigureSourceName(n.figure.source), n.figure.partition,
+                                  n.figure.measured_at, n.figure.samples, n.changed_at});
+    }
+  }
+  if (power_ != nullptr) {
+    power::PowerSource::Stats p = power_->stats();
+    out.power_url = p.url;
+    out.power_scrapes = p.scrapes;
+    out.power_failures = p.failures;
+    out.power_error = p.error;
+    out.power_scraped_at = p.last_success;
+    out.power_hosts = p.hosts;
+  }
   return out;
 }
 
@@ -368,6 +425,8 @@ void Daemon::Shutdown() {
   // The Slurm loops first: they write to the log, which closes last.
   {
     std::lock_guard<std::mutex> slurm_lock(slurm_mu_);  // GetStatus reads them
+    weights_.reset();
+    power_.reset();
     reconciler_.reset();
     publisher_.reset();
     if (ingester_ != nullptr) {

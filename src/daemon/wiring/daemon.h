@@ -26,6 +26,9 @@
 namespace sovereign::slurm {
 class SnapshotPublisher;
 }
+namespace sovereign::power {
+class PowerSource;
+}
 
 namespace sovereign::service {
 
@@ -35,6 +38,7 @@ class PlacementServiceImpl;
 class RegisterServiceImpl;
 class SpoolIngester;
 class Reconciler;
+class WeightTuner;
 
 class Daemon {
  public:
@@ -75,6 +79,8 @@ class Daemon {
   std::unique_ptr<UnixListener> listener_;
   // The Slurm side (config.slurm.slurm_conf set): snapshot out, spool in, jobs checked.
   absl::Status StartSlurm();
+  // The power source and the weight tuner, as the config asks (part of StartSlurm).
+  void StartWeights();
   std::shared_ptr<const Register> RegisterByVersion(const std::string& version);
   // The register in force at time t (from the store's revisions; the current one before the
   // first).
@@ -90,7 +96,10 @@ class Daemon {
   std::unique_ptr<SpoolIngester> ingester_;
   std::unique_ptr<SpoolIngester> prolog_ingester_;
   std::unique_ptr<Reconciler> reconciler_;
-  std::mutex slurm_mu_;  // guards the four Slurm loops above against Shutdown()
+  // Live GPU power (power.prometheus_url set) and the node weights (weights.enabled).
+  std::unique_ptr<power::PowerSource> power_;
+  std::unique_ptr<WeightTuner> weights_;
+  std::mutex slurm_mu_;        // guards the Slurm loops above against Shutdown()
   RegisterVersions versions_;  // parsed registers by version, the most recently used
   int tcp_port_ = 0;
   std::mutex shutdown_mu_;

@@ -105,6 +105,35 @@ class Parser {
     *out = *value;
   }
 
+  // A Duration longer than zero.
+  void PositiveDuration(const YAML::Node& node, const std::string& key, absl::Duration* out) {
+    absl::Duration value = *out;
+    const size_t errors = errors_.size();
+    Duration(node, key, &value);
+    if (errors_.size() != errors) {
+      return;
+    }
+    if (value <= absl::ZeroDuration()) {
+      Error(node, key, absl::StrCat("\"", node.Scalar(), "\" must be longer than zero"));
+      return;
+    }
+    *out = value;
+  }
+
+  // "5%" (or "0.5%", "0%") up to 100%, stored as a fraction (0.05).
+  void Percentage(const YAML::Node& node, const std::string& key, double* out) {
+    double value = 0;
+    const std::string text = node.IsScalar() ? node.Scalar() : "";
+    if (text.size() < 2 || text.back() != '%' ||
+        !absl::SimpleAtod(text.substr(0, text.size() - 1), &value) || !(value >= 0) ||
+        value > 100) {
+      Error(node, key,
+            absl::StrCat("\"", text, "\" is not a percentage from 0% to 100%, such as 5%"));
+      return;
+    }
+    *out = value / 100;
+  }
+
   void Ids(const YAML::Node& node, const std::string& key, bool groups,
            std::vector<uint32_t>* out) {
     if (!node.IsSequence()) {
@@ -199,6 +228,7 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
     return c;  // an empty file: every default
   }
   Parser p(filename);
+  YAML::Node weights_key;  // the weights: mapping, for an error about it
   // slurm.max_cluster_age and its older spelling slurm.max_cluster_age_s: one of them.
   std::vector<YAML::Node> cluster_age_keys;
   // A handler storing a whole number from `min` to `max` into *out.
@@ -357,6 +387,58 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
                       }
                     }}});
           }},
+         {"power",
+          [&](const YAML::Node& n, const std::string& k) {
+            p.Map(
+                n, k,
+                {{"prometheus_url",
+                  [&](const YAML::Node& v, const std::string& kk) {
+                    p.String(v, kk, &c.power.prometheus_url);
+                    const std::string& url = c.power.prometheus_url;
+                    if (v.IsScalar() && !url.empty() && url.rfind("http://", 0) != 0 &&
+                        url.rfind("https://", 0) != 0) {
+                      p.Error(v, kk,
+                              absl::StrCat("\"", url,
+                                           "\" is not an http:// or https:// URL such as "
+                                           "http://127.0.0.1:9400/metrics"));
+                    }
+                  }},
+                 {"metric", [&](const YAML::Node& v,
+                                const std::string& kk) { p.String(v, kk, &c.power.metric); }},
+                 {"host_label",
+                  [&](const YAML::Node& v, const std::string& kk) {
+                    p.String(v, kk, &c.power.host_label);
+                  }},
+                 {"gpu_label", [&](const YAML::Node& v,
+                                   const std::string& kk) { p.String(v, kk, &c.power.gpu_label); }},
+                 {"interval",
+                  [&](const YAML::Node& v, const std::string& kk) {
+                    p.PositiveDuration(v, kk, &c.power.interval);
+                  }},
+                 {"max_age",
+                  [&](const YAML::Node& v, const std::string& kk) {
+                    p.PositiveDuration(v, kk, &c.power.max_age);
+                  }},
+                 {"history", int_field(&c.power.history, 1, 1000)}});
+          }},
+         {"weights",
+          [&](const YAML::Node& n, const std::string& k) {
+            weights_key = n;
+            p.Map(n, k,
+                  {{"enabled", [&](const YAML::Node& v,
+                                   const std::string& kk) { p.Bool(v, kk, &c.weights.enabled); }},
+                   {"interval",
+                    [&](const YAML::Node& v, const std::string& kk) {
+                      p.PositiveDuration(v, kk, &c.weights.interval);
+                    }},
+                   {"min_interval",
+                    [&](const YAML::Node& v, const std::string& kk) {
+                      p.Duration(v, kk, &c.weights.min_interval);
+                    }},
+                   {"hysteresis", [&](const YAML::Node& v, const std::string& kk) {
+                      p.Percentage(v, kk, &c.weights.hysteresis);
+                    }}});
+          }},
          {"tcp",
           [&](const YAML::Node& n, const std::string& k) {
             p.Map(n, k,
@@ -420,6 +502,11 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(std::string_view yaml, std::strin
   if (cluster_age_keys.size() > 1) {
     p.Error(cluster_age_keys.back(), "slurm.max_cluster_age",
             "give max_cluster_age or max_cluster_age_s, not both");
+  }
+  if (c.weights.enabled && c.slurm.slurm_conf.empty()) {
+    const YAML::Node& weights = weights_key;
+    p.Error(weights["enabled"], "weights.enabled",
+            "node weights need the Slurm side: set slurm.slurm_conf");
   }
   if (!c.tcp.listen.empty() &&
       (c.tcp.certificate.empty() || c.tcp.key.empty() || c.tcp.client_ca.empty())) {

@@ -15,10 +15,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "sovereign/carbon_series.h"
 #include "identity/call_limiter.h"
 #include "identity/caller.h"
+#include "power/power_source.h"
 #include "sovereign/audit_log.h"
+#include "sovereign/carbon_series.h"
 
 namespace sovereign::service {
 
@@ -69,6 +70,19 @@ struct SlurmConfig {
   CarbonBasis carbon_basis = CarbonBasis::kLocation;
 };
 
+// Node Weights from each node's facility watts per GPU (slurm_loops/node_weights.h). Needs
+// slurm.slurm_conf.
+struct WeightsConfig {
+  bool enabled = false;
+  // Check every node's weight this often (a weight reset by scontrol reconfigure or a restart
+  // of slurmctld is set again within about this long).
+  absl::Duration interval = absl::Seconds(30);
+  // A node's weight changes for a new figure at most once in this long ...
+  absl::Duration min_interval = absl::Minutes(5);
+  // ... and only when the figure moved by more than this fraction of the weight set.
+  double hysteresis = 0.05;
+};
+
 struct DaemonConfig {
   // The unix socket every local client uses; its directory is created if missing.
   std::string socket_path = "/run/sovereign/sovereignd.sock";
@@ -91,6 +105,12 @@ struct DaemonConfig {
   audit::AuditOptions audit;  // path, sync, commit_window, checkpoint_interval, signing key
 
   SlurmConfig slurm;
+  // Live GPU power from a Prometheus exporter (NVIDIA's DCGM exporter), for node weights:
+  // prometheus_url (empty: none, weights come from the register's figures), metric, host_label,
+  // gpu_label, interval, max_age, history (power/power_source.h). fetch, clock and timeout are
+  // not read from the file (timeout: the interval, at most 5 s).
+  power::PowerOptions power;
+  WeightsConfig weights;
 
   TcpListenerConfig tcp;
   RolesConfig roles;  // see caller.h; default: root is admin, auditor and service

@@ -45,6 +45,58 @@ TEST(DaemonConfigTest, ExampleFileSpellsOutEveryDefault) {
   EXPECT_EQ(c->slurm.max_cluster_age, d.slurm.max_cluster_age);
   EXPECT_EQ(c->slurm.carbon_series_dir, d.slurm.carbon_series_dir);
   EXPECT_EQ(c->slurm.carbon_basis, d.slurm.carbon_basis);
+  EXPECT_EQ(c->power.prometheus_url, d.power.prometheus_url);
+  EXPECT_EQ(c->power.metric, d.power.metric);
+  EXPECT_EQ(c->power.host_label, d.power.host_label);
+  EXPECT_EQ(c->power.gpu_label, d.power.gpu_label);
+  EXPECT_EQ(c->power.interval, d.power.interval);
+  EXPECT_EQ(c->power.max_age, d.power.max_age);
+  EXPECT_EQ(c->power.history, d.power.history);
+  EXPECT_EQ(c->weights.enabled, d.weights.enabled);
+  EXPECT_EQ(c->weights.interval, d.weights.interval);
+  EXPECT_EQ(c->weights.min_interval, d.weights.min_interval);
+  EXPECT_EQ(c->weights.hysteresis, d.weights.hysteresis);
+}
+
+TEST(DaemonConfigTest, PowerAndWeightsSections) {
+  absl::StatusOr<DaemonConfig> c = ParseDaemonConfig(
+      "slurm: {slurm_conf: /etc/slurm/slurm.conf}\n"
+      "power:\n  prometheus_url: http://127.0.0.1:9400/metrics\n  metric: gpu_watts\n"
+      "  host_label: instance\n  gpu_label: index\n  interval: 5s\n  max_age: 1m\n"
+      "  history: 4\n"
+      "weights: {enabled: true, interval: 10s, min_interval: 2m, hysteresis: 2.5%}\n",
+      "d.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->power.prometheus_url, "http://127.0.0.1:9400/metrics");
+  EXPECT_EQ(c->power.metric, "gpu_watts");
+  EXPECT_EQ(c->power.host_label, "instance");
+  EXPECT_EQ(c->power.gpu_label, "index");
+  EXPECT_EQ(c->power.interval, absl::Seconds(5));
+  EXPECT_EQ(c->power.max_age, absl::Minutes(1));
+  EXPECT_EQ(c->power.history, 4);
+  EXPECT_TRUE(c->weights.enabled);
+  EXPECT_EQ(c->weights.interval, absl::Seconds(10));
+  EXPECT_EQ(c->weights.min_interval, absl::Minutes(2));
+  EXPECT_DOUBLE_EQ(c->weights.hysteresis, 0.025);
+}
+
+TEST(DaemonConfigTest, PowerAndWeightsErrors) {
+  absl::StatusOr<DaemonConfig> c = ParseDaemonConfig(
+      "power:\n  prometheus_url: 127.0.0.1:9400\n  interval: 0s\n  history: 0\n"
+      "weights:\n  enabled: true\n  hysteresis: 5\n  min_interval: soon\n",
+      "d.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(std::string(c.status().message()),
+            "d.yaml:2:19: power.prometheus_url: \"127.0.0.1:9400\" is not an http:// or https:// "
+            "URL such as http://127.0.0.1:9400/metrics\n"
+            "d.yaml:3:13: power.interval: \"0s\" must be longer than zero\n"
+            "d.yaml:4:12: power.history: \"0\" is not a whole number from 1 to 1000\n"
+            "d.yaml:7:15: weights.hysteresis: \"5\" is not a percentage from 0% to 100%, such as "
+            "5%\n"
+            "d.yaml:8:17: weights.min_interval: \"soon\" is not a duration such as 30s, 5m or "
+            "1h30m\n"
+            "d.yaml:6:12: weights.enabled: node weights need the Slurm side: set "
+            "slurm.slurm_conf");
 }
 
 TEST(DaemonConfigTest, CarbonSection) {
@@ -99,20 +151,19 @@ TEST(DaemonConfigTest, EveryErrorIsReportedWithItsPlace) {
       "d.yaml");
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(
-      c.status().message(),
-      "d.yaml:2:9: socket.mode: \"999\" is not an octal mode such as \"0666\"\n"
-      "d.yaml:4:9: audit.sync: \"fast\" is not one of normal, full\n"
-      "d.yaml:5:24: audit.checkpoint_interval: \"-1\" is not a whole number from 0 to "
-      "1099511627776\n"
-      "d.yaml:7:21: roles.admins.groups: group \"no-such-group-xyz\" does not exist\n"
-      "d.yaml:7:49: roles.admins.users: user \"no-such-user-xyz\" does not exist\n"
-      "d.yaml:8:14: log.level: \"loud\" is not one of trace, debug, info, warn, error, "
-      "critical, off\n"
-      "d.yaml:10:1: extra: unknown key (known: audit, carbon, cluster, limits, log, register, "
-      "roles, server, slurm, socket, tcp)\n"
-      "d.yaml:9:6: tcp.listen: \"127.0.0.1:7443\" needs mutual TLS: set tcp.certificate, "
-      "tcp.key, tcp.client_ca");
+  EXPECT_EQ(c.status().message(),
+            "d.yaml:2:9: socket.mode: \"999\" is not an octal mode such as \"0666\"\n"
+            "d.yaml:4:9: audit.sync: \"fast\" is not one of normal, full\n"
+            "d.yaml:5:24: audit.checkpoint_interval: \"-1\" is not a whole number from 0 to "
+            "1099511627776\n"
+            "d.yaml:7:21: roles.admins.groups: group \"no-such-group-xyz\" does not exist\n"
+            "d.yaml:7:49: roles.admins.users: user \"no-such-user-xyz\" does not exist\n"
+            "d.yaml:8:14: log.level: \"loud\" is not one of trace, debug, info, warn, error, "
+            "critical, off\n"
+            "d.yaml:10:1: extra: unknown key (known: audit, carbon, cluster, limits, log, power, "
+            "register, roles, server, slurm, socket, tcp, weights)\n"
+            "d.yaml:9:6: tcp.listen: \"127.0.0.1:7443\" needs mutual TLS: set tcp.certificate, "
+            "tcp.key, tcp.client_ca");
 }
 
 TEST(DaemonConfigTest, SyntaxErrorAndMissingFile) {

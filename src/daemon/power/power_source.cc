@@ -1,0 +1,200 @@
+#include "power/power_source.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <optional>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "power/prometheus_text.h"
+#include "spdlog/spdlog.h"
+
+namespace sovereign::power {
+
+absl::StatusOr<std::string> HttpGet(const std::string& url, absl::Duration timeout) {
+  // "http://host:port/path": the client takes the scheme, host and port; Get() the path.
+  const size_t scheme_end = url.find("://");
+  const size_t path_start =
+      scheme_end == std::string::npos ? std::string::npos : url.find('/', scheme_end + 3);
+  const std::string base = path_start == std::string::npos ? url : url.substr(0, path_start);
+  const std::string path = path_start == std::string::npos ? "/" : url.substr(path_start);
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(url, " is not an http:// or https:// URL"));
+  }
+  // cpp-httplib throws on what it cannot parse: our code does not let exceptions through.
+  std::optional<httplib::Result> got;
+  try {
+    httplib::Client client(base);
+    if (!client.is_valid()) {
+      return absl::InvalidArgumentError(absl::StrCat(url, " is not an http:// or https:// URL"));
+    }
+    client.set_connection_timeout(absl::ToChronoMicroseconds(timeout));
+    client.set_read_timeout(absl::ToChronoMicroseconds(timeout));
+    got.emplace(client.Get(path.c_str()));
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("GET ", url, ": ", e.what()));
+  }
+  httplib::Result& result = *got;
+  if (!result) {
+    return absl::UnavailableError(
+        absl::StrCat("GET ", url, ": no answer (", httplib::to_string(result.error()), " error)"));
+  }
+  if (result->status != 200) {
+    return absl::UnavailableError(absl::StrCat("GET ", url, ": HTTP status ", result->status));
+  }
+  return std::move(result->body);
+}
+
+const PowerReading* FindReading(const std::map<std::string, PowerReading>& readings,
+                                const std::string& node) {
+  if (auto it = readings.find(node); it != readings.end()) {
+    return &it->second;
+  }
+  for (const auto& [host, reading] : readings) {
+    const size_t dot = host.find('.');
+    if (dot != std::string::npos && host.compare(0, dot, node) == 0) {
+      return &reading;
+    }
+  }
+  return nullptr;
+}
+
+PowerSource::PowerSource(PowerOptions options) : options_(std::move(options)) {}
+
+PowerSource::~PowerSource() { worker_.Stop(); }
+
+void PowerSource::Start() {
+  // The first scrape before returning: the node weights' first round, started next, then has
+  // the readings, rather than setting register figures that its rate limit would then hold.
+  ScrapeOnce().IgnoreError();  // logged and counted inside
+  worker_.Start(absl::ToChronoMilliseconds(options_.interval),
+                PeriodicWorker::FirstRound::kAfterInterval, [this] { ScrapeOnce().IgnoreError(); });
+}
+
+absl::Status PowerSource::ScrapeOnce() {
+  absl::StatusOr<std::string> text = options_.fetch
+                                         ? options_.fetch(options_.prometheus_url)
+                                         : HttpGet(options_.prometheus_url, options_.timeout);
+  const absl::Time now = options_.clock();
+  // Per host, the watts of each of its GPUs in this scrape, and the newest sample time.
+  struct HostScrape {
+    std::map<std::string, double> gpus;
+    absl::Time at = absl::InfinitePast();
+  };
+  std::map<std::string, HostScrape> hosts;
+  absl::Status status;
+  if (!text.ok()) {
+    status = text.status();
+  } else {
+    absl::StatusOr<std::vector<PromSample>> samples =
+        ParsePrometheusText(*text, options_.prometheus_url);
+    if (!samples.ok()) {
+      status = samples.status();
+    } else {
+      bool named = false;  // a series of the metric with its host label
+      for (const PromSample& s : *samples) {
+        const std::string* host =
+            s.name == options_.metric ? s.Label(options_.host_label) : nullptr;
+        if (host == nullptr || host->empty()) {
+          continue;
+        }
+        named = true;
+        if (!std::isfinite(s.value) || s.value < 0) {
+          continue;  // no reading for this GPU now
+        }
+        HostScrape& h = hosts[*host];
+        const std::string* gpu = s.Label(options_.gpu_label);
+        h.gpus[gpu != nullptr ? *gpu : absl::StrCat("#", h.gpus.size())] = s.value;
+        h.at = std::max(h.at,
+                        s.timestamp_ms.has_value() ? absl::FromUnixMillis(*s.timestamp_ms) : now);
+      }
+      if (!named) {
+        status =
+            absl::NotFoundError(absl::StrCat(options_.prometheus_url, " has no ", options_.metric,
+                                             " series with a ", options_.host_label, " label"));
+      }
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ++scrapes_;
+  if (!status.ok()) {
+    ++failures_;
+    error_ = std::string(status.message());
+    if (!failing_) {
+      failing_ = true;
+      spdlog::warn(
+          "power source: {}; each node's readings are used until they are {} old, then the "
+          "register's figures",
+          error_, absl::FormatDuration(options_.max_age));
+    }
+    return status;
+  }
+  for (auto& [host, scrape] : hosts) {
+    if (scrape.gpus.empty()) {
+      continue;
+    }
+    double sum = 0;
+    for (const auto& [gpu, watts] : scrape.gpus) {
+      sum += watts;
+    }
+    std::deque<Sample>& h = history_[host];
+    h.push_back({scrape.at, sum / static_cast<double>(scrape.gpus.size()),
+                 static_cast<int>(scrape.gpus.size())});
+    while (static_cast<int>(h.size()) > std::max(options_.history, 1)) {
+      h.pop_front();
+    }
+  }
+  error_.clear();
+  last_success_ = now;
+  if (failing_ || !ever_answered_) {
+    spdlog::info("power source {}{}: {} hosts with {}", options_.prometheus_url,
+                 failing_ ? " answers again" : "", hosts.size(), options_.metric);
+  }
+  failing_ = false;
+  ever_answered_ = true;
+  return absl::OkStatus();
+}
+
+std::map<std::string, PowerReading> PowerSource::Readings() const {
+  const absl::Time now = options_.clock();
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, PowerReading> out;
+  for (const auto& [host, samples] : history_) {
+    PowerReading r;
+    double sum = 0;
+    for (const Sample& s : samples) {
+      if (now - s.at > options_.max_age) {
+        continue;
+      }
+      sum += s.watts_per_gpu;
+      ++r.samples;
+      if (s.at >= r.newest) {
+        r.newest = s.at;
+        r.gpus = s.gpus;
+      }
+    }
+    if (r.samples > 0) {
+      r.watts_per_gpu = sum / r.samples;
+      out[host] = r;
+    }
+  }
+  return out;
+}
+
+PowerSource::Stats PowerSource::stats() const {
+  std::map<std::string, PowerReading> fresh = Readings();
+  std::lock_guard<std::mutex> lock(mu_);
+  Stats s;
+  s.url = options_.prometheus_url;
+  s.scrapes = scrapes_;
+  s.failures = failures_;
+  s.error = error_;
+  s.last_success = last_success_;
+  s.hosts = static_cast<int>(fresh.size());
+  return s;
+}
+
+}  // namespace sovereign::power

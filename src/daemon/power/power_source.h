@@ -1,0 +1,119 @@
+// Live GPU power from a Prometheus endpoint, as NVIDIA's DCGM exporter serves it: the metric
+// DCGM_FI_DEV_POWER_USAGE (watts), one series per GPU, labelled with its host (Hostname) and
+// index (gpu). The metric and label names are configurable.
+//
+// Every `interval` the source fetches the text, keeps for each host the mean watts per GPU of
+// that scrape, and holds the last `history` such samples per host. A host's reading is the mean
+// of its samples no older than `max_age`: a host the exporter stops reporting, or a source that
+// stops answering or answers garbage, falls out once its last samples are that old, never
+// giving a figure older than that. Series whose value is NaN, infinite or negative are not
+// readings and are left out. A failing source is logged once when it starts failing (warning)
+// and once when it answers again (info), not every scrape.
+//
+// Hosts are matched to Slurm node names by the host label's value, or by its part before the
+// first dot (a fully qualified host name).
+//
+// Thread-safety: every public method may be called from any thread; the background thread is
+// owned.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "sovereign/periodic_worker.h"
+
+namespace sovereign::power {
+
+struct PowerOptions {
+  // The exporter's metrics page, http://host:port/path.
+  std::string prometheus_url;
+  // The metric that holds a GPU's power draw in watts, and the labels naming its host and GPU.
+  std::string metric = "DCGM_FI_DEV_POWER_USAGE";
+  std::string host_label = "Hostname";
+  std::string gpu_label = "gpu";
+  // Scrape this often.
+  absl::Duration interval = absl::Seconds(15);
+  // Samples older than this are not used.
+  absl::Duration max_age = absl::Minutes(2);
+  // Samples kept per host (the newest).
+  int history = 8;
+  // How long one scrape may take.
+  absl::Duration timeout = absl::Seconds(5);
+  // Fetches the page; the default is an HTTP GET (HttpGet).
+  std::function<absl::StatusOr<std::string>(const std::string& url)> fetch;
+  std::function<absl::Time()> clock = absl::Now;
+};
+
+// A host's power now: the mean watts per GPU of its fresh samples.
+struct PowerReading {
+  double watts_per_gpu = 0;
+  int gpus = 0;                              // GPUs in its newest sample
+  int samples = 0;                           // fresh samples averaged
+  absl::Time newest = absl::InfinitePast();  // when the newest of them was taken
+};
+
+// GET `url` (http:// or https://): the body of a 200 answer; UNAVAILABLE naming the url
+// otherwise (no answer, another status).
+absl::StatusOr<std::string> HttpGet(const std::string& url, absl::Duration timeout);
+
+// The reading of Slurm node `node` in `readings` (by host name, or host name before its first
+// dot), or nullptr.
+const PowerReading* FindReading(const std::map<std::string, PowerReading>& readings,
+                                const std::string& node);
+
+class PowerSource {
+ public:
+  explicit PowerSource(PowerOptions options);
+  ~PowerSource();
+  PowerSource(const PowerSource&) = delete;
+  PowerSource& operator=(const PowerSource&) = delete;
+
+  // One scrape now. The error of a fetch or of the text (also when no series of the metric
+  // names a host); the samples held are kept (they age out).
+  absl::Status ScrapeOnce();
+  // Scrapes once before returning (at most `timeout`), then every interval on a thread of its
+  // own.
+  void Start();
+
+  // Every host with a fresh sample, by host label value.
+  std::map<std::string, PowerReading> Readings() const;
+
+  struct Stats {
+    std::string url;
+    int64_t scrapes = 0;   // since start
+    int64_t failures = 0;  // scrapes that failed, since start
+    std::string error;     // the last failure while it lasts; empty once a scrape works
+    absl::Time last_success = absl::InfinitePast();
+    int hosts = 0;  // hosts with a fresh reading
+  };
+  Stats stats() const;
+
+ private:
+  struct Sample {
+    absl::Time at;
+    double watts_per_gpu;
+    int gpus;
+  };
+
+  const PowerOptions options_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::deque<Sample>> history_;  // by host; newest last
+  int64_t scrapes_ = 0;
+  int64_t failures_ = 0;
+  std::string error_;
+  bool failing_ = false;
+  bool ever_answered_ = false;
+  absl::Time last_success_ = absl::InfinitePast();
+  PeriodicWorker worker_;
+};
+
+}  // namespace sovereign::power

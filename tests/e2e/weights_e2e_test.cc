@@ -1,0 +1,150 @@
+// Node weights against a real Slurm cluster: sovereignd reads GPU power from a synthetic DCGM
+// exporter on loopback (the figures are set by the test, nothing is measured), sets each node's
+// Weight from its facility watts per GPU, select/cons_tres gives jobs the efficient node first,
+// and sovereignd sets the weights again after `scontrol reconfigure` resets them.
+#include <fstream>
+#include <regex>
+#include <string>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "support/daemon_cluster.h"
+#include "support/minicluster.h"
+#include "support/synthetic_exporter.h"
+
+namespace sovereign::e2e {
+namespace {
+
+using ::testing::HasSubstr;
+
+// gpu-fr-a100 in the example register: paris-1, PUE 1.3, 1100 W per 8-GPU node besides the
+// GPUs. fr-a100-1 draws 300 W per GPU: (300 + 137.5) x 1.3 = 568.75 -> weight 569; fr-a100-2
+// draws 100 W per GPU: 308.75 -> 309. slurm.conf gives both Weight=10, and Slurm then takes
+// fr-a100-1 first: a job on fr-a100-2 shows the weights at work.
+constexpr uint32_t kHungryWeight = 569;
+constexpr uint32_t kEfficientWeight = 309;
+constexpr uint32_t kSlurmConfWeight = 10;
+
+class WeightsE2ETest : public DaemonClusterTest {
+ protected:
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(DaemonClusterTest::SetUp());
+    absl::StatusOr<std::unique_ptr<testing::SyntheticExporter>> e =
+        testing::SyntheticExporter::Start();
+    ASSERT_TRUE(e.ok()) << e.status();
+    exporter_ = *std::move(e);
+    exporter_->SetNode("fr-a100-1", {300, 300});
+    exporter_->SetNode("fr-a100-2", {100, 100});
+  }
+
+  // Power from the exporter and node weights in sovereignd's config (for its next start): a
+  // short round so that the test waits little; a long min_interval, so that only first weights
+  // and weights set again happen here.
+  void EnableWeights() {
+    std::ofstream(state_ + "/sovereignd.yaml", std::ios::app)
+        << "power:\n  prometheus_url: " << exporter_->url() << "\n  interval: 1s\n  max_age: 1m\n"
+        << "weights:\n  enabled: true\n  interval: 500ms\n  min_interval: 1h\n"
+        << "  hysteresis: 5%\n";
+  }
+
+  // The node's Weight as slurmctld holds it now.
+  absl::StatusOr<uint32_t> Weight(const std::string& node) {
+    CommandResult r = cluster_->Run({"scontrol", "show", "node", "-o", node});
+    std::smatch m;
+    uint32_t weight = 0;
+    if (r.exit_code != 0 || !std::regex_search(r.out, m, std::regex(" Weight=([0-9]+) ")) ||
+        !absl::SimpleAtoi(m[1].str(), &weight)) {
+      return absl::InternalError(r.Describe());
+    }
+    return weight;
+  }
+
+  // Polls (bounded) until every node of `want` has its weight; the last weights seen otherwise.
+  std::string WaitForWeights(const std::map<std::string, uint32_t>& want) {
+    std::string seen;
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (absl::Now() < deadline) {
+      seen.clear();
+      bool all = true;
+      for (const auto& [node, weight] : want) {
+        absl::StatusOr<uint32_t> w = Weight(node);
+        absl::StrAppend(&seen, node, "=", w.ok() ? absl::StrCat(*w) : w.status().ToString(), " ");
+        all = all && w.ok() && *w == weight;
+      }
+      if (all) {
+        return "";
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return absl::StrCat("weights after 30 s: ", seen, "\n", ReadText(state_ + "/sovereignd.log"));
+  }
+
+  // A one-GPU job in gpu-fr-a100, run to its end: the node it ran on.
+  std::string RunOneGpuJob() {
+    const uint32_t id = Submit({"-p", "gpu-fr-a100", "--gres=gpu:1", "--wrap", "true"});
+    absl::StatusOr<std::string> state = cluster_->WaitForJobState(id, {"COMPLETED"});
+    EXPECT_TRUE(state.ok()) << state.status();
+    absl::StatusOr<std::string> node = cluster_->JobField(id, "NodeList");
+    return node.ok() ? *node : node.status().ToString();
+  }
+
+  std::unique_ptr<testing::SyntheticExporter> exporter_;
+};
+
+TEST_F(WeightsE2ETest, TheEfficientNodeIsFilledFirstAndItsWeightComesBackAfterReconfigure) {
+  // sovereignd without weights: slurm.conf's equal weights make Slurm take fr-a100-1, so that
+  // a job on fr-a100-2 below is the weights' doing.
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  ASSERT_EQ(RunOneGpuJob(), "fr-a100-1");
+  StopDaemon();
+  ASSERT_EQ(*Weight("fr-a100-2"), kSlurmConfWeight);
+
+  EnableWeights();
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  ASSERT_EQ(WaitForWeights({{"fr-a100-1", kHungryWeight}, {"fr-a100-2", kEfficientWeight}}), "");
+  EXPECT_EQ(RunOneGpuJob(), "fr-a100-2");
+
+  // What sovereignctl status says of them: the weight set, the figure and where it comes from.
+  nlohmann::json status = Status();
+  ASSERT_TRUE(status.value("weights_enabled", false)) << status.dump();
+  bool seen = false;
+  for (const nlohmann::json& n : status["node_weights"]) {
+    if (n.value("node", "") == "fr-a100-2") {
+      seen = true;
+      EXPECT_EQ(n.value("weight", 0u), kEfficientWeight) << n.dump();
+      EXPECT_DOUBLE_EQ(n.value("watts_per_gpu", 0.0), 308.75) << n.dump();
+      EXPECT_EQ(n.value("source", ""), "measured") << n.dump();
+    }
+  }
+  EXPECT_TRUE(seen) << status.dump();
+  CommandResult table = cluster_->Run({SOVEREIGNCTL_PATH, "--socket", socket(), "status"});
+  ASSERT_EQ(table.exit_code, 0) << table.Describe();
+  EXPECT_THAT(table.out, HasSubstr("  fr-a100-2        weight 309      309 W/GPU measured "));
+  EXPECT_THAT(table.out, HasSubstr("  de-h100-1        weight 1008    1008 W/GPU register figure "
+                                   "(gpu-de-h100)"));
+  EXPECT_THAT(table.out, HasSubstr("power:            " + exporter_->url() +
+                                   ": 2 hosts with a "
+                                   "fresh reading"));
+
+  // scontrol reconfigure puts slurm.conf's weights back; sovereignd sets its own again.
+  const int64_t reapplied_before = Count(status, "weight_reapplied");
+  CommandResult reconfigure = cluster_->Run({"scontrol", "reconfigure"});
+  ASSERT_EQ(reconfigure.exit_code, 0) << reconfigure.Describe();
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (Count(status, "weight_reapplied") < reapplied_before + 2 && absl::Now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    status = Status();
+  }
+  ASSERT_GE(Count(status, "weight_reapplied"), reapplied_before + 2)
+      << status.dump() << ReadText(state_ + "/sovereignd.log");
+  ASSERT_EQ(WaitForWeights({{"fr-a100-1", kHungryWeight}, {"fr-a100-2", kEfficientWeight}}), "");
+  EXPECT_THAT(ReadText(state_ + "/sovereignd.log"),
+              HasSubstr("node fr-a100-2: weight 10 -> 309: set again, slurmctld had reset it"));
+  EXPECT_EQ(RunOneGpuJob(), "fr-a100-2");
+}
+
+}  // namespace
+}  // namespace sovereign::e2e
