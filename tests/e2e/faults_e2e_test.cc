@@ -295,19 +295,6 @@ class FaultsE2ETest : public DaemonClusterTest {
     return run;
   }
 
-  // Waits (bounded) until the plugin holds a snapshot sovereignd published after `after`.
-  absl::Status WaitForAPublicationAfter(absl::Time after) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    while (absl::Now() < deadline) {
-      absl::StatusOr<absl::Time> published = SnapshotPublishedAt();
-      if (published.ok() && *published > after) {
-        return cluster_->WaitForPluginSnapshot(*published).status();
-      }
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    return absl::DeadlineExceededError("sovereignd published no snapshot");
-  }
-
   // Waits (bounded) until sovereignd has moved everything spooled into the audit log: no spool
   // backlog, and the log's record count unchanged since the previous look (the ingester reads
   // before it commits, so a backlog of 0 alone can come a moment early).

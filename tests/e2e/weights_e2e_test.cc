@@ -2,6 +2,7 @@
 // exporter on loopback (the figures are set by the test, nothing is measured), sets each node's
 // Weight from its facility watts per GPU, select/cons_tres gives jobs the efficient node first,
 // and sovereignd sets the weights again after `scontrol reconfigure` resets them.
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "support/daemon_cluster.h"
@@ -144,6 +146,49 @@ TEST_F(WeightsE2ETest, TheEfficientNodeIsFilledFirstAndItsWeightComesBackAfterRe
   EXPECT_THAT(ReadText(state_ + "/sovereignd.log"),
               HasSubstr("node fr-a100-2: weight 10 -> 309: set again, slurmctld had reset it"));
   EXPECT_EQ(RunOneGpuJob(), "fr-a100-2");
+}
+
+// Live power changes where the plugin sends a job. A one-GPU, one-hour public job costs, by the
+// register, (350 + 800) W x 1.5 = 1.725 kWh on gpu-in-l40s and (400 + 1100) W x 1.3 = 1.95 kWh on
+// gpu-fr-a100: it goes to Mumbai. Once the exporter says Paris's GPUs draw 100 W, gpu-fr-a100
+// costs (100 + 1100) x 1.3 = 1.56 kWh and the next such job goes there; the record says the
+// figure came from the exporter.
+TEST_F(WeightsE2ETest, LivePowerChangesWhereTheNextJobGoes) {
+  StartDaemon();
+  auto submit = [&] {
+    CommandResult r = cluster_->Run({"sbatch", "--parsable", "--hold", "-o", "/dev/null",
+                                     "--dataset=imagenet-public", "--gres=gpu:1", "-t", "60",
+                                     "--wrap", "true"});
+    uint32_t id = 0;
+    EXPECT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(r.out), &id)) << r.Describe();
+    return id;
+  };
+  const uint32_t before = submit();
+  EXPECT_EQ(*cluster_->JobField(before, "Partition"), "gpu-in-l40s");
+  StopDaemon();
+  exporter_->SetNode("fr-a100-1", {100, 100});
+  exporter_->SetNode("fr-a100-2", {100, 100});
+  std::ofstream(state_ + "/sovereignd.yaml", std::ios::app)
+      << "power:\n  prometheus_url: " << exporter_->url() << "\n  interval: 1s\n  max_age: 1m\n";
+  StartDaemon();  // the first snapshot carries the first scrape
+  const uint32_t after = submit();
+  EXPECT_EQ(*cluster_->JobField(after, "Partition"), "gpu-fr-a100");
+  std::vector<Row> rows = WaitForRows([&](const std::vector<Row>& r) {
+    return std::count_if(r.begin(), r.end(), [](const Row& x) { return x.kind == 0; }) >= 2;
+  });
+  const Row* placed = nullptr;
+  for (const Row& r : rows) {
+    if (r.kind == 0 && r.body.find("\"partition\":\"gpu-fr-a100\",\"reason\"") != std::string::npos) {
+      placed = &r;
+    }
+  }
+  ASSERT_NE(placed, nullptr) << ReadText(state_ + "/sovereignd.log");
+  EXPECT_THAT(placed->body, HasSubstr("\"energy_kwh\":1.56,"));
+  EXPECT_THAT(placed->body, HasSubstr("\"from\":\"dcgm\",\"gpu_watts\":100.0}"));
+  EXPECT_THAT(placed->body, HasSubstr("\"power\":{\"from\":\"register\",\"gpu_watts\":350.0}"));
+  for (uint32_t id : {before, after}) {
+    cluster_->Run({"scancel", absl::StrCat(id)});
+  }
 }
 
 }  // namespace

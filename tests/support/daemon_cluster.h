@@ -156,11 +156,27 @@ class DaemonClusterTest : public ::testing::Test {
   std::string snapshot_path() const { return cluster_->dir() + "/sovereign/snapshot"; }
   std::string audit_db() const { return state_ + "/audit.db"; }
 
-  // Starts sovereignd and waits (bounded) until the plugin has taken its snapshot.
+  // Starts sovereignd and waits (bounded) until the plugin has taken a snapshot this sovereignd
+  // published (after a restart, the file still holds the previous one for a moment).
   void StartDaemon() {
+    const absl::Time launched = absl::Now();
     ASSERT_NO_FATAL_FAILURE(LaunchDaemon());
-    ASSERT_NO_FATAL_FAILURE(WaitUntilThePluginTakesThePublishedSnapshot());
+    const absl::Status published = WaitForAPublicationAfter(launched);
+    ASSERT_TRUE(published.ok()) << published;
     ASSERT_NO_FATAL_FAILURE(WaitUntilTheReconcilerHasReadTheJobTable());
+  }
+
+  // Waits (bounded) until the plugin holds a snapshot sovereignd published after `after`.
+  absl::Status WaitForAPublicationAfter(absl::Time after) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (absl::Now() < deadline) {
+      absl::StatusOr<absl::Time> published = SnapshotPublishedAt();
+      if (published.ok() && *published > after) {
+        return cluster_->WaitForPluginSnapshot(*published).status();
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return absl::DeadlineExceededError("sovereignd published no snapshot");
   }
 
   // Waits (bounded) until the reconciler has read slurmctld's job table once: from then on it

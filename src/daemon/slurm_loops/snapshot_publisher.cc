@@ -66,6 +66,9 @@ absl::Status SnapshotPublisher::Publish() {
     ++cluster_read_failures_;
   }
   ClusterSnapshot published = last_cluster_;
+  if (options_.power_readings) {
+    AddMeasuredPower(options_.power_readings(), &published);
+  }
   published.carbon = CarbonSeriesLocked(*r.reg);
   for (SiteCarbon& site : published.carbon) {
     // What a decision from now on can meet: the plugin reads no year of history.
@@ -158,6 +161,36 @@ void SnapshotPublisher::Run() {
   PublishedRegister r = current_();
   if (due || (r.reg != nullptr && r.reg->version() != last)) {
     Publish().IgnoreError();  // the next round tries again; stats() reports
+  }
+}
+
+void AddMeasuredPower(const std::map<std::string, power::PowerReading>& readings,
+                      ClusterSnapshot* snapshot) {
+  if (readings.empty()) {
+    return;
+  }
+  for (PartitionStatus& p : snapshot->partitions) {
+    double watts = 0;
+    int gpus = 0;
+    absl::Time newest = absl::InfinitePast();
+    for (const NodeStatus& node : snapshot->nodes) {
+      if (std::find(node.partitions.begin(), node.partitions.end(), p.name) ==
+          node.partitions.end()) {
+        continue;
+      }
+      const power::PowerReading* r = power::FindReading(readings, node.name);
+      if (r == nullptr || r->gpus <= 0) {
+        continue;
+      }
+      watts += r->watts_per_gpu * r->gpus;
+      gpus += r->gpus;
+      newest = std::max(newest, r->newest);
+    }
+    if (gpus > 0) {
+      p.gpu_power = MeasuredPower{watts / gpus, PowerFrom::kDcgm, newest};
+    } else {
+      p.gpu_power.reset();
+    }
   }
 }
 

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "power/power_source.h"
 #include "sovereign/carbon_series.h"
 #include "sovereign/cluster.h"
 #include "sovereign/periodic_worker.h"
@@ -43,7 +44,16 @@ struct PublisherOptions {
   // snapshot; empty: none.
   std::string carbon_series_dir;
   CarbonBasis carbon_basis = CarbonBasis::kLocation;
+  // Live GPU power by host (PowerSource::Readings); unset: none, the register's figures.
+  std::function<std::map<std::string, power::PowerReading>()> power_readings;
 };
+
+// Sets each partition's gpu_power from the readings of its nodes (snapshot->nodes, matched by
+// power::FindReading): the mean watts per GPU weighted by each node's GPUs, stamped with the
+// newest reading. A partition with no node read keeps none, and placement uses the register's
+// gpu_watts there.
+void AddMeasuredPower(const std::map<std::string, power::PowerReading>& readings,
+                      ClusterSnapshot* snapshot);
 
 class SnapshotPublisher {
  public:

@@ -252,11 +252,16 @@ absl::Status Daemon::StartSlurm() {
   if (absl::Status s = MakeParentDirectory(sc.snapshot_path); !s.ok()) {
     return s;
   }
+  // Live GPU power first: the first snapshot and the first weight round use its first scrape.
+  StartPower();
   slurm::PublisherOptions po;
   po.path = sc.snapshot_path;
   po.interval = std::chrono::milliseconds(sc.publish_interval_ms);
   po.carbon_series_dir = sc.carbon_series_dir;
   po.carbon_basis = sc.carbon_basis;
+  if (power_ != nullptr) {
+    po.power_readings = [this] { return power_->Readings(); };
+  }
   publisher_ = std::make_unique<slurm::SnapshotPublisher>(po, [this] {
     slurm::PublishedRegister out;
     std::shared_ptr<const ActiveRegister> active = registers_->Current();
@@ -322,9 +327,9 @@ absl::Status Daemon::StartSlurm() {
   return absl::OkStatus();
 }
 
-void Daemon::StartWeights() {
+void Daemon::StartPower() {
   const power::PowerOptions& pc = config_.power;
-  if (!pc.prometheus_url.empty()) {
+  if (power_ == nullptr && !pc.prometheus_url.empty()) {
     power::PowerOptions po = pc;
     po.timeout = std::min(pc.interval, absl::Seconds(5));
     power_ = std::make_unique<power::PowerSource>(po);
@@ -332,6 +337,10 @@ void Daemon::StartWeights() {
     spdlog::info("reading GPU power ({}) from {} every {}", pc.metric, pc.prometheus_url,
                  absl::FormatDuration(pc.interval));
   }
+}
+
+void Daemon::StartWeights() {
+  StartPower();  // without Slurm (a snapshot file), not started before
   const WeightsConfig& wc = config_.weights;
   if (!wc.enabled) {
     return;

@@ -80,6 +80,8 @@ class Daemon {
   // The Slurm side (config.slurm.slurm_conf set): snapshot out, spool in, jobs checked.
   absl::Status StartSlurm();
   // The power source and the weight tuner, as the config asks (part of StartSlurm).
+  // Starts reading live GPU power when power.prometheus_url is set.
+  void StartPower();
   void StartWeights();
   std::shared_ptr<const Register> RegisterByVersion(const std::string& version);
   // The register in force at time t (from the store's revisions; the current one before the

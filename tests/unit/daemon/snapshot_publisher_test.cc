@@ -115,5 +115,24 @@ TEST_F(SnapshotPublisherTest, PublishesEachSitesCarbonSeriesAndKeepsTheLastGoodO
   EXPECT_EQ(publisher.stats().carbon_series, 0);
 }
 
+// A partition's measured draw is the mean watts per GPU over its nodes' readings, weighted by
+// their GPUs: (2 x 100 + 4 x 250) / 6 = 200 W, stamped with the newest reading; a partition
+// none of whose nodes was read keeps none.
+TEST(AddMeasuredPowerTest, MeanPerGpuOverThePartitionsNodes) {
+  ClusterSnapshot snap;
+  snap.partitions = {{"pa"}, {"pb"}};
+  snap.nodes = {{"a1", {"pa"}, {}}, {"a2", {"pa"}, {}}, {"b1", {"pb"}, {}}};
+  const absl::Time t = absl::FromUnixSeconds(1795000000);
+  std::map<std::string, power::PowerReading> readings;
+  readings["a1.example.org"] = {100, 2, 3, t};
+  readings["a2"] = {250, 4, 3, t + absl::Seconds(5)};
+  readings["other"] = {999, 8, 1, t};
+  AddMeasuredPower(readings, &snap);
+  ASSERT_TRUE(snap.partitions[0].gpu_power.has_value());
+  EXPECT_DOUBLE_EQ(snap.partitions[0].gpu_power->watts_per_gpu, 200);
+  EXPECT_EQ(snap.partitions[0].gpu_power->at, t + absl::Seconds(5));
+  EXPECT_FALSE(snap.partitions[1].gpu_power.has_value());
+}
+
 }  // namespace
 }  // namespace sovereign::slurm
