@@ -59,6 +59,11 @@ std::string SlurmLines(const v1::GetStatusResponse& r) {
     absl::StrAppend(&out, "; ", r.snapshot_write_failures(), " writes failed, last: ",
                     r.snapshot_last_write_error());
   }
+  if (!r.carbon_series_dir().empty()) {
+    absl::StrAppend(&out, "\ncarbon series:    ", r.carbon_series(), " site",
+                    r.carbon_series() == 1 ? "" : "s", " published from ", r.carbon_series_dir(),
+                    r.carbon_error().empty() ? "" : absl::StrCat("; ", r.carbon_error()));
+  }
   absl::StrAppend(&out, "\ncluster view:     ");
   if (!r.cluster_read_error().empty()) {
     absl::StrAppend(&out, "slurmctld does not answer: ", r.cluster_read_error(),

@@ -58,6 +58,9 @@ class GreenE2ETest : public DaemonClusterTest {
 TEST_F(GreenE2ETest, AJobWithAWindowStartsAtTheGreenHourAndOneWithoutStartsAtOnce) {
   WriteSeries();
   StartDaemon();
+  CommandResult status = cluster_->Run({SOVEREIGNCTL_PATH, "--socket", socket(), "status"});
+  EXPECT_THAT(status.out, HasSubstr(absl::StrCat("carbon series:    2 sites published from ",
+                                                 state_, "/carbon\n")));
   // Without a window: the most energy-efficient partition, at once.
   const uint32_t plain =
       Submit({"--dataset=imagenet-public", "--gres=gpu:1", "-t", "60", "--wrap", "true"});

@@ -52,6 +52,9 @@ grpc::Status AdminServiceImpl::GetStatus(grpc::ServerContext* context,
     }
     response->set_snapshot_write_failures(s.snapshot_write_failures);
     response->set_snapshot_last_write_error(s.snapshot_last_write_error);
+    response->set_carbon_series_dir(s.carbon_series_dir);
+    response->set_carbon_series(s.carbon_series);
+    response->set_carbon_error(s.carbon_error);
     response->set_cluster_read_failures(s.cluster_read_failures);
     response->set_cluster_read_error(s.cluster_read_error);
     response->set_spool_backlog_bytes(s.spool_backlog_bytes);

@@ -32,6 +32,9 @@ struct SlurmSideStatus {
   absl::Time snapshot_published_at = absl::InfinitePast();
   int64_t snapshot_write_failures = 0;
   std::string snapshot_last_write_error;
+  std::string carbon_series_dir;  // empty: no series configured
+  int64_t carbon_series = 0;
+  std::string carbon_error;
   int64_t cluster_read_failures = 0;
   std::string cluster_read_error;
   int64_t spool_backlog_bytes = 0;

@@ -371,6 +371,9 @@ SlurmSideStatus Daemon::SlurmStatus() {
     out.snapshot_published_at = p.last_published;
     out.snapshot_write_failures = p.write_failures;
     out.snapshot_last_write_error = p.last_write_error;
+    out.carbon_series_dir = config_.slurm.carbon_series_dir;
+    out.carbon_series = p.carbon_series;
+    out.carbon_error = p.carbon_error;
     out.cluster_read_failures = p.cluster_read_failures;
     out.cluster_read_error = p.cluster_read_error;
   }
