@@ -458,8 +458,11 @@ TEST(DaemonFullDiskTest, FullAuditFilesystemRefusesDecideKeepsTheSpoolAndCatches
 
   // Space comes back: the ingester catches up by itself, without a restart.
   ASSERT_EQ(unlink(filler.c_str()), 0) << strerror(errno);
+  // The round that catches up counts its records and trims before it clears its error: wait for
+  // all three, or the status can be read between them.
   status = WaitForStatus(d, [&](const json& s) {
-    return StatusField(s, "spool_ingested") >= kSpooled && Segments(spool).size() == 1;
+    return StatusField(s, "spool_ingested") >= kSpooled && Segments(spool).size() == 1 &&
+           s.value("spool_ingest_error", "").empty();
   });
   EXPECT_EQ(StatusField(status, "spool_ingested"), kSpooled);
   EXPECT_EQ(status.value("spool_ingest_error", ""), "");
