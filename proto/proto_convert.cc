@@ -267,7 +267,7 @@ void ToProto(const Decision& d, const Register& reg, v1::Decision* out) {
     pg->set_partition(name(g.partition));
     pg->set_co2_grams(g.co2_grams);
     pg->set_moved(g.moved);
-    pg->set_saving(g.immediate_co2_grams > 0 ? 1 - g.co2_grams / g.immediate_co2_grams : 0);
+    pg->set_saving(g.saving());
   }
 }
 

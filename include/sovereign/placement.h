@@ -119,6 +119,12 @@ struct GreenStart {
   int partition = -1;
   double co2_grams = 0;
   bool moved = false;  // start or partition differ from the immediate ones
+
+  // The share of the immediate start's CO2 that `chosen_grams` saves (0 when that is 0).
+  static double Saving(double immediate_grams, double chosen_grams) {
+    return immediate_grams > 0 ? 1 - chosen_grams / immediate_grams : 0;
+  }
+  double saving() const { return Saving(immediate_co2_grams, co2_grams); }
 };
 
 struct Decision {

@@ -73,7 +73,8 @@ void Print(const v1::Decision& d) {
     std::cout << "green:    "
               << GreenText({absl::Seconds(g.window().seconds()), absl::Seconds(g.asked().seconds()),
                             time(g.immediate_start()), time(g.start()), g.immediate_partition(),
-                            g.partition(), g.immediate_co2_grams(), g.co2_grams(), g.moved()})
+                            g.partition(), g.immediate_co2_grams(), g.co2_grams(), g.saving(),
+                            g.moved()})
               << "\n";
   }
   if (d.candidates().empty()) {

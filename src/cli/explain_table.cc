@@ -121,7 +121,7 @@ std::string RenderDecision(const Decision& d, const JobRequest& request, const R
                     GreenText({g.window, g.asked, g.immediate, g.start,
                                reg.partitions()[g.immediate_partition].name,
                                reg.partitions()[g.partition].name, g.immediate_co2_grams,
-                               g.co2_grams, g.moved}),
+                               g.co2_grams, g.saving(), g.moved}),
                     "\n");
   }
   if (d.candidates.empty()) {
@@ -166,7 +166,6 @@ std::string GreenText(const GreenRow& g) {
                     " gCO2 expected; no start within the window saves enough");
     return out;
   }
-  const double saving = g.immediate_co2_grams > 0 ? 1 - g.co2_grams / g.immediate_co2_grams : 0;
   absl::StrAppend(
       &out, ": starts ",
       g.start == g.immediate_start
@@ -174,7 +173,7 @@ std::string GreenText(const GreenRow& g) {
           : absl::FormatTime("%Y-%m-%d %H:%M UTC", g.start, absl::UTCTimeZone()),
       " on ", g.partition, ", ", grams(g.co2_grams), " gCO2 expected; at once on ",
       g.immediate_partition, ": ", grams(g.immediate_co2_grams), " gCO2 (",
-      absl::StrFormat("%.0f", std::floor(saving * 100)), "% less)");
+      absl::StrFormat("%.0f", std::floor(g.saving * 100)), "% less)");
   return out;
 }
 

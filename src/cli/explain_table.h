@@ -44,6 +44,7 @@ struct GreenRow {
   absl::Time immediate_start, start;
   std::string immediate_partition, partition;
   double immediate_co2_grams = 0, co2_grams = 0;
+  double saving = 0;  // GreenStart::saving(), as the decision gives it
   bool moved = false;
 };
 // The "green:" line's text: "window 6h: starts 2026-12-06 04:00 UTC on gpu-fr-a100, 19.5 gCO2

@@ -275,8 +275,7 @@ void WriteGreen(std::string* out, const GreenStart& g, const Register& reg) {
   out->push_back('}');
   Key(out, "moved"), out->append(g.moved ? "true" : "false");
   Key(out, "partition"), Str(out, name(g.partition));
-  Key(out, "saving"),
-      Num(out, Round4(g.immediate_co2_grams > 0 ? 1 - g.co2_grams / g.immediate_co2_grams : 0));
+  Key(out, "saving"), Num(out, Round4(g.saving()));
   Key(out, "start"), Str(out, TimeText(g.start));
   Key(out, "window_seconds"), Int(out, absl::ToInt64Seconds(g.window));
   out->push_back('}');

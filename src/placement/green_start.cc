@@ -133,8 +133,7 @@ void ChooseGreenStart(Work& w) {
       best_grams = grams;
     }
   }
-  const double saving =
-      g.immediate_co2_grams > 0 ? 1 - best_grams / g.immediate_co2_grams : 0;
+  const double saving = GreenStart::Saving(g.immediate_co2_grams, best_grams);
   if (best == nullptr || (best->partition == d.partition && best_start == w.start) ||
       saving < policy.green_min_saving) {
     absl::StrAppend(
