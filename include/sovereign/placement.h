@@ -152,6 +152,10 @@ Decision Decide(const JobRequest& request, const ClusterView& view, const Regist
 
 class Residency;
 
+// An estimate as the reason and explain write it: three significant figures, never in exponent
+// form ("4.94", "153", "12809").
+std::string EstimateText(double value);
+
 // Human text for an excluded candidate: "region us is not allowed for patients-eu".
 // `residency`, when given, is Residency::OfNames(d.labels, reg): a caller describing every
 // candidate of a decision works it out once instead of once per excluded candidate.

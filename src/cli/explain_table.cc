@@ -154,26 +154,23 @@ std::string PowerText(const std::vector<MeasuredPowerRow>& measured, size_t part
 }
 
 std::string GreenText(const GreenRow& g) {
-  auto grams = [](double v) {
-    return v >= 100 ? absl::StrFormat("%.0f", v) : absl::StrFormat("%.3g", v);
-  };
   std::string out = absl::StrCat("window ", absl::FormatDuration(g.window));
   if (g.asked > g.window) {
     absl::StrAppend(&out, " (asked ", absl::FormatDuration(g.asked), ")");
   }
   if (!g.moved) {
-    absl::StrAppend(&out, ": starts at once on ", g.partition, ", ", grams(g.co2_grams),
+    absl::StrAppend(&out, ": starts at once on ", g.partition, ", ", EstimateText(g.co2_grams),
                     " gCO2 expected; no start within the window saves enough");
     return out;
   }
-  absl::StrAppend(
-      &out, ": starts ",
-      g.start == g.immediate_start
-          ? std::string("at once")
-          : absl::FormatTime("%Y-%m-%d %H:%M UTC", g.start, absl::UTCTimeZone()),
-      " on ", g.partition, ", ", grams(g.co2_grams), " gCO2 expected; at once on ",
-      g.immediate_partition, ": ", grams(g.immediate_co2_grams), " gCO2 (",
-      absl::StrFormat("%.0f", std::floor(g.saving * 100)), "% less)");
+  absl::StrAppend(&out, ": starts ",
+                  g.start == g.immediate_start
+                      ? std::string("at once")
+                      : absl::FormatTime("%Y-%m-%d %H:%M UTC", g.start, absl::UTCTimeZone()),
+                  " on ", g.partition, ", ", EstimateText(g.co2_grams),
+                  " gCO2 expected; at once on ", g.immediate_partition, ": ",
+                  EstimateText(g.immediate_co2_grams), " gCO2 (",
+                  absl::StrFormat("%.0f", std::floor(g.saving * 100)), "% less)");
   return out;
 }
 

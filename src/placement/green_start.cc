@@ -64,12 +64,6 @@ std::string When(absl::Time t) {
   return absl::FormatTime("%Y-%m-%d %H:%M UTC", t, absl::UTCTimeZone());
 }
 
-std::string Grams(double g) {
-  return g >= 100 ? absl::StrFormat("%.0f", g) : absl::StrFormat("%.3g", g);
-}
-
-std::string Window(absl::Duration d) { return absl::FormatDuration(d); }
-
 }  // namespace
 
 GridIntensity GridIntensityOver(const Work& w, const Register::PartitionFigures& f,
@@ -100,9 +94,10 @@ void ChooseGreenStart(Work& w) {
   g.partition = d.partition;
   g.co2_grams = g.immediate_co2_grams;
   const std::string capped =
-      g.window < g.asked ? absl::StrCat(" (asked ", Window(g.asked), "; the register allows ",
-                                        Window(policy.green_max_window), ")")
-                         : "";
+      g.window < g.asked
+          ? absl::StrCat(" (asked ", absl::FormatDuration(g.asked), "; the register allows ",
+                         absl::FormatDuration(policy.green_max_window), ")")
+          : "";
   if (g.window <= absl::ZeroDuration()) {
     absl::StrAppend(&d.reason, "; green window: the register allows none, the job starts now");
     return;
@@ -137,7 +132,7 @@ void ChooseGreenStart(Work& w) {
   if (best == nullptr || (best->partition == d.partition && best_start == w.start) ||
       saving < policy.green_min_saving) {
     absl::StrAppend(
-        &d.reason, "; green window ", Window(g.window), capped, ": starts now",
+        &d.reason, "; green window ", absl::FormatDuration(g.window), capped, ": starts now",
         best != nullptr && saving > 0
             ? absl::StrFormat(", as no start within it saves %s%% of CO2 or more (at best %.0f%%)",
                               absl::StrFormat("%.0f", policy.green_min_saving * 100),
@@ -168,8 +163,9 @@ void ChooseGreenStart(Work& w) {
   d.reason = absl::StrFormat(
       "placed on %s (region %s) %s, within its green window of %s%s: %s gCO2 expected instead "
       "of %s starting now on %s (%.0f%% less)",
-      d.partition_name, d.region, when, Window(g.window), capped, Grams(g.co2_grams),
-      Grams(g.immediate_co2_grams), was, std::floor(saving * 100));
+      d.partition_name, d.region, when, absl::FormatDuration(g.window), capped,
+      EstimateText(g.co2_grams), EstimateText(g.immediate_co2_grams), was,
+      std::floor(saving * 100));
 }
 
 }  // namespace sovereign::decide_internal

@@ -28,11 +28,6 @@ using decide_internal::Work;
 // A job asking for more than this many GPUs or nodes is not a real request.
 constexpr int kMaxGpus = 1000000;
 
-// An estimate to three significant figures, never in exponent form: "4.94", "153", "12809".
-std::string Estimate(double value) {
-  return value >= 100 ? absl::StrFormat("%.0f", value) : absl::StrFormat("%.3g", value);
-}
-
 // Step 1: the request's own figures and dataset names are within bounds. False when rejected.
 bool CheckRequest(Work& w) {
   const JobRequest& req = w.req;
@@ -351,8 +346,8 @@ std::string ObjectiveText(const Policy& p) {
   if (p.objective != Objective::kMix) {
     return std::string(ObjectiveName(p.objective));
   }
-  return absl::StrCat("energy and carbon weighted ", Estimate(p.energy_weight), ":",
-                      Estimate(p.carbon_weight));
+  return absl::StrCat("energy and carbon weighted ", EstimateText(p.energy_weight), ":",
+                      EstimateText(p.carbon_weight));
 }
 
 // Step 8: rank the eligible partitions: GPUs free now, then the objective, the other figure,
@@ -402,8 +397,8 @@ void Choose(Work& w, const std::vector<RankKey>& order) {
   d.reason = absl::StrFormat(
       "placed on %s (region %s): %s kWh, %s gCO2 estimated; best of %d compliant "
       "partition%s by %s",
-      d.partition_name, d.region, Estimate(best.energy_kwh), Estimate(best.co2_grams), w.eligible,
-      w.eligible == 1 ? "" : "s", ObjectiveText(reg.policy()));
+      d.partition_name, d.region, EstimateText(best.energy_kwh), EstimateText(best.co2_grams),
+      w.eligible, w.eligible == 1 ? "" : "s", ObjectiveText(reg.policy()));
   if (order[0].busy) {
     absl::StrAppend(&d.reason, "; none has ", w.req.gpus, " GPUs free now (", best.free_gpus,
                     " free here): the job waits in its queue");
@@ -428,6 +423,10 @@ void Choose(Work& w, const std::vector<RankKey>& order) {
 }
 
 }  // namespace
+
+std::string EstimateText(double value) {
+  return value >= 100 ? absl::StrFormat("%.0f", value) : absl::StrFormat("%.3g", value);
+}
 
 std::string_view VerdictName(Verdict v) { return v == Verdict::kPlace ? "place" : "reject"; }
 
