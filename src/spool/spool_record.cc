@@ -355,6 +355,15 @@ bool ToInt(double v, int* out) {
   return true;
 }
 
+// A time column in unix microseconds: a whole number of at most 1e17 (year ~5000).
+bool ToMicros(double v, absl::Time* out) {
+  if (v != std::trunc(v) || std::abs(v) > 1e17) {
+    return false;
+  }
+  *out = absl::FromUnixMicros(static_cast<int64_t>(v));
+  return true;
+}
+
 }  // namespace
 
 void EncodeSpooledDecision(const SpooledDecision& d, std::string* out) {
@@ -474,18 +483,17 @@ absl::Status DecodeGreen(Value& green, size_t candidates, GreenStart* g) {
   const double* row = green.cells.data();
   int window = 0, asked = 0, moved = 0;
   const auto in_range = [candidates](int p) { return p >= 0 && static_cast<size_t>(p) < candidates; };
-  if (!ToInt(row[0], &window) || !ToInt(row[1], &asked) || !ToInt(row[3], &g->immediate_partition) ||
-      !ToInt(row[6], &g->partition) || !ToInt(row[8], &moved) || window < 0 || asked <= 0 ||
-      window > asked || (moved != 0 && moved != 1) || !in_range(g->immediate_partition) ||
-      !in_range(g->partition) || !(row[4] >= 0) || !(row[7] >= 0) || row[2] != std::trunc(row[2]) ||
-      row[5] != std::trunc(row[5]) || std::abs(row[2]) > 1e17 || std::abs(row[5]) > 1e17) {
+  if (!ToInt(row[0], &window) || !ToInt(row[1], &asked) ||
+      !ToInt(row[3], &g->immediate_partition) || !ToInt(row[6], &g->partition) ||
+      !ToInt(row[8], &moved) || window < 0 || asked <= 0 || window > asked ||
+      (moved != 0 && moved != 1) || !in_range(g->immediate_partition) || !in_range(g->partition) ||
+      !(row[4] >= 0) || !(row[7] >= 0) || !ToMicros(row[2], &g->immediate) ||
+      !ToMicros(row[5], &g->start)) {
     return absl::InvalidArgumentError("spooled decision: the green row has a field out of range");
   }
   g->window = absl::Seconds(window);
   g->asked = absl::Seconds(asked);
-  g->immediate = absl::FromUnixMicros(static_cast<int64_t>(row[2]));
   g->immediate_co2_grams = row[4];
-  g->start = absl::FromUnixMicros(static_cast<int64_t>(row[5]));
   g->co2_grams = row[7];
   g->moved = moved == 1;
   return absl::OkStatus();
@@ -607,13 +615,11 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
       c.carbon_basis = row[10] == 1 ? CarbonBasis::kMarket : CarbonBasis::kLocation;
     }
     if (row_size == 13) {
-      if (!(row[11] >= 0 && row[11] <= 100000) || row[12] != std::trunc(row[12]) ||
-          std::abs(row[12]) > 1e17) {
+      if (!(row[11] >= 0 && row[11] <= 100000) || !ToMicros(row[12], &c.power_at)) {
         return absl::InvalidArgumentError("spooled decision: a candidate has a field out of range");
       }
       c.gpu_watts = row[11];
       c.power_from = PowerFrom::kDcgm;
-      c.power_at = absl::FromUnixMicros(static_cast<int64_t>(row[12]));
     }
     x.candidates.push_back(c);
   }
