@@ -48,8 +48,9 @@ Start GreenestStart(const Work& w, const Register::PartitionFigures& f, absl::Ti
       consider(grid.series->end());
     }
   }
-  Start best{from, GridIntensityOver(w, f, from).gco2_per_kwh};
-  for (absl::Time x : starts) {
+  Start best{from, GridIntensityOver(w, f, from).gco2_per_kwh};  // starts[0]
+  for (size_t i = 1; i < starts.size(); ++i) {
+    const absl::Time x = starts[i];
     const double g = GridIntensityOver(w, f, x).gco2_per_kwh;
     // Compared at 1e-6 g/kWh, so that rounding does not move a start for nothing.
     const int64_t a = std::llround(g * 1e6), b = std::llround(best.gco2_per_kwh * 1e6);
