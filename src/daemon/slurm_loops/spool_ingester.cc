@@ -73,6 +73,12 @@ absl::StatusOr<int> SpoolIngester::IngestOnce() {
     reader_.reset();
     return appended.status();
   }
+  {
+    // Cleared before the count grows: a status read never shows these records ingested and the
+    // round still failing.
+    std::lock_guard<std::mutex> error_lock(error_mu_);
+    last_error_.clear();
+  }
   ingested_ += static_cast<int64_t>(n);
   if (absl::StatusOr<int> trimmed = reader_->Trim(); !trimmed.ok()) {
     spdlog::warn("{}", std::string(trimmed.status().message()));
