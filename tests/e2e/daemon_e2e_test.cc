@@ -227,6 +227,7 @@ TEST_F(DaemonE2ETest, ARegisterChangeMovesHoldsAndFlagsTheJobsItConcerns) {
 // whether the register is checked by sovereignd against slurmctld or against slurm.conf, by
 // sovereignctl or by sovereignd --check-config. A partition Slurm lacks is an error.
 TEST_F(DaemonE2ETest, TheRegisterIsCheckedAgainstTheLiveClusterAndItsSlurmConf) {
+  EnsureResearchers();  // the example register's groups exist on this host
   StartDaemon();
   const std::string reg = std::string(SOVEREIGN_SOURCE_DIR) + "/config/register.example.yaml";
   const std::string socket = state_ + "/sovereignd.sock";

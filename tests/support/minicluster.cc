@@ -598,7 +598,7 @@ void EnsureResearchers() {
   auto run = [](const std::vector<std::string>& argv) {
     return RunCommand(argv, CleanEnvironment({}), absl::Seconds(30), "/tmp");
   };
-  for (const char* group : {"oncology", "fintech"}) {
+  for (const char* group : {"oncology", "fintech", "genomics"}) {
     if (run({"getent", "group", group}).exit_code != 0) {
       run({"groupadd", group});
     }

@@ -174,7 +174,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 
 // Researchers of the example register, as real Unix users: sov-alice works on the oncology
 // project (group oncology, dataset patients-eu), sov-priya on payments (group fintech, dataset
-// finance-in), sov-bob on neither. Created when missing (the names scripts/demo-cluster.sh uses).
+// finance-in), sov-bob on neither. Created when missing (the names scripts/demo-cluster.sh uses),
+// with the group genomics that the example register's genomics-eu-us dataset names.
 constexpr char kAlice[] = "sov-alice";
 constexpr char kBob[] = "sov-bob";
 constexpr char kPriya[] = "sov-priya";
