@@ -9,6 +9,7 @@
 // Thread-safety: both types are immutable values after construction.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,17 +26,20 @@ namespace sovereign {
 enum class PartitionState { kUp, kDown, kDrain, kInactive };
 std::string_view PartitionStateName(PartitionState s);
 
-// Where a partition's GPU power figure comes from: the register's profile, or a live source
-// (a Prometheus exporter of GPU power such as NVIDIA's DCGM exporter).
-enum class PowerFrom { kRegister, kDcgm };
-std::string_view PowerFromName(PowerFrom from);  // "register", "dcgm"
+// Where a partition's GPU power figure comes from: the register's profile, a live source (a
+// Prometheus exporter of GPU power such as NVIDIA's DCGM exporter), or learnt from the measured
+// energy of the partition's finished jobs (blended with the register's figure).
+enum class PowerFrom { kRegister, kDcgm, kLearned };
+std::string_view PowerFromName(PowerFrom from);  // "register", "dcgm", "learned"
 
-// A partition's GPUs' measured draw: the mean watts per GPU over its nodes' fresh readings, and
-// when the newest of them was taken.
+// A partition's GPUs' measured draw: live, the mean watts per GPU over its nodes' fresh
+// readings, and when the newest of them was taken; learned, the watts per allocated GPU of its
+// finished jobs, when the newest of them ended, and how many jobs back it.
 struct MeasuredPower {
   double watts_per_gpu = 0;
   PowerFrom from = PowerFrom::kDcgm;
   absl::Time at = absl::InfinitePast();
+  int64_t jobs = 0;  // learned only
 };
 
 struct PartitionStatus {
@@ -61,6 +65,10 @@ struct NodeStatus {
   std::string name;
   std::vector<std::string> partitions;
   std::vector<std::string> features;  // available features, as slurm.conf or scontrol set them
+  // Its GPUs and those allocated to jobs, when read from Slurm (not in the JSON form: only
+  // sovereignd uses them, to share a node's measured power among its jobs).
+  int gpus = 0;
+  int gpus_allocated = 0;
 };
 
 // A site's grid carbon intensity over time (measured and forecast), where sovereignd has one:

@@ -123,6 +123,10 @@ struct Policy {
   double green_min_saving = 0.10;
   // The longest green window a job may ask for.
   absl::Duration green_max_window = absl::Hours(48);
+  // A partition's GPU power learnt from its finished jobs' measured energy is used (when no
+  // live reading is fresh) once this many jobs back it, blended with the register's gpu_watts
+  // as if that were this many jobs more; 0: never.
+  int learned_energy_min_jobs = 20;
   // Used to estimate energy for jobs submitted without a time limit.
   absl::Duration default_time_limit = absl::Hours(1);
 };

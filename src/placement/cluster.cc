@@ -11,7 +11,8 @@ namespace {
 
 using nlohmann::json;
 
-// A partition's "gpu_power": {"watts_per_gpu": W, "from": "dcgm", "at": RFC 3339}.
+// A partition's "gpu_power": {"watts_per_gpu": W, "from": "dcgm", "at": RFC 3339}, or with
+// "from": "learned" and "jobs": N.
 absl::StatusOr<MeasuredPower> ParseMeasuredPower(const json& j, const std::string& where) {
   auto bad = [&where](std::string_view what) {
     return absl::InvalidArgumentError(
@@ -27,8 +28,17 @@ absl::StatusOr<MeasuredPower> ParseMeasuredPower(const json& j, const std::strin
     return bad("watts_per_gpu must be a number from 0 to 100000");
   }
   power.watts_per_gpu = watts->get<double>();
-  if (j.value("from", "") != "dcgm") {
-    return bad("from must be \"dcgm\"");
+  const std::string from = j.value("from", "");
+  if (from != "dcgm" && from != "learned") {
+    return bad("from must be \"dcgm\" or \"learned\"");
+  }
+  power.from = from == "dcgm" ? PowerFrom::kDcgm : PowerFrom::kLearned;
+  if (power.from == PowerFrom::kLearned) {
+    auto jobs = j.find("jobs");
+    if (jobs == j.end() || !jobs->is_number_integer() || jobs->get<int64_t>() < 1) {
+      return bad("a learned figure needs jobs, a whole number from 1");
+    }
+    power.jobs = jobs->get<int64_t>();
   }
   std::string err;
   auto at = j.find("at");
@@ -42,7 +52,15 @@ absl::StatusOr<MeasuredPower> ParseMeasuredPower(const json& j, const std::strin
 }  // namespace
 
 std::string_view PowerFromName(PowerFrom from) {
-  return from == PowerFrom::kDcgm ? "dcgm" : "register";
+  switch (from) {
+    case PowerFrom::kDcgm:
+      return "dcgm";
+    case PowerFrom::kLearned:
+      return "learned";
+    case PowerFrom::kRegister:
+      break;
+  }
+  return "register";
 }
 
 std::string_view PartitionStateName(PartitionState s) {
@@ -299,6 +317,9 @@ std::string ClusterSnapshot::ToJson() const {
           {"watts_per_gpu", s.gpu_power->watts_per_gpu},
           {"from", std::string(PowerFromName(s.gpu_power->from))},
           {"at", absl::FormatTime(absl::RFC3339_full, s.gpu_power->at, absl::UTCTimeZone())}};
+      if (s.gpu_power->from == PowerFrom::kLearned) {
+        p["gpu_power"]["jobs"] = s.gpu_power->jobs;
+      }
     }
     parts.push_back(std::move(p));
   }

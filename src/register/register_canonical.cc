@@ -71,6 +71,9 @@ std::string Canonicalize(const Parts& parts) {
   if (p.green_max_window != defaults.green_max_window) {
     root["policy"]["green_max_window_seconds"] = absl::ToInt64Seconds(p.green_max_window);
   }
+  if (p.learned_energy_min_jobs != defaults.learned_energy_min_jobs) {
+    root["policy"]["learned_energy_min_jobs"] = p.learned_energy_min_jobs;
+  }
   root["regions"] = SortedByName(parts.regions, [](const Region& r) {
     return json{{"name", r.name}, {"description", r.description}, {"law", r.law}};
   });

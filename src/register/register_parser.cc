@@ -42,7 +42,7 @@ void ReadPolicy(YamlContext* ctx, const YAML::Node& node, Policy* policy) {
   ObjectReader r(ctx, node, Kind::kPolicy, 0,
                  {"unlabelled", "default_region", "max_labels", "max_label_bytes", "objective",
                   "energy_weight", "carbon_weight", "default_time_limit", "green_min_saving",
-                  "green_max_window"});
+                  "green_max_window", "learned_energy_min_jobs"});
   r.Enum<UnlabelledRule>("unlabelled", false,
                          {{"any-region", UnlabelledRule::kAnyRegion},
                           {"default-region", UnlabelledRule::kDefaultRegion}},
@@ -60,6 +60,7 @@ void ReadPolicy(YamlContext* ctx, const YAML::Node& node, Policy* policy) {
   r.Duration("default_time_limit", false, &policy->default_time_limit);
   r.Number("green_min_saving", false, &policy->green_min_saving);
   r.Duration("green_max_window", false, &policy->green_max_window);
+  r.Integer("learned_energy_min_jobs", false, &policy->learned_energy_min_jobs);
 }
 
 void ReadRegion(YamlContext* ctx, const YAML::Node& node, int index, Region* region) {

@@ -176,6 +176,7 @@ class Validator {
     Obj obj{Kind::kPolicy, 0, "", parts_.fields.FindLocation(Kind::kPolicy, 0, "")};
     IntRange(obj, "max_labels", p.max_labels, 1, 1 << 20);
     IntRange(obj, "max_label_bytes", p.max_label_bytes, 1, 1 << 20);
+    IntRange(obj, "learned_energy_min_jobs", p.learned_energy_min_jobs, 0, 1000000);
     if (!Skip(obj, "default_time_limit") && p.default_time_limit <= absl::ZeroDuration()) {
       Report(obj, "default_time_limit", -1, "must be longer than zero");
     }

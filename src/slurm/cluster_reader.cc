@@ -8,8 +8,11 @@
 #include <map>
 #include <mutex>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "sovereign/slurm_tres.h"
 
 extern "C" {
 #include <slurm/slurm.h>
@@ -89,6 +92,16 @@ int GpusInGres(const std::string& gres) {
   return total;
 }
 
+int AllocatedGpus(const std::string& tres_alloc) {
+  for (absl::string_view item : absl::StrSplit(tres_alloc, ',')) {
+    int gpus = 0;
+    if (absl::ConsumePrefix(&item, "gres/gpu=") && absl::SimpleAtoi(item, &gpus) && gpus > 0) {
+      return gpus;
+    }
+  }
+  return 0;
+}
+
 absl::Status InitSlurm(const std::string& slurm_conf) {
   if (access(slurm_conf.c_str(), R_OK) != 0) {
     return absl::NotFoundError(absl::StrCat("slurm: cannot read ", slurm_conf));
@@ -111,8 +124,8 @@ ClusterSnapshot Aggregate(const std::vector<PartitionRow>& partitions,
     snap.partitions.push_back(s);
   }
   for (const NodeRow& n : nodes) {
-    snap.nodes.push_back({n.name, n.partitions, n.features});
     const int total = GpusInGres(n.gres);
+    snap.nodes.push_back({n.name, n.partitions, n.features, total, GpusInGres(n.gres_used)});
     // The partition's real size counts every node, usable or not: a job larger than the
     // hardware is refused, one that only waits for nodes to come back is not.
     for (const std::string& p : n.partitions) {
@@ -323,6 +336,13 @@ JobRow ToRow(const slurm_job_info_t& j) {
   row.tres_per_job = Str(j.tres_per_job);
   row.tres_per_node = Str(j.tres_per_node);
   row.tres_per_task = Str(j.tres_per_task);
+  row.gpus_allocated = AllocatedGpus(Str(j.tres_alloc_str));
+  if (row.gpus_allocated == 0) {
+    absl::StatusOr<int> asked =
+        JobGpus(j.tres_per_job, j.tres_per_node, j.tres_per_task, static_cast<int>(row.num_nodes),
+                static_cast<int>(row.num_tasks), nullptr);
+    row.gpus_allocated = asked.ok() ? *asked : 0;
+  }
   row.num_nodes = j.num_nodes == NO_VAL ? 0 : j.num_nodes;
   row.num_tasks = j.num_tasks == NO_VAL ? 0 : j.num_tasks;
   row.time_limit_minutes = j.time_limit == NO_VAL || j.time_limit == INFINITE ? 0 : j.time_limit;

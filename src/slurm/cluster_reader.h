@@ -41,6 +41,11 @@ struct PartitionRow {
 // GPUs in a node's GRES string ("gpu:2", "gpu:h100:2(S:0-1)", "gpu:a100:1(IDX:0),mps:100").
 int GpusInGres(const std::string& gres);
 
+// GPUs in a job's allocated TRES ("cpu=2,mem=4G,node=1,billing=2,gres/gpu=2,gres/gpu:a100=2"):
+// the untyped gres/gpu count, which Slurm keeps beside the typed ones; 0 without it (Slurm lists
+// GPUs there only when AccountingStorageTRES tracks gres/gpu).
+int AllocatedGpus(const std::string& tres_alloc);
+
 // Whether a node in this state (node_info_t's node_state) can take jobs: not DOWN or FUTURE,
 // not drained, failed, powered down, in maintenance or not responding. UNKNOWN (from
 // slurmctld's start until the node's slurmd registers) counts as usable.
@@ -78,6 +83,9 @@ struct JobRow {
   std::string tres_per_job, tres_per_node, tres_per_task;
   uint32_t num_nodes = 0;
   uint32_t num_tasks = 0;
+  // GPUs of the job, all nodes together: its allocation's, else (AllocatedGpus is 0) what it
+  // asked for, which is what Slurm allocates.
+  int gpus_allocated = 0;
   uint32_t time_limit_minutes = 0;  // 0 = none (INFINITE / not set)
   bool held = false;                 // priority 0
 };

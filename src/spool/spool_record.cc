@@ -444,6 +444,9 @@ void EncodeSpooledDecision(const SpooledDecision& d, std::string* out) {
       out->push_back(',');
       AppendNumber(c.gpu_watts, out);
       absl::StrAppend(out, ",", absl::ToUnixMicros(c.power_at));
+      if (c.power_from == PowerFrom::kLearned) {
+        out->append(",1");  // 14 fields: the figure was learnt (13: live)
+      }
     }
     out->push_back(']');
   }
@@ -585,9 +588,9 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
   for (size_t row_size : candidates.row_sizes) {
     const double* row = cell;
     cell += row_size;
-    if (row_size != 7 && row_size != 11 && row_size != 13) {
+    if (row_size != 7 && row_size != 11 && row_size != 13 && row_size != 14) {
       return absl::InvalidArgumentError(
-          "spooled decision: a candidate does not have 7, 11 or 13 fields");
+          "spooled decision: a candidate does not have 7, 11, 13 or 14 fields");
     }
     Candidate c;
     int exclusion = 0;
@@ -603,8 +606,10 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
     // Without a series, the intensity is the register's annual mean: energy x it = CO2.
     c.gco2_per_kwh = c.energy_kwh > 0 ? c.co2_grams / c.energy_kwh : 0;
     if (row_size >= 11) {
-      // An 11-field row is written only for a series; a 13-field one also for measured power.
-      const bool covered_ok = row_size == 13 ? row[8] >= 0 && row[8] <= 1 : row[8] > 0 && row[8] <= 1;
+      // An 11-field row is written only for a series; a 13-field one also for measured power,
+      // a 14-field one for learned power.
+      const bool covered_ok =
+          row_size >= 13 ? row[8] >= 0 && row[8] <= 1 : row[8] > 0 && row[8] <= 1;
       if (!covered_ok || (row[9] != 0 && row[9] != 1) || (row[10] != 0 && row[10] != 1) ||
           !(row[7] >= 0)) {
         return absl::InvalidArgumentError("spooled decision: a candidate has a field out of range");
@@ -614,12 +619,13 @@ absl::StatusOr<SpooledDecision> DecodeSpooledDecision(const std::string& payload
       c.carbon_forecast = row[9] == 1;
       c.carbon_basis = row[10] == 1 ? CarbonBasis::kMarket : CarbonBasis::kLocation;
     }
-    if (row_size == 13) {
-      if (!(row[11] >= 0 && row[11] <= 100000) || !ToMicros(row[12], &c.power_at)) {
+    if (row_size >= 13) {
+      if (!(row[11] >= 0 && row[11] <= 100000) || !ToMicros(row[12], &c.power_at) ||
+          (row_size == 14 && row[13] != 1)) {
         return absl::InvalidArgumentError("spooled decision: a candidate has a field out of range");
       }
       c.gpu_watts = row[11];
-      c.power_from = PowerFrom::kDcgm;
+      c.power_from = row_size == 14 ? PowerFrom::kLearned : PowerFrom::kDcgm;
     }
     x.candidates.push_back(c);
   }

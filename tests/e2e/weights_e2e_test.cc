@@ -3,6 +3,7 @@
 // Weight from its facility watts per GPU, select/cons_tres gives jobs the efficient node first,
 // and sovereignd sets the weights again after `scontrol reconfigure` resets them.
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <regex>
 #include <string>
@@ -189,6 +190,67 @@ TEST_F(WeightsE2ETest, LivePowerChangesWhereTheNextJobGoes) {
   for (uint32_t id : {before, after}) {
     cluster_->Run({"scancel", absl::StrCat(id)});
   }
+}
+
+// A finished job's measured energy. Both GPUs of each gpu-fr-a100 node draw 300 + 100 W by the
+// exporter; a one-GPU job alone on its node is given the whole node's GPU power (the idle GPU
+// beside it counts: it is nobody else's), 400 W, over its run. The record's figure differs from
+// 400 W x run only by how the edges of the run fall between scrapes (1 s) and cluster reads
+// (the allocation, every publication: 500 ms here); a share by GPUs (1 of 2) would be half.
+TEST_F(WeightsE2ETest, AFinishedJobsEnergyIsMeasured) {
+  exporter_->SetNode("fr-a100-1", {300, 100});
+  exporter_->SetNode("fr-a100-2", {300, 100});
+  std::ofstream(state_ + "/sovereignd.yaml", std::ios::app)
+      << "power:\n  prometheus_url: " << exporter_->url() << "\n  interval: 1s\n  max_age: 1m\n";
+  // Cluster reads every 500 ms: the allocation the power is shared by follows the job closely.
+  std::string config = ReadText(state_ + "/sovereignd.yaml");
+  const size_t at = config.find("publish_interval_ms: 2000");
+  ASSERT_NE(at, std::string::npos) << config;
+  config.replace(at, 25, "publish_interval_ms: 500");
+  std::ofstream(state_ + "/sovereignd.yaml", std::ios::trunc) << config;
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  const uint32_t id = Submit({"-p", "gpu-fr-a100", "--gres=gpu:1", "--wrap", "sleep 8"});
+  absl::StatusOr<std::string> state =
+      cluster_->WaitForJobState(id, {"COMPLETED"}, absl::Seconds(60));
+  ASSERT_TRUE(state.ok()) << state.status();
+  std::vector<Row> rows = WaitForRows([&](const std::vector<Row>& r) {
+    return std::any_of(r.begin(), r.end(),
+                       [&](const Row& x) { return x.kind == 2 && x.job_id == id; });
+  });
+  const Row* outcome = nullptr;
+  for (const Row& r : rows) {
+    outcome = r.kind == 2 && r.job_id == id ? &r : outcome;
+  }
+  ASSERT_NE(outcome, nullptr) << ReadText(state_ + "/sovereignd.log");
+  SCOPED_TRACE(outcome->body);
+  const nlohmann::json o = nlohmann::json::parse(outcome->body);
+  ASSERT_TRUE(o.contains("energy_measured")) << ReadText(state_ + "/sovereignd.log");
+  absl::Time start, end;
+  std::string err;
+  ASSERT_TRUE(
+      absl::ParseTime(absl::RFC3339_full, o["start_time"].get<std::string>(), &start, &err));
+  ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, o["end_time"].get<std::string>(), &end, &err));
+  const double run_s = absl::ToDoubleSeconds(end - start);
+  const nlohmann::json& m = o["energy_measured"];
+  EXPECT_EQ(m["from"], "dcgm");
+  EXPECT_NEAR(m["gpu_kwh"].get<double>(), 400 * run_s / 3.6e6, 400 * 3 / 3.6e6);
+  EXPECT_NEAR(m["gpu_hours"].get<double>(), run_s / 3600, 1e-6);  // six decimals in the record
+  // The rest from the register: 1100 W per node of gpu-fr-a100, PUE 1.3.
+  EXPECT_DOUBLE_EQ(m["node_kwh_register"].get<double>(), std::round(1100 * run_s / 3.6) / 1e6);
+  EXPECT_DOUBLE_EQ(m["pue"].get<double>(), 1.3);
+  EXPECT_GE(m["coverage"].get<double>(), 0.8);
+  EXPECT_NEAR(o["energy_kwh_measured"].get<double>(),
+              (m["gpu_kwh"].get<double>() + m["node_kwh_register"].get<double>()) * 1.3, 2e-6);
+
+  // The energy report puts it in the measured column.
+  CommandResult r = cluster_->Run(
+      {SOVEREIGNCTL_PATH, "--socket", socket(), "--json", "energy", "--by", "partition"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  const nlohmann::json report = nlohmann::json::parse(r.out);
+  SCOPED_TRACE(r.out);
+  EXPECT_EQ(report["total"]["measured_jobs"], "1");
+  EXPECT_NEAR(report["total"]["measured_kwh"].get<double>(), o["energy_kwh_measured"].get<double>(),
+              1e-6);
 }
 
 }  // namespace

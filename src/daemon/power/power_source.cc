@@ -146,6 +146,7 @@ absl::Status PowerSource::ScrapeOnce() {
     while (static_cast<int>(h.size()) > std::max(options_.history, 1)) {
       h.pop_front();
     }
+    IntegrateLocked(host, scrape.at, sum);
   }
   error_.clear();
   last_success_ = now;
@@ -182,6 +183,102 @@ std::map<std::string, PowerReading> PowerSource::Readings() const {
     }
   }
   return out;
+}
+
+void PowerSource::IntegrateLocked(const std::string& host, absl::Time at, double watts) {
+  HostIntegral& h = energy_[host];
+  if (at <= h.at) {
+    return;  // the exporter's sample is not newer than the last one integrated
+  }
+  auto alloc = allocated_.find(host);
+  if (alloc == allocated_.end()) {
+    alloc = allocated_.find(host.substr(0, host.find('.')));
+  }
+  const double per_gpu = alloc == allocated_.end() ? -1
+                         : alloc->second > 0       ? watts / alloc->second
+                                                   : 0;
+  EnergyPoint p = h.fine.empty() ? EnergyPoint{} : h.fine.back();
+  p.at = at;
+  const double dt = absl::ToDoubleSeconds(at - h.at);
+  if (!h.fine.empty() && at - h.at <= options_.max_age && per_gpu >= 0 &&
+      h.watts_per_allocated_gpu >= 0) {
+    p.joules += (h.watts + watts) / 2 * dt;
+    p.joules_per_allocated_gpu += (h.watts_per_allocated_gpu + per_gpu) / 2 * dt;
+    p.covered_s += dt;
+  }
+  h.at = at;
+  h.watts = watts;
+  h.watts_per_allocated_gpu = per_gpu;
+  h.fine.push_back(p);
+  // Points older than energy_fine_for move to the coarse list, one per energy_coarse_every.
+  while (h.fine.size() > 1 && at - h.fine.front().at > options_.energy_fine_for) {
+    if (h.coarse.empty() ||
+        h.fine.front().at - h.coarse.back().at >= options_.energy_coarse_every) {
+      h.coarse.push_back(h.fine.front());
+    }
+    h.fine.pop_front();
+  }
+  while (!h.coarse.empty() && at - h.coarse.front().at > options_.energy_keep) {
+    h.coarse.pop_front();
+  }
+}
+
+PowerSource::EnergyPoint PowerSource::PointAt(const HostIntegral& h, absl::Time t) {
+  // The points in time order: coarse, then fine (never empty once the host was seen).
+  const size_t n = h.coarse.size() + h.fine.size();
+  auto point = [&h](size_t i) -> const EnergyPoint& {
+    return i < h.coarse.size() ? h.coarse[i] : h.fine[i - h.coarse.size()];
+  };
+  if (t <= point(0).at) {
+    return point(0);
+  }
+  if (t >= point(n - 1).at) {
+    return point(n - 1);
+  }
+  // The first point after t.
+  size_t lo = 0, hi = n - 1;
+  while (hi - lo > 1) {
+    const size_t mid = (lo + hi) / 2;
+    (point(mid).at <= t ? lo : hi) = mid;
+  }
+  const EnergyPoint& a = point(lo);
+  const EnergyPoint& b = point(hi);
+  const double f = absl::FDivDuration(t - a.at, b.at - a.at);
+  EnergyPoint p;
+  p.at = t;
+  p.joules = a.joules + f * (b.joules - a.joules);
+  p.joules_per_allocated_gpu =
+      a.joules_per_allocated_gpu + f * (b.joules_per_allocated_gpu - a.joules_per_allocated_gpu);
+  p.covered_s = a.covered_s + f * (b.covered_s - a.covered_s);
+  return p;
+}
+
+void PowerSource::SetAllocatedGpus(std::map<std::string, int> by_node) {
+  std::lock_guard<std::mutex> lock(mu_);
+  allocated_ = std::move(by_node);
+}
+
+std::optional<HostEnergy> PowerSource::EnergyOver(const std::string& node, absl::Time from,
+                                                  absl::Time to) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = energy_.find(node);
+  if (it == energy_.end()) {
+    it = std::find_if(energy_.begin(), energy_.end(), [&node](const auto& e) {
+      const size_t dot = e.first.find('.');
+      return dot != std::string::npos && e.first.compare(0, dot, node) == 0;
+    });
+  }
+  if (it == energy_.end() || it->second.fine.empty() || to < from) {
+    return std::nullopt;
+  }
+  const EnergyPoint a = PointAt(it->second, from);
+  const EnergyPoint b = PointAt(it->second, to);
+  HostEnergy e;
+  e.joules = b.joules - a.joules;
+  e.joules_per_allocated_gpu = b.joules_per_allocated_gpu - a.joules_per_allocated_gpu;
+  e.covered = absl::Seconds(b.covered_s - a.covered_s);
+  e.newest = it->second.at;
+  return e;
 }
 
 PowerSource::Stats PowerSource::stats() const {

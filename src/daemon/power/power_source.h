@@ -13,6 +13,17 @@
 // Hosts are matched to Slurm node names by the host label's value, or by its part before the
 // first dot (a fully qualified host name).
 //
+// Energy: per host, the source also integrates its GPUs' power over time (trapezoids between
+// consecutive scrapes no further apart than `max_age`), twice: all GPUs together, and the power
+// per allocated GPU (the host's GPU power divided by the GPUs Slurm has allocated on it then,
+// SetAllocatedGpus). A job that holds g of a host's GPUs from t0 to t1 used g times the second
+// integral over [t0, t1]: the idle GPUs of a partly used host are shared out among the jobs on
+// it, and the GPUs of an idle host are nobody's. Time without readings, or without a known
+// allocation, is not integrated and shows as less coverage (EnergyOver). The integrals are kept
+// as points: one per scrape for `energy_fine_for`, then one per `energy_coarse_every`, for
+// `energy_keep` (at the defaults, 240 + 852 points per host, 32 bytes each). They live in
+// memory: a job that was running when sovereignd started is measured over the part it saw.
+//
 // Thread-safety: every public method may be called from any thread; the background thread is
 // owned.
 #pragma once
@@ -51,6 +62,18 @@ struct PowerOptions {
   // Fetches the page; the default is an HTTP GET (HttpGet).
   std::function<absl::StatusOr<std::string>(const std::string& url)> fetch;
   std::function<absl::Time()> clock = absl::Now;
+  // How long the energy integrals are kept, and how finely (see above).
+  absl::Duration energy_fine_for = absl::Hours(1);
+  absl::Duration energy_coarse_every = absl::Minutes(5);
+  absl::Duration energy_keep = absl::Hours(72);
+};
+
+// A host's GPU energy over a time range.
+struct HostEnergy {
+  double joules = 0;                         // of all its GPUs
+  double joules_per_allocated_gpu = 0;       // the integral of GPU power / allocated GPUs
+  absl::Duration covered;                    // how much of the range was measured
+  absl::Time newest = absl::InfinitePast();  // the newest reading of the host integrated
 };
 
 // A host's power now: the mean watts per GPU of its fresh samples.
@@ -87,6 +110,15 @@ class PowerSource {
   // Every host with a fresh sample, by host label value.
   std::map<std::string, PowerReading> Readings() const;
 
+  // GPUs allocated on each Slurm node now (the cluster read the snapshot is built from); a
+  // scrape integrates its hosts' power per allocated GPU with the newest allocation given.
+  void SetAllocatedGpus(std::map<std::string, int> by_node);
+  // The energy of Slurm node `node`'s GPUs over [from, to] (matched as FindReading does), or
+  // nullopt when the source has no integral for it. Between two kept points the integrals are
+  // taken as linear.
+  std::optional<HostEnergy> EnergyOver(const std::string& node, absl::Time from,
+                                       absl::Time to) const;
+
   struct Stats {
     std::string url;
     int64_t scrapes = 0;   // since start
@@ -104,9 +136,32 @@ class PowerSource {
     int gpus;
   };
 
+  // The energy integrals of a host at one time (from the first scrape that saw it).
+  struct EnergyPoint {
+    absl::Time at;
+    double joules = 0;
+    double joules_per_allocated_gpu = 0;
+    double covered_s = 0;
+  };
+  struct HostIntegral {
+    // The last sample integrated: when, the host's GPU watts, watts per allocated GPU
+    // (negative: allocation unknown).
+    absl::Time at = absl::InfinitePast();
+    double watts = 0;
+    double watts_per_allocated_gpu = -1;
+    std::deque<EnergyPoint> fine;    // one per scrape, the last energy_fine_for
+    std::deque<EnergyPoint> coarse;  // older: one per energy_coarse_every, up to energy_keep
+  };
+  // Adds a scrape's sample of `host` to its integrals (mu_ held).
+  void IntegrateLocked(const std::string& host, absl::Time at, double watts);
+  // The integrals of `h` at time t (clamped to its first and last points).
+  static EnergyPoint PointAt(const HostIntegral& h, absl::Time t);
+
   const PowerOptions options_;
   mutable std::mutex mu_;
   std::map<std::string, std::deque<Sample>> history_;  // by host; newest last
+  std::map<std::string, HostIntegral> energy_;         // by host
+  std::map<std::string, int> allocated_;               // by Slurm node name
   int64_t scrapes_ = 0;
   int64_t failures_ = 0;
   std::string error_;

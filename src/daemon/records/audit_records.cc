@@ -2,6 +2,7 @@
 
 #include <sys/wait.h>
 
+#include <cmath>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -17,6 +18,9 @@ namespace {
 std::string Utc(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
+
+// Six decimals: a Wh in a kWh figure, and no float noise in the record.
+double Round6(double x) { return std::round(x * 1e6) / 1e6; }
 
 // A record the reconciler binds to a placement: it repeats the placement's fields, so that
 // filters by user, account, dataset, region and register find it beside the decision.
@@ -241,7 +245,8 @@ bool IsFinalJobState(const std::string& state) {
 }
 
 audit::AuditRecord JobOutcomeRecord(const slurm::JobRow& job, bool ran,
-                                    const audit::AuditRecord& decision, absl::Time now) {
+                                    const audit::AuditRecord& decision, absl::Time now,
+                                    const absl::StatusOr<MeasuredJobEnergy>* energy) {
   audit::AuditRecord r = BoundTo(decision, audit::RecordKind::kOutcome, now);
   r.verdict = ran ? "ended" : job.state == "CANCELLED" ? "cancelled" : "never_ran";
   r.job_id = job.job_id;
@@ -271,6 +276,18 @@ audit::AuditRecord JobOutcomeRecord(const slurm::JobRow& job, bool ran,
   if (job.array_job_id != 0) {
     body["array_job_id"] = job.array_job_id;
     body["array_task_id"] = job.array_task_id;
+  }
+  if (ran && energy != nullptr && energy->ok()) {
+    const MeasuredJobEnergy& e = **energy;
+    body["energy_kwh_measured"] = Round6(e.kwh);
+    body["energy_measured"] = {{"from", e.from},
+                               {"gpu_kwh", Round6(e.gpu_kwh)},
+                               {"node_kwh_register", Round6(e.node_kwh)},
+                               {"pue", e.pue},
+                               {"gpu_hours", Round6(e.gpu_hours)},
+                               {"coverage", Round6(e.coverage)}};
+  } else if (ran && energy != nullptr) {
+    body["energy_unmeasured"] = std::string(energy->status().message());
   }
   r.body_json = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cluster_reader.h"
+#include "records/job_energy.h"
 #include "sovereign/audit_log.h"
 #include "sovereign/cluster.h"
 #include "sovereign/job_tag.h"
@@ -70,9 +71,12 @@ Attestation AttestationRecord(const slurm::JobRow& job, const JobTag& tag,
 // (and signal) and end time; "cancelled" when it was cancelled before it ran; "never_ran" when
 // it reached another final state without running (slurmctld created it, then failed it: e.g.
 // more memory than any node has). `decision` is its placement, whose
-// user, account, datasets, region and register the record repeats.
+// user, account, datasets, region and register the record repeats. `energy`, when a power
+// source measures the cluster: the job's measured energy ("energy_kwh_measured" and its parts
+// in "energy_measured"), or why it could not be measured ("energy_unmeasured").
 audit::AuditRecord JobOutcomeRecord(const slurm::JobRow& job, bool ran,
-                                    const audit::AuditRecord& decision, absl::Time now);
+                                    const audit::AuditRecord& decision, absl::Time now,
+                                    const absl::StatusOr<MeasuredJobEnergy>* energy = nullptr);
 
 // A placement by the plugin that no job in slurmctld carries. `verdict` is "not_created" (the
 // reconciler watched slurmctld's job table from before the decision until `checked_at` and no

@@ -372,14 +372,44 @@ absl::StatusOr<bool> Reconciler::ReconcileJob(const slurm::JobRow& job, const Jo
   if (!decision.ok()) {
     return false;  // its placement is not in the log yet
   }
+  std::optional<absl::StatusOr<MeasuredJobEnergy>> energy;
+  if (started && options_.node_energy) {
+    energy = MeasureEnergy(job, now);
+    if (absl::IsUnavailable(energy->status())) {
+      return false;  // the power source has not read the job's nodes since it ended
+    }
+  }
   absl::StatusOr<audit::AuditRecord> outcome =
-      log_->Append(JobOutcomeRecord(job, started, *decision, now));
+      log_->Append(JobOutcomeRecord(job, started, *decision, now, energy ? &*energy : nullptr));
   if (!outcome.ok()) {
     return outcome.status();
+  }
+  if (energy.has_value() && energy->ok() && options_.measured) {
+    options_.measured(job.partition, **energy,
+                      job.end_time != absl::InfinitePast() ? job.end_time : now);
   }
   state.ended = true;
   ++stats.ended;
   return true;
+}
+
+absl::StatusOr<MeasuredJobEnergy> Reconciler::MeasureEnergy(const slurm::JobRow& job,
+                                                            absl::Time now) {
+  JobEnergyInput in;
+  in.nodes = slurm::ExpandHostList(job.nodes);
+  in.gpus = job.gpus_allocated;
+  in.start = job.start_time;
+  in.end = job.end_time != absl::InfinitePast() ? job.end_time : now;
+  // The rest of the node and the facility, as the register in force at the start has them.
+  std::shared_ptr<const Register> reg = register_at_ ? register_at_(in.start) : nullptr;
+  const int partition = reg != nullptr ? reg->PartitionIndex(job.partition) : -1;
+  if (partition < 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "partition ", job.partition, " is not in the register in force at the job's start"));
+  }
+  in.node_watts = reg->figures(partition).node_watts;
+  in.pue = reg->figures(partition).pue;
+  return MeasureJobEnergy(options_.node_energy, in, now, options_.energy_patience);
 }
 
 absl::Status Reconciler::ExplainPlacements(ReconcileStats& stats) {

@@ -54,8 +54,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "cluster_reader.h"
-#include "sovereign/cluster.h"
+#include "records/job_energy.h"
 #include "sovereign/audit_log.h"
+#include "sovereign/cluster.h"
 #include "sovereign/job_tag.h"
 #include "sovereign/periodic_worker.h"
 #include "sovereign/register.h"
@@ -94,6 +95,16 @@ struct ReconcilerOptions {
   std::function<absl::StatusOr<absl::Duration>()> read_min_job_age;
   // Times the reads (how long the last full read took).
   std::function<absl::Time()> clock = absl::Now;
+  // A power source's energy of a node's GPUs over a time range (PowerSource::EnergyOver), when
+  // sovereignd has one: an "ended" outcome then carries the job's measured energy
+  // (MeasureJobEnergy), written once the source has read its nodes after the job's end, or
+  // `energy_patience` after the end with what it has.
+  NodeEnergyFn node_energy;
+  absl::Duration energy_patience = absl::Seconds(60);
+  // Told of every job measured so, once its outcome is in the log (LearnedEnergy::Add).
+  std::function<void(const std::string& partition, const MeasuredJobEnergy& energy,
+                     absl::Time ended)>
+      measured;
 };
 
 struct ReconcileStats {
@@ -175,6 +186,8 @@ class Reconciler {
                                     JobState& state, absl::Time now,
                                     std::optional<std::vector<NodeStatus>>& nodes,
                                     ReconcileStats& stats);
+  // The measured energy of a job that ran and ended (options_.node_energy).
+  absl::StatusOr<MeasuredJobEnergy> MeasureEnergy(const slurm::JobRow& job, absl::Time now);
   // Records "not_created" or "unknown" for placements no job carries.
   absl::Status ExplainPlacements(ReconcileStats& stats);
 

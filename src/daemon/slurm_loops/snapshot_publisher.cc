@@ -60,6 +60,9 @@ absl::Status SnapshotPublisher::Publish() {
   if (cluster.ok()) {
     last_cluster_ = *std::move(cluster);
     last_cluster_error_ = absl::OkStatus();
+    if (options_.cluster_read) {
+      options_.cluster_read(last_cluster_);
+    }
   } else {
     // Keep publishing the register: its cluster view ages and the plugin says so.
     last_cluster_error_ = cluster.status();
@@ -68,6 +71,9 @@ absl::Status SnapshotPublisher::Publish() {
   ClusterSnapshot published = last_cluster_;
   if (options_.power_readings) {
     AddMeasuredPower(options_.power_readings(), &published);
+  }
+  if (options_.learned_power) {
+    AddLearnedPower(options_.learned_power(), *r.reg, &published);
   }
   published.carbon = CarbonSeriesLocked(*r.reg);
   for (SiteCarbon& site : published.carbon) {
@@ -161,6 +167,19 @@ void SnapshotPublisher::Run() {
   PublishedRegister r = current_();
   if (due || (r.reg != nullptr && r.reg->version() != last)) {
     Publish().IgnoreError();  // the next round tries again; stats() reports
+  }
+}
+
+void AddLearnedPower(const std::map<std::string, service::LearnedPartition>& learned,
+                     const Register& reg, ClusterSnapshot* snapshot) {
+  for (PartitionStatus& p : snapshot->partitions) {
+    const int index = reg.PartitionIndex(p.name);
+    auto it = learned.find(p.name);
+    if (p.gpu_power.has_value() || index < 0 || it == learned.end()) {
+      continue;
+    }
+    p.gpu_power = service::LearnedPower(it->second, reg.figures(index).gpu_watts,
+                                        reg.policy().learned_energy_min_jobs);
   }
 }
 

@@ -12,13 +12,14 @@
 #include <chrono>
 #include <functional>
 #include <map>
-#include <optional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "power/power_source.h"
+#include "records/learned_energy.h"
 #include "sovereign/carbon_series.h"
 #include "sovereign/cluster.h"
 #include "sovereign/periodic_worker.h"
@@ -46,7 +47,18 @@ struct PublisherOptions {
   CarbonBasis carbon_basis = CarbonBasis::kLocation;
   // Live GPU power by host (PowerSource::Readings); unset: none, the register's figures.
   std::function<std::map<std::string, power::PowerReading>()> power_readings;
+  // Called with every cluster read that worked (the power source learns each node's allocated
+  // GPUs from it, PowerSource::SetAllocatedGpus).
+  std::function<void(const ClusterSnapshot&)> cluster_read;
+  // Each partition's finished jobs' measured energy (LearnedEnergy::Partitions): a partition
+  // without a fresh live reading gets the learnt figure once enough jobs back it.
+  std::function<std::map<std::string, service::LearnedPartition>()> learned_power;
 };
+
+// Sets the gpu_power of each partition that has none (no fresh live reading) to its learnt
+// figure, when the register's policy.learned_energy_min_jobs jobs back it (LearnedPower).
+void AddLearnedPower(const std::map<std::string, service::LearnedPartition>& learned,
+                     const Register& reg, ClusterSnapshot* snapshot);
 
 // Sets each partition's gpu_power from the readings of its nodes (snapshot->nodes, matched by
 // power::FindReading): the mean watts per GPU weighted by each node's GPUs, stamped with the

@@ -27,6 +27,9 @@
 namespace sovereign::service {
 namespace {
 
+// How far back the measured jobs are read at start-up (the learnt GPU power).
+constexpr absl::Duration kLearnedEnergyWindow = absl::Hours(24 * 30);
+
 // The folder of a file sovereignd writes: created with kFolderMode whatever the umask; one that
 // others may write is tightened (file_modes.h), since they could replace the file by a rename.
 absl::Status MakeParentDirectory(const std::string& path) {
@@ -261,6 +264,25 @@ absl::Status Daemon::StartSlurm() {
   po.carbon_basis = sc.carbon_basis;
   if (power_ != nullptr) {
     po.power_readings = [this] { return power_->Readings(); };
+    po.cluster_read = [this](const ClusterSnapshot& cluster) {
+      std::map<std::string, int> allocated;
+      for (const NodeStatus& node : cluster.nodes) {
+        allocated[node.name] = node.gpus_allocated;
+      }
+      power_->SetAllocatedGpus(std::move(allocated));
+    };
+  }
+  if (log_ != nullptr) {
+    // What the last month's finished jobs measured (with or without a power source now).
+    absl::StatusOr<int64_t> learned = learned_.Load(*log_, absl::Now() - kLearnedEnergyWindow);
+    if (learned.ok()) {
+      spdlog::info("learnt GPU power from {} measured jobs of the last {} days", *learned,
+                   absl::ToInt64Hours(kLearnedEnergyWindow) / 24);
+    } else {
+      spdlog::warn("cannot read the measured jobs from the audit log: {}",
+                   std::string(learned.status().message()));
+    }
+    po.learned_power = [this] { return learned_.Partitions(); };
   }
   publisher_ = std::make_unique<slurm::SnapshotPublisher>(po, [this] {
     slurm::PublishedRegister out;
@@ -310,6 +332,21 @@ absl::Status Daemon::StartSlurm() {
     absl::StatusOr<PluginSettings> plugin_conf = ReadPluginSettings(PluginConfPath(sc));
     if (plugin_conf.ok()) {
       ro.site_feature_prefix = plugin_conf->site_feature_prefix;
+    }
+    if (power_ != nullptr) {
+      ro.node_energy = [this](const std::string& node, absl::Time from,
+                              absl::Time to) -> std::optional<NodeEnergy> {
+        std::optional<power::HostEnergy> e = power_->EnergyOver(node, from, to);
+        if (!e.has_value()) {
+          return std::nullopt;
+        }
+        return NodeEnergy{e->joules_per_allocated_gpu, e->covered, e->newest};
+      };
+      ro.energy_patience = 2 * config_.power.interval + absl::Seconds(5);
+      ro.measured = [this](const std::string& partition, const MeasuredJobEnergy& e,
+                           absl::Time ended) {
+        learned_.Add(partition, e.gpu_kwh, e.gpu_hours, ended);
+      };
     }
     reconciler_ = std::make_unique<Reconciler>(ro, log_.get(), [this](absl::Time t) {
       return RegisterInForceAt(t);

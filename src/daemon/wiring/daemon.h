@@ -7,21 +7,22 @@
 // thread); Shutdown() is idempotent.
 #pragma once
 
+#include <grpcpp/server.h>
+
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
-#include <grpcpp/server.h>
-
 #include "absl/status/statusor.h"
-#include "wiring/daemon_config.h"
+#include "identity/unix_listener.h"
+#include "records/learned_energy.h"
 #include "register_lifecycle/register_manager.h"
-#include "register_lifecycle/register_versions.h"
 #include "register_lifecycle/register_store.h"
+#include "register_lifecycle/register_versions.h"
 #include "serving/service_context.h"
 #include "sovereign/audit_log.h"
-#include "identity/unix_listener.h"
+#include "wiring/daemon_config.h"
 
 namespace sovereign::slurm {
 class SnapshotPublisher;
@@ -101,6 +102,8 @@ class Daemon {
   // Live GPU power (power.prometheus_url set) and the node weights (weights.enabled).
   std::unique_ptr<power::PowerSource> power_;
   std::unique_ptr<WeightTuner> weights_;
+  // Each partition's finished jobs' measured energy: the learnt GPU power in the snapshot.
+  LearnedEnergy learned_;
   std::mutex slurm_mu_;        // guards the Slurm loops above against Shutdown()
   RegisterVersions versions_;  // parsed registers by version, the most recently used
   int tcp_port_ = 0;

@@ -188,6 +188,96 @@ TEST(PowerSourceTest, NodesMatchShortHostNames) {
 }
 
 // Over real HTTP, from the synthetic exporter on loopback.
+// Energy: trapezoids between scrapes, all GPUs and per allocated GPU, by hand.
+TEST(PowerSourceEnergyTest, IntegratesPowerAndPowerPerAllocatedGpu) {
+  FakeSource f;
+  const absl::Time t0 = f.now;
+  f.source->SetAllocatedGpus({{"n1", 1}});
+  f.page = Page("n1", 100, 100);  // 200 W, 1 GPU allocated: 200 W per allocated GPU
+  ASSERT_TRUE(f.source->ScrapeOnce().ok());
+  f.now += absl::Seconds(10);
+  f.page = Page("n1", 300, 100);  // 400 W
+  ASSERT_TRUE(f.source->ScrapeOnce().ok());
+  f.now += absl::Seconds(10);
+  f.source->SetAllocatedGpus({{"n1", 2}});
+  f.page = Page("n1", 300, 300);  // 600 W over 2 allocated: 300 W each
+  ASSERT_TRUE(f.source->ScrapeOnce().ok());
+
+  std::optional<HostEnergy> e = f.source->EnergyOver("n1", t0, f.now);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_DOUBLE_EQ(e->joules, (200 + 400) / 2.0 * 10 + (400 + 600) / 2.0 * 10);  // 8000 J
+  EXPECT_DOUBLE_EQ(e->joules_per_allocated_gpu,
+                   (200 + 400) / 2.0 * 10 + (400 + 300) / 2.0 * 10);  // 6500 J
+  EXPECT_EQ(e->covered, absl::Seconds(20));
+  // Between two scrapes the integrals are linear: the second half of the first interval.
+  e = f.source->EnergyOver("n1", t0 + absl::Seconds(5), t0 + absl::Seconds(10));
+  ASSERT_TRUE(e.has_value());
+  EXPECT_DOUBLE_EQ(e->joules, 1500);
+  EXPECT_EQ(e->covered, absl::Seconds(5));
+  // Before the first scrape and after the last nothing was measured.
+  e = f.source->EnergyOver("n1", t0 - absl::Seconds(30), f.now + absl::Seconds(30));
+  ASSERT_TRUE(e.has_value());
+  EXPECT_DOUBLE_EQ(e->joules, 8000);
+  EXPECT_EQ(e->covered, absl::Seconds(20));
+  // Fully qualified host names match the node name; an unknown node has no integral.
+  EXPECT_FALSE(f.source->EnergyOver("n2", t0, f.now).has_value());
+}
+
+TEST(PowerSourceEnergyTest, IdleHostsAreNobodysAndGapsAreNotMeasured) {
+  PowerOptions o;
+  o.max_age = absl::Seconds(30);
+  FakeSource f(o);
+  const absl::Time t0 = f.now;
+  f.page = Page("n1.example.org", 50, 50);
+  ASSERT_TRUE(f.source->ScrapeOnce().ok());  // allocation not known yet: not integrated
+  f.now += absl::Seconds(10);
+  f.source->SetAllocatedGpus({{"n1", 0}});
+  ASSERT_TRUE(f.source->ScrapeOnce().ok());
+  f.now += absl::Seconds(10);
+  ASSERT_TRUE(f.source->ScrapeOnce().ok());  // idle: 100 W, per allocated GPU nothing
+  f.now += absl::Seconds(60);                // a gap longer than max_age
+  f.source->SetAllocatedGpus({{"n1", 2}});
+  ASSERT_TRUE(f.source->ScrapeOnce().ok());
+  f.now += absl::Seconds(10);
+  ASSERT_TRUE(f.source->ScrapeOnce().ok());
+
+  std::optional<HostEnergy> e = f.source->EnergyOver("n1", t0, f.now);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_DOUBLE_EQ(e->joules, 100 * 10 + 100 * 10);              // the idle 10 s, the last 10 s
+  EXPECT_DOUBLE_EQ(e->joules_per_allocated_gpu, 0 + 50.0 * 10);  // 100 W over 2 GPUs
+  EXPECT_EQ(e->covered, absl::Seconds(20));
+}
+
+TEST(PowerSourceEnergyTest, OldPointsAreThinnedAndDropped) {
+  PowerOptions o;
+  o.energy_fine_for = absl::Seconds(60);
+  o.energy_coarse_every = absl::Seconds(120);
+  o.energy_keep = absl::Seconds(600);
+  o.max_age = absl::Seconds(60);
+  FakeSource f(o);
+  f.source->SetAllocatedGpus({{"n1", 2}});
+  f.page = Page("n1", 100, 100);
+  const absl::Time t0 = f.now;
+  for (int i = 0; i < 100; ++i) {  // 1000 s at a constant 200 W
+    ASSERT_TRUE(f.source->ScrapeOnce().ok());
+    f.now += absl::Seconds(10);
+  }
+  const absl::Time last = f.now - absl::Seconds(10);
+  // A range inside what is kept: linear between coarse points, exact at constant power.
+  std::optional<HostEnergy> e =
+      f.source->EnergyOver("n1", last - absl::Seconds(500), last - absl::Seconds(100));
+  ASSERT_TRUE(e.has_value());
+  EXPECT_DOUBLE_EQ(e->joules, 200 * 400);
+  EXPECT_DOUBLE_EQ(e->joules_per_allocated_gpu, 100 * 400);
+  EXPECT_EQ(e->covered, absl::Seconds(400));
+  // What is older than energy_keep is gone: coarse points are t0 + 120 k s, the oldest kept
+  // is the first no more than 600 s before the last scrape (t0 + 990 s): t0 + 480 s.
+  e = f.source->EnergyOver("n1", t0, last);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->covered, absl::Seconds(990 - 480));
+  EXPECT_DOUBLE_EQ(e->joules, 200 * (990 - 480));
+}
+
 TEST(PowerSourceTest, ScrapesAnExporterOverHttp) {
   absl::StatusOr<std::unique_ptr<testing::SyntheticExporter>> e =
       testing::SyntheticExporter::Start();

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "records/learned_energy.h"
 #include "support/temp_dir.h"
 
 namespace sovereign::service {
@@ -288,6 +289,72 @@ TEST_F(ReconcilerTest, AJobThatRanIsAttestedThenEndedOnce) {
   ASSERT_TRUE(found.ok());
   ASSERT_EQ(found->size(), 1u);
   EXPECT_EQ((*found)[0].decision_id, "d1");
+}
+
+// With a power source, an ended job's outcome carries its measured energy, once the source has
+// read its nodes after its end; the learner is told, and reads the same from the log.
+TEST_F(ReconcilerTest, AnEndedJobsMeasuredEnergyIsInItsOutcome) {
+  absl::Time newest = kT0;  // the source's newest reading of fr-a100-1
+  options_.node_energy = [&newest](const std::string& node, absl::Time from,
+                                   absl::Time to) -> std::optional<NodeEnergy> {
+    if (node != "fr-a100-1") {
+      return std::nullopt;
+    }
+    return NodeEnergy{300 * absl::ToDoubleSeconds(to - from), to - from, newest};
+  };
+  options_.energy_patience = absl::Seconds(60);
+  std::vector<std::string> told;
+  options_.measured = [&told](const std::string& partition, const MeasuredJobEnergy& e,
+                              absl::Time ended) {
+    told.push_back(
+        absl::StrCat(partition, " ", e.gpu_kwh, " ", e.gpu_hours, " ", absl::ToUnixSeconds(ended)));
+  };
+  NewReconciler();
+  Round(kT0);
+  Placed("d1", kT0 + absl::Seconds(1));
+  table_ = {Job(11, "d1", "RUNNING")};
+  table_[0].gpus_allocated = 2;
+  Round(kT0 + absl::Seconds(6));
+  table_[0].state = "COMPLETED";
+  table_[0].end_time = table_[0].start_time + absl::Hours(1);
+  const absl::Time end = table_[0].end_time;
+  newest = end - absl::Seconds(10);
+  EXPECT_EQ(Round(end + absl::Seconds(1)).ended, 0);  // no reading after the end yet
+  newest = end + absl::Seconds(5);
+  EXPECT_EQ(Round(end + absl::Seconds(6)).ended, 1);
+  nlohmann::json body = nlohmann::json::parse(Body("d1", audit::RecordKind::kOutcome));
+  // GPUs 2 x 300 W x 1 h = 0.6 kWh; gpu-fr-a100's 1100 W per node besides, PUE 1.3.
+  EXPECT_EQ(body["energy_measured"],
+            nlohmann::json::parse(R"({"from":"dcgm","gpu_kwh":0.6,"node_kwh_register":1.1,
+                                      "pue":1.3,"gpu_hours":2,"coverage":1})"));
+  EXPECT_DOUBLE_EQ(body["energy_kwh_measured"].get<double>(), 2.21);
+  EXPECT_THAT(told, ElementsAre(absl::StrCat("gpu-fr-a100 0.6 2 ", absl::ToUnixSeconds(end))));
+
+  LearnedEnergy learned;
+  absl::StatusOr<int64_t> loaded = learned.Load(*log_, kT0);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(*loaded, 1);
+  const LearnedPartition p = learned.Partitions()["gpu-fr-a100"];
+  EXPECT_EQ(p.jobs, 1);
+  EXPECT_DOUBLE_EQ(p.gpu_kwh, 0.6);
+  EXPECT_DOUBLE_EQ(p.gpu_hours, 2);
+  EXPECT_EQ(p.newest, end);
+}
+
+// Past the patience the outcome is written with what the source has, or says why not.
+TEST_F(ReconcilerTest, AJobTheSourceCannotMeasureSaysWhy) {
+  options_.node_energy = [](const std::string&, absl::Time,
+                            absl::Time) -> std::optional<NodeEnergy> { return std::nullopt; };
+  NewReconciler();
+  Round(kT0);
+  Placed("d1", kT0 + absl::Seconds(1));
+  table_ = {Job(11, "d1", "COMPLETED")};
+  table_[0].gpus_allocated = 1;
+  table_[0].end_time = kT0 + absl::Seconds(600);
+  EXPECT_EQ(Round(kT0 + absl::Seconds(601)).ended, 1);
+  nlohmann::json body = nlohmann::json::parse(Body("d1", audit::RecordKind::kOutcome));
+  EXPECT_EQ(body["energy_unmeasured"], "the power source has no readings of node fr-a100-1");
+  EXPECT_FALSE(body.contains("energy_kwh_measured"));
 }
 
 // A job of EU-only data that slurmctld started on a node of the San Jose site (an admin's

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "sovereign/file_io.h"
@@ -132,6 +133,50 @@ TEST(AddMeasuredPowerTest, MeanPerGpuOverThePartitionsNodes) {
   EXPECT_DOUBLE_EQ(snap.partitions[0].gpu_power->watts_per_gpu, 200);
   EXPECT_EQ(snap.partitions[0].gpu_power->at, t + absl::Seconds(5));
   EXPECT_FALSE(snap.partitions[1].gpu_power.has_value());
+}
+
+// The learnt figure, by hand: gpu-fr-a100's register says 400 W per GPU; its 30 measured jobs
+// drew 9 kWh over 30 GPU-hours, 300 W. With learned_energy_min_jobs 20 (the default) the figure
+// is (20 x 400 + 30 x 300) / 50 = 340 W. A partition with a live reading keeps it; one with
+// fewer jobs than the threshold, or a policy of 0, gets none.
+TEST(AddLearnedPowerTest, BlendedWithTheRegisterOnceEnoughJobsBackIt) {
+  auto reg = Register::Parse(testing::ExampleRegisterYaml(), "register.yaml");
+  ASSERT_TRUE(reg.ok()) << reg.status();
+  const absl::Time t = absl::FromUnixSeconds(1795000000);
+  service::LearnedEnergy learned;
+  for (int i = 0; i < 30; ++i) {
+    learned.Add("gpu-fr-a100", 0.3, 1, t + absl::Seconds(i));
+  }
+  for (int i = 0; i < 19; ++i) {
+    learned.Add("gpu-de-h100", 0.5, 1, t);
+  }
+  learned.Add("gpu-us-h100", 1, 2, t);
+  ClusterSnapshot snap;
+  snap.partitions = {{"gpu-fr-a100"}, {"gpu-de-h100"}, {"gpu-us-h100"}};
+  snap.partitions[2].gpu_power = MeasuredPower{650, PowerFrom::kDcgm, t};
+  AddLearnedPower(learned.Partitions(), **reg, &snap);
+  ASSERT_TRUE(snap.partitions[0].gpu_power.has_value());
+  EXPECT_DOUBLE_EQ(snap.partitions[0].gpu_power->watts_per_gpu, 340);
+  EXPECT_EQ(snap.partitions[0].gpu_power->from, PowerFrom::kLearned);
+  EXPECT_EQ(snap.partitions[0].gpu_power->jobs, 30);
+  EXPECT_EQ(snap.partitions[0].gpu_power->at, t + absl::Seconds(29));
+  EXPECT_FALSE(snap.partitions[1].gpu_power.has_value());           // 19 jobs: not yet
+  EXPECT_EQ(snap.partitions[2].gpu_power->from, PowerFrom::kDcgm);  // live first
+  // Through the snapshot's JSON form, as the plugin reads it.
+  auto read = ClusterSnapshot::FromJson(snap.ToJson(), "c.json");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->partitions[0].gpu_power->from, PowerFrom::kLearned);
+  EXPECT_EQ(read->partitions[0].gpu_power->jobs, 30);
+
+  auto never = Register::Parse(
+      absl::StrReplaceAll(testing::ExampleRegisterYaml(),
+                          {{"\npolicy:\n", "\npolicy:\n  learned_energy_min_jobs: 0\n"}}),
+      "register.yaml");
+  ASSERT_TRUE(never.ok()) << never.status();
+  ClusterSnapshot off;
+  off.partitions = {{"gpu-fr-a100"}};
+  AddLearnedPower(learned.Partitions(), **never, &off);
+  EXPECT_FALSE(off.partitions[0].gpu_power.has_value());
 }
 
 }  // namespace

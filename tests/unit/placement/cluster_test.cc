@@ -82,7 +82,14 @@ TEST(ClusterSnapshot, EveryErrorNamesTheFieldAndValue) {
                       "gpus_free": 8, "gpu_power": {"watts_per_gpu": 100, "from": "ipmi",
                       "at": "2026-11-22T10:00:00Z"}}]})")
                 .message(),
-            "cluster snapshot c.json: partition \"p\": field \"gpu_power\": from must be \"dcgm\"");
+            "cluster snapshot c.json: partition \"p\": field \"gpu_power\": from must be \"dcgm\" "
+            "or \"learned\"");
+  EXPECT_EQ(Parse(R"({"partitions": [{"name": "p", "nodes_up": 1, "gpus_total": 8,
+                      "gpus_free": 8, "gpu_power": {"watts_per_gpu": 100, "from": "learned",
+                      "at": "2026-11-22T10:00:00Z"}}]})")
+                .message(),
+            "cluster snapshot c.json: partition \"p\": field \"gpu_power\": a learned figure needs "
+            "jobs, a whole number from 1");
   EXPECT_EQ(Parse(R"({"partitions": [{"name": "p", "nodes_up": 1, "gpus_total": 8,
                       "gpus_free": 8, "gpus_per_node": -2}]})")
                 .message(),

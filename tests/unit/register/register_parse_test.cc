@@ -381,9 +381,19 @@ TEST(RegisterParseTest, NewPolicyFieldsChangeTheVersionOnlyWhenSet) {
       "register.yaml");
   auto set = Register::Parse("policy:\n  green_min_saving: 0.2\n" + std::string(kBase),
                              "register.yaml");
-  ASSERT_TRUE(plain.ok() && defaults.ok() && set.ok());
+  auto learned_default = Register::Parse(
+      "policy:\n  learned_energy_min_jobs: 20\n" + std::string(kBase), "register.yaml");
+  auto learned_set = Register::Parse(
+      "policy:\n  learned_energy_min_jobs: 50\n" + std::string(kBase), "register.yaml");
+  ASSERT_TRUE(plain.ok() && defaults.ok() && set.ok() && learned_default.ok() && learned_set.ok());
   EXPECT_EQ((*plain)->version(), (*defaults)->version());
   EXPECT_NE((*plain)->version(), (*set)->version());
+  EXPECT_EQ((*plain)->version(), (*learned_default)->version());
+  EXPECT_NE((*plain)->version(), (*learned_set)->version());
+  EXPECT_EQ((*learned_set)->policy().learned_energy_min_jobs, 50);
+  EXPECT_THAT(Errors("policy:\n  learned_energy_min_jobs: -1\n" + std::string(kBase)),
+              ElementsAre("register.yaml:2:28: policy: field \"learned_energy_min_jobs\": must "
+                          "be >= 0, got -1"));
 }
 
 }  // namespace sovereign

@@ -22,6 +22,14 @@ TEST(GpusInGres, EveryFormSlurmReports) {
   EXPECT_EQ(GpusInGres("gpumem:80G"), 0);  // not a GPU count
 }
 
+TEST(AllocatedGpus, TheUntypedGpuCount) {
+  EXPECT_EQ(AllocatedGpus(""), 0);
+  EXPECT_EQ(AllocatedGpus("cpu=1,mem=1G,node=1,billing=1"), 0);
+  EXPECT_EQ(AllocatedGpus("cpu=2,mem=4G,node=1,billing=2,gres/gpu=2"), 2);
+  EXPECT_EQ(AllocatedGpus("cpu=8,node=2,gres/gpu:a100=4,gres/gpu=4"), 4);  // not twice
+  EXPECT_EQ(AllocatedGpus("gres/gpumem=80G,gres/gpu=x"), 0);
+}
+
 // After a slurmctld restart every node is UNKNOWN until its slurmd registers: counted as up,
 // unless slurmctld has given up waiting for it.
 TEST(NodeUsable, UpUnlessSlurmSaysOtherwise) {
@@ -62,6 +70,11 @@ TEST(Aggregate, SumsUsableNodesPerPartition) {
   EXPECT_EQ(s.nodes[0].name, "fr-a100-1");
   EXPECT_EQ(s.nodes[0].features, std::vector<std::string>{"site_paris-1"});
   EXPECT_EQ(s.nodes[3].partitions, (std::vector<std::string>{"gpu-us-h100", "other"}));
+  // And each node's GPUs and allocated GPUs (its measured power is shared among its jobs).
+  EXPECT_EQ(s.nodes[0].gpus, 2);
+  EXPECT_EQ(s.nodes[0].gpus_allocated, 1);
+  EXPECT_EQ(s.nodes[1].gpus_allocated, 0);
+  EXPECT_EQ(s.nodes[3].gpus_allocated, 2);
   EXPECT_EQ(s.taken_at, absl::FromUnixSeconds(100));
   const PartitionStatus& fr = s.partitions[0];
   EXPECT_EQ(fr.name, "gpu-fr-a100");

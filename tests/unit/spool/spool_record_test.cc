@@ -139,6 +139,28 @@ TEST(SpoolRecordTest, MeasuredPowerRoundTrips) {
             "spooled decision: a candidate has a field out of range");
 }
 
+// A learned figure (from the partition's finished jobs) keeps where it came from.
+TEST(SpoolRecordTest, LearnedPowerRoundTrips) {
+  SpooledDecision x = Example();
+  Candidate& c = x.decision.candidates[0];
+  c.gco2_per_kwh = 31;
+  c.gpu_watts = 250;
+  c.power_from = PowerFrom::kLearned;
+  c.power_at = absl::FromUnixMicros(1795000000000000);
+  std::string text;
+  EncodeSpooledDecision(x, &text);
+  EXPECT_NE(text.find(",250,1795000000000000,1]"), std::string::npos) << text;
+  auto d = DecodeSpooledDecision(text);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->decision.candidates[0].power_from, PowerFrom::kLearned);
+  EXPECT_EQ(d->decision.candidates[0].gpu_watts, 250);
+  const std::string bad =
+      absl::StrReplaceAll(text, {{",1795000000000000,1]", ",1795000000000000,2]"}});
+  ASSERT_NE(bad, text);
+  EXPECT_EQ(DecodeSpooledDecision(bad).status().message(),
+            "spooled decision: a candidate has a field out of range");
+}
+
 // Numbers an integer field cannot hold were converted with undefined behaviour (a double out
 // of int's range) or to another value (an integer out of range); the spool_record fuzz
 // target's UndefinedBehaviorSanitizer stops on tests/fuzz/corpus/spool_record/out-of-range.json.
@@ -200,7 +222,7 @@ TEST(SpoolRecordTest, ReadsAsAJsonDocument) {
   EXPECT_EQ(DecodeSpooledDecision(With("[[0,0,1,1,22.4,693,40]]", "[[0,0,1,1,22.4,693]]"))
                 .status()
                 .message(),
-            "spooled decision: a candidate does not have 7, 11 or 13 fields");
+            "spooled decision: a candidate does not have 7, 11, 13 or 14 fields");
   for (const std::string& text : {std::string("[") + Encoded() + "]", std::string("7"),
                                   Encoded() + " x", Encoded().substr(0, 40)}) {
     EXPECT_EQ(DecodeSpooledDecision(text).status().message(),
