@@ -253,5 +253,77 @@ TEST_F(WeightsE2ETest, AFinishedJobsEnergyIsMeasured) {
               1e-6);
 }
 
+// A partition's learnt GPU power stands in for live readings once they stop. With
+// learned_energy_min_jobs: 1, one measured job backs gpu-fr-a100's figure; when the exporter
+// stops reporting its nodes (max_age 3 s), the snapshot carries (1 x 400 W, the register's,
+// + 1 x the job's measured watts per GPU-hour) / 2, and Decide uses it, saying "learned".
+TEST_F(WeightsE2ETest, LearntPowerStandsInWhenLiveReadingsStop) {
+  exporter_->SetNode("fr-a100-1", {300, 100});
+  exporter_->SetNode("fr-a100-2", {300, 100});
+  std::string reg = ReadText(state_ + "/register.yaml");
+  const size_t policy = reg.find("\npolicy:\n");
+  ASSERT_NE(policy, std::string::npos);
+  reg.insert(policy + 9, "  learned_energy_min_jobs: 1\n");
+  std::ofstream(state_ + "/register.yaml", std::ios::trunc) << reg;
+  std::ofstream(state_ + "/sovereignd.yaml", std::ios::app)
+      << "power:\n  prometheus_url: " << exporter_->url() << "\n  interval: 1s\n  max_age: 3s\n";
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  const uint32_t id = Submit({"-p", "gpu-fr-a100", "--gres=gpu:1", "--wrap", "sleep 4"});
+  absl::StatusOr<std::string> state =
+      cluster_->WaitForJobState(id, {"COMPLETED"}, absl::Seconds(60));
+  ASSERT_TRUE(state.ok()) << state.status();
+  std::vector<Row> rows = WaitForRows([&](const std::vector<Row>& r) {
+    return std::any_of(r.begin(), r.end(),
+                       [&](const Row& x) { return x.kind == 2 && x.job_id == id; });
+  });
+  nlohmann::json measured;
+  for (const Row& r : rows) {
+    if (r.kind == 2 && r.job_id == id) {
+      measured = nlohmann::json::parse(r.body)["energy_measured"];
+    }
+  }
+  ASSERT_TRUE(measured.is_object()) << ReadText(state_ + "/sovereignd.log");
+  const double learnt =
+      measured["gpu_kwh"].get<double>() * 1000 / measured["gpu_hours"].get<double>();
+
+  exporter_->SetNode("fr-a100-1", {});
+  exporter_->SetNode("fr-a100-2", {});
+  const std::vector<std::string> explain = {SOVEREIGNCTL_PATH,
+                                            "--socket",
+                                            socket(),
+                                            "--json",
+                                            "explain",
+                                            "--user",
+                                            "root",
+                                            "--uid",
+                                            "0",
+                                            "--group",
+                                            "root",
+                                            "-p",
+                                            "gpu-fr-a100",
+                                            "--gpus",
+                                            "1"};
+  nlohmann::json fr = nlohmann::json::object();
+  std::string last;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    CommandResult answer = cluster_->Run(explain);
+    ASSERT_EQ(answer.exit_code, 0) << answer.Describe();
+    last = answer.out;
+    const nlohmann::json decision = nlohmann::json::parse(answer.out);
+    for (const nlohmann::json& c : decision["candidates"]) {
+      if (c.value("partition", "") == "gpu-fr-a100") {
+        fr = c;
+      }
+    }
+    if (fr.value("power_from", "") == "learned") {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_EQ(fr.value("power_from", ""), "learned") << last;
+  EXPECT_NEAR(fr.value("gpu_watts", 0.0), (400 + learnt) / 2, 0.01) << fr.dump();
+}
+
 }  // namespace
 }  // namespace sovereign::e2e
