@@ -105,7 +105,7 @@ slurm:
   slurm_conf: ${SLURM_CONF}
   snapshot: ${dir}/sovereign/snapshot
   spool: ${dir}/sovereign/spool
-  publish_interval_ms: 5000
+  publish_interval_ms: 1000
   reconcile_interval_ms: 1000
   max_cluster_age: 2m             # = max_cluster_age in the minicluster's sovereign-plugin.conf
 carbon:
@@ -122,7 +122,7 @@ for _ in $(seq 50); do [[ -s "${state}/exporter.url" ]] && break; sleep 0.1; don
 cat >>"${state}/sovereignd.yaml" <<EOF
 power:
   prometheus_url: $(head -1 "${state}/exporter.url")
-  interval: 5s
+  interval: 1s
 weights:
   enabled: true
   interval: 5s
@@ -159,7 +159,7 @@ submit() {  # user "what" sbatch-args...
   shift 2
   local out
   if out="$(runuser -u "${user}" -- sbatch --parsable -o "${dir}/out/%j.out" -t 30 "$@" \
-      --wrap 'sleep 2; echo ran on $SLURMD_NODENAME' 2>&1)"; then
+      --wrap 'sleep 8; echo ran on $SLURMD_NODENAME' 2>&1)"; then
     echo "${out%%;*} ${user} ${what}" >>"${jobs_file}"
     printf '   %-10s %-44s -> job %s\n' "${user}" "${what}" "${out%%;*}"
   else
@@ -268,7 +268,10 @@ echo
 echo "== 9. Verification of the hash chain and its signed checkpoints (sovereignctl audit verify)"
 "${ctl}" audit verify | sed 's/^/   /'
 echo
-echo "== 10. sovereignd's status (sovereignctl status)"
+echo "== 10. Jobs per kWh: measured on the nodes the (synthetic) exporter reads, estimated elsewhere"
+"${ctl}" energy --by partition | sed 's/^/   /'
+echo
+echo "== 11. sovereignd's status (sovereignctl status)"
 "${ctl}" status | sed 's/^/   /'
 
 cat <<EOF
