@@ -9,3 +9,9 @@ target_compile_definitions(daemon_bench PRIVATE SOVEREIGN_SOURCE_DIR="${PROJECT_
 add_dependencies(daemon_bench sovereignd)
 add_test(NAME daemon_bench_smoke COMMAND daemon_bench --benchmark_min_time=0.01)
 set_tests_properties(daemon_bench_smoke PROPERTIES LABELS bench-smoke TIMEOUT 300)
+
+# The energy report's read of the audit log (bench/energy_report_bench.cc), per ended job, beside
+# reading the outcomes alone.
+sovereign_bench(energy_report_bench SOURCES ${CMAKE_CURRENT_LIST_DIR}/energy_report_bench.cc
+                LIBS sovereign_records sovereign_audit absl::strings absl::time
+                SMOKE_ARGS --energy_jobs=500)

@@ -56,6 +56,8 @@ add audit_verify gbench "${b}/audit_bench --audit_records=100000 --benchmark_fil
   "${b}/audit_bench --audit_records=2000 --benchmark_filter=^verify --benchmark_min_time=0.01"
 add ingest plain "${b}/ingest_bench --records=2000 --rounds=5" \
   "${b}/ingest_bench --records=300 --rounds=2"
+add energy_report gbench "${b}/energy_report_bench --energy_jobs=50000" \
+  "${b}/energy_report_bench --energy_jobs=500 --benchmark_min_time=0.01"
 add prolog gbench "${b}/prolog_bench" "${b}/prolog_bench --benchmark_min_time=0.01"
 add controller plain "${top}/bench/controller_cost.sh --rounds 3 --jobs 3000 --dir ${scratch}/controller" \
   "${top}/bench/controller_cost.sh --rounds 1 --jobs 200 --dir ${scratch}/controller"

@@ -153,4 +153,50 @@ std::vector<EnergyRow> SummariseEnergy(const std::vector<EnergyJob>& jobs,
   return out;
 }
 
+absl::StatusOr<EnergyJobs> CollectEnergyJobs(audit::AuditLog& log, std::optional<absl::Time> since,
+                                             std::optional<absl::Time> until, int64_t max_jobs) {
+  audit::AuditQuery query;
+  query.kind = audit::RecordKind::kOutcome;
+  query.verdict = "ended";
+  query.since = since;
+  query.until = until;
+  query.limit = 1000;
+  EnergyJobs out;
+  int64_t read = 0;
+  while (true) {
+    absl::StatusOr<std::vector<audit::AuditRecord>> page = log.List(query);
+    if (!page.ok()) {
+      return page.status();
+    }
+    for (const audit::AuditRecord& outcome : *page) {
+      if (++read > max_jobs) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("more than ", max_jobs,
+                         " jobs ended in the period: ask for a shorter one "
+                         "(--since, --until)"));
+      }
+      absl::StatusOr<audit::AuditRecord> decision = log.Get(outcome.decision_id);
+      if (!decision.ok() && !absl::IsNotFound(decision.status())) {
+        return decision.status();
+      }
+      absl::StatusOr<EnergyJob> job =
+          !decision.ok()
+              ? absl::NotFoundError(absl::StrCat("job ", outcome.job_id, ": its decision ",
+                                                 outcome.decision_id, " is not in the log"))
+              : EnergyJobOf(outcome, *decision);
+      if (!job.ok()) {
+        if (out.skipped++ == 0) {
+          out.first_skipped = std::string(job.status().message());
+        }
+        continue;
+      }
+      out.jobs.push_back(*std::move(job));
+    }
+    if (static_cast<int>(page->size()) < query.limit || page->back().seq <= 1) {
+      return out;
+    }
+    query.before_seq = page->back().seq;
+  }
+}
+
 }  // namespace sovereign::service

@@ -59,4 +59,15 @@ struct EnergyRow {
 std::vector<EnergyRow> SummariseEnergy(const std::vector<EnergyJob>& jobs,
                                        EnergyGrouping grouping);
 
+// The ended jobs of [since, until) in `log`: each "ended" outcome, newest first, paired with its
+// placement (looked up by decision id). A job whose placement is missing or unreadable is
+// skipped and counted, the first one with why. RESOURCE_EXHAUSTED past `max_jobs` outcomes.
+struct EnergyJobs {
+  std::vector<EnergyJob> jobs;
+  int64_t skipped = 0;
+  std::string first_skipped;
+};
+absl::StatusOr<EnergyJobs> CollectEnergyJobs(audit::AuditLog& log, std::optional<absl::Time> since,
+                                             std::optional<absl::Time> until, int64_t max_jobs);
+
 }  // namespace sovereign::service

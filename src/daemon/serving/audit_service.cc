@@ -294,57 +294,17 @@ grpc::Status AuditServiceImpl::EnergyReport(grpc::ServerContext* context,
     return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
         "cannot group by \"", by, "\": choose partition, account, region or day")));
   }
-  // The outcomes of jobs that ran and ended in the period, newest first, page by page.
-  audit::AuditQuery query;
-  query.kind = audit::RecordKind::kOutcome;
-  query.verdict = "ended";
-  if (request->has_since()) {
-    query.since = FromProto(request->since());
+  absl::StatusOr<EnergyJobs> ended = CollectEnergyJobs(
+      *ctx_->log,
+      request->has_since() ? std::optional<absl::Time>(FromProto(request->since())) : std::nullopt,
+      request->has_until() ? std::optional<absl::Time>(FromProto(request->until())) : std::nullopt,
+      kMaxEnergyJobs);
+  if (!ended.ok()) {
+    return ToGrpcStatus(ended.status());
   }
-  if (request->has_until()) {
-    query.until = FromProto(request->until());
-  }
-  query.limit = kMaxPageSize;
-  std::vector<EnergyJob> jobs;
-  int64_t read = 0;
-  while (true) {
-    absl::StatusOr<std::vector<audit::AuditRecord>> page = ctx_->log->List(query);
-    if (!page.ok()) {
-      return ToGrpcStatus(page.status());
-    }
-    for (const audit::AuditRecord& outcome : *page) {
-      if (++read > kMaxEnergyJobs) {
-        return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
-            "more than ", kMaxEnergyJobs, " jobs ended in the period: ask for a shorter one "
-            "(--since, --until)")));
-      }
-      audit::AuditQuery placement;
-      placement.decision_id = outcome.decision_id;
-      placement.kind = audit::RecordKind::kDecision;
-      placement.limit = 1;
-      absl::StatusOr<std::vector<audit::AuditRecord>> decision = ctx_->log->List(placement);
-      if (!decision.ok()) {
-        return ToGrpcStatus(decision.status());
-      }
-      absl::StatusOr<EnergyJob> job =
-          decision->empty()
-              ? absl::NotFoundError(absl::StrCat("job ", outcome.job_id, ": its decision ",
-                                                 outcome.decision_id, " is not in the log"))
-              : EnergyJobOf(outcome, decision->front());
-      if (!job.ok()) {
-        if (response->skipped() == 0) {
-          response->set_first_skipped(std::string(job.status().message()));
-        }
-        response->set_skipped(response->skipped() + 1);
-        continue;
-      }
-      jobs.push_back(*std::move(job));
-    }
-    if (static_cast<int>(page->size()) < query.limit || page->back().seq <= 1) {
-      break;
-    }
-    query.before_seq = page->back().seq;
-  }
+  response->set_skipped(ended->skipped);
+  response->set_first_skipped(ended->first_skipped);
+  const std::vector<EnergyJob>& jobs = ended->jobs;
   response->set_by(by);
   std::vector<EnergyRow> rows = SummariseEnergy(jobs, *grouping);
   for (size_t i = 0; i + 1 < rows.size(); ++i) {

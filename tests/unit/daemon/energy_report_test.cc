@@ -4,6 +4,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "support/temp_dir.h"
 
 namespace sovereign::service {
 namespace {
@@ -104,6 +105,39 @@ TEST(EnergyReportTest, SaysWhichRecordLacksWhat) {
             "record 3 (decision a): the decision has no chosen partition");
   EXPECT_FALSE(ParseEnergyGrouping("week").has_value());
   EXPECT_EQ(ParseEnergyGrouping("day"), EnergyGrouping::kDay);
+}
+
+// The report's read of a real log: each outcome with its placement, a job whose placement is
+// missing counted apart with why, and a period too large refused.
+class CollectEnergyJobsTest : public testing::TempDirTest {};
+
+TEST_F(CollectEnergyJobsTest, PairsOutcomesWithPlacementsAndSaysWhatItSkipped) {
+  audit::AuditOptions o;
+  o.path = dir_ + "/audit.db";
+  o.signing_key_path = dir_ + "/signing.pem";
+  auto log = audit::AuditLog::Open(o);
+  ASSERT_TRUE(log.ok()) << log.status();
+  std::vector<audit::AuditRecord> records = {
+      Decision("a", "pa", "oncology", 3600, 2, 100, 50),
+      Outcome("a", "2026-12-06T10:00:00Z", "2026-12-06T10:30:00Z"),
+      Decision("b", "pb", "", 3600, 4, 100, 25),
+      Outcome("b", "2026-12-06T11:00:00Z", "2026-12-06T12:00:00Z"),
+      Outcome("gone", "2026-12-06T11:00:00Z", "2026-12-06T12:00:00Z")};
+  records.back().job_id = 9;
+  ASSERT_TRUE((*log)->AppendAll(records).ok());
+
+  absl::StatusOr<EnergyJobs> got = CollectEnergyJobs(**log, std::nullopt, std::nullopt, 10);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->jobs.size(), 2u);
+  EXPECT_EQ(got->jobs[0].partition, "pb");  // newest first
+  EXPECT_DOUBLE_EQ(got->jobs[0].estimated_kwh, 4);
+  EXPECT_EQ(got->jobs[1].partition, "pa");
+  EXPECT_DOUBLE_EQ(got->jobs[1].estimated_kwh, 1);
+  EXPECT_EQ(got->skipped, 1);
+  EXPECT_EQ(got->first_skipped, "job 9: its decision gone is not in the log");
+
+  EXPECT_EQ(CollectEnergyJobs(**log, std::nullopt, std::nullopt, 2).status().message(),
+            "more than 2 jobs ended in the period: ask for a shorter one (--since, --until)");
 }
 
 }  // namespace
