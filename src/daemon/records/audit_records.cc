@@ -2,7 +2,6 @@
 
 #include <sys/wait.h>
 
-#include <cmath>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -18,9 +17,6 @@ namespace {
 std::string Utc(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
-
-// Six decimals: a Wh in a kWh figure, and no float noise in the record.
-double Round6(double x) { return std::round(x * 1e6) / 1e6; }
 
 // A record the reconciler binds to a placement: it repeats the placement's fields, so that
 // filters by user, account, dataset, region and register find it beside the decision.
@@ -279,13 +275,10 @@ audit::AuditRecord JobOutcomeRecord(const slurm::JobRow& job, bool ran,
   }
   if (ran && energy != nullptr && energy->ok()) {
     const MeasuredJobEnergy& e = **energy;
-    body["energy_kwh_measured"] = Round6(e.kwh);
-    body["energy_measured"] = {{"from", e.from},
-                               {"gpu_kwh", Round6(e.gpu_kwh)},
-                               {"node_kwh_register", Round6(e.node_kwh)},
-                               {"pue", e.pue},
-                               {"gpu_hours", Round6(e.gpu_hours)},
-                               {"coverage", Round6(e.coverage)}};
+    body["energy_kwh_measured"] = e.kwh;
+    body["energy_measured"] = {
+        {"from", e.from}, {"gpu_kwh", e.gpu_kwh},     {"node_kwh_register", e.node_kwh},
+        {"pue", e.pue},   {"gpu_hours", e.gpu_hours}, {"coverage", e.coverage}};
   } else if (ran && energy != nullptr) {
     body["energy_unmeasured"] = std::string(energy->status().message());
   }

@@ -1,11 +1,18 @@
 #include "records/job_energy.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace sovereign::service {
+namespace {
+
+// Six decimals (a Wh in a kWh figure): the figures the record and the learnt power both use.
+double Round6(double x) { return std::round(x * 1e6) / 1e6; }
+
+}  // namespace
 
 absl::StatusOr<MeasuredJobEnergy> MeasureJobEnergy(const NodeEnergyFn& energy_over,
                                                    const JobEnergyInput& job, absl::Time now,
@@ -45,12 +52,12 @@ absl::StatusOr<MeasuredJobEnergy> MeasureJobEnergy(const NodeEnergyFn& energy_ov
   }
   const double hours = absl::ToDoubleHours(run);
   MeasuredJobEnergy m;
-  m.gpu_kwh = joules / coverage / 3.6e6;
-  m.node_kwh = job.node_watts * static_cast<double>(job.nodes.size()) * hours / 1000.0;
+  m.gpu_kwh = Round6(joules / coverage / 3.6e6);
+  m.node_kwh = Round6(job.node_watts * static_cast<double>(job.nodes.size()) * hours / 1000.0);
   m.pue = job.pue;
-  m.kwh = (m.gpu_kwh + m.node_kwh) * m.pue;
-  m.gpu_hours = job.gpus * hours;
-  m.coverage = coverage;
+  m.kwh = Round6((m.gpu_kwh + m.node_kwh) * m.pue);
+  m.gpu_hours = Round6(job.gpus * hours);
+  m.coverage = Round6(coverage);
   return m;
 }
 

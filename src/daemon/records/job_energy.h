@@ -29,6 +29,7 @@ struct NodeEnergy {
 using NodeEnergyFn =
     std::function<std::optional<NodeEnergy>(const std::string& node, absl::Time, absl::Time)>;
 
+// Every figure to six decimals, as the outcome record keeps it.
 struct MeasuredJobEnergy {
   double gpu_kwh = 0;    // the job's GPUs, measured (scaled to the whole run)
   double node_kwh = 0;   // the rest of its nodes, from the register (node_watts)

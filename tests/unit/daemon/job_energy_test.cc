@@ -46,10 +46,10 @@ TEST(MeasureJobEnergyTest, TheJobsShareOfEachNodeByHand) {
   ASSERT_TRUE(e.ok()) << e.status();
   // GPUs: 2 x 300 W x 2 h = 1.2 kWh on n1, 2 x 400 W x 1.8 h = 1.44 kWh on n2; the run is
   // measured on 90 % of its length at the least: (1.2 + 1.44) / 0.9 = 2.9333 kWh.
-  EXPECT_NEAR(e->gpu_kwh, (1.2 + 1.44) / 0.9, 1e-9);
+  EXPECT_DOUBLE_EQ(e->gpu_kwh, 2.933333);  // six decimals, as recorded
   EXPECT_DOUBLE_EQ(e->coverage, 0.9);
   EXPECT_DOUBLE_EQ(e->node_kwh, 2 * 500 * 2 / 1000.0);  // register: 2 nodes x 500 W x 2 h
-  EXPECT_NEAR(e->kwh, ((1.2 + 1.44) / 0.9 + 2) * 1.5, 1e-9);
+  EXPECT_DOUBLE_EQ(e->kwh, 7.4);                        // (2.933333 + 2) x 1.5 = 7.3999995
   EXPECT_DOUBLE_EQ(e->gpu_hours, 8);
   EXPECT_EQ(e->from, "dcgm");
 }
@@ -65,7 +65,7 @@ TEST(MeasureJobEnergyTest, WaitsForAReadingAfterTheEndThenTakesWhatThereIs) {
   EXPECT_EQ(e.status().message(), "waiting for a reading of node n2 after the job's end");
   e = MeasureJobEnergy(f.fn(), in, in.end + absl::Seconds(60), absl::Seconds(60));
   ASSERT_TRUE(e.ok()) << e.status();
-  EXPECT_NEAR(e->coverage, 7000.0 / 7200, 1e-12);
+  EXPECT_DOUBLE_EQ(e->coverage, 0.972222);  // 7000 / 7200
 }
 
 TEST(MeasureJobEnergyTest, WhatCannotBeMeasuredSaysWhy) {
