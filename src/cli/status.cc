@@ -160,6 +160,27 @@ std::string WeightLines(const v1::GetStatusResponse& r) {
     }
     absl::StrAppend(&out, "\n");
   }
+  if (r.learned_power_size() > 0) {
+    absl::StrAppend(&out,
+                    "learnt power:     from finished jobs' measured energy; placement uses "
+                    "it where no live reading is fresh\n");
+  }
+  for (const v1::LearnedPower& l : r.learned_power()) {
+    absl::StrAppend(&out, absl::StrFormat("  %-16s %5.0f W/GPU measured over %d job%s (%.1f "
+                                          "GPU-hours); ",
+                                          l.partition(), l.measured_watts_per_gpu(), l.jobs(),
+                                          l.jobs() == 1 ? "" : "s", l.gpu_hours()));
+    if (!l.in_register()) {
+      absl::StrAppend(&out, "not in the register in force\n");
+    } else if (l.watts_per_gpu() > 0) {
+      absl::StrAppend(&out, absl::StrFormat("in use: %.0f W/GPU with the register's %.0f\n",
+                                            l.watts_per_gpu(), l.register_watts_per_gpu()));
+    } else if (l.min_jobs() > 0) {
+      absl::StrAppend(&out, "used from ", l.min_jobs(), " jobs (learned_energy_min_jobs)\n");
+    } else {
+      absl::StrAppend(&out, "not used (learned_energy_min_jobs: 0)\n");
+    }
+  }
   return out;
 }
 

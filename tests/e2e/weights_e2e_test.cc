@@ -11,6 +11,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -251,6 +252,16 @@ TEST_F(WeightsE2ETest, AFinishedJobsEnergyIsMeasured) {
   EXPECT_EQ(report["total"]["measured_jobs"], "1");
   EXPECT_NEAR(report["total"]["measured_kwh"].get<double>(), o["energy_kwh_measured"].get<double>(),
               1e-6);
+
+  // Status shows what gpu-fr-a100 has learnt, and that one job is not enough (20 by default).
+  CommandResult table = cluster_->Run({SOVEREIGNCTL_PATH, "--socket", socket(), "status"});
+  ASSERT_EQ(table.exit_code, 0) << table.Describe();
+  EXPECT_THAT(table.out, HasSubstr(absl::StrFormat(
+                             "\nlearnt power:     from finished jobs' measured energy; placement "
+                             "uses it where no live reading is fresh\n  gpu-fr-a100      %5.0f "
+                             "W/GPU measured over 1 job (0.0 GPU-hours); used from 20 jobs "
+                             "(learned_energy_min_jobs)\n",
+                             m["gpu_kwh"].get<double>() * 1000 / m["gpu_hours"].get<double>())));
 }
 
 // A partition's learnt GPU power stands in for live readings once they stop. With
@@ -326,6 +337,11 @@ TEST_F(WeightsE2ETest, LearntPowerStandsInWhenLiveReadingsStop) {
   }
   ASSERT_EQ(fr.value("power_from", ""), "learned") << last;
   EXPECT_NEAR(fr.value("gpu_watts", 0.0), (400 + learnt) / 2, 0.01) << fr.dump();
+  CommandResult table = cluster_->Run({SOVEREIGNCTL_PATH, "--socket", socket(), "status"});
+  EXPECT_THAT(table.out,
+              HasSubstr(absl::StrFormat("  gpu-fr-a100      %5.0f W/GPU measured over 1 job (0.0 "
+                                        "GPU-hours); in use: %.0f W/GPU with the register's 400\n",
+                                        learnt, (400 + learnt) / 2)));
 }
 
 }  // namespace

@@ -54,6 +54,20 @@ grpc::Status AdminServiceImpl::GetStatus(grpc::ServerContext* context,
     response->set_snapshot_last_write_error(s.snapshot_last_write_error);
     response->set_carbon_series_dir(s.carbon_series_dir);
     response->set_carbon_series(s.carbon_series);
+    for (const SlurmSideStatus::Learned& l : s.learned_power) {
+      v1::LearnedPower* out = response->add_learned_power();
+      out->set_partition(l.partition);
+      out->set_jobs(l.jobs);
+      out->set_gpu_hours(l.gpu_hours);
+      out->set_measured_watts_per_gpu(l.measured_watts_per_gpu);
+      out->set_min_jobs(l.min_jobs);
+      out->set_register_watts_per_gpu(l.register_watts_per_gpu);
+      out->set_watts_per_gpu(l.watts_per_gpu);
+      out->set_in_register(l.in_register);
+      if (l.newest != absl::InfinitePast()) {
+        ToProto(l.newest, out->mutable_newest());
+      }
+    }
     response->set_carbon_error(s.carbon_error);
     response->set_cluster_read_failures(s.cluster_read_failures);
     response->set_cluster_read_error(s.cluster_read_error);

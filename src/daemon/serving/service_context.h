@@ -34,6 +34,19 @@ struct SlurmSideStatus {
   std::string snapshot_last_write_error;
   std::string carbon_series_dir;  // empty: no series configured
   int64_t carbon_series = 0;
+  // GPU power learnt from finished jobs, by partition (LearnedPower in admin.proto).
+  struct Learned {
+    std::string partition;
+    int64_t jobs = 0;
+    double gpu_hours = 0;
+    double measured_watts_per_gpu = 0;
+    int64_t min_jobs = 0;
+    double register_watts_per_gpu = 0;
+    double watts_per_gpu = 0;  // 0: not used yet
+    absl::Time newest = absl::InfinitePast();
+    bool in_register = false;
+  };
+  std::vector<Learned> learned_power;
   std::string carbon_error;
   int64_t cluster_read_failures = 0;
   std::string cluster_read_error;

@@ -453,6 +453,26 @@ SlurmSideStatus Daemon::SlurmStatus() {
                                   n.figure.measured_at, n.figure.samples, n.changed_at});
     }
   }
+  std::shared_ptr<const ActiveRegister> active = registers_->Current();
+  for (const auto& [partition, learned] : learned_.Partitions()) {
+    SlurmSideStatus::Learned l;
+    l.partition = partition;
+    l.jobs = learned.jobs;
+    l.gpu_hours = learned.gpu_hours;
+    l.measured_watts_per_gpu =
+        learned.gpu_hours > 0 ? learned.gpu_kwh * 1000 / learned.gpu_hours : 0;
+    l.newest = learned.newest;
+    const int index = active != nullptr ? active->reg->PartitionIndex(partition) : -1;
+    if (index >= 0) {
+      l.in_register = true;
+      l.min_jobs = active->reg->policy().learned_energy_min_jobs;
+      l.register_watts_per_gpu = active->reg->figures(index).gpu_watts;
+      std::optional<MeasuredPower> used =
+          LearnedPower(learned, l.register_watts_per_gpu, static_cast<int>(l.min_jobs));
+      l.watts_per_gpu = used.has_value() ? used->watts_per_gpu : 0;
+    }
+    out.learned_power.push_back(l);
+  }
   if (power_ != nullptr) {
     power::PowerSource::Stats p = power_->stats();
     out.power_url = p.url;
