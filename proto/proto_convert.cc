@@ -84,6 +84,8 @@ v1::RecordKind ToProto(audit::RecordKind k) {
       return v1::RECORD_KIND_ATTESTATION;
     case audit::RecordKind::kOutcome:
       return v1::RECORD_KIND_OUTCOME;
+    case audit::RecordKind::kNodeWeight:
+      return v1::RECORD_KIND_NODE_WEIGHT;
   }
   return v1::RECORD_KIND_UNSPECIFIED;
 }
@@ -316,6 +318,8 @@ audit::AuditQuery FromProto(const v1::DecisionFilter& in) {
     q.kind = audit::RecordKind::kAttestation;
   } else if (in.kind() == v1::RECORD_KIND_OUTCOME) {
     q.kind = audit::RecordKind::kOutcome;
+  } else if (in.kind() == v1::RECORD_KIND_NODE_WEIGHT) {
+    q.kind = audit::RecordKind::kNodeWeight;
   }
   q.register_version = in.register_version();
   return q;

@@ -31,15 +31,18 @@ enum class RecordKind {
   kAttestation,  // where a decided job really ran (job id, nodes), bound to its decision id
   kOutcome,      // what became of a placed job besides where it ran: ended, cancelled before it
                  // ran, never created by Slurm, or unknown; bound to its decision id
+  kNodeWeight,   // a Slurm node Weight sovereignd wrote, and why; bound to no decision (its
+                 // decision_id is empty)
+  // New kinds go here, at the end: the log stores each kind as its number.
 };
 
 struct AuditRecord {
   // Set by Append: position in the chain, 1-based.
   int64_t seq = 0;
   RecordKind kind = RecordKind::kDecision;
-  // Unique per decision; an attestation carries the id of the decision it attests. Appending a
-  // decision whose id is already in the log is a no-op that returns the stored record
-  // (exactly-once ingestion from the plugin's spool).
+  // Unique per decision; an attestation or outcome carries the id of the decision it is bound
+  // to, a node weight record none (empty). Appending a decision whose id is already in the log
+  // is a no-op that returns the stored record (exactly-once ingestion from the plugin's spool).
   std::string decision_id;
   absl::Time time = absl::UnixEpoch();
   // Who asked: "uid=0(slurm) via plugin", "uid=1000(alice)", "cn=auditor-1 (mTLS)".
@@ -51,7 +54,8 @@ struct AuditRecord {
   std::string region;
   std::string partition;
   // "place" | "reject" | "at_risk" (attestation: "ok" | "violation"; outcome: "ended" |
-  // "cancelled" | "never_ran" | "not_created" | "unknown")
+  // "cancelled" | "never_ran" | "not_created" | "unknown"; node weight: "set" | "changed" |
+  // "reapplied")
   std::string verdict;
   int64_t job_id = 0;   // 0 = not yet known
   std::string register_version;

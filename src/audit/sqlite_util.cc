@@ -24,6 +24,13 @@ void Bind(sqlite3_stmt* st, int i, const std::string& v) {
 // Datasets are stored in the hashed row as names joined by '\n' (names cannot contain one).
 std::string JoinDatasets(const std::vector<std::string>& d) { return absl::StrJoin(d, "\n"); }
 
+// The kinds that bind a decision (an attestation, an outcome): "kind IN (1, 2)". Other kinds
+// that are not decisions (a node weight) explain no placement and bind no job's decision.
+std::string BindingKinds() {
+  return absl::StrCat("(", static_cast<int>(RecordKind::kAttestation), ", ",
+                      static_cast<int>(RecordKind::kOutcome), ")");
+}
+
 }  // namespace
 
 const char* const kRecordColumns =
@@ -344,7 +351,7 @@ absl::StatusOr<std::vector<AuditRecord>> Db::Query(const AuditQuery& q) {
         driven ? "+" : "", "r.seq IN (SELECT j.seq FROM records j WHERE j.job_id = ", n,
         " UNION SELECT a.seq FROM records a WHERE a.decision_id IN (SELECT b.decision_id FROM "
         "records b WHERE b.job_id = ",
-        n, " AND b.kind <> 0))"));
+        n, " AND b.kind IN ", BindingKinds(), "))"));
     driven = true;
   }
   for (const auto& [col, value] : {std::pair<const char*, const std::string*>{"user", &q.user},
@@ -446,8 +453,8 @@ absl::StatusOr<std::vector<AuditRecord>> Db::UnexplainedPlacements(int64_t after
       "SELECT ", absl::StrCat("r.", absl::StrJoin(absl::StrSplit(kRecordColumns, ", "), ", r.")),
       " FROM records r WHERE r.verdict = 'place' AND r.seq > ? AND +r.kind = 0 AND "
       "+r.job_id = 0 AND r.caller LIKE '% via job_submit/sovereign' AND NOT EXISTS (SELECT 1 "
-      "FROM records o WHERE o.decision_id = r.decision_id AND o.kind <> 0) ORDER BY r.seq "
-      "LIMIT ?"));
+      "FROM records o WHERE o.decision_id = r.decision_id AND o.kind IN ",
+      BindingKinds(), ") ORDER BY r.seq LIMIT ?"));
   Statement st = Prepare(*kSql);
   if (st == nullptr) {
     return Error(sqlite3_errcode(db_), "cannot prepare the unexplained placements");

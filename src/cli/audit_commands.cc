@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -26,7 +27,7 @@ namespace {
 
 struct AuditArgs {
   int64_t job_id = -1;
-  std::string user, account, dataset, region, partition, verdict, since, until;
+  std::string user, account, dataset, region, partition, verdict, since, until, kind;
   std::string register_version;
   int limit = 50;
   std::string page_token;
@@ -37,6 +38,13 @@ struct AuditArgs {
   std::string output;
   std::string db, public_key;
 };
+
+// --kind's names, as `audit export` spells them after RECORD_KIND_, in lower case.
+constexpr std::pair<const char*, v1::RecordKind> kKinds[] = {
+    {"decision", v1::RECORD_KIND_DECISION},
+    {"attestation", v1::RECORD_KIND_ATTESTATION},
+    {"outcome", v1::RECORD_KIND_OUTCOME},
+    {"node_weight", v1::RECORD_KIND_NODE_WEIGHT}};
 
 absl::Status BuildFilter(const AuditArgs& a, v1::DecisionFilter* f) {
   if (a.job_id >= 0) {
@@ -50,6 +58,20 @@ absl::Status BuildFilter(const AuditArgs& a, v1::DecisionFilter* f) {
   f->set_partition(a.partition);
   f->set_verdict(a.verdict);
   f->set_register_version(a.register_version);
+  if (!a.kind.empty()) {
+    const auto* it = std::find_if(std::begin(kKinds), std::end(kKinds),
+                                  [&](const auto& k) { return a.kind == k.first; });
+    if (it == std::end(kKinds)) {
+      std::vector<std::string> known;
+      for (const auto& k : kKinds) {
+        known.push_back(k.first);
+      }
+      return absl::InvalidArgumentError(
+          absl::StrCat("--kind \"", a.kind,
+                       "\" is not a kind of record (known: ", absl::StrJoin(known, ", "), ")"));
+    }
+    f->set_kind(it->second);
+  }
   const absl::Time now = absl::Now();
   if (!a.since.empty()) {
     if (absl::Status s = ParseWhen(a.since, "--since", now, f->mutable_since()); !s.ok()) {
@@ -354,7 +376,9 @@ void AddFilterOptions(CLI::App* cmd, AuditArgs* a) {
   cmd->add_option("--partition", a->partition, "partition placed in");
   cmd->add_option("--verdict", a->verdict,
                   "place, reject, at_risk (attestations: ok, violation; outcomes: ended, "
-                  "cancelled, never_ran, not_created, unknown)");
+                  "cancelled, never_ran, not_created, unknown; node weights: set, changed, "
+                  "reapplied)");
+  cmd->add_option("--kind", a->kind, "decision, attestation, outcome, node_weight");
   cmd->add_option("--register", a->register_version,
                   "register version the record names (SHA-256 or a prefix of 4+ digits)");
   cmd->add_option("--since", a->since,

@@ -127,6 +127,10 @@ std::string WeightLines(const v1::GetStatusResponse& r) {
     if (r.weight_set_failures() > 0) {
       absl::StrAppend(&out, "; ", r.weight_set_failures(), " refused by slurmctld");
     }
+    if (r.weight_record_failures() > 0) {
+      absl::StrAppend(&out, "; ", r.weight_record_failures(),
+                      " not recorded in the audit log (see sovereignd's log)");
+    }
     if (!r.weight_error().empty()) {
       absl::StrAppend(&out, ", failing now: ", r.weight_error());
     }

@@ -95,6 +95,19 @@ class WeightsE2ETest : public DaemonClusterTest {
     return node.ok() ? *node : node.status().ToString();
   }
 
+  // The bodies of the node weight records (kind 3) of `node`, oldest first.
+  static std::vector<nlohmann::json> WeightRecordsOf(const std::vector<Row>& rows,
+                                                     const std::string& node) {
+    std::vector<nlohmann::json> out;
+    for (const Row& r : rows) {
+      nlohmann::json body = nlohmann::json::parse(r.body, nullptr, false);
+      if (r.kind == 3 && body.value("node", "") == node) {
+        out.push_back(std::move(body));
+      }
+    }
+    return out;
+  }
+
   std::unique_ptr<testing::SyntheticExporter> exporter_;
 };
 
@@ -124,6 +137,21 @@ TEST_F(WeightsE2ETest, TheEfficientNodeIsFilledFirstAndItsWeightComesBackAfterRe
     }
   }
   EXPECT_TRUE(seen) << status.dump();
+  // The audit log holds the first weight, and why.
+  std::vector<Row> rows = WaitForRows([](const std::vector<Row>& rows) {
+    return std::any_of(rows.begin(), rows.end(), [](const Row& r) {
+      return r.kind == 3 && r.body.find("\"node\":\"fr-a100-2\"") != std::string::npos;
+    });
+  });
+  std::vector<nlohmann::json> first = WeightRecordsOf(rows, "fr-a100-2");
+  ASSERT_FALSE(first.empty()) << ReadText(state_ + "/sovereignd.log");
+  EXPECT_EQ(first[0]["verdict"], "set") << first[0].dump();
+  EXPECT_EQ(first[0]["old_weight"], kSlurmConfWeight) << first[0].dump();
+  EXPECT_EQ(first[0]["new_weight"], kEfficientWeight) << first[0].dump();
+  EXPECT_EQ(first[0]["watts_per_gpu"], 308.75) << first[0].dump();
+  EXPECT_EQ(first[0]["source"], "measured") << first[0].dump();
+  EXPECT_THAT(first[0]["why"].get<std::string>(),
+              HasSubstr("measured 309 W/GPU at the facility (100 W per GPU, mean of "));
   CommandResult table = cluster_->Run({SOVEREIGNCTL_PATH, "--socket", socket(), "status"});
   ASSERT_EQ(table.exit_code, 0) << table.Describe();
   EXPECT_THAT(table.out, HasSubstr("  fr-a100-2        weight 309      309 W/GPU measured "));
@@ -147,6 +175,29 @@ TEST_F(WeightsE2ETest, TheEfficientNodeIsFilledFirstAndItsWeightComesBackAfterRe
   ASSERT_EQ(WaitForWeights({{"fr-a100-1", kHungryWeight}, {"fr-a100-2", kEfficientWeight}}), "");
   EXPECT_THAT(ReadText(state_ + "/sovereignd.log"),
               HasSubstr("node fr-a100-2: weight 10 -> 309: set again, slurmctld had reset it"));
+  // ... and so does the audit log, as an auditor reads it.
+  CommandResult listed = cluster_->Run({SOVEREIGNCTL_PATH, "--socket", socket(), "--json", "audit",
+                                        "list", "--kind", "node_weight", "--verdict", "reapplied"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.Describe();
+  const nlohmann::json reapplied =
+      nlohmann::json::parse(listed.out, nullptr, false).value("records", nlohmann::json::array());
+  const nlohmann::json* again = nullptr;
+  for (const nlohmann::json& r : reapplied) {
+    const nlohmann::json body = nlohmann::json::parse(r.value("body_json", ""), nullptr, false);
+    if (body.value("node", "") == "fr-a100-2" && again == nullptr) {
+      again = &r;
+      EXPECT_EQ(body["old_weight"], kSlurmConfWeight) << body.dump();
+      EXPECT_EQ(body["new_weight"], kEfficientWeight) << body.dump();
+      EXPECT_EQ(body["why"],
+                "set again, slurmctld had reset it (scontrol reconfigure or a restart)");
+    }
+  }
+  ASSERT_NE(again, nullptr) << listed.out;
+  EXPECT_EQ(again->value("kind", ""), "RECORD_KIND_NODE_WEIGHT");
+  EXPECT_EQ(again->value("caller", ""), "sovereignd node weights");
+  EXPECT_EQ(again->value("partition", ""), "gpu-fr-a100");
+  EXPECT_EQ(again->value("decision_id", ""), "");  // protobuf's JSON leaves an empty one out
+  EXPECT_EQ(Count(Status(), "weight_record_failures"), 0);
   EXPECT_EQ(RunOneGpuJob(), "fr-a100-2");
 }
 

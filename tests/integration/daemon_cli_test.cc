@@ -157,7 +157,8 @@ TEST_F(DaemonCliTest, ListTakesAgesAndRefusesWhatNoRecordCanMatch) {
   EXPECT_EQ(verdict.out, "");
   EXPECT_EQ(verdict.err,
             "sovereignctl: verdict \"placed\" is not one a record can have (known: place, reject, "
-            "at_risk, ok, violation, ended, cancelled, never_ran, not_created, unknown)\n");
+            "at_risk, ok, violation, ended, cancelled, never_ran, not_created, unknown, set, "
+            "changed, reapplied)\n");
   RunResult region = daemon_.Ctl({"audit", "list", "--region", "eu-west"});
   EXPECT_EQ(region.exit_code, 2);
   EXPECT_EQ(region.err,
@@ -166,6 +167,17 @@ TEST_F(DaemonCliTest, ListTakesAgesAndRefusesWhatNoRecordCanMatch) {
   // A region of the register with no record yet is a fair question with an empty answer.
   RunResult us = daemon_.Ctl({"audit", "list", "--region", "us"});
   EXPECT_EQ(us.exit_code, 0) << us.err;
+  // Kinds by name: a decision is one, there are no node weights without Slurm, a typo is an
+  // error.
+  EXPECT_EQ(List({"--kind", "decision"}).size(), 1u);
+  EXPECT_EQ(List({"--kind", "node_weight"}).size(), 0u);
+  EXPECT_EQ(List({"--kind", "outcome"}).size(), 0u);
+  RunResult kind = daemon_.Ctl({"audit", "list", "--kind", "weight"});
+  EXPECT_EQ(kind.exit_code, 2);
+  EXPECT_EQ(kind.out, "");
+  EXPECT_EQ(kind.err,
+            "sovereignctl: --kind \"weight\" is not a kind of record (known: decision, "
+            "attestation, outcome, node_weight)\n");
   // The same checks guard watch.
   RunResult watch = daemon_.Ctl({"audit", "watch", "--verdict", "placed"});
   EXPECT_EQ(watch.exit_code, 2);

@@ -300,4 +300,32 @@ audit::AuditRecord PlacementOutcomeRecord(const audit::AuditRecord& placement,
   return r;
 }
 
+audit::AuditRecord NodeWeightRecord(const NodeWeightWrite& w, absl::Time now) {
+  audit::AuditRecord r;
+  r.kind = audit::RecordKind::kNodeWeight;
+  r.time = now;
+  r.caller = "sovereignd node weights";
+  r.partition = absl::StrJoin(w.partitions, ",");
+  r.verdict = w.action;
+  r.register_version = w.register_version;
+  nlohmann::json body = {{"node", w.node},
+                         {"partitions", w.partitions},
+                         {"verdict", w.action},
+                         {"old_weight", w.old_weight},
+                         {"new_weight", w.new_weight},
+                         {"watts_per_gpu", Round6(w.watts_per_gpu)},
+                         {"source", w.source},
+                         {"figure_partition", w.figure_partition},
+                         {"gpu_watts", Round6(w.gpu_watts)},
+                         {"why", w.why}};
+  if (w.source == "measured") {
+    body["samples"] = w.samples;
+    if (w.measured_at != absl::InfinitePast()) {
+      body["measured_at"] = Utc(w.measured_at);
+    }
+  }
+  r.body_json = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
 }  // namespace sovereign::service

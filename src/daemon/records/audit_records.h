@@ -8,14 +8,18 @@
 //   - an outcome: what became of a placed job besides (JobOutcomeRecord: it ended, or was
 //     cancelled before it ran; PlacementOutcomeRecord: slurmctld never created it, or its fate
 //     cannot be known).
+//   - a node weight: a Slurm node Weight the weight tuner wrote, and the figure it came from
+//     (NodeWeightRecord).
 // Bodies are compact JSON, hashed into the chain verbatim.
 //
 // Thread-safety: pure functions.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "cluster_reader.h"
 #include "records/job_energy.h"
 #include "sovereign/audit_log.h"
@@ -85,6 +89,29 @@ audit::AuditRecord JobOutcomeRecord(const slurm::JobRow& job, bool ran,
 audit::AuditRecord PlacementOutcomeRecord(const audit::AuditRecord& placement,
                                           const std::string& verdict, const std::string& why,
                                           absl::Time checked_at);
+
+// A Slurm node Weight sovereignd wrote. `action` is the verdict: "set" (sovereignd's first
+// weight for the node), "changed" (a new figure's) or "reapplied" (the weight it had set,
+// written again after slurmctld reset it). The figure is the one the weight comes from: for
+// "reapplied", the figure of the weight set before, not the node's figure now.
+struct NodeWeightWrite {
+  std::string node;
+  std::vector<std::string> partitions;  // Slurm's partitions of the node
+  std::string action;                   // "set" | "changed" | "reapplied"
+  uint32_t old_weight = 0;              // slurmctld's before the write
+  uint32_t new_weight = 0;
+  double watts_per_gpu = 0;      // facility watts per busy GPU
+  std::string source;            // "measured" | "register"
+  std::string figure_partition;  // the register partition the figure's overheads are of
+  double gpu_watts = 0;          // the GPUs' part of the figure
+  int samples = 0;               // measured: the DCGM readings averaged
+  absl::Time measured_at = absl::InfinitePast();  // measured: the newest of them
+  std::string why;                                // the sentence sovereignd logs
+  std::string register_version;                   // the register in force
+};
+// Kind kNodeWeight, caller "sovereignd node weights", no decision id, no user; the partition
+// is the node's when it has one (its partitions joined by ',' when several).
+audit::AuditRecord NodeWeightRecord(const NodeWeightWrite& w, absl::Time now);
 
 // Whether slurmctld's state name is final (the job will not run, or run again).
 bool IsFinalJobState(const std::string& state);

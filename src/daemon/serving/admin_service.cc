@@ -91,6 +91,7 @@ grpc::Status AdminServiceImpl::GetStatus(grpc::ServerContext* context,
     response->set_weight_changes(s.weight_changes);
     response->set_weight_reapplied(s.weight_reapplied);
     response->set_weight_set_failures(s.weight_set_failures);
+    response->set_weight_record_failures(s.weight_record_failures);
     response->set_weight_error(s.weight_error);
     for (const SlurmSideStatus::NodeWeight& n : s.node_weights) {
       v1::NodeWeight* out = response->add_node_weights();

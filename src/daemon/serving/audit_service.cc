@@ -21,10 +21,9 @@ constexpr int64_t kMaxEnergyJobs = 200000;
 constexpr absl::Duration kWatchTick = absl::Milliseconds(250);
 
 // Every verdict a record can carry (audit_log.h).
-constexpr absl::string_view kVerdicts[] = {"place",     "reject",    "at_risk",
-                                           "ok",        "violation", "ended",
-                                           "cancelled", "never_ran", "not_created",
-                                           "unknown"};
+constexpr absl::string_view kVerdicts[] = {
+    "place",     "reject",      "at_risk", "ok",  "violation", "ended",    "cancelled",
+    "never_ran", "not_created", "unknown", "set", "changed",   "reapplied"};
 
 // A filter that can only give an empty answer because it names nothing that exists is a
 // mistake to report, not an empty table to show.

@@ -69,6 +69,7 @@ struct SlurmSideStatus {
   int64_t weight_changes = 0;
   int64_t weight_reapplied = 0;
   int64_t weight_set_failures = 0;
+  int64_t weight_record_failures = 0;
   std::string weight_error;
   struct NodeWeight {
     std::string node;

@@ -1,6 +1,7 @@
 #include "slurm_loops/weight_tuner.h"
 
 #include "absl/strings/str_format.h"
+#include "records/audit_records.h"
 #include "spdlog/spdlog.h"
 
 namespace sovereign::service {
@@ -19,6 +20,44 @@ std::string Why(const NodeFigure& figure) {
       "register figure %.0f W/GPU at the facility for partition %s (no fresh "
       "power reading)",
       figure.watts_per_gpu, figure.partition);
+}
+
+constexpr char kReappliedWhy[] =
+    "set again, slurmctld had reset it (scontrol reconfigure or a restart)";
+
+const char* RecordVerdict(WeightAction a) {
+  switch (a) {
+    case WeightAction::kFirst:
+      return "set";
+    case WeightAction::kChange:
+      return "changed";
+    case WeightAction::kReapply:
+      return "reapplied";
+    case WeightAction::kKeep:
+      break;
+  }
+  return "kept";  // not written, never recorded
+}
+
+// The record of a weight written: `figure` is the one the weight comes from.
+audit::AuditRecord WeightRecord(const slurm::NodeWeightRow& node, const WeightStep& step,
+                                const NodeFigure& figure, const std::string& why,
+                                const Register& reg, absl::Time now) {
+  NodeWeightWrite w;
+  w.node = node.name;
+  w.partitions = node.partitions;
+  w.action = RecordVerdict(step.action);
+  w.old_weight = node.weight;
+  w.new_weight = step.weight;
+  w.watts_per_gpu = figure.watts_per_gpu;
+  w.source = FigureSourceName(figure.source);
+  w.figure_partition = figure.partition;
+  w.gpu_watts = figure.gpu_watts;
+  w.samples = figure.samples;
+  w.measured_at = figure.measured_at;
+  w.why = why;
+  w.register_version = reg.version();
+  return NodeWeightRecord(w, now);
 }
 
 // The options, with slurmctld (libslurm) where a test gave no fake.
@@ -73,6 +112,7 @@ absl::Status WeightTuner::RunOnce() {
   const std::map<std::string, power::PowerReading> readings =
       options_.readings ? options_.readings() : std::map<std::string, power::PowerReading>();
   const absl::Time now = options_.clock();
+  std::vector<audit::AuditRecord> records;  // of the weights written this round
   for (const slurm::NodeWeightRow& node : *nodes) {
     std::optional<NodeFigure> figure =
         FigureOf(node.partitions, *reg, power::FindReading(readings, node.name));
@@ -96,19 +136,22 @@ absl::Status WeightTuner::RunOnce() {
       refused_.erase(node.name);
       if (step.action == WeightAction::kReapply) {
         ++counters_.reapplied;
-        spdlog::info(
-            "node {}: weight {} -> {}: set again, slurmctld had reset it (scontrol "
-            "reconfigure or a restart)",
-            node.name, node.weight, step.weight);
+        spdlog::info("node {}: weight {} -> {}: {}", node.name, node.weight, step.weight,
+                     kReappliedWhy);
+        auto set = figure_set_.find(node.name);
+        records.push_back(WeightRecord(node, step, set != figure_set_.end() ? set->second : *figure,
+                                       kReappliedWhy, *reg, now));
       } else {
         ++counters_.changes;
-        spdlog::info("node {}: weight {} -> {}: {}", node.name, node.weight, step.weight,
-                     Why(*figure));
+        const std::string why = Why(*figure);
+        spdlog::info("node {}: weight {} -> {}: {}", node.name, node.weight, step.weight, why);
+        records.push_back(WeightRecord(node, step, *figure, why, *reg, now));
       }
     }
     if (step.action == WeightAction::kFirst || step.action == WeightAction::kChange) {
       state.set = step.weight;
       state.changed_at = now;
+      figure_set_[node.name] = *figure;
     }
     NodeView& view = views_[node.name];
     view.node = node.name;
@@ -117,7 +160,31 @@ absl::Status WeightTuner::RunOnce() {
     view.figure = *std::move(figure);
     view.changed_at = state.changed_at;
   }
+  Record(std::move(records));
   return absl::OkStatus();
+}
+
+void WeightTuner::Record(std::vector<audit::AuditRecord> records) {
+  if (options_.log == nullptr || records.empty()) {
+    return;
+  }
+  const size_t n = records.size();
+  // One transaction for the round (the first round writes every node's weight).
+  absl::StatusOr<std::vector<audit::AuditRecord>> appended =
+      options_.log->AppendAll(std::move(records));
+  if (!appended.ok()) {
+    counters_.record_failures += static_cast<int64_t>(n);
+    if (!record_failing_) {  // once, until an append works again
+      spdlog::warn("node weights: {} weight{} written but not recorded in the audit log: {}", n,
+                   n == 1 ? "" : "s", std::string(appended.status().message()));
+    }
+    record_failing_ = true;
+    return;
+  }
+  if (record_failing_) {
+    spdlog::info("node weights: weights written are recorded in the audit log again");
+  }
+  record_failing_ = false;
 }
 
 WeightTuner::Stats WeightTuner::stats() const {

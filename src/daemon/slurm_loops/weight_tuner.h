@@ -4,10 +4,14 @@
 // Every round it reads every node's Weight from slurmctld, works out each node's figure (its
 // fresh measured power where the power source has one, the register's figures otherwise) and
 // the step NextWeight gives, and writes the weights that differ. Each write is logged with the
-// node, the old and the new weight and why, and counted. slurmctld forgets run-time weights on
-// `scontrol reconfigure` and on restart: the next round sees the node's slurm.conf weight and
-// sets sovereignd's back (counted as re-applied). sovereignd owns the Weight of every node the
-// register covers while this runs: a weight set by hand is set back the same way.
+// node, the old and the new weight and why, counted, and recorded in the audit log when one is
+// given (NodeWeightRecord: "set", "changed" or "reapplied"), so that auditors can see why a
+// node was preferred; the round's records are appended together once its weights are written.
+// A record the log refuses is logged and counted, not retried: weights never wait for the log.
+// slurmctld forgets run-time weights on `scontrol reconfigure` and on restart: the next round
+// sees the node's slurm.conf weight and sets sovereignd's back (counted as re-applied).
+// sovereignd owns the Weight of every node the register covers while this runs: a weight set
+// by hand is set back the same way.
 //
 // Nothing survives a restart of sovereignd: its first round sets every node's figure again.
 //
@@ -30,6 +34,7 @@
 #include "cluster_reader.h"
 #include "power/power_source.h"
 #include "slurm_loops/node_weights.h"
+#include "sovereign/audit_log.h"
 #include "sovereign/periodic_worker.h"
 #include "sovereign/register.h"
 
@@ -45,6 +50,8 @@ struct WeightTunerOptions {
   // Fresh power readings by host (PowerSource::Readings); unset: register figures only.
   std::function<std::map<std::string, power::PowerReading>()> readings;
   std::function<absl::Time()> clock = absl::Now;
+  // Where each weight written is recorded (not owned; must outlive the tuner); null: nowhere.
+  audit::AuditLog* log = nullptr;
 };
 
 class WeightTuner {
@@ -74,12 +81,16 @@ class WeightTuner {
     int64_t changes = 0;       // weights written for a first or new figure
     int64_t reapplied = 0;     // weights written back after slurmctld had forgotten them
     int64_t set_failures = 0;  // writes slurmctld refused
+    int64_t record_failures = 0;  // weights written that the audit log failed to record
     std::string error;         // the last failure while it lasts
     std::vector<NodeView> nodes;
   };
   Stats stats() const;
 
  private:
+  // Appends the round's records of weights written to the log, if any; a failure is counted.
+  void Record(std::vector<audit::AuditRecord> records);
+
   const WeightTunerOptions options_;
   const std::function<std::shared_ptr<const Register>()> current_;
   mutable std::mutex mu_;  // guards the members below and serialises rounds
@@ -88,6 +99,8 @@ class WeightTuner {
   Stats counters_;  // its `nodes` stays empty: views_ holds them
   bool failing_ = false;
   std::set<std::string> refused_;  // nodes whose last weight write slurmctld refused
+  std::map<std::string, NodeFigure> figure_set_;  // the figure of each node's weight set
+  bool record_failing_ = false;                   // the last append to the log failed
   PeriodicWorker worker_;
 };
 

@@ -389,6 +389,7 @@ void Daemon::StartWeights() {
   if (power_ != nullptr) {
     wo.readings = [this] { return power_->Readings(); };
   }
+  wo.log = log_.get();  // null when the audit log is disabled: weights are then only logged
   weights_ = std::make_unique<WeightTuner>(wo, [this]() -> std::shared_ptr<const Register> {
     std::shared_ptr<const ActiveRegister> active = registers_->Current();
     return active == nullptr ? nullptr : active->reg;
@@ -446,6 +447,7 @@ SlurmSideStatus Daemon::SlurmStatus() {
     out.weight_changes = w.changes;
     out.weight_reapplied = w.reapplied;
     out.weight_set_failures = w.set_failures;
+    out.weight_record_failures = w.record_failures;
     out.weight_error = w.error;
     for (const WeightTuner::NodeView& n : w.nodes) {
       out.node_weights.push_back({n.node, n.weight, n.desired, n.figure.watts_per_gpu,

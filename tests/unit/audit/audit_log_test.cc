@@ -91,10 +91,10 @@ class AuditLogTest : public testing::TempDirTest {
     EXPECT_TRUE(r.ok()) << r.status();
     std::vector<std::string> ids;
     for (const auto& rec : *r) {
-      ids.push_back(
-          absl::StrCat(rec.decision_id, rec.kind == RecordKind::kAttestation ? "/att"
-                                         : rec.kind == RecordKind::kOutcome   ? "/out"
-                                                                              : ""));
+      ids.push_back(absl::StrCat(rec.decision_id, rec.kind == RecordKind::kAttestation  ? "/att"
+                                                  : rec.kind == RecordKind::kOutcome    ? "/out"
+                                                  : rec.kind == RecordKind::kNodeWeight ? "/weight"
+                                                                                        : ""));
     }
     return ids;
   }
@@ -877,6 +877,55 @@ TEST_F(AuditLogTest, UnexplainedPlacementsAreThePluginsWithoutAttestationOrOutco
   AuditQuery job;
   job.job_id = 7;
   EXPECT_THAT(Ids(job), ElementsAre("p2/out", "p2"));
+}
+
+// Only attestations and outcomes explain a placement and bind its decision to a job: a node
+// weight record does neither, even one that carried the decision's id and a job id. Its kind
+// is stored as its number (3), read back, filtered on and hashed like any other.
+TEST_F(AuditLogTest, ANodeWeightRecordExplainsNoPlacement) {
+  Open();
+  AuditRecord placement = Decision("p1", "alice", {"patients-eu"}, "eu");
+  placement.caller = "uid=1000(alice) via job_submit/sovereign";
+  ASSERT_TRUE(log_->Append(placement).ok());
+  AuditRecord weight;
+  weight.kind = RecordKind::kNodeWeight;
+  weight.caller = "sovereignd node weights";
+  weight.partition = "gpu-fr-a100";
+  weight.verdict = "set";
+  weight.body_json = R"({"node":"fr-a100-2","new_weight":309})";
+  ASSERT_TRUE(log_->Append(weight).ok());
+  AuditRecord bound_weight = weight;  // no writer does this: the log must not care if one did
+  bound_weight.decision_id = "p1";
+  bound_weight.job_id = 9;
+  ASSERT_TRUE(log_->Append(bound_weight).ok());
+  auto unexplained = log_->UnexplainedPlacements(0, 100);
+  ASSERT_TRUE(unexplained.ok()) << unexplained.status();
+  ASSERT_EQ(unexplained->size(), 1u);
+  EXPECT_EQ((*unexplained)[0].decision_id, "p1");
+  AuditQuery job;
+  job.job_id = 9;
+  EXPECT_THAT(Ids(job), ElementsAre("p1/weight"));
+  AuditQuery kind;
+  kind.kind = RecordKind::kNodeWeight;
+  EXPECT_THAT(Ids(kind), ElementsAre("p1/weight", "/weight"));
+  log_.reset();
+  Open();
+  auto stored = log_->Range(2, 2);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_EQ((*stored)[0].kind, RecordKind::kNodeWeight);
+  EXPECT_EQ((*stored)[0].decision_id, "");
+  // The stored number, read without the log.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT kind FROM records WHERE seq = 2", -1, &st, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 3);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  EXPECT_TRUE(log_->Verify().ok);
 }
 
 TEST_F(AuditLogTest, UnwritablePathIsNamed) {
