@@ -48,18 +48,27 @@ absl::StatusOr<std::string> HttpGet(const std::string& url, absl::Duration timeo
   return std::move(result->body);
 }
 
+namespace {
+
+// The entry of Slurm node `node` in a map by host label value: the host named so, else one
+// whose name before its first dot is the node's (a fully qualified host name); end() if none.
+template <typename ByHost>
+auto FindHost(ByHost& by_host, const std::string& node) -> decltype(by_host.begin()) {
+  if (auto it = by_host.find(node); it != by_host.end()) {
+    return it;
+  }
+  return std::find_if(by_host.begin(), by_host.end(), [&node](const auto& entry) {
+    const size_t dot = entry.first.find('.');
+    return dot != std::string::npos && entry.first.compare(0, dot, node) == 0;
+  });
+}
+
+}  // namespace
+
 const PowerReading* FindReading(const std::map<std::string, PowerReading>& readings,
                                 const std::string& node) {
-  if (auto it = readings.find(node); it != readings.end()) {
-    return &it->second;
-  }
-  for (const auto& [host, reading] : readings) {
-    const size_t dot = host.find('.');
-    if (dot != std::string::npos && host.compare(0, dot, node) == 0) {
-      return &reading;
-    }
-  }
-  return nullptr;
+  auto it = FindHost(readings, node);
+  return it == readings.end() ? nullptr : &it->second;
 }
 
 PowerSource::PowerSource(PowerOptions options) : options_(std::move(options)) {}
@@ -261,13 +270,7 @@ void PowerSource::SetAllocatedGpus(std::map<std::string, int> by_node) {
 std::optional<HostEnergy> PowerSource::EnergyOver(const std::string& node, absl::Time from,
                                                   absl::Time to) const {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = energy_.find(node);
-  if (it == energy_.end()) {
-    it = std::find_if(energy_.begin(), energy_.end(), [&node](const auto& e) {
-      const size_t dot = e.first.find('.');
-      return dot != std::string::npos && e.first.compare(0, dot, node) == 0;
-    });
-  }
+  auto it = FindHost(energy_, node);
   if (it == energy_.end() || it->second.fine.empty() || to < from) {
     return std::nullopt;
   }
