@@ -2,7 +2,6 @@
 
 #include <sys/wait.h>
 
-#include <cmath>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -18,9 +17,6 @@ namespace {
 std::string Utc(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
-
-// Six decimals: no float noise in a record's figures.
-double Round6(double x) { return std::round(x * 1e6) / 1e6; }
 
 // A record the reconciler binds to a placement: it repeats the placement's fields, so that
 // filters by user, account, dataset, region and register find it beside the decision.

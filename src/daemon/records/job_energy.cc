@@ -7,12 +7,8 @@
 #include "absl/strings/str_format.h"
 
 namespace sovereign::service {
-namespace {
 
-// Six decimals (a Wh in a kWh figure): the figures the record and the learnt power both use.
 double Round6(double x) { return std::round(x * 1e6) / 1e6; }
-
-}  // namespace
 
 absl::StatusOr<MeasuredJobEnergy> MeasureJobEnergy(const NodeEnergyFn& energy_over,
                                                    const JobEnergyInput& job, absl::Time now,

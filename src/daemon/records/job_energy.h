@@ -29,6 +29,9 @@ struct NodeEnergy {
 using NodeEnergyFn =
     std::function<std::optional<NodeEnergy>(const std::string& node, absl::Time, absl::Time)>;
 
+// x to six decimals (a Wh in a kWh figure): the figures records keep, without float noise.
+double Round6(double x);
+
 // Every figure to six decimals, as the outcome record keeps it.
 struct MeasuredJobEnergy {
   double gpu_kwh = 0;    // the job's GPUs, measured (scaled to the whole run)

@@ -70,9 +70,8 @@ std::optional<MeasuredPower> LearnedPower(const LearnedPartition& learned, doubl
   if (min_jobs <= 0 || learned.jobs < min_jobs || !(learned.gpu_hours > 0)) {
     return std::nullopt;
   }
-  const double learnt_watts = learned.gpu_kwh * 1000 / learned.gpu_hours;
   MeasuredPower p;
-  p.watts_per_gpu = (min_jobs * register_watts + learned.jobs * learnt_watts) /
+  p.watts_per_gpu = (min_jobs * register_watts + learned.jobs * learned.watts_per_gpu()) /
                     static_cast<double>(min_jobs + learned.jobs);
   p.from = PowerFrom::kLearned;
   p.at = learned.newest;

@@ -32,6 +32,8 @@ struct LearnedPartition {
   double gpu_kwh = 0;
   double gpu_hours = 0;
   absl::Time newest = absl::InfinitePast();  // the end of the newest of them
+  // Their GPUs' measured watts per GPU-hour (0 without GPU-hours).
+  double watts_per_gpu() const { return gpu_hours > 0 ? gpu_kwh * 1000 / gpu_hours : 0; }
 };
 
 class LearnedEnergy {

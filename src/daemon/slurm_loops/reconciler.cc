@@ -372,9 +372,10 @@ absl::StatusOr<bool> Reconciler::ReconcileJob(const slurm::JobRow& job, const Jo
   if (!decision.ok()) {
     return false;  // its placement is not in the log yet
   }
+  const absl::Time ended = job.end_time != absl::InfinitePast() ? job.end_time : now;
   std::optional<absl::StatusOr<MeasuredJobEnergy>> energy;
   if (started && options_.node_energy) {
-    energy = MeasureEnergy(job, now);
+    energy = MeasureEnergy(job, ended, now);
     if (absl::IsUnavailable(energy->status())) {
       return false;  // the power source has not read the job's nodes since it ended
     }
@@ -385,8 +386,7 @@ absl::StatusOr<bool> Reconciler::ReconcileJob(const slurm::JobRow& job, const Jo
     return outcome.status();
   }
   if (energy.has_value() && energy->ok() && options_.measured) {
-    options_.measured(job.partition, **energy,
-                      job.end_time != absl::InfinitePast() ? job.end_time : now);
+    options_.measured(job.partition, **energy, ended);
   }
   state.ended = true;
   ++stats.ended;
@@ -394,12 +394,12 @@ absl::StatusOr<bool> Reconciler::ReconcileJob(const slurm::JobRow& job, const Jo
 }
 
 absl::StatusOr<MeasuredJobEnergy> Reconciler::MeasureEnergy(const slurm::JobRow& job,
-                                                            absl::Time now) {
+                                                            absl::Time ended, absl::Time now) {
   JobEnergyInput in;
   in.nodes = slurm::ExpandHostList(job.nodes);
   in.gpus = job.gpus_allocated;
   in.start = job.start_time;
-  in.end = job.end_time != absl::InfinitePast() ? job.end_time : now;
+  in.end = ended;
   // The rest of the node and the facility, as the register in force at the start has them.
   std::shared_ptr<const Register> reg = register_at_ ? register_at_(in.start) : nullptr;
   const int partition = reg != nullptr ? reg->PartitionIndex(job.partition) : -1;

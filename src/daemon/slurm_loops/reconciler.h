@@ -186,8 +186,9 @@ class Reconciler {
                                     JobState& state, absl::Time now,
                                     std::optional<std::vector<NodeStatus>>& nodes,
                                     ReconcileStats& stats);
-  // The measured energy of a job that ran and ended (options_.node_energy).
-  absl::StatusOr<MeasuredJobEnergy> MeasureEnergy(const slurm::JobRow& job, absl::Time now);
+  // The measured energy of a job that ran and ended at `ended` (options_.node_energy).
+  absl::StatusOr<MeasuredJobEnergy> MeasureEnergy(const slurm::JobRow& job, absl::Time ended,
+                                                  absl::Time now);
   // Records "not_created" or "unknown" for placements no job carries.
   absl::Status ExplainPlacements(ReconcileStats& stats);
 

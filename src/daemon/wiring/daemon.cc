@@ -461,8 +461,7 @@ SlurmSideStatus Daemon::SlurmStatus() {
     l.partition = partition;
     l.jobs = learned.jobs;
     l.gpu_hours = learned.gpu_hours;
-    l.measured_watts_per_gpu =
-        learned.gpu_hours > 0 ? learned.gpu_kwh * 1000 / learned.gpu_hours : 0;
+    l.measured_watts_per_gpu = learned.watts_per_gpu();
     l.newest = learned.newest;
     const int index = active != nullptr ? active->reg->PartitionIndex(partition) : -1;
     if (index >= 0) {
