@@ -69,6 +69,7 @@ struct WeightPolicy {
 struct NodeWeightState {
   std::optional<uint32_t> set;                   // the weight it set; none yet
   absl::Time changed_at = absl::InfinitePast();  // when `set` last changed
+  std::optional<NodeFigure> figure;              // the figure `set` came from
 };
 
 enum class WeightAction {

@@ -138,9 +138,8 @@ absl::Status WeightTuner::RunOnce() {
         ++counters_.reapplied;
         spdlog::info("node {}: weight {} -> {}: {}", node.name, node.weight, step.weight,
                      kReappliedWhy);
-        auto set = figure_set_.find(node.name);
-        records.push_back(WeightRecord(node, step, set != figure_set_.end() ? set->second : *figure,
-                                       kReappliedWhy, *reg, now));
+        records.push_back(
+            WeightRecord(node, step, state.figure.value_or(*figure), kReappliedWhy, *reg, now));
       } else {
         ++counters_.changes;
         const std::string why = Why(*figure);
@@ -151,7 +150,7 @@ absl::Status WeightTuner::RunOnce() {
     if (step.action == WeightAction::kFirst || step.action == WeightAction::kChange) {
       state.set = step.weight;
       state.changed_at = now;
-      figure_set_[node.name] = *figure;
+      state.figure = *figure;
     }
     NodeView& view = views_[node.name];
     view.node = node.name;

@@ -98,8 +98,7 @@ class WeightTuner {
   std::map<std::string, NodeView> views_;
   Stats counters_;  // its `nodes` stays empty: views_ holds them
   bool failing_ = false;
-  std::set<std::string> refused_;  // nodes whose last weight write slurmctld refused
-  std::map<std::string, NodeFigure> figure_set_;  // the figure of each node's weight set
+  std::set<std::string> refused_;                 // nodes whose last weight write slurmctld refused
   bool record_failing_ = false;                   // the last append to the log failed
   PeriodicWorker worker_;
 };
