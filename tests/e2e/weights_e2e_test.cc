@@ -95,6 +95,26 @@ class WeightsE2ETest : public DaemonClusterTest {
     return node.ok() ? *node : node.status().ToString();
   }
 
+  // A one-GPU job of gpu-fr-a100 running `script`, run to its end: the body of its outcome
+  // record, "" (with a test failure) when the job or the record did not come.
+  std::string RunToItsOutcome(const std::string& script) {
+    const uint32_t id = Submit({"-p", "gpu-fr-a100", "--gres=gpu:1", "--wrap", script});
+    absl::StatusOr<std::string> state =
+        cluster_->WaitForJobState(id, {"COMPLETED"}, absl::Seconds(60));
+    EXPECT_TRUE(state.ok()) << state.status();
+    std::vector<Row> rows = WaitForRows([&](const std::vector<Row>& r) {
+      return std::any_of(r.begin(), r.end(),
+                         [&](const Row& x) { return x.kind == 2 && x.job_id == id; });
+    });
+    for (const Row& r : rows) {
+      if (r.kind == 2 && r.job_id == id) {
+        return r.body;
+      }
+    }
+    ADD_FAILURE() << "no outcome of job " << id << "\n" << ReadText(state_ + "/sovereignd.log");
+    return "";
+  }
+
   // The bodies of the node weight records (kind 3) of `node`, oldest first.
   static std::vector<nlohmann::json> WeightRecordsOf(const std::vector<Row>& rows,
                                                      const std::string& node) {
@@ -261,21 +281,10 @@ TEST_F(WeightsE2ETest, AFinishedJobsEnergyIsMeasured) {
   config.replace(at, 25, "publish_interval_ms: 500");
   std::ofstream(state_ + "/sovereignd.yaml", std::ios::trunc) << config;
   ASSERT_NO_FATAL_FAILURE(StartDaemon());
-  const uint32_t id = Submit({"-p", "gpu-fr-a100", "--gres=gpu:1", "--wrap", "sleep 8"});
-  absl::StatusOr<std::string> state =
-      cluster_->WaitForJobState(id, {"COMPLETED"}, absl::Seconds(60));
-  ASSERT_TRUE(state.ok()) << state.status();
-  std::vector<Row> rows = WaitForRows([&](const std::vector<Row>& r) {
-    return std::any_of(r.begin(), r.end(),
-                       [&](const Row& x) { return x.kind == 2 && x.job_id == id; });
-  });
-  const Row* outcome = nullptr;
-  for (const Row& r : rows) {
-    outcome = r.kind == 2 && r.job_id == id ? &r : outcome;
-  }
-  ASSERT_NE(outcome, nullptr) << ReadText(state_ + "/sovereignd.log");
-  SCOPED_TRACE(outcome->body);
-  const nlohmann::json o = nlohmann::json::parse(outcome->body);
+  const std::string outcome = RunToItsOutcome("sleep 8");
+  ASSERT_FALSE(outcome.empty());
+  SCOPED_TRACE(outcome);
+  const nlohmann::json o = nlohmann::json::parse(outcome);
   ASSERT_TRUE(o.contains("energy_measured")) << ReadText(state_ + "/sovereignd.log");
   absl::Time start, end;
   std::string err;
@@ -331,22 +340,10 @@ TEST_F(WeightsE2ETest, LearntPowerStandsInWhenLiveReadingsStop) {
   std::ofstream(state_ + "/sovereignd.yaml", std::ios::app)
       << "power:\n  prometheus_url: " << exporter_->url() << "\n  interval: 1s\n  max_age: 10s\n";
   ASSERT_NO_FATAL_FAILURE(StartDaemon());
-  const uint32_t id = Submit({"-p", "gpu-fr-a100", "--gres=gpu:1", "--wrap", "sleep 4"});
-  absl::StatusOr<std::string> state =
-      cluster_->WaitForJobState(id, {"COMPLETED"}, absl::Seconds(60));
-  ASSERT_TRUE(state.ok()) << state.status();
-  std::vector<Row> rows = WaitForRows([&](const std::vector<Row>& r) {
-    return std::any_of(r.begin(), r.end(),
-                       [&](const Row& x) { return x.kind == 2 && x.job_id == id; });
-  });
-  nlohmann::json measured;
-  std::string outcome;
-  for (const Row& r : rows) {
-    if (r.kind == 2 && r.job_id == id) {
-      outcome = r.body;
-      measured = nlohmann::json::parse(r.body)["energy_measured"];
-    }
-  }
+  const std::string outcome = RunToItsOutcome("sleep 4");
+  ASSERT_FALSE(outcome.empty());
+  const nlohmann::json measured =
+      nlohmann::json::parse(outcome).value("energy_measured", nlohmann::json());
   ASSERT_TRUE(measured.is_object()) << outcome << "\n" << ReadText(state_ + "/sovereignd.log");
   const double learnt =
       measured["gpu_kwh"].get<double>() * 1000 / measured["gpu_hours"].get<double>();
